@@ -1,0 +1,61 @@
+"""The one exception tree. Foreign errors are translated at one seam with `raise … from`.
+
+AggregatorError
+├── ConfigError          bad config file / value (CLI exit 2); names the key
+├── SourceError          a source's poll failed; `kind` classifies it for state/metrics
+│   ├── FetchError       transport or HTTP level (timeout, connect, tls, http_404, …)
+│   └── ParseError       body is not a usable feed (not_a_feed, malformed, entities, …)
+└── StoreError           the database refused an operation
+"""
+
+from __future__ import annotations
+
+
+class AggregatorError(Exception):
+    """Base of every error this package raises on purpose."""
+
+
+class ConfigError(AggregatorError):
+    """The configuration is unusable; `key` names the offending setting."""
+
+    def __init__(self, key: str, problem: str) -> None:
+        super().__init__(f"{key}: {problem}")
+        self.key = key
+        self.problem = problem
+
+
+class SourceError(AggregatorError):
+    """A source could not be polled; `kind` is a short stable label (metrics, state)."""
+
+    kind: str = "error"
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+
+
+class FetchError(SourceError):
+    """Fetching failed. Kinds: timeout, connect, tls, http_404, http_410, http_429,
+    http_4xx, http_5xx, too_large, redirect_loop, too_many_redirects, bad_url, io."""
+
+    def __init__(
+        self,
+        kind: str,
+        message: str,
+        *,
+        status: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(kind, message)
+        self.status = status
+        self.retry_after = retry_after
+
+
+class ParseError(SourceError):
+    """The body is not a usable feed. Kinds: empty, not_a_feed, malformed, entities,
+    encoding."""
+
+
+class StoreError(AggregatorError):
+    """The database failed."""

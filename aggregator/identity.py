@@ -1,0 +1,114 @@
+"""Identity keys of an article (SPEC §5, first bullet) and its stable emitted id.
+
+Pure functions. Order of preference: Sina document id, canonical URL, feed guid,
+hash of title and date.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import uuid
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from .sites import sina
+
+# Query parameters that only track the reader, never select content.
+_TRACKING_PARAMS = frozenset(
+    {
+        "from",
+        "spm",
+        "spm_id_from",
+        "share_token",
+        "share_from",
+        "fromsource",
+        "wm",
+        "vt",
+        "cre",
+        "mod",
+        "loc",
+        "r",
+        "rfunc",
+        "tj",
+        "tr",
+        "sudaref",
+        "retcode",
+        "fbclid",
+        "gclid",
+        "yclid",
+        "mc_cid",
+        "mc_eid",
+        "ref",
+        "referer",
+    }
+)
+
+# The namespace of every emitted id: ids depend only on the identity key.
+_ID_NAMESPACE = uuid.UUID("6f1c8a52-3c1e-5b8e-9c52-6a1f0e7d2b10")
+
+
+def canonical_url(url: str) -> str | None:
+    """https, lowercase host, no default port, no fragment, no tracking parameters."""
+    url = url.strip()
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return None
+    host = parts.hostname.lower()
+    try:
+        port = parts.port
+    except ValueError:
+        return None
+    netloc = host if port in (None, 80, 443) else f"{host}:{port}"
+    query = [
+        (k, v)
+        for k, v in parse_qsl(parts.query, keep_blank_values=True)
+        if not k.lower().startswith("utm_") and k.lower() not in _TRACKING_PARAMS
+    ]
+    query.sort()
+    path = parts.path or "/"
+    return urlunsplit(("https", netloc, path, urlencode(query), ""))
+
+
+def title_date_hash(title: str, date_iso: str) -> str:
+    digest = hashlib.sha1(f"{title}\x00{date_iso}".encode()).hexdigest()
+    return f"hash:{digest}"
+
+
+def identity_keys(
+    link: str | None, guid: str | None, title: str, date_iso: str
+) -> tuple[str, tuple[str, ...]]:
+    """(primary key, every other key the article is known by), most specific first."""
+    keys: list[str] = []
+    for candidate in (link, guid):
+        if candidate:
+            doc = sina.doc_id(candidate)
+            if doc:
+                keys.append(f"sina:{doc}")
+    for candidate in (link, guid):
+        if candidate:
+            canon = canonical_url(candidate)
+            if canon:
+                keys.append(f"url:{canon}")
+    if guid:
+        keys.append(f"guid:{guid.strip()}")
+    if not keys:
+        keys.append(title_date_hash(title, date_iso))
+    unique = list(dict.fromkeys(keys))
+    return unique[0], tuple(unique[1:])
+
+
+def article_id(key: str) -> str:
+    """The emitted id: an absolute IRI that depends only on the identity key."""
+    return f"urn:uuid:{uuid.uuid5(_ID_NAMESPACE, key)}"
+
+
+_SLUG_UNSAFE = re.compile(r"[^0-9a-z]+")
+
+
+def post_slug(key: str, published_date: str) -> str:
+    """File stem for the article's post: date prefix + short hash, safe everywhere."""
+    digest = hashlib.sha1(key.encode()).hexdigest()[:12]
+    return f"{_SLUG_UNSAFE.sub('-', published_date.lower()).strip('-')}-{digest}"

@@ -1,0 +1,1 @@
+"""Site knowledge as data: one module per site (URL patterns, junk selectors)."""
