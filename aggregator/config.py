@@ -1,0 +1,301 @@
+"""The only reader of the TOML config and the environment: validates, returns frozen Settings.
+
+Every problem raises ConfigError naming the key (e.g. `sources[2].interval`) and the problem.
+Relative paths resolve against the config file's folder. Sources may share settings through
+`[defaults]` (RSSHub base URL, interval, categories, author).
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from . import PROJECT_URL, __version__
+from .errors import ConfigError
+from .models import DedupSettings, FetchSettings, OutputSettings, Settings, Source
+
+DEFAULT_CONFIG = Path("config/aggregator.toml")
+DEFAULT_INTERVAL = 300.0
+MIN_INTERVAL = 1.0
+
+_TOP_KEYS = {"storage", "output", "server", "fetch", "dedup", "defaults", "sources", "log_level"}
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_UNITS = {None: 1.0, "ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+def config_path(cli_value: str | None, env: Mapping[str, str]) -> Path:
+    """-c wins, then $AGGREGATOR_CONFIG, then config/aggregator.toml."""
+    if cli_value:
+        return Path(cli_value)
+    if env.get("AGGREGATOR_CONFIG"):
+        return Path(env["AGGREGATOR_CONFIG"])
+    return DEFAULT_CONFIG
+
+
+def load(path: Path) -> Settings:
+    """Read and validate the config file at `path`."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError("config", f"file not found: {path}") from None
+    except OSError as exc:
+        raise ConfigError("config", f"cannot read {path}: {exc.strerror}") from exc
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError("config", f"{path} is not UTF-8: {exc}") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError("config", f"{path} is not valid TOML: {exc}") from exc
+    return parse(data, path.resolve())
+
+
+def parse(data: Mapping[str, Any], path: Path) -> Settings:
+    """Validate an already-decoded TOML document whose file lives at `path`."""
+    base = path.parent
+    _no_unknown(data, _TOP_KEYS, "")
+    storage = _table(data, "storage", required=True)
+    _no_unknown(storage, {"path"}, "storage")
+    output = _table(data, "output", required=True)
+    server = _table(data, "server", required=True)
+    defaults = _table(data, "defaults")
+    _no_unknown(defaults, {"rsshub", "interval", "categories", "author"}, "defaults")
+
+    log_level = _str(data, "log_level", "log_level", default="INFO").upper()
+    if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise ConfigError("log_level", "must be one of DEBUG, INFO, WARNING, ERROR")
+
+    return Settings(
+        config_path=path,
+        storage_path=_path(storage, "path", "storage.path", base),
+        output=_output(output, base),
+        server_host=_str(server, "host", "server.host", default="127.0.0.1"),
+        server_port=_port(server),
+        sources=_sources(data, defaults, base),
+        fetch=_fetch(_table(data, "fetch")),
+        dedup=_dedup(_table(data, "dedup")),
+        log_level=log_level,
+    )
+
+
+def _output(t: Mapping[str, Any], base: Path) -> OutputSettings:
+    keys = {"dir", "base_url", "title", "feed_size", "archive_size", "default_image"}
+    _no_unknown(t, keys, "output")
+    base_url = _str(t, "base_url", "output.base_url")
+    if not _is_http_url(base_url):
+        raise ConfigError("output.base_url", f"must be an absolute http(s) URL, got {base_url!r}")
+    if not base_url.endswith("/"):
+        base_url += "/"
+    default_image = _str(t, "default_image", "output.default_image", default="") or None
+    if default_image and not default_image.startswith("https://"):
+        raise ConfigError("output.default_image", "must be an absolute https:// URL")
+    return OutputSettings(
+        dir=_path(t, "dir", "output.dir", base),
+        base_url=base_url,
+        title=_str(t, "title", "output.title"),
+        feed_size=_int(t, "feed_size", "output.feed_size", default=50, lo=1, hi=10_000),
+        archive_size=_int(t, "archive_size", "output.archive_size", default=200, lo=10, hi=10_000),
+        default_image=default_image,
+    )
+
+
+def _port(t: Mapping[str, Any]) -> int:
+    _no_unknown(t, {"host", "port"}, "server")
+    return _int(t, "port", "server.port", default=8080, lo=0, hi=65535)
+
+
+def _fetch(t: Mapping[str, Any]) -> FetchSettings:
+    keys = {
+        "user_agent",
+        "connect_timeout",
+        "deadline",
+        "max_bytes",
+        "max_decompressed",
+        "per_host",
+        "total",
+        "max_redirects",
+    }
+    _no_unknown(t, keys, "fetch")
+    ua = f"sina-aggregator/{__version__} (+{PROJECT_URL})"
+    return FetchSettings(
+        user_agent=_str(t, "user_agent", "fetch.user_agent", default=ua),
+        connect_timeout=_duration(t, "connect_timeout", "fetch.connect_timeout", 10.0),
+        deadline=_duration(t, "deadline", "fetch.deadline", 30.0),
+        max_bytes=_int(t, "max_bytes", "fetch.max_bytes", default=10 << 20, lo=1024, hi=1 << 31),
+        max_decompressed=_int(
+            t, "max_decompressed", "fetch.max_decompressed", default=20 << 20, lo=1024, hi=1 << 31
+        ),
+        per_host=_int(t, "per_host", "fetch.per_host", default=2, lo=1, hi=64),
+        total=_int(t, "total", "fetch.total", default=16, lo=1, hi=512),
+        max_redirects=_int(t, "max_redirects", "fetch.max_redirects", default=5, lo=0, hi=20),
+    )
+
+
+def _dedup(t: Mapping[str, Any]) -> DedupSettings:
+    _no_unknown(t, {"policy", "window_days"}, "dedup")
+    policy = _str(t, "policy", "dedup.policy", default="merge")
+    if policy not in ("merge", "keep"):
+        raise ConfigError("dedup.policy", f"must be 'merge' or 'keep', got {policy!r}")
+    window = t.get("window_days", 3.0)
+    if isinstance(window, bool) or not isinstance(window, int | float) or window < 0:
+        raise ConfigError("dedup.window_days", "must be a number of days ≥ 0")
+    return DedupSettings(policy="merge" if policy == "merge" else "keep", window_days=float(window))
+
+
+def _sources(
+    data: Mapping[str, Any], defaults: Mapping[str, Any], base: Path
+) -> tuple[Source, ...]:
+    raw = data.get("sources")
+    if raw is None:
+        raise ConfigError("sources", "missing: add at least one [[sources]] table")
+    if not isinstance(raw, list) or not raw:
+        raise ConfigError("sources", "must be a non-empty array of [[sources]] tables")
+    rsshub = _str(defaults, "rsshub", "defaults.rsshub", default="https://rsshub.app")
+    if not _is_http_url(rsshub):
+        raise ConfigError("defaults.rsshub", f"must be an absolute http(s) URL, got {rsshub!r}")
+    d_interval = _duration(defaults, "interval", "defaults.interval", DEFAULT_INTERVAL)
+    d_categories = _str_list(defaults, "categories", "defaults.categories", default=[])
+    d_author = _str(defaults, "author", "defaults.author", default="")
+    sources: list[Source] = []
+    seen: set[str] = set()
+    for i, s in enumerate(raw):
+        key = f"sources[{i}]"
+        if not isinstance(s, dict):
+            raise ConfigError(key, "must be a table")
+        _no_unknown(s, {"name", "url", "route", "categories", "author", "interval"}, key)
+        name = _str(s, "name", f"{key}.name").strip()
+        if not name:
+            raise ConfigError(f"{key}.name", "must not be empty")
+        if name in seen:
+            raise ConfigError(f"{key}.name", f"duplicate source name {name!r}")
+        seen.add(name)
+        author = _str(s, "author", f"{key}.author", default=d_author).strip() or name
+        sources.append(
+            Source(
+                name=name,
+                url=_source_url(s, key, rsshub, base),
+                categories=tuple(_str_list(s, "categories", f"{key}.categories", d_categories)),
+                author=author,
+                interval=_duration(s, "interval", f"{key}.interval", d_interval),
+            )
+        )
+    return tuple(sources)
+
+
+def _source_url(s: Mapping[str, Any], key: str, rsshub: str, base: Path) -> str:
+    has_url, has_route = "url" in s, "route" in s
+    if has_url == has_route:
+        raise ConfigError(f"{key}.url", "give exactly one of 'url' or 'route' (an RSSHub path)")
+    if has_route:
+        route = _str(s, "route", f"{key}.route")
+        if not route.startswith("/"):
+            raise ConfigError(f"{key}.route", f"must start with '/', got {route!r}")
+        return rsshub.rstrip("/") + route
+    url = _str(s, "url", f"{key}.url").strip()
+    if url.startswith("file:"):
+        # file:relative/path is relative to the config folder, like every other path.
+        return _file_url(url, base)
+    if not _is_http_url(url):
+        raise ConfigError(f"{key}.url", f"must be an http(s):// or file: URL, got {url!r}")
+    return url
+
+
+def _file_url(url: str, base: Path) -> str:
+    """`file:relative/x.xml` (relative to the config folder) or `file:///abs` → file:///abs."""
+    local = url[len("file:") :]
+    if local.startswith("//"):
+        local = local[2:]
+    path = Path(local)
+    return (path if path.is_absolute() else base / path).resolve().as_uri()
+
+
+# --- small typed readers -------------------------------------------------------------
+
+
+def _no_unknown(t: Mapping[str, Any], allowed: set[str], prefix: str) -> None:
+    for k in t:
+        if k not in allowed:
+            name = f"{prefix}.{k}" if prefix else k
+            raise ConfigError(name, f"unknown key (allowed here: {', '.join(sorted(allowed))})")
+
+
+def _table(data: Mapping[str, Any], key: str, *, required: bool = False) -> Mapping[str, Any]:
+    if key not in data:
+        if required:
+            raise ConfigError(key, f"missing: add a [{key}] table")
+        return {}
+    value = data[key]
+    if not isinstance(value, dict):
+        raise ConfigError(key, "must be a table")
+    return value
+
+
+def _str(t: Mapping[str, Any], k: str, name: str, default: str | None = None) -> str:
+    if k not in t:
+        if default is None:
+            raise ConfigError(name, "missing (required)")
+        return default
+    v = t[k]
+    if not isinstance(v, str):
+        raise ConfigError(name, f"must be a string, got {type(v).__name__}")
+    return v
+
+
+def _int(t: Mapping[str, Any], k: str, name: str, *, default: int, lo: int, hi: int) -> int:
+    v = t.get(k, default)
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise ConfigError(name, f"must be an integer, got {v!r}")
+    if not lo <= v <= hi:
+        raise ConfigError(name, f"must be between {lo} and {hi}, got {v}")
+    return v
+
+
+def _str_list(t: Mapping[str, Any], k: str, name: str, default: list[str]) -> list[str]:
+    v = t.get(k, default)
+    if not isinstance(v, list) or not all(isinstance(x, str) and x.strip() for x in v):
+        raise ConfigError(name, "must be an array of non-empty strings")
+    return [x.strip() for x in v]
+
+
+def _path(t: Mapping[str, Any], k: str, name: str, base: Path) -> Path:
+    p = Path(_str(t, k, name))
+    if not str(p).strip():
+        raise ConfigError(name, "must not be empty")
+    return p if p.is_absolute() else base / p
+
+
+def parse_duration(value: object) -> float | None:
+    """'5m', '30s', '1h', '1.5h', '250ms' or a number of seconds → seconds (None if invalid)."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        m = _DURATION.match(value)
+        if m:
+            return float(m.group(1)) * _UNITS[m.group(2)]
+    return None
+
+
+def _duration(t: Mapping[str, Any], k: str, name: str, default: float) -> float:
+    if k not in t:
+        return default
+    seconds = parse_duration(t[k])
+    if seconds is None:
+        raise ConfigError(name, f"must be a duration like '30s', '5m', '1h', got {t[k]!r}")
+    if seconds < MIN_INTERVAL and name.endswith("interval"):
+        raise ConfigError(name, f"must be at least {MIN_INTERVAL:g}s, got {t[k]!r}")
+    if seconds <= 0:
+        raise ConfigError(name, f"must be positive, got {t[k]!r}")
+    return seconds
+
+
+def _is_http_url(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.netloc)

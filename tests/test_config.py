@@ -1,0 +1,128 @@
+"""Config stage: validation names the key and the problem; paths resolve against the file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from aggregator import config
+from aggregator.errors import ConfigError
+
+REPO = Path(__file__).resolve().parents[1]
+
+MINIMAL = """
+[storage]
+path = "var/a.db"
+[output]
+dir = "public"
+base_url = "http://127.0.0.1:8080"
+title = "新浪财经聚合"
+[server]
+host = "127.0.0.1"
+port = 8080
+[[sources]]
+name = "新浪财经－国內"
+url = "https://rsshub.app/sina/finance/china/1686"
+categories = ["金融", "新浪财经"]
+author = "新浪财经"
+interval = "5m"
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    p = tmp_path / "sub" / "agg.toml"
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+def test_minimal_config_resolves_paths_against_its_folder(tmp_path: Path) -> None:
+    s = config.load(write(tmp_path, MINIMAL))
+    base = (tmp_path / "sub").resolve()
+    assert s.storage_path == base / "var/a.db"
+    assert s.output.dir == base / "public"
+    assert s.output.base_url == "http://127.0.0.1:8080/"
+    (src,) = s.sources
+    assert src.name == "新浪财经－国內"
+    assert src.categories == ("金融", "新浪财经")
+    assert src.interval == 300.0
+    assert "sina-aggregator/" in s.fetch.user_agent
+
+
+@pytest.mark.parametrize(
+    ("change", "key"),
+    [
+        (lambda t: t.replace('interval = "5m"', 'interval = "often"'), "sources[0].interval"),
+        (lambda t: t.replace("port = 8080", "port = 99999"), "server.port"),
+        (
+            lambda t: t.replace('base_url = "http://127.0.0.1:8080"', 'base_url = "x"'),
+            "output.base_url",
+        ),
+        (lambda t: t.replace("[storage]\npath", "[storage]\npaht"), "storage.paht"),
+        (lambda t: t.replace('title = "新浪财经聚合"\n', ""), "output.title"),
+        (
+            lambda t: t.replace('url = "https://rsshub.app', 'url = "ftp://rsshub.app'),
+            "sources[0].url",
+        ),
+        (lambda t: t + '[[sources]]\nname = "新浪财经－国內"\nroute = "/x"\n', "sources[1].name"),
+        (lambda t: t.split("[[sources]]")[0], "sources"),
+        (lambda t: t + "\n[dedup]\npolicy = 'sometimes'\n", "dedup.policy"),
+        (lambda t: t.replace('[server]\nhost = "127.0.0.1"\nport = 8080\n', ""), "server"),
+    ],
+)
+def test_bad_values_name_the_key(tmp_path: Path, change, key: str) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ConfigError) as info:
+        config.load(write(tmp_path, change(MINIMAL)))
+    assert info.value.key == key
+
+
+def test_invalid_toml_and_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        config.load(write(tmp_path, "[storage\n"))
+    with pytest.raises(ConfigError, match="file not found"):
+        config.load(tmp_path / "nope.toml")
+
+
+def test_defaults_share_rsshub_base_and_interval(tmp_path: Path) -> None:
+    text = MINIMAL.replace(
+        'url = "https://rsshub.app/sina/finance/china/1686"', 'route = "/sina/finance/china/1686"'
+    ).replace('interval = "5m"\n', "")
+    text = text.replace(
+        "[[sources]]",
+        '[defaults]\nrsshub = "http://127.0.0.1:1200/"\ninterval = "90s"\n\n[[sources]]',
+    )
+    (src,) = config.load(write(tmp_path, text)).sources
+    assert src.url == "http://127.0.0.1:1200/sina/finance/china/1686"
+    assert src.interval == 90.0
+
+
+def test_file_urls_are_relative_to_the_config(tmp_path: Path) -> None:
+    text = MINIMAL.replace(
+        'url = "https://rsshub.app/sina/finance/china/1686"', 'url = "file:feeds/a.xml"'
+    )
+    (src,) = config.load(write(tmp_path, text)).sources
+    assert src.url == (tmp_path / "sub/feeds/a.xml").resolve().as_uri()
+
+
+def test_config_path_precedence() -> None:
+    assert config.config_path("x.toml", {"AGGREGATOR_CONFIG": "y.toml"}) == Path("x.toml")
+    assert config.config_path(None, {"AGGREGATOR_CONFIG": "y.toml"}) == Path("y.toml")
+    assert config.config_path(None, {}) == Path("config/aggregator.toml")
+
+
+@pytest.mark.parametrize("name", ["aggregator.toml", "demo.toml"])
+def test_shipped_configs_are_valid(name: str) -> None:
+    s = config.load(REPO / "config" / name)
+    assert s.sources
+    names = [src.name for src in s.sources]
+    assert len(names) == len(set(names))
+
+
+def test_durations() -> None:
+    assert config.parse_duration("5m") == 300
+    assert config.parse_duration("1.5h") == 5400
+    assert config.parse_duration(30) == 30
+    assert config.parse_duration("250ms") == 0.25
+    assert config.parse_duration("soon") is None
+    assert config.parse_duration(True) is None
