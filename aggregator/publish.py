@@ -1,0 +1,396 @@
+"""Publish stored articles as Atom/RSS/JSON feeds, category feeds, archives and a page.
+
+Every output is rendered deterministically from the articles alone (no clock reads), so
+publishing unchanged articles rewrites nothing: `atomic.write_atomic` skips equal bytes.
+
+Layout under `OutputSettings.dir`:
+
+    feed.atom feed.rss feed.json          newest `feed_size` articles, newest first
+    categories/<slug>.atom|.rss|.json     the same per category; categories/index.json lists them
+    archive/<n>.atom                      RFC 5005 archive pages, n = 1, 2, …, by insertion order
+    index.html                            the newest articles for people with a browser
+
+Archives: page n holds articles [(n-1)·size, n·size) in insertion order. Pages 1..k are full:
+they carry `<fh:archive/>`, are written once and never change (their links depend only on n).
+Page k+1 is the partial tail (0..size-1 articles, no `fh:archive`); it is rewritten as it
+fills. Subscription documents point at the tail with `prev-archive`, so following
+`prev-archive` from any subscription document reaches every article exactly once.
+Changing `archive_size` needs a fresh `archive/` folder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import json
+import re
+import unicodedata
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import quote
+from zoneinfo import ZoneInfo
+
+from feedgen.feed import FeedGenerator
+from lxml import etree
+
+from aggregator.atomic import write_atomic
+from aggregator.models import OutputSettings, StoredArticle
+
+ATOM_NS = "http://www.w3.org/2005/Atom"
+FH_NS = "http://purl.org/syndication/history/1.0"
+JSONFEED_VERSION = "https://jsonfeed.org/version/1.1"
+_SHANGHAI = ZoneInfo("Asia/Shanghai")
+# The `updated` of a feed with no entries: fixed, so an empty feed is byte-stable too.
+_EMPTY_UPDATED = datetime(2000, 1, 1, tzinfo=UTC)
+_XML_ILLEGAL = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+_FULL_MARKER = b"<fh:archive/>"
+_SLUG_MAX = 60  # characters; 60 CJK characters are 180 bytes, under every name limit
+_WINDOWS_RESERVED = frozenset(
+    ["con", "prn", "aux", "nul"] + [f"{p}{i}" for p in ("com", "lpt") for i in range(1, 10)]
+)
+_IMAGE_TYPES = {".png": "image/png", ".gif": "image/gif", ".webp": "image/webp"}
+
+
+_Put = Callable[[str, bytes], None]  # write one output file, by path relative to the dir
+
+
+class ArticleView(Protocol):
+    """Read-only view of the store that publishing needs."""
+
+    def recent(self, limit: int, category: str | None = None) -> list[StoredArticle]:
+        """Newest first by published, ties by id."""
+        ...
+
+    def categories(self) -> list[str]:
+        """Every category in use, sorted."""
+        ...
+
+    def count(self, category: str | None = None) -> int: ...
+
+    def page(self, offset: int, limit: int, category: str | None = None) -> list[StoredArticle]:
+        """Oldest first in insertion order (stable positions for archives)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class _FeedDoc:
+    """What a feed document says about itself, apart from its entries."""
+
+    title: str
+    self_path: str  # file path relative to the output dir, e.g. 'feed.atom'
+    feed_id: str  # path whose URL is the feed's atom:id (archive pages share the feed's)
+    links: tuple[tuple[str, str], ...] = ()  # extra (rel, relative path) feed links
+    archive: bool = False  # full RFC 5005 archive page
+
+
+def _url(settings: OutputSettings, rel_path: str) -> str:
+    """Absolute URL of an output file (category slugs may be non-ASCII)."""
+    return settings.base_url + quote(rel_path)
+
+
+def xml_safe(text: str) -> str:
+    """`text` without the characters XML 1.0 forbids (one of them would break a feed)."""
+    return _XML_ILLEGAL.sub("", text)
+
+
+def category_slug(name: str) -> str:
+    """A stable, readable file stem for a category name, safe in paths and on every FS.
+
+    Letters and digits of any script (so Chinese names stay as they are), '-', '_' and
+    non-ASCII punctuation are kept; anything else becomes '-'. When that changed the name
+    (or lowercased it, or it is reserved/too long) an 8-hex digest of the name is appended,
+    so distinct names never share a slug, whatever other categories exist.
+    """
+    norm = unicodedata.normalize("NFC", name)
+    kept = "".join(c if _slug_char(c) else "-" for c in norm.lower())
+    kept = re.sub(r"-{2,}", "-", kept).strip("-_")[:_SLUG_MAX]
+    if kept and kept == name and kept not in _WINDOWS_RESERVED:
+        return kept
+    digest = hashlib.sha256(name.encode("utf-8")).hexdigest()[:8]
+    return f"{kept}-{digest}" if kept else digest
+
+
+def _slug_char(c: str) -> bool:
+    if c.isalnum() or c in "-_":
+        return c.isprintable()
+    return ord(c) > 0x7F and unicodedata.category(c).startswith("P")
+
+
+def publish(view: ArticleView, settings: OutputSettings) -> list[Path]:
+    """Write every output into `settings.dir`; return the paths whose bytes changed."""
+    out = settings.dir
+    changed: list[Path] = []
+
+    def put(rel: str, data: bytes) -> None:
+        path = out / rel
+        if write_atomic(path, data):
+            changed.append(path)
+
+    tail_path = _publish_archives(view, settings, put)
+    newest = view.recent(settings.feed_size)
+    _publish_feed_set(newest, settings.title, "feed", settings, put, tail_path)
+    cats = [(name, category_slug(name)) for name in view.categories()]
+    for name, slug in cats:
+        title = f"{settings.title} · {name}"
+        articles = view.recent(settings.feed_size, name)
+        _publish_feed_set(articles, title, f"categories/{slug}", settings, put, None)
+    put("categories/index.json", _category_index(view, cats, settings))
+    put("index.html", render_index(newest, cats, settings))
+    return changed
+
+
+def _publish_feed_set(
+    articles: Sequence[StoredArticle],
+    title: str,
+    stem: str,
+    settings: OutputSettings,
+    put: _Put,
+    archive_tail: str | None,
+) -> None:
+    """The .atom, .rss and .json subscription documents of one set of articles."""
+    links = (("prev-archive", archive_tail),) if archive_tail else ()
+    atom = _FeedDoc(title, f"{stem}.atom", f"{stem}.atom", links)
+    put(f"{stem}.atom", render_atom(articles, atom, settings))
+    put(f"{stem}.rss", render_rss(articles, title, f"{stem}.rss", settings))
+    put(f"{stem}.json", render_json(articles, title, f"{stem}.json", settings))
+
+
+def _publish_archives(view: ArticleView, settings: OutputSettings, put: _Put) -> str:
+    """Write missing full pages and the tail page; return the tail's relative path."""
+    size = settings.archive_size
+    full = view.count() // size
+    for n in _stale_full_pages(settings.dir / "archive", full):
+        put(f"archive/{n}.atom", _render_archive_page(view, settings, n, full=True))
+    tail = full + 1
+    put(f"archive/{tail}.atom", _render_archive_page(view, settings, tail, full=False))
+    return f"archive/{tail}.atom"
+
+
+def _stale_full_pages(folder: Path, full: int) -> list[int]:
+    """Full pages to (re)write: missing ones, and the newest existing one if it was a tail."""
+    stale: list[int] = []
+    for n in range(full, 0, -1):
+        path = folder / f"{n}.atom"
+        if not path.exists():
+            stale.append(n)
+            continue
+        # Pages below the newest existing one were full when it was created.
+        if _FULL_MARKER not in path.read_bytes():
+            stale.append(n)
+        break
+    return sorted(stale)
+
+
+def _render_archive_page(view: ArticleView, settings: OutputSettings, n: int, full: bool) -> bytes:
+    size = settings.archive_size
+    articles = view.page((n - 1) * size, size)
+    links: list[tuple[str, str]] = [("current", "feed.atom")]
+    if n > 1:
+        links.append(("prev-archive", f"archive/{n - 1}.atom"))
+    if full:
+        # The next page always exists once this one is full (it may be an empty tail).
+        links.append(("next-archive", f"archive/{n + 1}.atom"))
+    title = f"{settings.title} · archive {n}"
+    doc = _FeedDoc(title, f"archive/{n}.atom", "feed.atom", tuple(links), full)
+    return render_atom(articles, doc, settings)
+
+
+def _feed_updated(articles: Sequence[StoredArticle]) -> datetime:
+    return max((a.updated for a in articles), default=_EMPTY_UPDATED)
+
+
+def _utc(dt: datetime) -> datetime:
+    return dt.astimezone(UTC)
+
+
+def _image_type(url: str) -> str:
+    path = url.split("?", 1)[0].lower()
+    return next((t for ext, t in _IMAGE_TYPES.items() if path.endswith(ext)), "image/jpeg")
+
+
+def _new_generator(title: str, updated: datetime) -> FeedGenerator:
+    fg = FeedGenerator()
+    fg.title(xml_safe(title))
+    fg.language("zh-CN")
+    fg.generator("sina-aggregator")
+    fg.updated(_utc(updated))
+    fg.lastBuildDate(_utc(updated))
+    fg.description(xml_safe(title))
+    return fg
+
+
+def _add_entries(fg: FeedGenerator, articles: Sequence[StoredArticle], rss: bool) -> None:
+    for a in articles:
+        fe = fg.add_entry(order="append")
+        fe.id(a.id)
+        fe.title(xml_safe(a.title))
+        fe.link(href=xml_safe(a.link))
+        fe.published(_utc(a.published))
+        fe.updated(_utc(a.updated))
+        fe.content(xml_safe(a.content_html), type="html")
+        for cat in a.categories:
+            fe.category(term=xml_safe(cat))
+        if rss:
+            fe.guid(a.id, permalink=False)
+            fe.dc.dc_creator(xml_safe(a.author))
+            if a.cover:
+                fe.enclosure(xml_safe(a.cover), "0", _image_type(a.cover))
+        else:
+            fe.author(name=xml_safe(a.author))
+
+
+def render_atom(
+    articles: Sequence[StoredArticle], doc: _FeedDoc, settings: OutputSettings
+) -> bytes:
+    """An Atom 1.0 document of `articles`, in the given order."""
+    fg = _new_generator(doc.title, _feed_updated(articles))
+    fg.id(_url(settings, doc.feed_id))
+    fg.link(href=_url(settings, doc.self_path), rel="self", type="application/atom+xml")
+    fg.link(href=settings.base_url, rel="alternate", type="text/html")
+    for rel, path in doc.links:
+        fg.link(href=_url(settings, path), rel=rel, type="application/atom+xml")
+    _add_entries(fg, articles, rss=False)
+    root = etree.fromstring(fg.atom_str(pretty=False))
+    _add_atom_extras(root, articles, doc.archive)
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+
+def _add_atom_extras(root: Any, articles: Sequence[StoredArticle], archive: bool) -> None:
+    """What feedgen cannot express: entry link relations, covers, the archive marker."""
+    for entry, a in zip(root.iter(f"{{{ATOM_NS}}}entry"), articles, strict=True):
+        for url in dict.fromkeys(a.links):
+            if url != a.link:
+                etree.SubElement(entry, f"{{{ATOM_NS}}}link", rel="related", href=xml_safe(url))
+        if a.cover:
+            etree.SubElement(
+                entry,
+                f"{{{ATOM_NS}}}link",
+                rel="enclosure",
+                type=_image_type(a.cover),
+                href=xml_safe(a.cover),
+            )
+    if archive:
+        marker = etree.Element(f"{{{FH_NS}}}archive", nsmap={"fh": FH_NS})
+        root.insert(0, marker)
+
+
+def render_rss(
+    articles: Sequence[StoredArticle], title: str, self_path: str, settings: OutputSettings
+) -> bytes:
+    """An RSS 2.0 document of `articles`, in the given order."""
+    fg = _new_generator(title, _feed_updated(articles))
+    fg.load_extension("dc", atom=False, rss=True)
+    fg.id(_url(settings, self_path))
+    fg.link(href=_url(settings, self_path), rel="self", type="application/rss+xml")
+    fg.link(href=settings.base_url, rel="alternate")  # last link() = the RSS channel <link>
+    _add_entries(fg, articles, rss=True)
+    data: bytes = fg.rss_str(pretty=True, xml_declaration=True, encoding="UTF-8")
+    return data
+
+
+def render_json(
+    articles: Sequence[StoredArticle], title: str, self_path: str, settings: OutputSettings
+) -> bytes:
+    """A JSON Feed 1.1 document of `articles`, in the given order."""
+    feed: dict[str, Any] = {
+        "version": JSONFEED_VERSION,
+        "title": title,
+        "home_page_url": settings.base_url,
+        "feed_url": _url(settings, self_path),
+        "language": "zh-CN",
+        "items": [_json_item(a) for a in articles],
+    }
+    return (json.dumps(feed, ensure_ascii=False, sort_keys=True, indent=1) + "\n").encode()
+
+
+def _json_item(a: StoredArticle) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "id": a.id,
+        "url": a.link,
+        "title": a.title,
+        "content_html": a.content_html,
+        "date_published": _utc(a.published).isoformat(),
+        "date_modified": _utc(a.updated).isoformat(),
+        "authors": [{"name": a.author}],
+        "tags": list(a.categories),
+        "_provenance": {"links": list(dict.fromkeys((a.link, *a.links)))},
+    }
+    if a.cover:
+        item["image"] = a.cover
+    return item
+
+
+def _category_index(
+    view: ArticleView, cats: Sequence[tuple[str, str]], settings: OutputSettings
+) -> bytes:
+    rows = [
+        {
+            "name": name,
+            "slug": slug,
+            "count": view.count(name),
+            "atom": _url(settings, f"categories/{slug}.atom"),
+            "rss": _url(settings, f"categories/{slug}.rss"),
+            "json": _url(settings, f"categories/{slug}.json"),
+        }
+        for name, slug in cats
+    ]
+    return (json.dumps(rows, ensure_ascii=False, sort_keys=True, indent=1) + "\n").encode()
+
+
+_CSS = """
+body{margin:0 auto;max-width:46rem;padding:1rem;font:16px/1.6 system-ui,-apple-system,
+"PingFang SC","Microsoft YaHei",sans-serif;color:#222;background:#fafafa}
+header a,nav a{margin-right:.6rem}
+article{display:flex;gap:.8rem;padding:.8rem 0;border-bottom:1px solid #ddd}
+article img{width:7rem;height:5rem;object-fit:cover;flex:none;border-radius:4px}
+h2{font-size:1.05rem;margin:0 0 .3rem}
+.meta{font-size:.85rem;color:#666}
+nav{font-size:.9rem;line-height:2}
+@media (max-width:30rem){article{flex-direction:column}article img{width:100%;height:auto}}
+"""
+
+
+def render_index(
+    articles: Sequence[StoredArticle], cats: Sequence[tuple[str, str]], settings: OutputSettings
+) -> bytes:
+    """A small, script-free HTML page of `articles` with links to every feed."""
+    e = html.escape
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="zh-CN"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{e(settings.title)}</title>",
+        '<link rel="alternate" type="application/atom+xml" href="feed.atom">',
+        '<link rel="alternate" type="application/rss+xml" href="feed.rss">',
+        '<link rel="alternate" type="application/feed+json" href="feed.json">',
+        f"<style>{_CSS}</style></head><body>",
+        f"<header><h1>{e(settings.title)}</h1>",
+        '<a href="feed.atom">Atom</a><a href="feed.rss">RSS</a><a href="feed.json">JSON Feed</a>',
+        "</header>",
+        '<nav aria-label="分类">分类：'
+        + "".join(f'<a href="categories/{quote(s)}.atom">{e(n)}</a>' for n, s in cats)
+        + "</nav><main>",
+    ]
+    parts += [_index_article(a) for a in articles]
+    parts.append("</main></body></html>\n")
+    return "\n".join(parts).encode()
+
+
+def _index_article(a: StoredArticle) -> str:
+    e = html.escape
+    local = a.published.astimezone(_SHANGHAI)
+    cover = (
+        f'<img src="{e(a.cover)}" alt="" loading="lazy" referrerpolicy="no-referrer">'
+        if a.cover
+        else ""
+    )
+    return (
+        f"<article>{cover}<div>"
+        f'<h2><a href="{e(a.link)}" rel="noopener noreferrer">{e(a.title)}</a></h2>'
+        f'<div class="meta"><time datetime="{local.isoformat()}">'
+        f"{local:%Y-%m-%d %H:%M}</time> · {e(a.author)} · {e(' / '.join(a.categories))}</div>"
+        "</div></article>"
+    )
