@@ -1,0 +1,507 @@
+"""SQLite storage (WAL): source states and every article, behind a narrow interface.
+
+Decisions about identity and merging happen here, inside one transaction per batch, so a
+crash at any moment leaves either the whole batch or none of it. Callers serialize access
+(one thread at a time); the connection is opened with check_same_thread=False for that.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from .dedup import Candidate, NearDupIndex
+from .errors import StoreError
+from .identity import article_id, canonical_url, identity_keys, post_slug
+from .models import Article, DedupSettings, SourceState, StoredArticle
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS sources (
+    name TEXT PRIMARY KEY,
+    configured_url TEXT NOT NULL,
+    url TEXT NOT NULL,
+    etag TEXT, last_modified TEXT, body_hash TEXT,
+    last_success TEXT, last_error TEXT, last_error_kind TEXT,
+    error_count INTEGER NOT NULL DEFAULT 0,
+    next_poll TEXT,
+    gone INTEGER NOT NULL DEFAULT 0,
+    redirect_candidate TEXT
+);
+CREATE TABLE IF NOT EXISTS articles (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    key TEXT NOT NULL UNIQUE,
+    slug TEXT NOT NULL UNIQUE,
+    link TEXT NOT NULL,
+    title TEXT NOT NULL,
+    published TEXT NOT NULL,
+    updated TEXT NOT NULL,
+    first_seen TEXT NOT NULL,
+    date_fallback INTEGER NOT NULL DEFAULT 0,
+    author TEXT NOT NULL,
+    categories TEXT NOT NULL,
+    content_html TEXT NOT NULL,
+    cover TEXT,
+    editor TEXT,
+    content_hash TEXT NOT NULL,
+    post_dirty INTEGER NOT NULL DEFAULT 1
+);
+CREATE INDEX IF NOT EXISTS articles_published ON articles (published DESC, id);
+CREATE INDEX IF NOT EXISTS articles_dirty ON articles (post_dirty) WHERE post_dirty = 1;
+CREATE TABLE IF NOT EXISTS article_keys (
+    key TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL REFERENCES articles (seq) ON DELETE CASCADE,
+    is_copy INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS article_keys_seq ON article_keys (seq);
+CREATE TABLE IF NOT EXISTS article_links (
+    seq INTEGER NOT NULL REFERENCES articles (seq) ON DELETE CASCADE,
+    url TEXT NOT NULL,
+    source TEXT NOT NULL,
+    first_seen TEXT NOT NULL,
+    PRIMARY KEY (seq, url)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS article_categories (
+    category TEXT NOT NULL,
+    seq INTEGER NOT NULL REFERENCES articles (seq) ON DELETE CASCADE,
+    PRIMARY KEY (category, seq)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS article_categories_seq ON article_categories (seq);
+CREATE TABLE IF NOT EXISTS copies (
+    key TEXT PRIMARY KEY,
+    seq INTEGER NOT NULL REFERENCES articles (seq) ON DELETE CASCADE,
+    source TEXT NOT NULL,
+    link TEXT NOT NULL,
+    title TEXT NOT NULL,
+    first_seen TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS tombstones (
+    key TEXT PRIMARY KEY,
+    deleted_at TEXT NOT NULL,
+    slug TEXT
+) WITHOUT ROWID;
+"""
+
+_ARTICLE_COLUMNS = (
+    "seq, id, slug, link, title, published, updated, author, categories, content_html, "
+    "cover, date_fallback"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class UpsertResult:
+    """What one batch did: counts plus the ids touched (for metrics and logs)."""
+
+    new: int = 0
+    updated: int = 0
+    merged: int = 0
+    unchanged: int = 0
+    deleted: int = 0  # tombstoned articles seen again and dropped
+
+
+def _iso(dt: datetime) -> str:
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _dt(s: str | None) -> datetime | None:
+    if s is None:
+        return None
+    return datetime.strptime(s, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+
+
+def content_hash(a: Article) -> str:
+    h = hashlib.sha1()
+    for part in (a.title, a.content_html, a.cover or "", a.author):
+        h.update(part.encode())
+        h.update(b"\x00")
+    return h.hexdigest()
+
+
+class Store:
+    """The database. Open once per process; close on shutdown."""
+
+    def __init__(self, path: Path | str, dedup: DedupSettings | None = None) -> None:
+        self.dedup = dedup or DedupSettings()
+        try:
+            if str(path) != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(
+                str(path), isolation_level=None, check_same_thread=False, timeout=30
+            )
+            self._db.execute("PRAGMA journal_mode=WAL")
+            # NORMAL in WAL mode: a killed process loses nothing committed; only power loss
+            # may drop the last transactions, never corrupts.
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._db.executescript(_SCHEMA)
+            self._index = NearDupIndex(self._db)
+            with self._tx():
+                self._index.ensure_schema()
+        except sqlite3.Error as exc:
+            raise StoreError(f"cannot open database {path}: {exc}") from exc
+
+    def close(self) -> None:
+        self._db.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._db
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise StoreError(str(exc)) from exc
+
+    # --- sources ---------------------------------------------------------------------
+
+    def source_state(self, name: str, configured_url: str) -> SourceState:
+        """The stored state of a source; a changed configured URL resets it (and un-gones)."""
+        row = self._db.execute(
+            "SELECT name, url, etag, last_modified, body_hash, last_success, last_error,"
+            " last_error_kind, error_count, next_poll, gone, redirect_candidate, configured_url"
+            " FROM sources WHERE name = ?",
+            (name,),
+        ).fetchone()
+        if row is None or row[12] != configured_url:
+            state = SourceState(name=name, url=configured_url, configured_url=configured_url)
+            if row is not None:  # keep the history that is still true
+                state = replace(state, last_success=_dt(row[5]))
+            self.save_state(state)
+            return state
+        return SourceState(
+            name=row[0],
+            url=row[1],
+            etag=row[2],
+            last_modified=row[3],
+            body_hash=row[4],
+            last_success=_dt(row[5]),
+            last_error=row[6],
+            last_error_kind=row[7],
+            error_count=row[8],
+            next_poll=_dt(row[9]),
+            gone=bool(row[10]),
+            redirect_candidate=row[11],
+            configured_url=row[12],
+        )
+
+    def save_state(self, s: SourceState) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO sources (name, configured_url, url, etag, last_modified,"
+                " body_hash, last_success, last_error, last_error_kind, error_count, next_poll,"
+                " gone, redirect_candidate) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    s.name,
+                    s.configured_url or s.url,
+                    s.url,
+                    s.etag,
+                    s.last_modified,
+                    s.body_hash,
+                    _iso(s.last_success) if s.last_success else None,
+                    s.last_error,
+                    s.last_error_kind,
+                    s.error_count,
+                    _iso(s.next_poll) if s.next_poll else None,
+                    int(s.gone),
+                    s.redirect_candidate,
+                ),
+            )
+
+    def all_states(self) -> list[SourceState]:
+        names = [r[0] for r in self._db.execute("SELECT name, configured_url FROM sources")]
+        urls = dict(self._db.execute("SELECT name, configured_url FROM sources").fetchall())
+        return [self.source_state(n, urls[n]) for n in names]
+
+    def enable_source(self, name: str) -> bool:
+        """Clear a 410 'gone' mark and the backoff so the source is polled again."""
+        with self._tx() as db:
+            cur = db.execute(
+                "UPDATE sources SET gone = 0, error_count = 0, next_poll = NULL WHERE name = ?",
+                (name,),
+            )
+        return cur.rowcount > 0
+
+    # --- articles ----------------------------------------------------------------------
+
+    def upsert(self, articles: Sequence[Article], now: datetime) -> UpsertResult:
+        """Store a batch from one poll in one transaction (identity, merges, revisions)."""
+        counts = {"new": 0, "updated": 0, "merged": 0, "unchanged": 0, "deleted": 0}
+        with self._tx():
+            for a in articles:
+                counts[self._upsert_one(a, now)] += 1
+        return UpsertResult(**counts)
+
+    def _upsert_one(self, a: Article, now: datetime) -> str:
+        db = self._db
+        keys = (a.key, *a.alt_keys)
+        marks = ",".join("?" * len(keys))
+        if db.execute(f"SELECT 1 FROM tombstones WHERE key IN ({marks})", keys).fetchone():
+            return "deleted"
+        row = db.execute(
+            f"SELECT seq, is_copy FROM article_keys WHERE key IN ({marks})"
+            " ORDER BY is_copy LIMIT 1",
+            keys,
+        ).fetchone()
+        if row is not None:
+            seq, is_copy = row
+            grew = self._attach(seq, a, keys, now, is_copy=bool(is_copy))
+            if is_copy:
+                return "merged" if grew else "unchanged"
+            return self._revise(seq, a, now) or ("merged" if grew else "unchanged")
+        if self.dedup.policy == "merge":
+            window = timedelta(days=self.dedup.window_days)
+            kept = self._index.find(Candidate(a.title, a.text, a.published), window)
+            if kept is not None:
+                seq = db.execute("SELECT seq FROM articles WHERE id = ?", (kept,)).fetchone()[0]
+                db.execute(
+                    "INSERT OR IGNORE INTO copies (key, seq, source, link, title, first_seen)"
+                    " VALUES (?,?,?,?,?,?)",
+                    (a.key, seq, a.source_name, a.link, a.title, _iso(now)),
+                )
+                self._attach(seq, a, keys, now, is_copy=True)
+                return "merged"
+        self._insert(a, keys, now)
+        return "new"
+
+    def _insert(self, a: Article, keys: Sequence[str], now: datetime) -> None:
+        db = self._db
+        aid = article_id(a.key)
+        slug = post_slug(a.key, a.published.strftime("%Y-%m-%d"))
+        cur = db.execute(
+            "INSERT INTO articles (id, key, slug, link, title, published, updated, first_seen,"
+            " date_fallback, author, categories, content_html, cover, editor, content_hash)"
+            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                aid,
+                a.key,
+                slug,
+                a.link,
+                a.title,
+                _iso(a.published),
+                _iso(a.published),
+                _iso(now),
+                int(a.date_is_fallback),
+                a.author,
+                json.dumps(list(a.categories), ensure_ascii=False),
+                a.content_html,
+                a.cover,
+                a.editor,
+                content_hash(a),
+            ),
+        )
+        seq = cur.lastrowid
+        assert seq is not None
+        self._attach(seq, a, keys, now, is_copy=False)
+        self._index.add(aid, Candidate(a.title, a.text, a.published))
+
+    def _attach(
+        self, seq: int, a: Article, keys: Sequence[str], now: datetime, *, is_copy: bool
+    ) -> bool:
+        """Record keys, provenance link and categories; True if anything new was learnt."""
+        db = self._db
+        before = db.total_changes
+        db.executemany(
+            "INSERT OR IGNORE INTO article_keys (key, seq, is_copy) VALUES (?,?,?)",
+            [(k, seq, int(is_copy)) for k in keys],
+        )
+        keys_added = db.total_changes != before
+        before = db.total_changes
+        link = canonical_url(a.link) or a.link
+        db.execute(
+            "INSERT OR IGNORE INTO article_links (seq, url, source, first_seen) VALUES (?,?,?,?)",
+            (seq, link, a.source_name, _iso(now)),
+        )
+        (cats_json,) = db.execute(
+            "SELECT categories FROM articles WHERE seq = ?", (seq,)
+        ).fetchone()
+        cats: list[str] = json.loads(cats_json)
+        merged = list(dict.fromkeys([*cats, *a.categories]))
+        if merged != cats:
+            db.execute(
+                "UPDATE articles SET categories = ?, post_dirty = 1 WHERE seq = ?",
+                (json.dumps(merged, ensure_ascii=False), seq),
+            )
+        db.executemany(
+            "INSERT OR IGNORE INTO article_categories (category, seq) VALUES (?,?)",
+            [(c, seq) for c in merged],
+        )
+        return keys_added or db.total_changes != before
+
+    def _revise(self, seq: int, a: Article, now: datetime) -> str | None:
+        """Same identity, changed content: update in place (same id, same slug)."""
+        (old_hash,) = self._db.execute(
+            "SELECT content_hash FROM articles WHERE seq = ?", (seq,)
+        ).fetchone()
+        new_hash = content_hash(a)
+        if new_hash == old_hash:
+            return None
+        self._db.execute(
+            "UPDATE articles SET title = ?, content_html = ?, cover = ?, author = ?, editor = ?,"
+            " content_hash = ?, updated = ?, post_dirty = 1 WHERE seq = ?",
+            (a.title, a.content_html, a.cover, a.author, a.editor, new_hash, _iso(now), seq),
+        )
+        (aid,) = self._db.execute("SELECT id FROM articles WHERE seq = ?", (seq,)).fetchone()
+        self._index.remove(aid)
+        self._index.add(aid, Candidate(a.title, a.text, a.published))
+        return "updated"
+
+    def delete(self, ref: str, now: datetime) -> StoredArticle | None:
+        """Delete an article by id, identity key or URL; tombstone every key it had."""
+        db = self._db
+        seq = self._find_seq(ref)
+        if seq is None:
+            return None
+        art = self._load([seq])[0]
+        with self._tx():
+            keys = [r[0] for r in db.execute("SELECT key FROM article_keys WHERE seq = ?", (seq,))]
+            keys += [r[0] for r in db.execute("SELECT key FROM copies WHERE seq = ?", (seq,))]
+            db.executemany(
+                "INSERT OR REPLACE INTO tombstones (key, deleted_at, slug) VALUES (?,?,?)",
+                [(k, _iso(now), art.slug) for k in dict.fromkeys(keys)],
+            )
+            self._index.remove(art.id)
+            db.execute("DELETE FROM articles WHERE seq = ?", (seq,))
+        return art
+
+    def _find_seq(self, ref: str) -> int | None:
+        db = self._db
+        row = db.execute("SELECT seq FROM articles WHERE id = ? OR slug = ?", (ref, ref)).fetchone()
+        if row:
+            return int(row[0])
+        candidates = [ref]
+        canon = canonical_url(ref)
+        if canon:
+            candidates.append(f"url:{canon}")
+        if ref.startswith(("http://", "https://")):
+            key, alts = identity_keys(ref, None, "", "")
+            candidates += [key, *alts]
+        for key in candidates:
+            row = db.execute("SELECT seq FROM article_keys WHERE key = ?", (key,)).fetchone()
+            if row:
+                return int(row[0])
+        return None
+
+    def deleted_slugs(self) -> list[str]:
+        return [
+            r[0]
+            for r in self._db.execute("SELECT DISTINCT slug FROM tombstones WHERE slug IS NOT NULL")
+        ]
+
+    # --- reading (the publish.ArticleView protocol) -------------------------------------
+
+    def recent(self, limit: int, category: str | None = None) -> list[StoredArticle]:
+        if category is None:
+            rows = self._db.execute(
+                "SELECT seq FROM articles ORDER BY published DESC, id LIMIT ?", (limit,)
+            )
+        else:
+            rows = self._db.execute(
+                "SELECT a.seq FROM article_categories c JOIN articles a ON a.seq = c.seq"
+                " WHERE c.category = ? ORDER BY a.published DESC, a.id LIMIT ?",
+                (category, limit),
+            )
+        return self._load([r[0] for r in rows])
+
+    def page(self, offset: int, limit: int, category: str | None = None) -> list[StoredArticle]:
+        """Oldest first in insertion order: archive pages keep their positions."""
+        if category is None:
+            rows = self._db.execute(
+                "SELECT seq FROM articles ORDER BY seq LIMIT ? OFFSET ?", (limit, offset)
+            )
+        else:
+            rows = self._db.execute(
+                "SELECT seq FROM article_categories WHERE category = ? ORDER BY seq"
+                " LIMIT ? OFFSET ?",
+                (category, limit, offset),
+            )
+        return self._load([r[0] for r in rows])
+
+    def categories(self) -> list[str]:
+        return [
+            r[0]
+            for r in self._db.execute(
+                "SELECT DISTINCT category FROM article_categories ORDER BY category"
+            )
+        ]
+
+    def count(self, category: str | None = None) -> int:
+        if category is None:
+            (n,) = self._db.execute("SELECT COUNT(*) FROM articles").fetchone()
+        else:
+            (n,) = self._db.execute(
+                "SELECT COUNT(*) FROM article_categories WHERE category = ?", (category,)
+            ).fetchone()
+        return int(n)
+
+    def dirty_posts(self, limit: int = 1000) -> list[StoredArticle]:
+        rows = self._db.execute("SELECT seq FROM articles WHERE post_dirty = 1 LIMIT ?", (limit,))
+        return self._load([r[0] for r in rows])
+
+    def mark_posts_clean(self, ids: Iterable[str]) -> None:
+        with self._tx() as db:
+            db.executemany("UPDATE articles SET post_dirty = 0 WHERE id = ?", [(i,) for i in ids])
+
+    def mark_all_posts_dirty(self) -> None:
+        with self._tx() as db:
+            db.execute("UPDATE articles SET post_dirty = 1")
+
+    def provenance(self, article_id_: str) -> list[tuple[str, str]]:
+        """(url, source) of every place the article and its merged copies were seen."""
+        rows = self._db.execute(
+            "SELECT l.url, l.source FROM article_links l JOIN articles a ON a.seq = l.seq"
+            " WHERE a.id = ? ORDER BY l.first_seen, l.url",
+            (article_id_,),
+        )
+        return [(r[0], r[1]) for r in rows]
+
+    def _load(self, seqs: Sequence[int]) -> list[StoredArticle]:
+        if not seqs:
+            return []
+        marks = ",".join("?" * len(seqs))
+        rows = {
+            r[0]: r
+            for r in self._db.execute(
+                f"SELECT {_ARTICLE_COLUMNS} FROM articles WHERE seq IN ({marks})", seqs
+            )
+        }
+        links: dict[int, list[str]] = {}
+        for seq, url in self._db.execute(
+            f"SELECT seq, url FROM article_links WHERE seq IN ({marks}) ORDER BY first_seen, url",
+            seqs,
+        ):
+            links.setdefault(seq, []).append(url)
+        out = []
+        for seq in seqs:
+            r = rows.get(seq)
+            if r is None:
+                continue
+            published = _dt(r[5])
+            updated = _dt(r[6])
+            assert published is not None and updated is not None
+            out.append(
+                StoredArticle(
+                    id=r[1],
+                    slug=r[2],
+                    link=r[3],
+                    title=r[4],
+                    published=published,
+                    updated=updated,
+                    author=r[7],
+                    categories=tuple(json.loads(r[8])),
+                    content_html=r[9],
+                    cover=r[10],
+                    links=tuple(links.get(seq, ())),
+                    date_is_fallback=bool(r[11]),
+                )
+            )
+        return out

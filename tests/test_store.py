@@ -1,0 +1,223 @@
+"""Store stage on real SQLite: identity merges, revisions, near-duplicates, tombstones, states."""
+
+from __future__ import annotations
+
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from aggregator.identity import identity_keys
+from aggregator.models import Article, DedupSettings, SourceState
+from aggregator.store import Store
+
+NOW = datetime(2022, 8, 9, 15, 0, tzinfo=UTC)
+BODY = (
+    "记者从交通运输部长江航务管理局获悉，随着长江航运高质量发展深入推进，长江航运服务长江经济带、"
+    "长三角一体化等国家战略能力明显提升。今年1-7月，长江干线港口完成货物吞吐量20.2亿吨、"
+    "集装箱吞吐量1367万标箱，同比增长1.0%、6.0%；港口集装箱铁水联运量完成21.7万标箱，同比增长86.5%。"
+)
+
+
+def art(
+    link: str,
+    title: str = "1-7月长江干线港口完成货物吞吐量超20亿吨",
+    text: str = BODY,
+    source: str = "新浪财经－国內",
+    cats: tuple[str, ...] = ("金融", "新浪财经"),
+    published: datetime = NOW,
+) -> Article:
+    key, alts = identity_keys(link, None, title, published.isoformat())
+    return Article(
+        key=key,
+        alt_keys=alts,
+        link=link,
+        title=title,
+        published=published,
+        date_is_fallback=False,
+        author=cats[-1],
+        categories=(*cats, source),
+        content_html=f"<p>{text}</p>",
+        text=text,
+        cover=None,
+        source_name=source,
+    )
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Store:
+    s = Store(tmp_path / "a.db")
+    yield s  # type: ignore[misc]
+    s.close()
+
+
+SINA = "https://finance.sina.com.cn/china/gncj/2022-08-09/doc-imizmscv5449371.shtml"
+SINA_WAP = "http://finance.sina.cn/2022-08-09/detail-imizmscv5449371.d.html?from=wap&vt=4#top"
+
+
+def test_new_then_unchanged(store: Store) -> None:
+    assert store.upsert([art(SINA)], NOW).new == 1
+    again = store.upsert([art(SINA)], NOW + timedelta(minutes=5))
+    assert (again.new, again.updated, again.merged, again.unchanged) == (0, 0, 0, 1)
+    assert store.count() == 1
+
+
+def test_same_article_in_two_channels_and_url_forms_is_one(store: Store) -> None:
+    store.upsert([art(SINA)], NOW)
+    r = store.upsert([art(SINA_WAP, source="新浪财经－宏观经济")], NOW)
+    assert r.merged == 1 and r.new == 0
+    (a,) = store.recent(10)
+    assert a.categories == ("金融", "新浪财经", "新浪财经－国內", "新浪财经－宏观经济")
+    assert len(a.links) == 2, "every source link kept as provenance"
+    assert store.recent(10, category="新浪财经－宏观经济")[0].id == a.id
+
+
+def test_revision_updates_in_place(store: Store) -> None:
+    store.upsert([art(SINA)], NOW)
+    (before,) = store.recent(1)
+    later = NOW + timedelta(hours=1)
+    r = store.upsert([art(SINA, text=BODY + "（更新）")], later)
+    assert r.updated == 1
+    (after,) = store.recent(1)
+    assert (after.id, after.slug, after.published) == (before.id, before.slug, before.published)
+    assert after.updated == later and "（更新）" in after.content_html
+    assert store.count() == 1
+
+
+def test_cross_outlet_copies_merge_by_default(store: Store) -> None:
+    store.upsert([art(SINA)], NOW)
+    stcn = art(
+        "https://www.stcn.com/article/detail/667233.html",
+        text="证券时报网讯，据央视新闻从" + BODY,
+        source="证券时报网－快讯",
+        cats=("金融", "证券时报网"),
+        published=NOW + timedelta(minutes=20),
+    )
+    r = store.upsert([stcn], NOW)
+    assert r.merged == 1
+    (a,) = store.recent(10)
+    assert "证券时报网－快讯" in a.categories
+    assert "https://www.stcn.com/article/detail/667233.html" in a.links
+    # Re-polling the copy is resolved by identity, never a second article.
+    assert store.upsert([stcn], NOW).new == 0
+    assert store.count() == 1
+
+
+def test_keep_policy_keeps_copies_apart(tmp_path: Path) -> None:
+    s = Store(tmp_path / "k.db", DedupSettings(policy="keep"))
+    s.upsert([art(SINA)], NOW)
+    s.upsert([art("https://www.stcn.com/a/1.html", source="证券时报网－快讯")], NOW)
+    assert s.count() == 2
+    s.close()
+
+
+def test_different_stories_stay_apart(store: Store) -> None:
+    a = art(
+        "https://example.com/sh",
+        title="上海昨日本土无新增",
+        text="上海市卫健委通报，昨日本土无新增确诊病例。",
+    )
+    b = art(
+        "https://example.com/bj",
+        title="北京昨日本土无新增",
+        text="北京市卫健委通报，昨日本土无新增确诊病例。",
+    )
+    store.upsert([a, b], NOW)
+    assert store.count() == 2
+
+
+def test_deleted_article_never_comes_back(store: Store) -> None:
+    store.upsert([art(SINA)], NOW)
+    gone = store.delete(SINA_WAP, NOW)  # any URL form finds it
+    assert gone is not None
+    assert store.count() == 0
+    assert store.upsert([art(SINA)], NOW).deleted == 1
+    assert store.upsert([art(SINA_WAP)], NOW).deleted == 1
+    assert store.count() == 0
+    assert gone.slug in store.deleted_slugs()
+
+
+def test_reading_order_and_pages(store: Store) -> None:
+    arts = [
+        art(
+            f"https://example.com/{i}",
+            title=f"第{i}条消息",
+            text=f"正文{i}" * 30,
+            published=NOW - timedelta(hours=i),
+        )
+        for i in range(5)
+    ]
+    store.upsert(arts, NOW)
+    assert [a.title for a in store.recent(3)] == ["第0条消息", "第1条消息", "第2条消息"]
+    assert [a.title for a in store.page(0, 2)] == ["第0条消息", "第1条消息"]  # insertion order
+    assert [a.title for a in store.page(4, 10)] == ["第4条消息"]
+    assert store.categories() == ["新浪财经", "新浪财经－国內", "金融"]
+    assert store.count("金融") == 5
+
+
+def test_source_state_round_trip_and_reset_on_url_change(store: Store) -> None:
+    st = store.source_state("s", "https://a.example/feed")
+    assert st.url == "https://a.example/feed" and st.error_count == 0
+    saved = replace(
+        st,
+        etag='"x"',
+        error_count=3,
+        last_error="boom",
+        last_error_kind="http_5xx",
+        next_poll=NOW,
+        last_success=NOW - timedelta(days=1),
+    )
+    store.save_state(saved)
+    assert store.source_state("s", "https://a.example/feed") == saved
+    moved = store.source_state("s", "https://b.example/feed")
+    assert isinstance(moved, SourceState)
+    assert (moved.url, moved.etag, moved.error_count) == ("https://b.example/feed", None, 0)
+    assert moved.last_success == saved.last_success
+
+
+CHILD = r"""
+import random, sys
+from datetime import UTC, datetime
+from tests.test_store import art
+from aggregator.store import Store
+
+s = Store(sys.argv[1])
+now = datetime(2022, 8, 9, tzinfo=UTC)
+rng = random.Random(7)
+def text() -> str:  # distinct bodies: no near-duplicate merges in this test
+    return "".join(chr(0x4E00 + rng.randrange(20000)) for _ in range(200))
+for batch in range(10_000):
+    s.upsert([art(f"https://example.com/{batch}/{i}", title=f"标题{batch}之{i}", text=text())
+              for i in range(20)], now)
+    print(batch, flush=True)
+"""
+
+
+def test_killed_writer_loses_nothing_committed(tmp_path: Path) -> None:
+    db = tmp_path / "k.db"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(db)],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    assert proc.stdout is not None
+    committed = -1
+    deadline = time.monotonic() + 30
+    while committed < 15 and time.monotonic() < deadline:
+        committed = int(proc.stdout.readline())
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    proc.stdout.close()
+    assert committed >= 15
+    con = sqlite3.connect(db)
+    assert con.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    (n,) = con.execute("SELECT COUNT(*) FROM articles").fetchone()
+    con.close()
+    assert n >= (committed + 1) * 20 and n % 20 == 0, "whole batches only"
