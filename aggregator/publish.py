@@ -46,7 +46,10 @@ _SHANGHAI = ZoneInfo("Asia/Shanghai")
 # The `updated` of a feed with no entries: fixed, so an empty feed is byte-stable too.
 _EMPTY_UPDATED = datetime(2000, 1, 1, tzinfo=UTC)
 _XML_ILLEGAL = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-_FULL_MARKER = b"<fh:archive/>"
+# How a full archive page starts (the marker is the feed's first child): lets the server and
+# the next publish recognise full pages from their first bytes.
+FULL_ARCHIVE_MARKER = f'<fh:archive xmlns:fh="{FH_NS}"/>'.encode()
+MARKER_WITHIN = 512  # bytes from the start of the file
 _SLUG_MAX = 60  # characters; 60 CJK characters are 180 bytes, under every name limit
 _WINDOWS_RESERVED = frozenset(
     ["con", "prn", "aux", "nul"] + [f"{p}{i}" for p in ("com", "lpt") for i in range(1, 10)]
@@ -178,10 +181,20 @@ def _stale_full_pages(folder: Path, full: int) -> list[int]:
             stale.append(n)
             continue
         # Pages below the newest existing one were full when it was created.
-        if _FULL_MARKER not in path.read_bytes():
+        if not is_full_archive(_head(path)):
             stale.append(n)
         break
     return sorted(stale)
+
+
+def _head(path: Path) -> bytes:
+    with path.open("rb") as f:
+        return f.read(MARKER_WITHIN)
+
+
+def is_full_archive(data: bytes) -> bool:
+    """Whether `data` (a file or its first bytes) is a full, immutable archive page."""
+    return FULL_ARCHIVE_MARKER in data[:MARKER_WITHIN]
 
 
 def _render_archive_page(view: ArticleView, settings: OutputSettings, n: int, full: bool) -> bytes:

@@ -14,7 +14,7 @@ import pytest
 from lxml import etree
 
 from aggregator.models import OutputSettings, StoredArticle
-from aggregator.publish import ATOM_NS, FH_NS, category_slug, publish
+from aggregator.publish import ATOM_NS, FH_NS, category_slug, is_full_archive, publish
 
 DATA = Path(__file__).parent / "data"
 BASE = "http://127.0.0.1:8080/"
@@ -234,6 +234,8 @@ def test_full_archive_pages_are_marked_and_linked(tmp_path: Path) -> None:
     page1 = etree.parse(str(tmp_path / "archive/1.atom")).getroot()
     tail = etree.parse(str(tmp_path / "archive/3.atom")).getroot()
     assert page1.find(f"{{{FH_NS}}}archive") is not None
+    assert is_full_archive((tmp_path / "archive/1.atom").read_bytes())
+    assert not is_full_archive((tmp_path / "archive/3.atom").read_bytes())
     assert tail.find(f"{{{FH_NS}}}archive") is None
     rels = {x.get("rel"): x.get("href") for x in page1.iter(f"{A}link")}
     assert rels["current"] == BASE + "feed.atom"

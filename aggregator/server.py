@@ -1,0 +1,288 @@
+"""A plain ASGI app serving the published outputs, /healthz and /metrics.
+
+Files are read (and gzipped) once per version — keyed by (path, mtime_ns, size) — and
+answered from memory with strong ETags, Last-Modified and 304s (RFC 9110 §13: If-None-Match
+takes precedence over If-Modified-Since). Only regular files whose resolved path lies inside
+the output folder are served; dot-files (atomic-write temporaries) never are.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import hashlib
+import json
+import os
+import stat
+from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass, field
+from email.utils import formatdate, parsedate_to_datetime
+from pathlib import Path
+from typing import Any
+
+from aggregator.metrics import Metrics
+from aggregator.publish import is_full_archive
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+Health = Callable[[], tuple[bool, dict[str, Any]]]
+
+FEED_CACHE = "public, max-age=60"  # readers poll; a new poll may publish at any time
+ARCHIVE_CACHE = "public, max-age=31536000, immutable"  # full RFC 5005 pages never change
+_304_HEADERS = frozenset([b"etag", b"last-modified", b"cache-control", b"vary"])
+_MIN_GZIP = 256  # smaller bodies gain nothing from compression
+_TYPES = {
+    ".atom": "application/atom+xml; charset=utf-8",
+    ".rss": "application/rss+xml; charset=utf-8",
+    ".html": "text/html; charset=utf-8",
+    ".md": "text/markdown; charset=utf-8",
+    ".xml": "application/xml; charset=utf-8",
+    ".txt": "text/plain; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".gif": "image/gif",
+    ".webp": "image/webp",
+    ".svg": "image/svg+xml",
+    ".ico": "image/x-icon",
+}
+_COMPRESSIBLE = (
+    "text/",
+    "application/atom",
+    "application/rss",
+    "application/feed",
+    "application/j",
+)
+
+
+@dataclass(slots=True)
+class _Version:
+    """One version of one file, with everything a response needs, computed once."""
+
+    key: tuple[int, int]  # (mtime_ns, size)
+    body: bytes
+    etag: str
+    headers: list[tuple[bytes, bytes]]  # common to every response for this version
+    compressible: bool
+    gz_body: bytes | None = None
+    gz_etag: str = ""
+    gz_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+def content_type(rel_path: str) -> str:
+    """The Content-Type served for an output file."""
+    suffix = os.path.splitext(rel_path)[1].lower()
+    if suffix == ".json":
+        # Feed documents are JSON Feed; other JSON (categories/index.json) is plain JSON.
+        is_feed = not rel_path.endswith("index.json")
+        return f"application/{'feed+json' if is_feed else 'json'}; charset=utf-8"
+    return _TYPES.get(suffix, "application/octet-stream")
+
+
+def _cache_control(rel_path: str, body: bytes) -> str:
+    if rel_path.startswith("archive/") and is_full_archive(body):
+        return ARCHIVE_CACHE
+    return FEED_CACHE
+
+
+def _safe_relative(path: str) -> str | None:
+    """The request path as a relative file path, or None when it may not be served."""
+    if "\x00" in path or "\\" in path:
+        return None
+    parts = [p for p in path.split("/") if p]
+    if any(p.startswith(".") for p in parts):  # '..', '.', dot-files, temporaries
+        return None
+    return "/".join(parts) if parts else "index.html"
+
+
+def _matches_etag(header: str, etag: str) -> bool:
+    """If-None-Match uses the weak comparison (RFC 9110 §13.1.2)."""
+    if header.strip() == "*":
+        return True
+    wanted = etag.removeprefix("W/")
+    return any(t.strip().removeprefix("W/") == wanted for t in header.split(","))
+
+
+def _not_modified_since(header: str, mtime: float) -> bool:
+    try:
+        since = parsedate_to_datetime(header)
+    except (TypeError, ValueError, IndexError):
+        return False  # an invalid date is ignored (RFC 9110 §13.1.3)
+    if since.tzinfo is None:
+        return False
+    return int(mtime) <= since.timestamp()
+
+
+def _accepts_gzip(header: str) -> bool:
+    for item in header.split(","):
+        name, _, params = item.strip().partition(";")
+        if name.strip().lower() in ("gzip", "*"):
+            q = params.strip().lower()
+            if q.startswith("q="):
+                try:
+                    return float(q[2:]) > 0
+                except ValueError:
+                    return False
+            return True
+    return False
+
+
+class _Files:
+    """In-memory cache of file versions under one root."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = os.path.realpath(root)
+        self.prefix = self.root + os.sep
+        self.versions: dict[str, _Version] = {}
+
+    def locate(self, rel: str) -> tuple[str, os.stat_result] | None:
+        """The real path and stat of a regular file inside the root, else None."""
+        real = os.path.realpath(os.path.join(self.root, rel))
+        if not real.startswith(self.prefix):  # a symlink led outside
+            return None
+        try:
+            st = os.stat(real)
+        except (OSError, ValueError):
+            return None
+        return (real, st) if stat.S_ISREG(st.st_mode) else None
+
+    async def get(self, rel: str) -> _Version | None:
+        found = self.locate(rel)
+        if found is None:
+            self.versions.pop(rel, None)
+            return None
+        path, st = found
+        key = (st.st_mtime_ns, st.st_size)
+        cached = self.versions.get(rel)
+        if cached is not None and cached.key == key:
+            return cached
+        try:
+            body = await asyncio.to_thread(Path(path).read_bytes)
+        except OSError:
+            return None
+        version = _new_version(rel, key, body, st.st_mtime)
+        self.versions[rel] = version
+        return version
+
+
+def _new_version(rel: str, key: tuple[int, int], body: bytes, mtime: float) -> _Version:
+    ctype = content_type(rel)
+    etag = '"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"'
+    headers = [
+        (b"content-type", ctype.encode()),
+        (b"last-modified", formatdate(mtime, usegmt=True).encode()),
+        (b"cache-control", _cache_control(rel, body).encode()),
+    ]
+    compressible = ctype.startswith(_COMPRESSIBLE) and len(body) >= _MIN_GZIP
+    if compressible:
+        headers.append((b"vary", b"Accept-Encoding"))
+    return _Version(key, body, etag, headers, compressible)
+
+
+async def _gzipped(version: _Version) -> tuple[bytes, str]:
+    """The gzip encoding of a version, compressed once (mtime=0: deterministic bytes)."""
+    async with version.gz_lock:
+        if version.gz_body is None:
+            version.gz_body = await asyncio.to_thread(gzip.compress, version.body, 6, mtime=0)
+            version.gz_etag = version.etag[:-1] + '-gzip"'
+    return version.gz_body, version.gz_etag
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope["headers"]:
+        if key == name:
+            return bytes(value).decode("latin-1")
+    return None
+
+
+async def _respond(
+    send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes, head: bool
+) -> None:
+    headers = [*headers, (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": b"" if head else body})
+
+
+async def _plain(send: Send, status: int, text: str, head: bool, extra: Any = ()) -> None:
+    headers = [(b"content-type", b"text/plain; charset=utf-8"), *extra]
+    await _respond(send, status, headers, text.encode(), head)
+
+
+def create_app(output_dir: Path, *, health: Health, metrics: Metrics) -> ASGIApp:
+    """The ASGI application serving `output_dir`."""
+    files = _Files(output_dir)
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await _lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        method = scope["method"]
+        if method not in ("GET", "HEAD"):
+            await _plain(send, 405, "method not allowed\n", False, [(b"allow", b"GET, HEAD")])
+            return
+        head = method == "HEAD"
+        path = scope["path"]
+        if path == "/healthz":
+            await _serve_health(send, health, head)
+        elif path == "/metrics":
+            body, ctype = metrics.render()
+            headers = [(b"content-type", ctype.encode()), (b"cache-control", b"no-store")]
+            await _respond(send, 200, headers, body, head)
+        else:
+            await _serve_file(scope, send, files, head)
+
+    return app
+
+
+async def _lifespan(receive: Receive, send: Send) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
+async def _serve_health(send: Send, health: Health, head: bool) -> None:
+    ok, data = health()
+    body = json.dumps({"ok": ok, **data}, ensure_ascii=False, sort_keys=True, default=str)
+    headers = [
+        (b"content-type", b"application/json; charset=utf-8"),
+        (b"cache-control", b"no-store"),
+    ]
+    await _respond(send, 200 if ok else 503, headers, body.encode() + b"\n", head)
+
+
+async def _serve_file(scope: Scope, send: Send, files: _Files, head: bool) -> None:
+    rel = _safe_relative(scope["path"])
+    version = await files.get(rel) if rel is not None else None
+    if version is None:
+        await _plain(send, 404, "not found\n", head)
+        return
+    body, etag, headers = version.body, version.etag, version.headers
+    if version.compressible and _accepts_gzip(_header(scope, b"accept-encoding") or ""):
+        body, etag = await _gzipped(version)
+        headers = [*headers, (b"content-encoding", b"gzip")]
+    headers = [*headers, (b"etag", etag.encode())]
+    if _is_not_modified(scope, etag, version.key[0] / 1e9):
+        # A 304 carries the validators and caching fields, not representation metadata.
+        kept = [h for h in headers if h[0] in _304_HEADERS]
+        await send({"type": "http.response.start", "status": 304, "headers": kept})
+        await send({"type": "http.response.body", "body": b""})
+        return
+    await _respond(send, 200, headers, body, head)
+
+
+def _is_not_modified(scope: Scope, etag: str, mtime: float) -> bool:
+    inm = _header(scope, b"if-none-match")
+    if inm is not None:
+        return _matches_etag(inm, etag)
+    ims = _header(scope, b"if-modified-since")
+    return ims is not None and _not_modified_since(ims, mtime)
