@@ -88,8 +88,7 @@ class Fetcher:
         self, url: str, *, etag: str | None = None, last_modified: str | None = None
     ) -> FetchResult:
         """GET `url` (following redirects) or read a file: URL; raise FetchError on failure."""
-        scheme = urlsplit(url).scheme.lower()
-        if scheme == "file":
+        if url[:5].lower() == "file:":
             return await self._fetch_file(url, etag)
         host = _host_of(url)
         started = time.monotonic()
@@ -253,12 +252,20 @@ async def _read_body(
         raise _too_large(f"Content-Length {declared} exceeds {settings.max_bytes} bytes")
     inflater = _Inflater(headers.get("content-encoding", ""), settings.max_decompressed)
     read = 0
-    async for chunk in response.aiter_raw():
+    async for chunk in _raw_chunks(response):
         read += len(chunk)
         if read > settings.max_bytes:
             raise _too_large(f"body exceeds {settings.max_bytes} bytes")
         inflater.feed(chunk)
     return inflater.finish()
+
+
+async def _raw_chunks(response: httpx.Response) -> AsyncIterator[bytes]:
+    if response.is_stream_consumed:  # a mock transport's Response(content=...) is pre-read
+        yield response.content
+        return
+    async for chunk in response.aiter_raw():
+        yield chunk
 
 
 class _Inflater:
@@ -302,6 +309,8 @@ class _Inflater:
                 self._append(self._zlib.flush())
             except zlib.error as exc:
                 raise FetchError("io", f"corrupt {self._coding} body: {exc}") from exc
+            if not self._zlib.eof:  # a cut connection, not a complete document
+                raise FetchError("io", f"truncated {self._coding} body")
         return bytes(self._out)
 
     def _append(self, data: bytes) -> None:
@@ -380,7 +389,10 @@ async def _maybe(semaphore: asyncio.Semaphore | None) -> AsyncIterator[None]:
 
 
 def _file_path(url: str) -> Path:
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:
+        raise FetchError("bad_url", f"invalid URL {url!r}") from exc
     if parts.netloc not in ("", "localhost"):
         raise FetchError("bad_url", f"remote file URL not supported: {url!r}")
     path = Path(url2pathname(unquote(parts.path)))

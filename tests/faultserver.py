@@ -194,11 +194,16 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.0"  # one request per connection: simple, and bodies end at close
 
     def do_GET(self) -> None:
-        self.server.owner._record(self)
-        behaviour = self.server.owner._route(self.path)
-        # the client going away (deadline, cap) is expected in fault tests
-        with contextlib.suppress(OSError):
-            behaviour.serve(self, self.server.owner._stopping)
+        owner = self.server.owner
+        owner._record(self)
+        behaviour = owner._route(self.path)
+        owner._enter(self.path)
+        try:
+            # the client going away (deadline, cap) is expected in fault tests
+            with contextlib.suppress(OSError):
+                behaviour.serve(self, owner._stopping)
+        finally:
+            owner._leave(self.path)
 
     def log_message(self, format: str, *args: object) -> None:
         pass  # keep test output clean
@@ -220,6 +225,8 @@ class FaultServer:
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._seen: list[Seen] = []
+        self._active: dict[str, int] = {}
+        self._peak: dict[str, int] = {}
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -276,6 +283,20 @@ class FaultServer:
         headers = {k.lower(): v for k, v in handler.headers.items()}
         with self._lock:
             self._seen.append(Seen(handler.path, headers))
+
+    def peak_concurrency(self, path: str) -> int:
+        """The most requests to `path` that were being served at the same time."""
+        with self._lock:
+            return self._peak.get(path, 0)
+
+    def _enter(self, path: str) -> None:
+        with self._lock:
+            self._active[path] = self._active.get(path, 0) + 1
+            self._peak[path] = max(self._peak.get(path, 0), self._active[path])
+
+    def _leave(self, path: str) -> None:
+        with self._lock:
+            self._active[path] -= 1
 
     def _route(self, path: str) -> Behaviour:
         with self._lock:

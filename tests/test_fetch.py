@@ -1,0 +1,495 @@
+"""Fetcher against a real fault-injecting HTTP server on 127.0.0.1.
+
+Each case states its expected outcome (result or FetchError kind), a bound on time (the call
+returns within the deadline plus a margin) and, for the huge-body cases, a bound on memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import json
+import os
+import time
+import tracemalloc
+import zlib
+from collections.abc import Awaitable, Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+from pathlib import Path
+from typing import TypeVar
+
+import httpx
+import pytest
+
+from aggregator.errors import FetchError, ParseError
+from aggregator.fetch import Fetcher, parse_retry_after
+from aggregator.models import FetchResult, FetchSettings, ParsedFeed
+from aggregator.parse import parse_feed
+from tests.faultserver import (
+    Big,
+    Drip,
+    FaultServer,
+    GzipBomb,
+    Redirect,
+    Reset,
+    SequenceOf,
+    Stall,
+    Static,
+)
+
+T = TypeVar("T")
+FEEDS = Path(__file__).parent / "data" / "feeds"
+UA = "sina-aggregator-test/1.0 (+https://example.invalid/bot)"
+DEADLINE = 0.6
+MARGIN = 1.0  # scheduling slack on a loaded 2-core CI machine
+RSS = {"Content-Type": "application/rss+xml; charset=utf-8"}
+
+
+def settings(**overrides: float) -> FetchSettings:
+    values: dict[str, float] = {
+        "deadline": DEADLINE,
+        "connect_timeout": DEADLINE,
+        "max_bytes": 1 << 20,
+        "max_decompressed": 2 << 20,
+    }
+    values.update(overrides)
+    return FetchSettings(
+        user_agent=UA,
+        connect_timeout=values["connect_timeout"],
+        deadline=values["deadline"],
+        max_bytes=int(values["max_bytes"]),
+        max_decompressed=int(values["max_decompressed"]),
+        per_host=int(values.get("per_host", 2)),
+        total=int(values.get("total", 16)),
+        max_redirects=int(values.get("max_redirects", 5)),
+    )
+
+
+def run_with(make: Callable[[Fetcher], Awaitable[T]], fetch_settings: FetchSettings) -> T:
+    async def main() -> T:
+        async with Fetcher(fetch_settings) as fetcher:  # created inside the loop
+            return await make(fetcher)
+
+    return asyncio.run(main())
+
+
+def get(url: str, **overrides: float) -> FetchResult:
+    return run_with(lambda f: f.fetch(url), settings(**overrides))
+
+
+def fails(url: str, **overrides: float) -> tuple[FetchError, float]:
+    """Fetch `url` expecting FetchError; return it and the seconds it took."""
+    started = time.monotonic()
+    with pytest.raises(FetchError) as info:
+        get(url, **overrides)
+    return info.value, time.monotonic() - started
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[FaultServer]:
+    with FaultServer() as fault_server:
+        yield fault_server
+
+
+@pytest.fixture(scope="module")
+def rss20() -> bytes:
+    return (FEEDS / "rss20.xml").read_bytes()
+
+
+# --- success paths -------------------------------------------------------------------------
+
+
+def test_plain_200_returns_body_validators_and_sends_identity(
+    server: FaultServer, rss20: bytes
+) -> None:
+    url = server.add(
+        "/plain",
+        Static(rss20, headers=RSS, etag='"v1"', last_modified="Tue, 05 Mar 2024 02:00:00 GMT"),
+    )
+    result = get(url)
+    assert (result.status, result.body, result.url) == (200, rss20, url)
+    assert result.etag == '"v1"' and result.last_modified == "Tue, 05 Mar 2024 02:00:00 GMT"
+    assert result.headers["content-type"] == RSS["Content-Type"]  # lowercase keys
+    assert result.permanent_redirect is None and result.retry_after is None
+    seen = server.requests_to("/plain")[-1].headers
+    assert seen["user-agent"] == UA
+    assert seen["accept-encoding"] == "gzip, deflate"
+    assert "application/rss+xml" in seen["accept"] and "application/atom+xml" in seen["accept"]
+    assert "if-none-match" not in seen and "if-modified-since" not in seen
+
+
+def test_conditional_get_returns_not_modified(server: FaultServer, rss20: bytes) -> None:
+    stamp = "Tue, 05 Mar 2024 02:00:00 GMT"
+    url = server.add("/cond", Static(rss20, etag='"abc"', last_modified=stamp))
+    result = run_with(lambda f: f.fetch(url, etag='"abc"', last_modified=stamp), settings())
+    assert result.status == 304 and result.body is None and result.not_modified
+    assert result.etag == '"abc"'
+    seen = server.requests_to("/cond")[-1].headers
+    assert seen["if-none-match"] == '"abc"' and seen["if-modified-since"] == stamp
+
+
+def test_changed_validator_gets_full_body(server: FaultServer, rss20: bytes) -> None:
+    url = server.add("/cond2", Static(rss20, etag='"new"'))
+    result = run_with(lambda f: f.fetch(url, etag='"old"'), settings())
+    assert result.status == 200 and result.body == rss20 and result.etag == '"new"'
+
+
+def test_max_age_becomes_retry_after(server: FaultServer, rss20: bytes) -> None:
+    url = server.add("/maxage", Static(rss20, headers={"Cache-Control": "public, max-age=900"}))
+    assert get(url).retry_after == 900.0
+
+
+@pytest.mark.parametrize(
+    ("coding", "pack"),
+    [
+        ("gzip", gzip.compress),
+        ("deflate", zlib.compress),  # zlib-wrapped, as RFC 9110 says
+        ("deflate", lambda b: zlib.compress(b)[2:-4]),  # raw deflate, as some servers send
+    ],
+)
+def test_compressed_bodies_are_inflated(
+    server: FaultServer, rss20: bytes, coding: str, pack: Callable[[bytes], bytes]
+) -> None:
+    path = f"/packed-{coding}-{len(pack(rss20))}"
+    url = server.add(path, Static(pack(rss20), headers={"Content-Encoding": coding}))
+    assert get(url).body == rss20
+
+
+def test_corrupt_gzip_is_io_error(server: FaultServer) -> None:
+    url = server.add(
+        "/corrupt", Static(b"\x1f\x8b\x08\x00garbage!", headers={"Content-Encoding": "gzip"})
+    )
+    error, _ = fails(url)
+    assert error.kind == "io"
+
+
+# --- time bounds ---------------------------------------------------------------------------
+
+
+def test_read_timeout_is_bounded(server: FaultServer) -> None:
+    url = server.add("/stall", Stall(seconds=30))
+    error, took = fails(url)
+    assert error.kind == "timeout"
+    assert took < DEADLINE + MARGIN
+
+
+def test_drip_feed_cannot_hold_the_deadline(server: FaultServer, rss20: bytes) -> None:
+    # every byte arrives well within any read timeout; only the total deadline stops it
+    url = server.add("/drip", Drip(rss20, interval=0.2, chunk=1))
+    error, took = fails(url, deadline=1.0)
+    assert error.kind == "timeout"
+    assert took < 1.0 + MARGIN
+
+
+def test_connection_reset(server: FaultServer) -> None:
+    error, took = fails(server.add("/reset", Reset()))
+    assert error.kind == "connect"
+    assert took < DEADLINE + MARGIN
+
+
+def test_connection_refused() -> None:
+    with FaultServer() as gone:
+        url = gone.url("/feed")
+    error, _ = fails(url)  # the port is closed now
+    assert error.kind == "connect"
+
+
+# --- HTTP errors ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "kind"),
+    [(404, "http_404"), (410, "http_410"), (403, "http_4xx"), (500, "http_5xx"), (502, "http_5xx")],
+)
+def test_http_errors_have_kinds(server: FaultServer, status: int, kind: str) -> None:
+    url = server.add(f"/status{status}", Static(b"error page", status=status))
+    error, took = fails(url)
+    assert (error.kind, error.status, error.retry_after) == (kind, status, None)
+    assert took < DEADLINE + MARGIN
+
+
+def test_503_with_retry_after_seconds(server: FaultServer) -> None:
+    url = server.add("/503", Static(b"busy", status=503, headers={"Retry-After": "120"}))
+    error, _ = fails(url)
+    assert (error.kind, error.status, error.retry_after) == ("http_5xx", 503, 120.0)
+
+
+def test_503_with_retry_after_http_date(server: FaultServer) -> None:
+    when = datetime.now(UTC) + timedelta(seconds=600)
+    url = server.add(
+        "/503date",
+        Static(b"", status=503, headers={"Retry-After": format_datetime(when, usegmt=True)}),
+    )
+    error, _ = fails(url)
+    assert error.kind == "http_5xx"
+    assert error.retry_after is not None and 590 <= error.retry_after <= 600
+
+
+def test_429_with_retry_after(server: FaultServer) -> None:
+    url = server.add("/429", Static(b"slow down", status=429, headers={"Retry-After": "30"}))
+    error, _ = fails(url)
+    assert (error.kind, error.status, error.retry_after) == ("http_429", 429, 30.0)
+
+
+def test_retry_after_parsing() -> None:
+    now = datetime(2024, 3, 5, 2, 0, tzinfo=UTC)
+    assert parse_retry_after("  45 ", now=now) == 45.0
+    assert parse_retry_after("Tue, 05 Mar 2024 02:01:00 GMT", now=now) == 60.0
+    assert parse_retry_after("Tue, 05 Mar 2024 01:00:00 GMT", now=now) == 0.0  # past date
+    assert parse_retry_after("soon", now=now) is None
+    assert parse_retry_after(None, now=now) is None
+
+
+# --- redirects -----------------------------------------------------------------------------
+
+
+def test_301_chain_is_followed_and_remembered(server: FaultServer, rss20: bytes) -> None:
+    server.add("/moved-a", Redirect("/moved-b", 301))
+    server.add("/moved-b", Redirect(server.url("/moved-c"), 308))  # absolute Location too
+    final = server.add("/moved-c", Static(rss20))
+    result = get(server.url("/moved-a"))
+    assert (result.status, result.body, result.url) == (200, rss20, final)
+    assert result.permanent_redirect == final
+
+
+def test_302_is_followed_but_not_permanent(server: FaultServer, rss20: bytes) -> None:
+    server.add("/temp", Redirect("/temp-target", 302))
+    final = server.add("/temp-target", Static(rss20))
+    result = get(server.url("/temp"))
+    assert result.url == final and result.permanent_redirect is None
+
+
+def test_mixed_chain_is_not_permanent(server: FaultServer, rss20: bytes) -> None:
+    server.add("/mix-a", Redirect("/mix-b", 301))
+    server.add("/mix-b", Redirect("/mix-c", 307))
+    server.add("/mix-c", Static(rss20))
+    assert get(server.url("/mix-a")).permanent_redirect is None
+
+
+def test_redirect_loop(server: FaultServer) -> None:
+    server.add("/loop-a", Redirect("/loop-b"))
+    server.add("/loop-b", Redirect("/loop-a"))
+    error, took = fails(server.url("/loop-a"))
+    assert error.kind == "redirect_loop"
+    assert took < DEADLINE + MARGIN
+
+
+def test_too_many_redirects(server: FaultServer, rss20: bytes) -> None:
+    for i in range(4):
+        server.add(f"/hop{i}", Redirect(f"/hop{i + 1}", 302))
+    server.add("/hop4", Static(rss20))
+    error, _ = fails(server.url("/hop0"), max_redirects=3)
+    assert error.kind == "too_many_redirects"
+    assert get(server.url("/hop0"), max_redirects=4).body == rss20  # exactly at the limit
+
+
+def test_redirect_to_file_url_is_refused(server: FaultServer, tmp_path: Path) -> None:
+    secret = tmp_path / "secret.xml"
+    secret.write_text("<rss/>")
+    error, _ = fails(server.add("/to-file", Redirect(secret.as_uri())))
+    assert error.kind == "bad_url"
+
+
+@pytest.mark.parametrize("url", ["ftp://example.com/feed", "not a url", "http://", "http://[::1"])
+def test_bad_urls(url: str) -> None:
+    error, _ = fails(url)
+    assert error.kind == "bad_url"
+
+
+# --- size caps and memory ------------------------------------------------------------------
+
+
+def peak_during(action: Callable[[], object]) -> int:
+    tracemalloc.start()
+    try:
+        action()
+    finally:
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+    return peak
+
+
+@pytest.mark.parametrize("content_length", [False, True])
+def test_50mb_body_is_too_large_with_bounded_memory(
+    server: FaultServer, content_length: bool
+) -> None:
+    url = server.add(f"/big-{content_length}", Big(50 << 20, content_length=content_length))
+    errors: list[FetchError] = []
+
+    def attempt() -> None:
+        error, took = fails(url, deadline=5.0)
+        assert took < 5.0
+        errors.append(error)
+
+    peak = peak_during(attempt)
+    assert errors[0].kind == "too_large"
+    assert peak < 8 << 20  # cap is 1 MiB; 50 MiB must never be held
+
+
+def test_gzip_bomb_is_too_large_with_bounded_memory(server: FaultServer) -> None:
+    url = server.add("/bomb", GzipBomb(64 << 20))  # ~64 KiB on the wire
+    errors: list[FetchError] = []
+
+    def attempt() -> None:
+        error, took = fails(url, deadline=5.0)
+        assert took < 5.0
+        errors.append(error)
+
+    peak = peak_during(attempt)
+    assert errors[0].kind == "too_large"
+    assert peak < 8 << 20  # decompressed cap is 2 MiB
+
+
+# --- concurrency ---------------------------------------------------------------------------
+
+
+def test_per_host_limit_is_respected(server: FaultServer) -> None:
+    url = server.add("/slow-ok", Drip(b"<rss/>", interval=0.05, chunk=2))
+
+    async def many(fetcher: Fetcher) -> list[FetchResult]:
+        return await asyncio.gather(*(fetcher.fetch(url) for _ in range(5)))
+
+    results = run_with(many, settings(per_host=2, deadline=5.0))
+    assert all(r.body == b"<rss/>" for r in results)
+    assert server.peak_concurrency("/slow-ok") == 2
+
+
+def test_total_limit_is_respected(server: FaultServer) -> None:
+    url = server.add("/slow-ok2", Drip(b"<rss/>", interval=0.05, chunk=2))
+
+    async def many(fetcher: Fetcher) -> list[FetchResult]:
+        return await asyncio.gather(*(fetcher.fetch(url) for _ in range(4)))
+
+    run_with(many, settings(per_host=4, total=1, deadline=5.0))
+    assert server.peak_concurrency("/slow-ok2") == 1
+
+
+def test_one_failing_fetch_does_not_disturb_others(server: FaultServer, rss20: bytes) -> None:
+    good = server.add("/good", Static(rss20))
+    bad = server.add("/bad-stall", Stall(seconds=30))
+
+    async def both(fetcher: Fetcher) -> list[FetchResult | BaseException]:
+        results = await asyncio.gather(
+            fetcher.fetch(bad), fetcher.fetch(good), return_exceptions=True
+        )
+        return list(results)
+
+    failed, ok = run_with(both, settings())
+    assert isinstance(failed, FetchError) and failed.kind == "timeout"
+    assert isinstance(ok, FetchResult) and ok.body == rss20
+
+
+def test_recovers_after_a_failure(server: FaultServer, rss20: bytes) -> None:
+    url = server.add("/flaky", SequenceOf([Static(b"", status=500), Static(rss20)]))
+    assert fails(url)[0].kind == "http_5xx"
+    assert get(url).body == rss20
+
+
+# --- bodies handed on to the parser ---------------------------------------------------------
+
+
+def fetch_then_parse(server: FaultServer, path: str, body: bytes, content_type: str) -> ParsedFeed:
+    url = server.add(path, Static(body, headers={"Content-Type": content_type}))
+    result = get(url)
+    assert result.body is not None
+    return parse_feed(result.body, url=result.url, content_type=result.headers.get("content-type"))
+
+
+def test_html_error_page_with_200_is_not_a_feed(server: FaultServer) -> None:
+    page = (
+        b"<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head>"
+        b"<body><h1>oops</h1></body></html>"
+    )
+    with pytest.raises(ParseError) as info:
+        fetch_then_parse(server, "/html", page, "text/html; charset=utf-8")
+    assert info.value.kind == "not_a_feed"
+
+
+def test_empty_body_is_empty(server: FaultServer) -> None:
+    with pytest.raises(ParseError) as info:
+        fetch_then_parse(server, "/empty", b"", "application/rss+xml")
+    assert info.value.kind == "empty"
+
+
+def test_truncated_xml_keeps_complete_entries_only(server: FaultServer) -> None:
+    """Documented policy: entries before the cut are kept, the one cut short is dropped."""
+    full = (FEEDS / "zh-utf8.xml").read_bytes()
+    cut = full[: full.rindex(b"<item>") + 60]  # inside the third item
+    feed = fetch_then_parse(server, "/truncated", cut, "application/rss+xml")
+    expected = json.loads((FEEDS / "zh-text.json").read_text("utf-8"))["items"]
+    assert [e.title for e in feed.entries] == [i["title"] for i in expected[:2]]
+
+
+def test_truncated_before_any_entry_is_malformed(server: FaultServer) -> None:
+    with pytest.raises(ParseError) as info:
+        fetch_then_parse(
+            server,
+            "/trunc0",
+            b'<?xml version="1.0"?><rss version="2.0"><channel><title>x',
+            "application/rss+xml",
+        )
+    assert info.value.kind == "malformed"
+
+
+def test_entity_expansion_is_refused(server: FaultServer) -> None:
+    laughs = "".join(f'<!ENTITY l{i} "{f"&l{i - 1};" * 10}">' for i in range(1, 10))
+    bomb = (
+        f'<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY l0 "lol">{laughs}]>'
+        '<rss version="2.0"><channel><title>&l9;</title></channel></rss>'
+    )
+    started = time.monotonic()
+    with pytest.raises(ParseError) as info:
+        fetch_then_parse(server, "/laughs", bomb.encode(), "application/rss+xml")
+    assert info.value.kind == "entities"
+    assert time.monotonic() - started < DEADLINE + MARGIN
+
+
+def test_wrong_charset_header_is_decoded_correctly(server: FaultServer) -> None:
+    gbk = (FEEDS / "zh-gbk.xml").read_bytes()
+    feed = fetch_then_parse(server, "/mislabelled", gbk, "application/rss+xml; charset=utf-8")
+    expected = json.loads((FEEDS / "zh-text.json").read_text("utf-8"))
+    assert feed.title == expected["channel"]
+    assert [e.title for e in feed.entries] == [i["title"] for i in expected["items"]]
+
+
+# --- injected transport and file: URLs -------------------------------------------------------
+
+
+def test_injected_transport_is_used(rss20: bytes) -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, content=rss20, headers={"ETag": '"m"'})
+
+    result = asyncio.run(
+        _fetch_with_transport(httpx.MockTransport(handler), "https://feeds.example/x")
+    )
+    assert result.body == rss20 and result.etag == '"m"'
+
+
+async def _fetch_with_transport(transport: httpx.AsyncBaseTransport, url: str) -> FetchResult:
+    async with Fetcher(settings(), transport=transport) as fetcher:
+        return await fetcher.fetch(url)
+
+
+def test_file_url_reads_and_honours_etag(tmp_path: Path, rss20: bytes) -> None:
+    path = tmp_path / "feed dir" / "feed.xml"
+    path.parent.mkdir()
+    path.write_bytes(rss20)
+    url = path.as_uri()
+    first = get(url)
+    assert (first.status, first.body, first.url) == (200, rss20, url)
+    assert first.etag
+    again = run_with(lambda f: f.fetch(url, etag=first.etag), settings())
+    assert again.status == 304 and again.body is None
+    path.write_bytes(rss20 + b"\n")
+    os.utime(path, ns=(time.time_ns(), time.time_ns() + 10**9))
+    changed = run_with(lambda f: f.fetch(url, etag=first.etag), settings())
+    assert changed.status == 200 and changed.etag != first.etag
+
+
+def test_file_url_errors(tmp_path: Path) -> None:
+    big = tmp_path / "big.xml"
+    big.write_bytes(b"x" * 2048)
+    assert fails(big.as_uri(), max_bytes=1024)[0].kind == "too_large"
+    assert fails((tmp_path / "missing.xml").as_uri())[0].kind == "io"
+    assert fails("file://otherhost/etc/passwd")[0].kind == "bad_url"
