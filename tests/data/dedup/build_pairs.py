@@ -1,0 +1,310 @@
+"""Builds pairs.jsonl, the labelled near-duplicate set, from corpus/ plus constructed variants.
+
+Run from the repo root: ``.venv/bin/python tests/data/dedup/build_pairs.py``. Deterministic
+(fixed seed), so the committed pairs.jsonl is reproducible. Each line:
+``{"kind": ..., "label": true|false, "a": {title, text, published}, "b": {...}}``,
+label true = same story (SPEC §5). Labels are set by construction, never by the detector.
+"""
+
+from __future__ import annotations
+
+import html
+import itertools
+import json
+import random
+import re
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+
+from opencc import OpenCC  # type: ignore[import-untyped]
+
+HERE = Path(__file__).parent
+Doc = dict[str, str]
+
+WIRE_PREFIXES = [
+    "财联社{m}月{d}日电，",
+    "证券时报网讯，",
+    "证券时报e公司讯，",
+    "中证网讯（记者 王明）",
+    "新浪财经讯 ",
+    "中新网{m}月{d}日电 ",
+    "上证报中国证券网讯 ",
+    "",
+]
+CREDITS = ["", "(央视)", "（中新经纬APP）", "（记者 李华）", "（新华社）"]
+EDITOR_LINES = ["", "<p>责任编辑：张三</p>", "<p>来源：中国新闻网</p>"]
+SOURCE_TITLE_PREFIXES = ["财联社：", "【财联社】", "新浪财经｜", "证券时报网：", "中证网 - "]
+
+
+def load_corpus() -> dict[str, Doc]:
+    docs: dict[str, Doc] = {}
+    for path in sorted((HERE / "corpus").glob("*.md")):
+        raw = path.read_text(encoding="utf-8")
+        front, body = raw.split("---\n", 2)[1:]
+        found_title = re.search(r"^title: '(.*)'$", front, re.M)
+        found_date = re.search(r"^date: (.*)$", front, re.M)
+        assert found_title and found_date
+        stamp = found_date.group(1)
+        when = (
+            parsedate_to_datetime(stamp)
+            if "," in stamp
+            else datetime.fromisoformat(stamp).replace(tzinfo=UTC)
+        )
+        docs[path.stem] = {
+            "title": found_title.group(1),
+            "text": body,
+            "published": when.isoformat(),
+        }
+    return docs
+
+
+def plain(body: str) -> str:
+    """Visible text of a corpus body, paragraphs on lines (how a cleaned body reads)."""
+    body = re.sub(r"<!--.*?-->|<style.*?</style>", "", body, flags=re.S)
+    body = re.sub(r"</?(p|div|br)\b[^>]*>", "\n", body)
+    body = html.unescape(re.sub(r"<[^>]+>", "", body))
+    lines = [ln.strip() for ln in body.splitlines()]
+    junk = ("海量资讯", "责任编辑")
+    return "\n".join(ln for ln in lines if ln and not any(j in ln for j in junk))
+
+
+def rewrap(text: str, rng: random.Random) -> str:
+    """Same words, other markup: <p> per line or per sentence, spacing changed."""
+    if rng.random() < 0.5:
+        parts = [p for p in re.split(r"(?<=。)", text.replace("\n", "")) if p]
+    else:
+        parts = text.splitlines()
+    indent = rng.choice(["", "　　", "  "])
+    return "<div>" + "\n".join(f"<p>{indent}{html.escape(p)}</p>" for p in parts) + "</div>"
+
+
+def widen(text: str) -> str:
+    """ASCII letters/digits/punctuation → full width (what some CMSes emit)."""
+    return "".join(chr(ord(c) + 0xFEE0) if "!" <= c <= "~" else c for c in text)
+
+
+def punct_variant(title: str, rng: random.Random) -> str:
+    swaps = [("，", ","), ("：", ":"), ("？", "?"), ("！", "!"), (" ", "")]
+    for a, b in swaps:
+        title = title.replace(a, b) if rng.random() < 0.5 else title.replace(b, a)
+    extra = rng.choice(["", " ", "！", "……", "　"])
+    return title + extra
+
+
+def excerpt(text: str, n: int) -> str:
+    out = ""
+    for line in text.splitlines():
+        if len(out) >= n:
+            break
+        out += line
+    return out
+
+
+def wire_copy(text: str, when: datetime, rng: random.Random) -> str:
+    prefix = rng.choice(WIRE_PREFIXES).format(m=when.month, d=when.day)
+    credit = rng.choice(CREDITS)
+    editor = rng.choice(EDITOR_LINES)
+    lines = text.splitlines()
+    lines[0] = prefix + lines[0]
+    lines[-1] = lines[-1] + credit
+    return "<div>" + "".join(f"<p>{html.escape(ln)}</p>" for ln in lines) + editor + "</div>"
+
+
+def edit_chars(text: str, rng: random.Random, n: int) -> str:
+    """A few characters dropped: an editor's touch, not another story."""
+    chars = list(text)
+    for _ in range(n):
+        if len(chars) > 10:
+            del chars[rng.randrange(len(chars))]
+    return "".join(chars)
+
+
+def rephrase(title: str) -> str:
+    parts = [p for p in re.split(r"[，：？！,:?! ]+", title) if p]
+    if len(parts) > 1:
+        return "，".join(reversed(parts))
+    return f"记者获悉：{title}，详情公布"
+
+
+def side(title: str, text: str, when: datetime) -> dict[str, str]:
+    return {"title": title, "text": text, "published": when.isoformat()}
+
+
+def pair(kind: str, label: bool, a: dict[str, str], b: dict[str, str]) -> dict[str, object]:
+    return {"kind": kind, "label": label, "a": a, "b": b}
+
+
+def positives(docs: dict[str, Doc], rng: random.Random) -> list[dict[str, object]]:
+    s2t = OpenCC("s2t")
+    out: list[dict[str, object]] = []
+    for x, y in itertools.combinations(("trio-sina", "trio-stcn", "trio-cls"), 2):
+        out.append(pair("corpus-trio", True, dict(docs[x]), dict(docs[y])))
+    for doc in docs.values():
+        title, when = doc["title"], datetime.fromisoformat(doc["published"])
+        text = plain(doc["text"])
+        short = excerpt(text, 300)
+
+        def later(hours: float, t: datetime = when) -> datetime:
+            return t + timedelta(hours=hours)
+
+        a = side(title, doc["text"], when)
+        out.append(pair("rewrap", True, a, side(title, rewrap(text, rng), later(1))))
+        out.append(pair("title-punct", True, a, side(punct_variant(title, rng), text, later(2))))
+        out.append(pair("title-width", True, a, side(widen(title), widen(text), later(3))))
+        out.append(
+            pair("traditional", True, a, side(s2t.convert(title), s2t.convert(text), later(5)))
+        )
+        out.append(pair("title-brackets", True, a, side(f"【{title}】", short, later(0.5))))
+        prefix = rng.choice(SOURCE_TITLE_PREFIXES)
+        out.append(pair("title-source-prefix", True, a, side(prefix + title, text, later(4))))
+        for k in range(2):  # same excerpt run by two outlets under different datelines
+            b1 = side(title, wire_copy(short, when, rng), later(k))
+            b2 = side(title, wire_copy(short, when, rng), later(6 + k))
+            out.append(pair("wire-copies", True, b1, b2))
+        # Retitled copy: a clause added in front, body the same words under another wrapper.
+        retitle = rng.choice(["独家：", "最新！", "刚刚，", "官方通报："]) + title
+        out.append(
+            pair("retitle-insert", True, a, side(retitle, wire_copy(text, when, rng), later(8)))
+        )
+        if len(text) > 200:
+            edited = edit_chars(text, rng, max(2, len(text) // 150))
+            out.append(pair("retitle-edited", True, a, side(retitle, edited, later(20))))
+        out.append(pair("full-vs-excerpt", True, a, side(title, excerpt(text, 120), later(30))))
+        # Rephrased title (its clauses in another order) over a lightly edited body.
+        lead = rephrase(title)
+        if len(text) > 150:
+            edited = edit_chars(text, rng, max(3, len(text) // 60))
+            out.append(pair("retitle-rephrase", True, a, side(lead, edited, later(12))))
+            # Paragraphs reordered and a related-reading line appended.
+            paras = text.splitlines()
+            moved = "\n".join(paras[1:] + paras[:1]) + "\n相关阅读：更多财经资讯请关注本站"
+            out.append(pair("reordered", True, a, side(prefix + lead, moved, later(10))))
+        if len(text) > 600:  # honest hard case: a retitled excerpt shares few 3-grams
+            b = side(lead, wire_copy(excerpt(text, 150), when, rng), later(1))
+            out.append(pair("retitled-excerpt", True, a, b))
+    return out
+
+
+INDICATORS = ["规模以上工业增加值", "社会消费品零售总额", "固定资产投资", "货物进出口总额"]
+REGIONS = ["内蒙古自治区", "广西壮族自治区", "新疆维吾尔自治区", "宁夏回族自治区"]
+PLACES = ["上海", "北京", "广州", "深圳", "天津", "重庆", "杭州", "成都", "武汉", "南京"]
+COMPANIES = ["贵州茅台", "五粮液", "宁德时代", "比亚迪", "招商银行", "中国平安", "隆基绿能"]
+
+
+def covid_template(place: str, day: int) -> tuple[str, str]:
+    title = f"{place}昨日本土无新增"
+    body = (
+        f"<p>{place}市卫健委通报，8月{day}日0—24时，{place}无新增本土确诊病例，"
+        f"无新增本土无症状感染者，无新增境外输入确诊病例。截至8月{day}日24时，"
+        f"{place}累计报告本土确诊病例和无症状感染者已全部治愈出院，"
+        "现有隔离观察人员均已解除医学观察。相关部门提醒市民继续做好个人防护，"
+        "坚持戴口罩、勤洗手、常通风，配合做好健康监测。</p>"
+    )
+    return title, body
+
+
+def stock_template(company: str, verb: str) -> tuple[str, str]:
+    title = f"{company}股价午后{verb}停"
+    body = (
+        f"<p>财联社8月9日电，{company}今日午后股价快速{'拉升' if verb == '涨' else '下挫'}，"
+        f"截至发稿{verb}停，成交额超过20亿元，换手率3.5%。"
+        "市场人士认为，板块近期波动加大，资金分歧明显，投资者需关注业绩披露节奏。</p>"
+    )
+    return title, body
+
+
+def stats_template(month: int, value: str) -> tuple[str, str]:
+    title = f"1-{month}月全国规模以上工业增加值同比增长{value}%"
+    body = (
+        f"<p>国家统计局数据显示，1-{month}月，全国规模以上工业增加值同比增长{value}%。"
+        f"分三大门类看，采矿业增加值增长{value}%，制造业增长{value}%，"
+        "电力、热力、燃气及水生产和供应业增长5.0%。"
+        "分经济类型看，国有控股企业增加值增长，股份制企业增长，外商及港澳台商投资企业下降。</p>"
+    )
+    return title, body
+
+
+def indicator_template(indicator: str, region: str = "全国") -> tuple[str, str]:
+    title = f"1-7月{region}{indicator}同比增长3.5%"
+    body = (
+        f"<p>统计部门8月15日发布数据显示，1-7月，{region}{indicator}同比增长3.5%，"
+        f"增速比1-6月加快0.1个百分点。从环比看，7月{region}{indicator}比上月增长0.4%。"
+        "分析人士表示，随着稳经济一揽子政策持续显效，经济运行总体延续恢复态势，"
+        "但仍需关注外部环境变化带来的不确定性。</p>"
+    )
+    return title, body
+
+
+def swap_numbers(title: str, text: str, rng: random.Random) -> tuple[str, str] | None:
+    """Same template, other figures: every number of the title changed, in the body too."""
+    numbers = sorted(set(re.findall(r"\d+(?:\.\d+)?", title)), key=len, reverse=True)
+    if not numbers:
+        return None
+    for n in numbers:
+        new = str(int(float(n)) + rng.randint(1, 3)) if "." not in n else f"{float(n) + 0.3:.1f}"
+        title, text = title.replace(n, new), text.replace(n, new)
+    return title, text
+
+
+def negatives(docs: dict[str, Doc], rng: random.Random) -> list[dict[str, object]]:
+    out: list[dict[str, object]] = []
+    base = datetime(2022, 8, 9, 8, 0, tzinfo=UTC)
+    for p1, p2 in itertools.combinations(PLACES, 2):
+        t1, b1 = covid_template(p1, 8)
+        t2, b2 = covid_template(p2, 8)
+        out.append(pair("place-swap", False, side(t1, b1, base), side(t2, b2, base)))
+    for c1, c2 in itertools.combinations(COMPANIES, 2):
+        t1, b1 = stock_template(c1, "涨")
+        t2, b2 = stock_template(c2, "涨")
+        out.append(pair("name-swap", False, side(t1, b1, base), side(t2, b2, base)))
+    for c in COMPANIES:
+        t1, b1 = stock_template(c, "涨")
+        t2, b2 = stock_template(c, "跌")
+        out.append(pair("verb-swap", False, side(t1, b1, base), side(t2, b2, base)))
+    for (m1, v1), (m2, v2) in itertools.combinations([(6, "3.4"), (7, "3.5"), (8, "3.6")], 2):
+        t1, b1 = stats_template(m1, v1)
+        t2, b2 = stats_template(m2, v2)
+        a, b = side(t1, b1, base), side(t2, b2, base + timedelta(days=1))
+        out.append(pair("month-swap", False, a, b))
+    for i1, i2 in itertools.combinations(INDICATORS, 2):
+        t1, b1 = indicator_template(i1)
+        t2, b2 = indicator_template(i2)
+        out.append(pair("indicator-swap", False, side(t1, b1, base), side(t2, b2, base)))
+    for r1, r2 in itertools.combinations(REGIONS, 2):
+        t1, b1 = indicator_template(INDICATORS[0], r1)
+        t2, b2 = indicator_template(INDICATORS[0], r2)
+        out.append(pair("long-place-swap", False, side(t1, b1, base), side(t2, b2, base)))
+    for doc in docs.values():
+        when = datetime.fromisoformat(doc["published"])
+        text = plain(doc["text"])
+        a = side(doc["title"], doc["text"], when)
+        gap = timedelta(days=rng.choice([4, 5, 8, 30]))
+        out.append(pair("outside-window", False, a, side(doc["title"], text, when + gap)))
+        swapped = swap_numbers(doc["title"], text, rng)
+        if swapped:
+            b = side(swapped[0], swapped[1], when + timedelta(hours=2))
+            out.append(pair("number-swap", False, a, b))
+    names = sorted(docs)
+    for x, y in itertools.combinations(names, 2):
+        if x.startswith("trio") and y.startswith("trio"):
+            continue
+        a, b = dict(docs[x]), dict(docs[y])
+        b["published"] = a["published"]  # inside the window: only content may separate them
+        out.append(pair("different-corpus", False, a, b))
+    return out
+
+
+def main() -> None:
+    rng = random.Random(20260918)
+    docs = load_corpus()
+    rows = positives(docs, rng) + negatives(docs, rng)
+    with (HERE / "pairs.jsonl").open("w", encoding="utf-8") as fh:
+        for row in rows:
+            fh.write(json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n")
+    pos = sum(1 for r in rows if r["label"])
+    print(f"{len(rows)} pairs: {pos} same story, {len(rows) - pos} different")
+
+
+if __name__ == "__main__":
+    main()
