@@ -1,0 +1,225 @@
+"""`aggregator run` and `aggregator once`: wiring of scheduler, polls, publisher and server.
+
+Shutdown order on SIGTERM/SIGINT: stop scheduling, let in-flight polls finish (each commits
+its batch in one transaction), publish once more if anything changed, stop the server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import signal
+from collections.abc import Generator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import uvicorn
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from .fetch import Fetcher
+from .metrics import Metrics
+from .models import PollResult, Settings, Source, SourceState
+from .poll import Pipeline, poll_all, poll_source, write_outputs
+from .server import create_app
+from .store import Store
+
+log = logging.getLogger(__name__)
+
+OK_STATUSES = ("ok", "not_modified", "unchanged")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+async def run_once(settings: Settings) -> int:
+    """Poll every source once, publish, return the exit code (0 all fetched, 1 some failed)."""
+    store = Store(settings.storage_path, settings.dedup)
+    try:
+        async with Fetcher(settings.fetch) as fetcher:
+            p = Pipeline(settings, store, fetcher, Metrics())
+            results = await poll_all(p, settings.sources, utcnow())
+        await asyncio.to_thread(write_outputs, settings, store)
+    finally:
+        store.close()
+    failed = [r for r in results if r.status not in OK_STATUSES]
+    for r in failed:
+        log.error("%s failed: %s: %s", r.source, r.error_kind, r.error)
+    return 1 if failed else 0
+
+
+class _Server(uvicorn.Server):
+    """uvicorn without its own signal handling: the daemon owns SIGTERM/SIGINT."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Generator[None, None, None]:
+        yield
+
+
+class _Publisher:
+    """Coalesces publish requests: many polls finishing together cause one rebuild."""
+
+    def __init__(self, p: Pipeline, delay: float = 0.5) -> None:
+        self._p = p
+        self._delay = delay
+        self._wanted = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def request(self) -> None:
+        self._wanted.set()
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._run())
+
+    async def _run(self) -> None:
+        while self._wanted.is_set():
+            await asyncio.sleep(self._delay)
+            self._wanted.clear()
+            await self.publish_now()
+
+    async def publish_now(self) -> None:
+        try:
+            changed = await self._p.db(write_outputs, self._p.settings, self._p.store)
+            if changed:
+                log.info("published %d changed output(s)", len(changed))
+        except Exception:
+            log.exception("publishing failed; previous outputs stay in place")
+
+    async def flush(self) -> None:
+        if self._task is not None:
+            await self._task
+
+
+class Daemon:
+    """Scheduler + HTTP server in one event loop."""
+
+    def __init__(self, settings: Settings, store: Store, fetcher: Fetcher) -> None:
+        self.settings = settings
+        self.metrics = Metrics()
+        self.p = Pipeline(settings, store, fetcher, self.metrics)
+        self.publisher = _Publisher(self.p)
+        self.states: dict[str, SourceState] = {}
+        self.inflight: set[asyncio.Task[PollResult]] = set()
+        self.scheduler = AsyncIOScheduler(
+            timezone=UTC,
+            job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
+        )
+        self.stopping = False
+        self.rng = random.Random()
+
+    def health(self) -> tuple[bool, dict[str, Any]]:
+        sources = []
+        for s in self.settings.sources:
+            st = self.states.get(s.name)
+            sources.append(
+                {
+                    "name": s.name,
+                    "url": st.url if st else s.url,
+                    "last_success": _iso(st.last_success) if st else None,
+                    "last_error": st.last_error if st else None,
+                    "last_error_kind": st.last_error_kind if st else None,
+                    "error_count": st.error_count if st else 0,
+                    "next_poll": _iso(st.next_poll) if st else None,
+                    "gone": st.gone if st else False,
+                }
+            )
+        failing = [x for x in sources if x["error_count"]]
+        healthy = self.scheduler.running and not self.stopping and len(failing) < len(sources)
+        status = "ok" if healthy and not failing else ("degraded" if healthy else "unhealthy")
+        return healthy, {"status": status, "sources": sources}
+
+    async def _job(self, source: Source) -> None:
+        if self.stopping:
+            return
+        task = asyncio.create_task(poll_source(self.p, source, utcnow()))
+        self.inflight.add(task)
+        try:
+            result = await task
+        finally:
+            self.inflight.discard(task)
+        self.states[source.name] = await self.p.db(
+            self.p.store.source_state, source.name, source.url
+        )
+        if result.changed:
+            self.publisher.request()
+        # A gone source is still looked at on its interval (cheaply, no network) so that
+        # `aggregator enable` takes effect without a restart.
+        when = result.next_poll or utcnow() + timedelta(seconds=source.interval)
+        self._schedule(source, when)
+
+    def _schedule(self, source: Source, when: datetime) -> None:
+        if self.stopping:
+            return
+        self.scheduler.add_job(
+            self._job, "date", run_date=when, args=[source], id=source.name, replace_existing=True
+        )
+
+    async def start(self) -> None:
+        now = utcnow()
+        for s in self.settings.sources:
+            st = await self.p.db(self.p.store.source_state, s.name, s.url)
+            self.states[s.name] = st
+        await self.publisher.publish_now()  # serve what is stored at once
+        self.scheduler.start()
+        for s in self.settings.sources:
+            st = self.states[s.name]
+            # Spread the first polls so a restart does not hit every source at once.
+            first = now + timedelta(seconds=self.rng.uniform(0, min(s.interval, 5.0)))
+            if st.next_poll and st.next_poll > first:
+                first = st.next_poll
+            self._schedule(s, first)
+
+    async def stop(self) -> None:
+        self.stopping = True
+        self.scheduler.pause()
+        if self.inflight:
+            log.info("waiting for %d in-flight poll(s)", len(self.inflight))
+            await asyncio.wait(self.inflight, timeout=self.settings.fetch.deadline + 5)
+        await self.publisher.flush()
+        self.scheduler.shutdown(wait=False)
+
+
+async def run_daemon(settings: Settings) -> int:
+    """Run until SIGTERM/SIGINT; returns the exit code."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    store = Store(settings.storage_path, settings.dedup)
+    try:
+        async with Fetcher(settings.fetch) as fetcher:
+            daemon = Daemon(settings, store, fetcher)
+            await daemon.start()
+            app = create_app(settings.output.dir, health=daemon.health, metrics=daemon.metrics)
+            config = uvicorn.Config(
+                app,
+                host=settings.server_host,
+                port=settings.server_port,
+                lifespan="off",
+                access_log=False,
+                log_level=settings.log_level.lower(),
+            )
+            server = _Server(config)
+            serving = asyncio.create_task(server.serve())
+            stopping = asyncio.create_task(stop.wait())
+            done, _ = await asyncio.wait({serving, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            code = 0
+            if serving in done:  # the server ended by itself: it could not bind, most likely
+                log.error("HTTP server stopped unexpectedly")
+                code = 1
+            log.info("shutting down")
+            await daemon.stop()
+            server.should_exit = True
+            if serving not in done:
+                await serving
+            stopping.cancel()
+            return code
+    finally:
+        store.close()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+
+
+def _iso(dt: datetime | None) -> str | None:
+    return dt.astimezone(UTC).isoformat().replace("+00:00", "Z") if dt else None

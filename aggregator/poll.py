@@ -1,0 +1,253 @@
+"""The orchestrator: the one place that knows the order of the stages.
+
+fetch → (skip if 304 or byte-identical) → parse → clean/normalize → store → record state.
+Blocking stages (parse, clean, SQLite) run in worker threads so the event loop keeps
+serving HTTP and other polls. A failing source never raises out of `poll_source`: the
+failure is classified, recorded on the source's row, and reflected in its next poll time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import ParamSpec, TypeVar
+
+from . import posts, publish
+from .errors import FetchError, SourceError
+from .fetch import Fetcher
+from .metrics import Metrics
+from .models import (
+    Article,
+    FetchResult,
+    ParsedFeed,
+    PollResult,
+    PollStatus,
+    Settings,
+    Source,
+    SourceState,
+)
+from .normalize import normalize_entry
+from .parse import parse_feed
+from .schedule import classify, next_delay
+from .store import Store
+
+log = logging.getLogger(__name__)
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+@dataclass
+class Pipeline:
+    """Everything a poll needs, built once per process and passed explicitly."""
+
+    settings: Settings
+    store: Store
+    fetcher: Fetcher
+    metrics: Metrics
+    rng: random.Random = field(default_factory=random.Random)
+    db_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    async def db(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run a store call in a worker thread, one at a time."""
+        async with self.db_lock:
+            return await asyncio.to_thread(fn, *args, **kwargs)
+
+
+async def poll_source(
+    p: Pipeline,
+    source: Source,
+    now: datetime,
+    turn: Callable[[], Awaitable[object]] | None = None,
+) -> PollResult:
+    """Poll one source once and record the outcome. Never raises for source failures.
+
+    `turn`, when given, is awaited before storing: `poll_all` uses it to store batches in
+    config order, so which copy of a cross-outlet story is kept does not depend on timing.
+    """
+    started = time.monotonic()
+    state = await p.db(p.store.source_state, source.name, source.url)
+    if state.gone:
+        result = PollResult(
+            source.name, "gone", error_kind="http_410", error=state.last_error, elapsed=0.0
+        )
+        p.metrics.observe_poll(result, now)
+        return result
+    try:
+        fetched = await p.fetcher.fetch(
+            state.url, etag=state.etag, last_modified=state.last_modified
+        )
+        result, state = await _process(p, source, state, fetched, now, turn)
+    except SourceError as exc:
+        result, state = _failure(p, source, state, exc, now)
+    except Exception as exc:  # a bug must not kill the daemon; record it like a failure
+        log.exception("internal error while polling %s", source.name)
+        result, state = _failure(p, source, state, exc, now)
+    result = replace(result, elapsed=time.monotonic() - started, next_poll=state.next_poll)
+    await p.db(p.store.save_state, state)
+    p.metrics.observe_poll(result, now)
+    if state.next_poll:
+        p.metrics.set_next_poll(source.name, state.next_poll)
+    _log_result(result)
+    return result
+
+
+async def _process(
+    p: Pipeline,
+    source: Source,
+    state: SourceState,
+    fetched: FetchResult,
+    now: datetime,
+    turn: Callable[[], Awaitable[object]] | None,
+) -> tuple[PollResult, SourceState]:
+    state = replace(
+        state,
+        etag=fetched.etag or state.etag,
+        last_modified=fetched.last_modified or state.last_modified,
+    )
+    if fetched.body is None:
+        return PollResult(source.name, "not_modified"), _success(p, source, state, fetched, now)
+    body_hash = hashlib.sha256(fetched.body).hexdigest()
+    if body_hash == state.body_hash:
+        return PollResult(source.name, "unchanged"), _success(p, source, state, fetched, now)
+    content_type = fetched.headers.get("content-type")
+    feed = await asyncio.to_thread(
+        parse_feed, fetched.body, url=fetched.url, content_type=content_type
+    )
+    articles = await asyncio.to_thread(_normalize_all, feed, source, now)
+    if turn is not None:
+        await turn()
+    counts = await p.db(p.store.upsert, articles, now)
+    state = _adopt_redirect(replace(state, body_hash=body_hash), fetched)
+    result = PollResult(
+        source.name,
+        "ok",
+        new=counts.new,
+        updated=counts.updated,
+        merged=counts.merged,
+        unchanged=counts.unchanged,
+    )
+    return result, _success(p, source, state, fetched, now, ttl=feed.ttl_minutes)
+
+
+def _normalize_all(feed: ParsedFeed, source: Source, now: datetime) -> list[Article]:
+    articles = []
+    for entry in feed.entries:
+        try:
+            articles.append(normalize_entry(entry, source, now))
+        except Exception:  # one bad item must not lose the rest of the feed
+            log.exception("skipping an item of %s that could not be normalized", source.name)
+    return articles
+
+
+def _adopt_redirect(state: SourceState, fetched: FetchResult) -> SourceState:
+    """A 301/308 is followed at once; the stored URL moves only when seen twice and parsed."""
+    target = fetched.permanent_redirect
+    if not target:
+        return replace(state, redirect_candidate=None)
+    if state.redirect_candidate == target:
+        log.info("%s moved permanently to %s: adopting the new URL", state.name, target)
+        return replace(state, url=target, redirect_candidate=None)
+    return replace(state, redirect_candidate=target)
+
+
+def _success(
+    p: Pipeline,
+    source: Source,
+    state: SourceState,
+    fetched: FetchResult,
+    now: datetime,
+    ttl: int | None = None,
+) -> SourceState:
+    delay = next_delay(
+        interval=source.interval,
+        error_count=0,
+        retry_after=fetched.retry_after,
+        ttl_minutes=ttl,
+        rng=p.rng,
+    )
+    return replace(
+        state,
+        last_success=now,
+        last_error=None,
+        last_error_kind=None,
+        error_count=0,
+        next_poll=now + timedelta(seconds=delay),
+    )
+
+
+def _failure(
+    p: Pipeline, source: Source, state: SourceState, exc: BaseException, now: datetime
+) -> tuple[PollResult, SourceState]:
+    kind = classify(exc)
+    message = str(exc) or type(exc).__name__
+    retry_after = exc.retry_after if isinstance(exc, FetchError) else None
+    errors = state.error_count + 1
+    delay = next_delay(
+        interval=source.interval, error_count=errors, retry_after=retry_after, rng=p.rng
+    )
+    gone = kind == "http_410"
+    state = replace(
+        state,
+        last_error=message,
+        last_error_kind=kind,
+        error_count=errors,
+        gone=gone,
+        next_poll=None if gone else now + timedelta(seconds=delay),
+    )
+    status: PollStatus = "gone" if gone else "error"
+    return PollResult(source.name, status, error_kind=kind, error=message), state
+
+
+def _log_result(r: PollResult) -> None:
+    if r.status in ("error", "gone"):
+        log.warning("%s: %s (%s): %s", r.source, r.status, r.error_kind, r.error)
+    else:
+        log.info(
+            "%s: %s new=%d updated=%d merged=%d (%.2fs)",
+            r.source,
+            r.status,
+            r.new,
+            r.updated,
+            r.merged,
+            r.elapsed,
+        )
+
+
+async def poll_all(p: Pipeline, sources: tuple[Source, ...], now: datetime) -> list[PollResult]:
+    """Poll the sources concurrently (the fetcher bounds per-host concurrency); store their
+    batches in config order, so the first-listed outlet's copy of a story is the kept one."""
+    stored = [asyncio.Event() for _ in sources]
+
+    async def one(i: int, source: Source) -> PollResult:
+        try:
+            return await poll_source(p, source, now, stored[i - 1].wait if i else None)
+        finally:
+            stored[i].set()
+
+    return list(await asyncio.gather(*(one(i, s) for i, s in enumerate(sources))))
+
+
+def write_outputs(settings: Settings, store: Store) -> list[Path]:
+    """Publish feeds, page and posts; only files whose bytes change are rewritten."""
+    out = settings.output
+    posts_dir = out.dir / "posts"
+    if not posts_dir.is_dir():
+        store.mark_all_posts_dirty()  # outputs wiped or first run: rebuild every post
+    changed = publish.publish(store, out)
+    while batch := store.dirty_posts(1000):
+        n = posts.write_posts(batch, posts_dir, out.default_image)
+        if n:
+            changed.append(posts_dir)
+        store.mark_posts_clean(a.id for a in batch)
+    for slug in store.deleted_slugs():
+        if posts.remove_post(posts_dir, slug):
+            changed.append(posts_dir / f"{slug}.md")
+    return changed

@@ -1,0 +1,273 @@
+"""End to end: `aggregator once` / `run` as subprocesses against real HTTP servers on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from lxml import etree
+
+from tests.faultserver import FaultServer, Static
+
+REPO = Path(__file__).resolve().parents[1]
+DEMO = REPO / "config" / "demo"
+ATOM = "{http://www.w3.org/2005/Atom}"
+RSS_TYPE = {"Content-Type": "application/rss+xml; charset=utf-8"}
+
+
+def run_cli(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "AGGREGATOR_CONFIG"}
+    return subprocess.run(
+        [sys.executable, "-m", "aggregator", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=REPO,
+        env=env,
+    )
+
+
+def write_config(tmp: Path, sources: list[tuple[str, str, list[str]]], port: int = 8080) -> Path:
+    lines = [
+        "[storage]",
+        'path = "var/agg.db"',
+        "[output]",
+        'dir = "public"',
+        f'base_url = "http://127.0.0.1:{port}/"',
+        'title = "新浪财经聚合"',
+        "[server]",
+        'host = "127.0.0.1"',
+        f"port = {port}",
+        "[fetch]",
+        'deadline = "10s"',
+    ]
+    for name, url, cats in sources:
+        lines += [
+            "[[sources]]",
+            f'name = "{name}"',
+            f'url = "{url}"',
+            "categories = [" + ", ".join(f'"{c}"' for c in cats) + "]",
+            f'author = "{cats[-1]}"',
+            'interval = "1m"',
+        ]
+    path = tmp / "agg.toml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def atom_entries(public: Path) -> list[etree._Element]:
+    root = etree.parse(str(public / "feed.atom")).getroot()
+    return root.findall(f"{ATOM}entry")
+
+
+def entry_titles(public: Path) -> list[str]:
+    return [e.findtext(f"{ATOM}title") or "" for e in atom_entries(public)]
+
+
+def snapshot(public: Path) -> dict[str, tuple[bytes, int]]:
+    return {
+        str(p.relative_to(public)): (p.read_bytes(), p.stat().st_mtime_ns)
+        for p in sorted(public.rglob("*"))
+        if p.is_file()
+    }
+
+
+@pytest.fixture
+def server() -> Iterator[FaultServer]:
+    with FaultServer() as s:
+        yield s
+
+
+def serve_demo(server: FaultServer, name: str, etag: str = '"v1"') -> str:
+    server.add(f"/{name}", Static((DEMO / name).read_bytes(), headers=RSS_TYPE, etag=etag))
+    return server.url(f"/{name}")
+
+
+def three_sources(server: FaultServer) -> list[tuple[str, str, list[str]]]:
+    return [
+        ("新浪财经－国內", serve_demo(server, "sina-china.xml"), ["金融", "新浪财经"]),
+        ("证券时报网－快讯", serve_demo(server, "stcn.xml"), ["金融", "证券时报网"]),
+        ("财联社－电报", serve_demo(server, "cls.xml"), ["金融", "财联社"]),
+    ]
+
+
+def test_first_and_second_poll(server: FaultServer, tmp_path: Path) -> None:
+    cfg = write_config(tmp_path, three_sources(server))
+    public = tmp_path / "public"
+
+    first = run_cli("once", "-c", str(cfg))
+    assert first.returncode == 0, first.stderr
+    titles = entry_titles(public)
+    # 11 Sina + 2 证券时报网 + 3 财联社 items; the 长江干线港口 story runs at all three
+    # outlets and comes out once.
+    assert titles.count("1-7月长江干线港口完成货物吞吐量超20亿吨") == 1
+    assert "0.23%! 华夏合肥高新REIT刷新公众配售比例纪录" in titles
+    assert "103次！长征系列火箭创造连续发射成功新纪录" in titles
+    assert len(titles) == len(set(titles)) == 14
+    posts = sorted((public / "posts").glob("*.md"))
+    assert len(posts) == 14
+    for ext in ("rss", "json"):
+        assert (public / f"feed.{ext}").stat().st_size > 1000
+    before = snapshot(public)
+
+    second = run_cli("once", "-c", str(cfg))
+    assert second.returncode == 0, second.stderr
+    conditional = [r for r in server.requests if "if-none-match" in r.headers]
+    assert len(conditional) == 3, "the second poll must send the stored ETag"
+    assert all(r.headers["if-none-match"] == '"v1"' for r in conditional)
+    assert snapshot(public) == before, "nothing changed upstream: outputs untouched"
+
+
+def test_one_source_failing_does_not_stop_the_others(server: FaultServer, tmp_path: Path) -> None:
+    server.add("/broken.xml", Static(b"<html>oops</html>", status=500))
+    sources = [*three_sources(server)[:2], ("坏源", server.url("/broken.xml"), ["金融", "坏源"])]
+    cfg = write_config(tmp_path, sources)
+    done = run_cli("once", "-c", str(cfg))
+    assert done.returncode == 1
+    assert "坏源" in done.stderr and "http_5xx" in done.stderr
+    assert len(entry_titles(tmp_path / "public")) == 12  # 11 Sina + 2 证券时报网, 长江 once
+
+    status = run_cli("status", "-c", str(cfg))
+    states = {s["name"]: s for s in json.loads(status.stdout)}
+    assert states["坏源"]["last_error_kind"] == "http_5xx"
+    assert states["坏源"]["error_count"] == 1
+    assert states["坏源"]["next_poll"] is not None
+    assert states["新浪财经－国內"]["error_count"] == 0
+    assert states["新浪财经－国內"]["last_success"] is not None
+
+    # The broken source recovers; what was stored from the others stays.
+    server.add("/broken.xml", Static((DEMO / "cls.xml").read_bytes(), headers=RSS_TYPE))
+    again = run_cli("once", "-c", str(cfg))
+    assert again.returncode == 0, again.stderr
+    assert len(entry_titles(tmp_path / "public")) == 14
+
+
+def test_revision_updates_in_place_and_delete_is_for_good(
+    server: FaultServer, tmp_path: Path
+) -> None:
+    body = (DEMO / "cls.xml").read_bytes()
+    server.add("/cls.xml", Static(body, headers=RSS_TYPE, etag='"a"'))
+    cfg = write_config(tmp_path, [("财联社－电报", server.url("/cls.xml"), ["金融", "财联社"])])
+    public = tmp_path / "public"
+    assert run_cli("once", "-c", str(cfg)).returncode == 0
+    ids = {e.findtext(f"{ATOM}id") for e in atom_entries(public)}
+    posts = {p.name for p in (public / "posts").glob("*.md")}
+
+    revised = body.replace("共34家钢厂下调废钢采购价".encode(), "共35家钢厂下调废钢采购价".encode())
+    assert revised != body
+    server.add("/cls.xml", Static(revised, headers=RSS_TYPE, etag='"b"'))
+    assert run_cli("once", "-c", str(cfg)).returncode == 0
+    assert {e.findtext(f"{ATOM}id") for e in atom_entries(public)} == ids
+    assert {p.name for p in (public / "posts").glob("*.md")} == posts
+    text = "".join((public / "posts" / p).read_text(encoding="utf-8") for p in posts)
+    assert "共35家钢厂" in text and "共34家钢厂" not in text
+
+    link = next(
+        e.find(f"{ATOM}link").get("href")  # type: ignore[union-attr]
+        for e in atom_entries(public)
+        if "废钢" in (e.findtext(f"{ATOM}title") or "")
+    )
+    deleted = run_cli("delete", "-c", str(cfg), link)
+    assert deleted.returncode == 0, deleted.stderr
+    assert not any("废钢" in t for t in entry_titles(public))
+    assert len(list((public / "posts").glob("*.md"))) == len(posts) - 1
+    server.add("/cls.xml", Static(body, headers=RSS_TYPE, etag='"c"'))
+    assert run_cli("once", "-c", str(cfg)).returncode == 0
+    assert not any("废钢" in t for t in entry_titles(public)), "a deleted article stays gone"
+
+
+def test_demo_config_works_offline(tmp_path: Path) -> None:
+    text = (REPO / "config" / "demo.toml").read_text(encoding="utf-8")
+    text = text.replace('"../var/demo.db"', f'"{tmp_path}/demo.db"')
+    text = text.replace('"../demo-public"', f'"{tmp_path}/public"')
+    text = text.replace('"file:demo/', f'"file:{DEMO}/')
+    cfg = tmp_path / "demo.toml"
+    cfg.write_text(text, encoding="utf-8")
+    done = run_cli("once", "-c", str(cfg))
+    assert done.returncode == 0, done.stderr
+    public = tmp_path / "public"
+    entries = atom_entries(public)
+    n_items = sum(
+        (DEMO / f).read_bytes().count(b"<item>") + (DEMO / f).read_bytes().count(b"<entry>")
+        for f in ("sina-china.xml", "stcn.xml", "cls.xml", "cs.xml", "zhihu.atom")
+    )
+    # every demo item is there once; the 长江 story's copies at two other outlets merge.
+    assert len(entries) == n_items - 2
+    assert len(list((public / "posts").glob("*.md"))) == len(entries)
+    seed = next(e for e in entries if (e.findtext(f"{ATOM}title") or "").startswith("工信部"))
+    terms = {c.get("term") for c in seed.findall(f"{ATOM}category")}
+    assert {"新浪财经－国內", "新浪财经－宏观经济"} <= terms, (
+        "seen in two channels, listed once each"
+    )
+    assert (public / "index.html").read_text(encoding="utf-8").count("工信部印发") >= 1
+
+
+def test_bad_config_exits_2(tmp_path: Path) -> None:
+    cfg = write_config(tmp_path, [("源", "https://example.com/feed", ["金融"])])
+    cfg.write_text(cfg.read_text().replace('path = "var/agg.db"', "path = 3"), encoding="utf-8")
+    done = run_cli("once", "-c", str(cfg))
+    assert done.returncode == 2
+    assert "storage.path" in done.stderr
+    assert run_cli("check-config", "-c", str(REPO / "config" / "aggregator.toml")).returncode == 0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_run_serves_and_stops_cleanly_on_sigterm(server: FaultServer, tmp_path: Path) -> None:
+    port = free_port()
+    cfg = write_config(tmp_path, three_sources(server)[1:], port=port)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "aggregator", "run", "-c", str(cfg)],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        health = None
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                health = httpx.get(f"{base}/healthz", timeout=2)
+                if all(x["last_success"] for x in health.json()["sources"]):
+                    break
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
+        assert health is not None and health.status_code == 200
+        names = {s["name"] for s in health.json()["sources"]}
+        assert names == {"证券时报网－快讯", "财联社－电报"}
+        assert all(x["next_poll"] and not x["last_error"] for x in health.json()["sources"])
+        time.sleep(1.5)  # publishing is coalesced just after the polls
+        feed = httpx.get(f"{base}/feed.atom", timeout=2)
+        assert feed.status_code == 200
+        assert feed.headers["content-type"] == "application/atom+xml; charset=utf-8"
+        assert "华夏合肥高新REIT" in feed.text and "长征系列火箭" in feed.text
+        etag = feed.headers["etag"]
+        again = httpx.get(f"{base}/feed.atom", headers={"If-None-Match": etag}, timeout=2)
+        assert again.status_code == 304
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            _out, err = proc.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            raise
+    assert proc.returncode == 0, err
+    public = tmp_path / "public"
+    assert not list(public.rglob(".*.tmp")), "no half-written file left behind"
+    assert len(entry_titles(public)) == 4  # the 长江 story at both outlets merges
