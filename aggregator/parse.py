@@ -48,6 +48,7 @@ _BOMS: tuple[tuple[bytes, str], ...] = (
     (codecs.BOM_UTF16_BE, "utf-16-be"),
 )
 _IMAGE_EXT = re.compile(r"\.(?:jpe?g|png|gif|webp|avif|bmp)(?:$|[?#])", re.IGNORECASE)
+_HIGH_BYTES = bytes(range(0x80, 0x100))
 # Share of U+FFFD tolerated when no encoding decodes cleanly (a few corrupt bytes in a big feed).
 _MAX_REPLACED = 0.01
 
@@ -81,15 +82,19 @@ def decode(body: bytes, *, content_type: str | None = None) -> str:
 
     Order: BOM; strict UTF-8 (self-validating: GBK text practically never decodes as UTF-8,
     whereas UTF-8 bytes often "decode" as GB18030 into garbage, so a GB label cannot win over
-    valid UTF-8); the HTTP charset, then the XML declaration (gb2312/gbk read as gb18030);
-    GB18030. If nothing decodes strictly, the candidate with the fewest replacement characters
-    wins if it is nearly clean, else ParseError('encoding')."""
+    valid UTF-8); multi-byte labels from the HTTP charset, then the XML declaration (gb2312/gbk
+    read as gb18030); GB18030; 8-bit labels (they decode any bytes, often wrongly). If nothing
+    decodes strictly, the candidate with the fewest replacement characters wins if it is
+    nearly clean, else ParseError('encoding')."""
     for bom, name in _BOMS:
         if body.startswith(bom):
             return _strict(body[len(bom) :], name, bom_name=name)
     if body[:4] in (b"<\0?\0", b"\0<\0?"):  # UTF-16 without BOM, XML declaration first
         return _strict(body, "utf-16-le" if body[0] == 0x3C else "utf-16-be", bom_name="utf-16")
-    candidates = ["utf-8", *_labels(body, content_type), "gb18030"]
+    labels = _labels(body, content_type)
+    # an 8-bit label decodes anything, so it only wins when GB18030 cannot read the bytes
+    multi = [name for name in labels if not _single_byte(name)]
+    candidates = ["utf-8", *multi, "gb18030", *(n for n in labels if n not in multi)]
     for name in candidates:
         try:
             return body.decode(name)
@@ -119,6 +124,13 @@ def _canonical(label: str) -> str:
         return codecs.lookup(label).name
     except LookupError:
         return label  # unknown: skipped when decoding
+
+
+def _single_byte(name: str) -> bool:
+    try:
+        return len(_HIGH_BYTES.decode(name, errors="replace")) == len(_HIGH_BYTES)
+    except LookupError:
+        return False
 
 
 def _strict(data: bytes, name: str, *, bom_name: str) -> str:
