@@ -107,6 +107,7 @@ class Daemon:
         )
         self.stopping = False
         self.rng = random.Random()
+        self.grace = 3.0  # seconds in-flight polls get on shutdown
 
     def health(self) -> tuple[bool, dict[str, Any]]:
         sources = []
@@ -136,6 +137,8 @@ class Daemon:
         self.inflight.add(task)
         try:
             result = await task
+        except asyncio.CancelledError:
+            return  # shutting down
         finally:
             self.inflight.discard(task)
         self.states[source.name] = await self.p.db(
@@ -174,9 +177,17 @@ class Daemon:
         self.stopping = True
         self.scheduler.pause()
         if self.inflight:
+            # Polls still fetching after a short grace are cancelled: nothing of theirs is
+            # stored yet, and a batch being stored finishes its transaction first (Pipeline.db).
             log.info("waiting for %d in-flight poll(s)", len(self.inflight))
-            await asyncio.wait(self.inflight, timeout=self.settings.fetch.deadline + 5)
+            _, pending = await asyncio.wait(self.inflight, timeout=self.grace)
+            for task in pending:
+                task.cancel()
+            if pending:
+                await asyncio.wait(pending)
         await self.publisher.flush()
+        async with self.p.db_lock:  # no store call is running past this point
+            pass
         self.scheduler.shutdown(wait=False)
 
 

@@ -56,9 +56,18 @@ class Pipeline:
     db_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     async def db(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        """Run a store call in a worker thread, one at a time."""
+        """Run a store call in a worker thread, one at a time.
+
+        A cancelled caller still waits for the thread: the lock is released only once the
+        transaction has committed or rolled back, so shutdown can close the database safely.
+        """
         async with self.db_lock:
-            return await asyncio.to_thread(fn, *args, **kwargs)
+            call = asyncio.ensure_future(asyncio.to_thread(fn, *args, **kwargs))
+            try:
+                return await asyncio.shield(call)
+            except asyncio.CancelledError:
+                await asyncio.wait({call})
+                raise
 
 
 async def poll_source(

@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -16,7 +17,7 @@ import httpx
 import pytest
 from lxml import etree
 
-from tests.faultserver import FaultServer, Static
+from tests.faultserver import Drip, FaultServer, Static
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / "config" / "demo"
@@ -271,3 +272,48 @@ def test_run_serves_and_stops_cleanly_on_sigterm(server: FaultServer, tmp_path: 
     public = tmp_path / "public"
     assert not list(public.rglob(".*.tmp")), "no half-written file left behind"
     assert len(entry_titles(public)) == 4  # the 长江 story at both outlets merges
+
+
+def test_sigterm_during_a_stuck_poll_stops_within_seconds(
+    server: FaultServer, tmp_path: Path
+) -> None:
+    port = free_port()
+    body = (DEMO / "cls.xml").read_bytes()
+    server.add("/drip.xml", Drip(body, interval=0.5))  # would take ~20 minutes
+    sources = [
+        ("证券时报网－快讯", serve_demo(server, "stcn.xml"), ["金融", "证券时报网"]),
+        ("慢源", server.url("/drip.xml"), ["金融", "慢源"]),
+    ]
+    cfg = write_config(tmp_path, sources, port=port)
+    cfg.write_text(cfg.read_text().replace('deadline = "10s"', 'deadline = "300s"'))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "aggregator", "run", "-c", str(cfg)],
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:  # wait until the drip has started and stcn is in
+            if (
+                any(r.path == "/drip.xml" for r in server.requests)
+                and (tmp_path / "public" / "feed.atom").exists()
+            ):
+                break
+            time.sleep(0.2)
+        time.sleep(6)  # both first polls have started (spread over ≤ 5 s)
+        started = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=15)
+        took = time.monotonic() - started
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, err
+    assert took < 10, f"shutdown took {took:.1f}s"
+    assert "华夏合肥高新REIT" in (tmp_path / "public" / "feed.atom").read_text(encoding="utf-8")
+    con = sqlite3.connect(tmp_path / "var" / "agg.db")
+    assert con.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+    con.close()
