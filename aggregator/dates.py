@@ -1,0 +1,149 @@
+"""Publication dates as feeds write them → aware UTC datetimes (SPEC §1, §3).
+
+Sina writes China time in many ways; feedparser's own date handling reads naive times as
+UTC, `CST` as US Central and `2024年03月05日` as garbage, so the raw string is parsed here.
+Naive times are Asia/Shanghai. Absurd dates fall back to the first-seen time (`now`).
+"""
+
+from __future__ import annotations
+
+import email.utils
+import re
+from datetime import UTC, datetime, timedelta, timezone, tzinfo
+from zoneinfo import ZoneInfo
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+_EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+_MAX_AHEAD = timedelta(days=1)
+
+# Zone abbreviations as Chinese feeds mean them (CST = China Standard Time, not US Central).
+_ZONE_NAMES: dict[str, str] = {
+    "CST": "+0800",
+    "CCT": "+0800",
+    "HKT": "+0800",
+    "SGT": "+0800",
+    "BJT": "+0800",
+    "JST": "+0900",
+    "KST": "+0900",
+    "UTC": "+0000",
+    "UT": "+0000",
+    "GMT": "+0000",
+    "Z": "+0000",
+}
+_RFC822_ZONE = re.compile(r"\s(?:(?:GMT|UTC)\s*([+-]\d{1,2}(?::?\d{2})?)|([A-Z]{1,4}))\s*$")
+
+# Numeric dates: 2024-03-05, 2024/03/05, 2024.03.05, 2024年03月05日, optional time and zone.
+_NUMERIC = re.compile(
+    r"""^\s*(?P<y>\d{4})\s*[-/.年]\s*(?P<mo>\d{1,2})\s*[-/.月]\s*(?P<d>\d{1,2})\s*日?
+        (?:\s*(?:T|\s)?\s*(?P<h>\d{1,2})\s*[:时]\s*(?P<mi>\d{1,2})
+           (?:\s*[:分]\s*(?P<s>\d{1,2})(?:[.,](?P<frac>\d{1,9}))?)?\s*[分秒]?)?
+        \s*(?P<tz>Z|[+-]\d{2}(?::?\d{2})?|(?:GMT|UTC)(?:\s*[+-]\d{1,2}(?::?\d{2})?)?|CST)?\s*$""",
+    re.VERBOSE | re.IGNORECASE,
+)
+_EPOCH = re.compile(r"^\s*(\d{9,13})(?:\.\d+)?\s*$")
+
+
+def parse_date(raw: str | None, now: datetime) -> tuple[datetime, bool]:
+    """(aware UTC datetime, is_fallback): `now` when the date is missing or absurd."""
+    now_utc = now.astimezone(UTC) if now.tzinfo else now.replace(tzinfo=UTC)
+    parsed = _parse(raw) if raw else None
+    if parsed is None or parsed < _EARLIEST or parsed > now_utc + _MAX_AHEAD:
+        return now_utc, True
+    return parsed, False
+
+
+def _parse(raw: str) -> datetime | None:
+    text = raw.strip()
+    if not text or len(text) > 100:
+        return None
+    for parser in (_parse_epoch, _parse_numeric, _parse_iso, _parse_rfc822):
+        try:
+            value = parser(text)
+        except (ValueError, OverflowError, TypeError, IndexError):
+            value = None
+        if value is not None:
+            return value
+    return None
+
+
+def _to_utc(value: datetime, default_zone: tzinfo = SHANGHAI) -> datetime:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=default_zone)
+    return value.astimezone(UTC)
+
+
+def _parse_epoch(text: str) -> datetime | None:
+    m = _EPOCH.match(text)
+    if m is None:
+        return None
+    digits = m.group(1)
+    seconds = int(digits) / 1000 if len(digits) >= 12 else int(digits)
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+def _parse_numeric(text: str) -> datetime | None:
+    m = _NUMERIC.match(text)
+    if m is None:
+        return None
+    g = m.groupdict()
+    micro = int((g["frac"] or "0")[:6].ljust(6, "0"))
+    value = datetime(
+        int(g["y"]),
+        int(g["mo"]),
+        int(g["d"]),
+        int(g["h"] or 0),
+        int(g["mi"] or 0),
+        int(g["s"] or 0),
+        micro,
+    )
+    return _to_utc(value, _zone(g["tz"]))
+
+
+def _zone(token: str | None) -> tzinfo:
+    if not token:
+        return SHANGHAI
+    token = token.strip().upper()
+    if token == "CST":
+        return timezone(timedelta(hours=8))
+    for prefix in ("GMT", "UTC"):
+        token = token.removeprefix(prefix).strip()
+    if token in ("", "Z"):
+        return UTC
+    return _offset(token)
+
+
+def _offset(token: str) -> timezone:
+    """'+08', '+0800', '+08:00', '+8' → a fixed offset."""
+    sign = -1 if token[0] == "-" else 1
+    digits = token[1:].replace(":", "")
+    hours, minutes = (digits, "0") if len(digits) <= 2 else (digits[:-2], digits[-2:])
+    delta = timedelta(hours=int(hours), minutes=int(minutes))
+    if delta >= timedelta(hours=24):
+        raise ValueError(f"offset out of range: {token}")
+    return timezone(sign * delta)
+
+
+def _parse_iso(text: str) -> datetime | None:
+    if not text[:4].isdigit():
+        return None
+    return _to_utc(datetime.fromisoformat(text.replace("z", "Z")))
+
+
+def _parse_rfc822(text: str) -> datetime | None:
+    m = _RFC822_ZONE.search(text)
+    if m:
+        if m.group(1):
+            offset = _offset(m.group(1).replace(" ", ""))
+            text = text[: m.start()] + " " + _format_offset(offset)
+        elif m.group(2).upper() in _ZONE_NAMES:
+            text = text[: m.start()] + " " + _ZONE_NAMES[m.group(2).upper()]
+    value = email.utils.parsedate_to_datetime(text)
+    # parsedate_to_datetime gives naive for '-0000' (unknown zone): China time for Sina.
+    return _to_utc(value)
+
+
+def _format_offset(offset: timezone) -> str:
+    delta = offset.utcoffset(None)
+    minutes = int(delta.total_seconds() // 60)
+    sign = "-" if minutes < 0 else "+"
+    return f"{sign}{abs(minutes) // 60:02d}{abs(minutes) % 60:02d}"

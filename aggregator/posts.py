@@ -1,0 +1,125 @@
+"""Hexo markdown posts in the article schema of SPEC §3, one file per article.
+
+The front matter is built by hand in the schema's fixed key order, but every scalar goes
+through `_quoted`/`_scalar`, which are checked against a YAML parser in the tests: a title
+holding ': ', '#', '[', 'yes' or a date stays a string. Hexo renders bodies through Nunjucks
+and markdown, so braces are written as entities and the body never holds a blank line.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from datetime import UTC
+from pathlib import Path
+
+import yaml
+
+from .atomic import write_atomic
+from .models import StoredArticle
+
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+# Line breaks (YAML 1.1 counts NEL, LS and PS too) become spaces; characters YAML cannot
+# carry at all disappear.
+_LINE_BREAKS = re.compile("[\r\n\x85\u2028\u2029]+")
+_NOT_YAML_PRINTABLE = re.compile("[^\x09\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+# Plain scalars that another YAML reader (js-yaml, YAML 1.2) could take for a non-string.
+_RISKY_PLAIN = re.compile(r"^[-+.~0-9!&*?|>'\"%@`\[\]{},#:]|[:#]\s|\s[#:]|:$|^\s|\s$")
+_BLANK_LINE_BREAK = re.compile(r"\n(?=[ \t]*\n)")
+_SAFE_SLUG = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._-]{0,200}$")
+
+
+def render_post(article: StoredArticle, default_image: str | None = None) -> str:
+    """The post file of one article: front matter in the schema's order, then the body."""
+    image = article.cover or default_image
+    lines = ["---", f"title: {_quoted(article.title)}"]
+    categories = [c for c in (_yaml_text(c) for c in article.categories) if c]
+    if categories:
+        lines.append("categories:")
+        lines.extend(f" - {_scalar(c)}" for c in categories)
+    else:
+        lines.append("categories: []")
+    if image:
+        lines.append(f"headimg: {_quoted(image)}")
+    lines.append(f"author: {_scalar(_yaml_text(article.author))}")
+    lines.append("comments: false")
+    lines.append(f"date: {rfc822_gmt(article)}")
+    if image:
+        lines.append(f"thumbnail: {_quoted(image)}")
+    lines.append("---")
+    return "\n".join(lines) + "\n\n" + _body(article.content_html) + "\n"
+
+
+def rfc822_gmt(article: StoredArticle) -> str:
+    """`Fri, 17 Dec 2021 05:09:33 GMT`, English names whatever the process locale."""
+    d = article.published.astimezone(UTC)
+    return (
+        f"{_DAYS[d.weekday()]}, {d.day:02d} {_MONTHS[d.month - 1]} {d.year:04d} "
+        f"{d.hour:02d}:{d.minute:02d}:{d.second:02d} GMT"
+    )
+
+
+def _yaml_text(value: str) -> str:
+    """One line of characters YAML can carry."""
+    return _NOT_YAML_PRINTABLE.sub("", _LINE_BREAKS.sub(" ", value)).strip()
+
+
+def _quoted(value: str) -> str:
+    """A single-quoted YAML scalar: nothing inside is special except the quote itself."""
+    return "'" + _yaml_text(value).replace("'", "''") + "'"
+
+
+def _scalar(value: str) -> str:
+    """`value` bare when every YAML reader takes it back as this very string, else quoted."""
+    if not value or _RISKY_PLAIN.search(value):
+        return _quoted(value)
+    try:
+        loaded = yaml.safe_load(f"k: {value}")
+    except yaml.YAMLError:
+        return _quoted(value)
+    if loaded != {"k": value}:
+        return _quoted(value)
+    return value
+
+
+def _body(html: str) -> str:
+    """The cleaned HTML in a <div>, safe from Nunjucks and from markdown."""
+    html = html.strip()
+    if not html:
+        return "<div></div>"
+    html = html.replace("{", "&#123;").replace("}", "&#125;")
+    # Hexo turns ``` fences into code blocks even inside HTML.
+    html = html.replace("`", "&#96;")
+    # A blank line would end the markdown HTML block: encode the break that precedes it
+    # (same characters for a browser, inside <pre> too).
+    html = _BLANK_LINE_BREAK.sub("&#10;", html)
+    return f"<div>\n{html}\n</div>"
+
+
+def post_path(posts_dir: Path, slug: str) -> Path:
+    """Where the post of `slug` lives; refuses names that could leave the folder."""
+    if not _SAFE_SLUG.match(slug):
+        raise ValueError(f"unsafe post slug: {slug!r}")
+    return posts_dir / f"{slug}.md"
+
+
+def write_posts(
+    articles: Iterable[StoredArticle], posts_dir: Path, default_image: str | None
+) -> int:
+    """Write every article's post; unchanged files are not touched. Returns files changed."""
+    changed = 0
+    for article in articles:
+        data = render_post(article, default_image).encode("utf-8")
+        if write_atomic(post_path(posts_dir, article.slug), data):
+            changed += 1
+    return changed
+
+
+def remove_post(posts_dir: Path, slug: str) -> bool:
+    """Delete the post of `slug`; True when a file was removed."""
+    try:
+        post_path(posts_dir, slug).unlink()
+    except FileNotFoundError:
+        return False
+    return True

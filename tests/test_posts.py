@@ -1,0 +1,196 @@
+"""Hexo posts in the SPEC §3 schema: exact format, YAML-safe for any title, atomic writes."""
+
+from __future__ import annotations
+
+import locale
+import os
+import re
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from aggregator.models import StoredArticle
+from aggregator.posts import post_path, remove_post, render_post, write_posts
+
+COVER = "https://n.sinaimg.cn/finance/real-article-image.jpg"
+ARTICLE = StoredArticle(
+    id="urn:uuid:00000000-0000-5000-8000-000000000000",
+    slug="2021-12-17-0123456789ab",
+    link="https://finance.sina.com.cn/china/gncj/2021-12-17/doc-ikyakumx4470283.shtml",
+    title="工信部印发促进中小企业发展规划：推动中小企业高质量发展",
+    published=datetime(2021, 12, 17, 5, 9, 33, tzinfo=UTC),
+    updated=datetime(2021, 12, 17, 5, 9, 33, tzinfo=UTC),
+    author="新浪财经",
+    categories=("金融", "新浪财经", "新浪财经－国內"),
+    content_html="<p>　　正文{{ x }}{% raw %}</p>\n<p>第二段</p>",
+    cover=COVER,
+)
+
+
+def front_matter(post: str) -> tuple[dict[str, object], list[str], str]:
+    assert post.startswith("---\n")
+    head, body = post[4:].split("\n---\n", 1)
+    return yaml.safe_load(head), [line.split(":", 1)[0] for line in head.splitlines()], body
+
+
+def test_exact_schema() -> None:
+    assert render_post(ARTICLE) == (
+        "---\n"
+        "title: '工信部印发促进中小企业发展规划：推动中小企业高质量发展'\n"
+        "categories:\n"
+        " - 金融\n"
+        " - 新浪财经\n"
+        " - 新浪财经－国內\n"
+        f"headimg: '{COVER}'\n"
+        "author: 新浪财经\n"
+        "comments: false\n"
+        "date: Fri, 17 Dec 2021 05:09:33 GMT\n"
+        f"thumbnail: '{COVER}'\n"
+        "---\n"
+        "\n"
+        "<div>\n"
+        "<p>　　正文&#123;&#123; x &#125;&#125;&#123;% raw %&#125;</p>\n"
+        "<p>第二段</p>\n"
+        "</div>\n"
+    )
+
+
+def test_key_order_and_values() -> None:
+    meta, keys, _ = front_matter(render_post(ARTICLE))
+    assert keys[:2] == ["title", "categories"]
+    top = [k for k in keys if not k.startswith(" ")]
+    assert top == ["title", "categories", "headimg", "author", "comments", "date", "thumbnail"]
+    assert meta["comments"] is False
+    assert meta["categories"] == list(ARTICLE.categories)
+    assert meta["headimg"] == meta["thumbnail"] == COVER
+
+
+def test_no_image_omits_headimg_and_thumbnail() -> None:
+    meta, keys, _ = front_matter(render_post(replace(ARTICLE, cover=None)))
+    assert "headimg" not in keys and "thumbnail" not in keys
+    meta, _, _ = front_matter(render_post(replace(ARTICLE, cover=None), "https://x.example/d.png"))
+    assert meta["headimg"] == meta["thumbnail"] == "https://x.example/d.png"
+
+
+def test_date_in_english_whatever_the_locale() -> None:
+    saved = locale.setlocale(locale.LC_TIME)
+    for name in ("zh_CN.UTF-8", "de_DE.UTF-8", "fr_FR.UTF-8"):
+        try:
+            locale.setlocale(locale.LC_TIME, name)
+            break
+        except locale.Error:
+            continue
+    try:
+        published = datetime(2024, 3, 5, 2, 0, 7, tzinfo=UTC)
+        post = render_post(replace(ARTICLE, published=published))
+        assert "\ndate: Tue, 05 Mar 2024 02:00:07 GMT\n" in post
+    finally:
+        locale.setlocale(locale.LC_TIME, saved)
+
+
+def test_braces_never_reach_nunjucks_and_no_blank_line_in_body() -> None:
+    html = "<pre>a{b}\n\n\n  c</pre>\n\n<p>```js</p>"
+    _, _, body = front_matter(render_post(replace(ARTICLE, content_html=html)))
+    assert "{" not in body and "}" not in body and "`" not in body
+    lines = body.strip("\n").split("\n")
+    assert all(line.strip() for line in lines), lines
+    assert lines[0] == "<div>" and lines[-1] == "</div>"
+
+
+NASTY_TITLES = [
+    "它说: 是的",
+    "#开头",
+    "[方括号]",
+    "{花括号}",
+    "yes",
+    "No",
+    "null",
+    "~",
+    "2021-12-17",
+    "2021-12-17 13:09:33",
+    "12:30",
+    "0x1F",
+    "1e3",
+    ".inf",
+    "'单引号'",
+    '"双引号"',
+    "''",
+    "- 破折号",
+    "? 问号",
+    "* 星号 & 和 ! 叹号 % 百分 @ at ` 反引号",
+    "| 管道 > 大于",
+    "a # 注释?",
+    "😀 emoji 标题",
+    "",
+    "   ",
+    "多行\n标题\r\n第三行",
+    "制表\t符",
+    "\u2028行分隔\u2029段分隔\x85NEL",
+    "控制\x00\x01\x7f\x9f字符",
+    "\ufeffBOM",
+    "0.23%! 华夏合肥高新REIT刷新公众配售比例纪录",
+]
+
+
+def _expected(title: str) -> str:
+    """Line breaks become spaces; what YAML cannot carry (C0 but tab, DEL, C1, surrogates,
+    U+FFFE/U+FFFF) goes; nothing else changes."""
+    title = re.sub("[\r\n\x85\u2028\u2029]+", " ", title)
+    return re.sub("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]", "", title).strip()
+
+
+@pytest.mark.parametrize("title", NASTY_TITLES)
+def test_any_title_round_trips(title: str) -> None:
+    meta, _, _ = front_matter(render_post(replace(ARTICLE, title=title)))
+    assert meta["title"] == _expected(title)
+
+
+@pytest.mark.parametrize("name", ["yes", "a: b", "#c", "2021-12-17", "[x]", "1", "新浪财经 - 国內"])
+def test_categories_and_author_stay_strings(name: str) -> None:
+    meta, _, _ = front_matter(render_post(replace(ARTICLE, author=name, categories=(name, "金融"))))
+    assert meta["author"] == name
+    assert meta["categories"] == [name, "金融"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=40), st.text(max_size=15))
+def test_property_title_and_author_round_trip(title: str, author: str) -> None:
+    post = render_post(replace(ARTICLE, title=title, author=author or "作者"))
+    meta, _, _ = front_matter(post)
+    assert isinstance(meta["title"], str)
+    assert meta["title"] == _expected(title)
+    assert isinstance(meta["author"], str)
+
+
+def test_write_posts_atomic_and_change_aware(tmp_path: Path) -> None:
+    other = replace(ARTICLE, slug="2021-12-18-abcdefabcdef", title="另一篇")
+    assert write_posts([ARTICLE, other], tmp_path, None) == 2
+    path = tmp_path / f"{ARTICLE.slug}.md"
+    assert path.read_text(encoding="utf-8") == render_post(ARTICLE)
+    before = os.stat(path).st_mtime_ns
+    assert write_posts([ARTICLE, other], tmp_path, None) == 0
+    assert os.stat(path).st_mtime_ns == before
+    revised = replace(ARTICLE, content_html="<p>修订</p>")
+    assert write_posts([revised, other], tmp_path, None) == 1
+    assert "修订" in path.read_text(encoding="utf-8")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        [f"{ARTICLE.slug}.md", f"{other.slug}.md"]
+    )
+
+
+def test_remove_post(tmp_path: Path) -> None:
+    write_posts([ARTICLE], tmp_path, None)
+    assert remove_post(tmp_path, ARTICLE.slug) is True
+    assert remove_post(tmp_path, ARTICLE.slug) is False
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("slug", ["../escape", "a/b", "", ".hidden", "a\\b"])
+def test_unsafe_slugs_refused(tmp_path: Path, slug: str) -> None:
+    with pytest.raises(ValueError):
+        post_path(tmp_path, slug)
