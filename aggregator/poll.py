@@ -121,6 +121,9 @@ async def _process(
         etag=fetched.etag or state.etag,
         last_modified=fetched.last_modified or state.last_modified,
     )
+    # 304 and byte-identical bodies prove the redirect target serves what already parsed.
+    if fetched.body is None or hashlib.sha256(fetched.body).hexdigest() == state.body_hash:
+        state = _adopt_redirect(state, fetched)
     if fetched.body is None:
         return PollResult(source.name, "not_modified"), _success(p, source, state, fetched, now)
     body_hash = hashlib.sha256(fetched.body).hexdigest()

@@ -1,0 +1,175 @@
+"""Orchestrator: one poll's recorded outcome, backoff and recovery, redirects, 410, never losing.
+
+Real pieces throughout: a local HTTP server, the real Fetcher, parser, cleaner and SQLite.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from aggregator import config
+from aggregator.fetch import Fetcher
+from aggregator.metrics import Metrics
+from aggregator.models import PollResult, Settings, Source
+from aggregator.poll import Pipeline, poll_source
+from aggregator.store import Store
+from tests.faultserver import FaultServer, Redirect, Static
+
+REPO = Path(__file__).resolve().parents[1]
+STCN = (REPO / "config" / "demo" / "stcn.xml").read_bytes()
+CLS = (REPO / "config" / "demo" / "cls.xml").read_bytes()
+RSS = {"Content-Type": "application/rss+xml"}
+T0 = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
+INTERVAL = 300.0
+
+
+@pytest.fixture
+def server() -> Iterator[FaultServer]:
+    with FaultServer() as s:
+        yield s
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    cfg = tmp_path / "a.toml"
+    cfg.write_text(
+        '[storage]\npath = "a.db"\n[output]\ndir = "out"\nbase_url = "http://127.0.0.1/"\n'
+        'title = "t"\n[server]\nport = 8080\n[fetch]\ndeadline = "5s"\n'
+        '[[sources]]\nname = "x"\nurl = "https://example.com/"\n',
+        encoding="utf-8",
+    )
+    return config.load(cfg)
+
+
+class Harness:
+    """Polls one source at controlled times against the real stack."""
+
+    def __init__(self, settings: Settings, url: str) -> None:
+        self.settings = settings
+        self.source = Source("源", url, ("金融",), "作者", INTERVAL)
+        self.store = Store(settings.storage_path)
+
+    def poll(self, now: datetime) -> PollResult:
+        async def go() -> PollResult:
+            async with Fetcher(self.settings.fetch) as fetcher:
+                p = Pipeline(self.settings, self.store, fetcher, Metrics(), random.Random(1))
+                return await poll_source(p, self.source, now)
+
+        return asyncio.run(go())
+
+    def state(self):  # type: ignore[no-untyped-def]
+        return self.store.source_state(self.source.name, self.source.url)
+
+
+def test_failures_back_off_then_recover_on_the_normal_interval(
+    server: FaultServer, settings: Settings
+) -> None:
+    server.add("/f", Static(b"down", status=500))
+    h = Harness(settings, server.url("/f"))
+    h.poll(T0)  # nothing stored yet, nothing to lose
+    delays = []
+    for i in range(1, 7):
+        now = T0 + timedelta(hours=i)
+        r = h.poll(now)
+        assert (r.status, r.error_kind) == ("error", "http_5xx")
+        st = h.state()
+        assert st.error_count == i + 1 and st.last_error_kind == "http_5xx"
+        assert st.next_poll is not None
+        delays.append((st.next_poll - now).total_seconds())
+    assert delays[-1] > delays[0] * 4, "exponential backoff"
+    assert max(delays) <= 4 * 3600, "capped at a few hours, never given up"
+
+    server.add("/f", Static(STCN, headers=RSS))
+    now = T0 + timedelta(days=1)
+    r = h.poll(now)
+    assert r.status == "ok" and r.new == 2
+    st = h.state()
+    assert (st.error_count, st.last_error, st.last_success) == (0, None, now)
+    assert st.next_poll is not None
+    assert 0.9 * INTERVAL <= (st.next_poll - now).total_seconds() <= 1.1 * INTERVAL
+
+
+def test_retry_after_is_honoured(server: FaultServer, settings: Settings) -> None:
+    server.add("/f", Static(b"", status=503, headers={"Retry-After": "7200"}))
+    h = Harness(settings, server.url("/f"))
+    r = h.poll(T0)
+    assert r.error_kind == "http_5xx"
+    st = h.state()
+    assert st.next_poll is not None and (st.next_poll - T0).total_seconds() >= 7200
+
+
+def test_bad_polls_lose_nothing(server: FaultServer, settings: Settings) -> None:
+    server.add("/f", Static(CLS, headers=RSS))
+    h = Harness(settings, server.url("/f"))
+    assert h.poll(T0).new == 3
+    before = h.store.recent(10)
+    statuses = []
+    for i, bad in enumerate(
+        [
+            Static(b"", headers=RSS),  # empty
+            Static(CLS[: len(CLS) // 2], headers=RSS),  # truncated
+            Static(b"<html><body>502 Bad Gateway</body></html>", headers=RSS),  # error page
+            Static(b"<rss version='2.0'><channel><title>t</title></channel></rss>", headers=RSS),
+        ]
+    ):
+        server.add("/f", bad)
+        r = h.poll(T0 + timedelta(minutes=10 * (i + 1)))
+        statuses.append((r.status, r.error_kind))
+        assert h.store.recent(10) == before
+    assert statuses[0] == ("error", "empty")
+    assert statuses[2] == ("error", "not_a_feed")
+    assert statuses[3] == ("ok", None), "a valid empty feed is no error, and deletes nothing"
+
+
+def test_unchanged_body_without_validators_skips_parsing(
+    server: FaultServer, settings: Settings
+) -> None:
+    server.add("/f", Static(CLS, headers=RSS))  # no ETag, no Last-Modified
+    h = Harness(settings, server.url("/f"))
+    assert h.poll(T0).status == "ok"
+    assert h.poll(T0 + timedelta(minutes=5)).status == "unchanged"
+
+
+def test_permanent_redirect_is_adopted_only_when_seen_twice(
+    server: FaultServer, settings: Settings
+) -> None:
+    server.add("/old", Redirect(server.url("/new"), status=301))
+    server.add("/new", Static(CLS, headers=RSS))
+    h = Harness(settings, server.url("/old"))
+    assert h.poll(T0).status == "ok"
+    st = h.state()
+    assert st.url == server.url("/old") and st.redirect_candidate == server.url("/new")
+    h.poll(T0 + timedelta(minutes=5))
+    st = h.state()
+    assert st.url == server.url("/new") and st.redirect_candidate is None
+    h.poll(T0 + timedelta(minutes=10))
+    assert server.requests_to("/old").__len__() == 2, "the new URL is polled directly"
+
+
+def test_temporary_redirect_is_never_adopted(server: FaultServer, settings: Settings) -> None:
+    server.add("/old", Redirect(server.url("/new"), status=302))
+    server.add("/new", Static(CLS, headers=RSS))
+    h = Harness(settings, server.url("/old"))
+    h.poll(T0)
+    h.poll(T0 + timedelta(minutes=5))
+    assert h.state().url == server.url("/old")
+
+
+def test_410_stops_polling_until_enabled(server: FaultServer, settings: Settings) -> None:
+    server.add("/f", Static(b"gone", status=410))
+    h = Harness(settings, server.url("/f"))
+    r = h.poll(T0)
+    assert (r.status, r.error_kind) == ("gone", "http_410")
+    assert h.state().gone
+    h.poll(T0 + timedelta(hours=1))
+    assert len(server.requests_to("/f")) == 1, "a gone source is not fetched again"
+    assert h.store.enable_source("源")
+    server.add("/f", Static(CLS, headers=RSS))
+    assert h.poll(T0 + timedelta(hours=2)).status == "ok"
+    assert not h.state().gone
