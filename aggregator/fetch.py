@@ -36,6 +36,7 @@ ACCEPT = (
 )
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _PERMANENT = frozenset({301, 308})
+_INFLATE_STEP = 256 * 1024
 _MAX_AGE = re.compile(r"(?:^|[,\s])max-age\s*=\s*\"?(\d+)", re.IGNORECASE)
 
 
@@ -278,7 +279,8 @@ class _Inflater:
             raise FetchError("io", f"unsupported Content-Encoding {encoding!r}")
         self._coding = codings[0] if codings else None
         self._cap = cap
-        self._out = bytearray()
+        self._out: list[bytes] = []  # joined once at the end: no growing-buffer copies
+        self._size = 0
         self._zlib: zlib._Decompress | None = None
         if self._coding in ("gzip", "x-gzip"):
             self._zlib = zlib.decompressobj(16 + zlib.MAX_WBITS)
@@ -296,10 +298,18 @@ class _Inflater:
             wbits = zlib.MAX_WBITS if _looks_zlib(data) else -zlib.MAX_WBITS
             self._zlib = zlib.decompressobj(wbits)
         try:
-            # max_length = room left + 1, so one byte too many shows the cap was crossed
-            self._append(self._zlib.decompress(data, self._cap - len(self._out) + 1))
+            self._inflate(self._zlib, data)
         except zlib.error as exc:
             raise FetchError("io", f"corrupt {self._coding} body: {exc}") from exc
+
+    def _inflate(self, inflater: zlib._Decompress, data: bytes) -> None:
+        # Small steps: zlib builds one call's output in growing blocks, so a single big
+        # max_length would briefly hold twice the cap. One byte past the room left shows
+        # the cap was crossed.
+        while data:
+            room = self._cap - self._size + 1
+            self._append(inflater.decompress(data, min(room, _INFLATE_STEP)))
+            data = inflater.unconsumed_tail
 
     def finish(self) -> bytes:
         if self._pending:  # a 1-byte deflate stream cannot be valid
@@ -311,12 +321,13 @@ class _Inflater:
                 raise FetchError("io", f"corrupt {self._coding} body: {exc}") from exc
             if not self._zlib.eof:  # a cut connection, not a complete document
                 raise FetchError("io", f"truncated {self._coding} body")
-        return bytes(self._out)
+        return b"".join(self._out)
 
     def _append(self, data: bytes) -> None:
-        if len(self._out) + len(data) > self._cap:
+        self._size += len(data)
+        if self._size > self._cap:
             raise _too_large(f"decompressed body exceeds {self._cap} bytes")
-        self._out += data
+        self._out.append(data)
 
 
 def _looks_zlib(data: bytes) -> bool:
