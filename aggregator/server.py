@@ -59,18 +59,26 @@ _COMPRESSIBLE = (
 )
 
 
+@dataclass(frozen=True, slots=True)
+class _Encoded:
+    """One encoding of a file version and its ready-made response headers."""
+
+    body: bytes
+    etag: str
+    ok_headers: list[tuple[bytes, bytes]]  # 200
+    not_modified_headers: list[tuple[bytes, bytes]]  # 304: validators and caching only
+
+
 @dataclass(slots=True)
 class _Version:
     """One version of one file, with everything a response needs, computed once."""
 
-    key: tuple[int, int]  # (mtime_ns, size)
-    body: bytes
-    etag: str
-    headers: list[tuple[bytes, bytes]]  # common to every response for this version
+    key: tuple[int, int, int, int]  # (st_dev, st_ino, mtime_ns, size) of the real file
+    mtime: float
+    identity: _Encoded
     compressible: bool
-    gz_body: bytes | None = None
-    gz_etag: str = ""
-    gz_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    gzip: _Encoded | None = None
+    gzip_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
 def content_type(rel_path: str) -> str:
@@ -139,29 +147,24 @@ class _Files:
         self.prefix = self.root + os.sep
         self.versions: dict[str, _Version] = {}
 
-    def locate(self, rel: str) -> tuple[str, os.stat_result] | None:
-        """The real path and stat of a regular file inside the root, else None."""
+    async def get(self, rel: str) -> _Version | None:
+        """The current version of a regular file inside the root, else None."""
+        try:
+            st = os.stat(os.path.join(self.root, rel))  # follows symlinks
+        except (OSError, ValueError):
+            st = None
+        if st is None or not stat.S_ISREG(st.st_mode):
+            self.versions.pop(rel, None)
+            return None
+        key = (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size)
+        cached = self.versions.get(rel)
+        if cached is not None and cached.key == key:
+            return cached  # the very file already checked to be inside the root
         real = os.path.realpath(os.path.join(self.root, rel))
         if not real.startswith(self.prefix):  # a symlink led outside
             return None
         try:
-            st = os.stat(real)
-        except (OSError, ValueError):
-            return None
-        return (real, st) if stat.S_ISREG(st.st_mode) else None
-
-    async def get(self, rel: str) -> _Version | None:
-        found = self.locate(rel)
-        if found is None:
-            self.versions.pop(rel, None)
-            return None
-        path, st = found
-        key = (st.st_mtime_ns, st.st_size)
-        cached = self.versions.get(rel)
-        if cached is not None and cached.key == key:
-            return cached
-        try:
-            body = await asyncio.to_thread(Path(path).read_bytes)
+            body = await asyncio.to_thread(Path(real).read_bytes)
         except OSError:
             return None
         version = _new_version(rel, key, body, st.st_mtime)
@@ -169,34 +172,37 @@ class _Files:
         return version
 
 
-def _new_version(rel: str, key: tuple[int, int], body: bytes, mtime: float) -> _Version:
+def _new_version(rel: str, key: tuple[int, int, int, int], body: bytes, mtime: float) -> _Version:
     ctype = content_type(rel)
     etag = '"' + hashlib.blake2b(body, digest_size=16).hexdigest() + '"'
-    headers = [
-        (b"content-type", ctype.encode()),
+    compressible = ctype.startswith(_COMPRESSIBLE) and len(body) >= _MIN_GZIP
+    caching = [
         (b"last-modified", formatdate(mtime, usegmt=True).encode()),
         (b"cache-control", _cache_control(rel, body).encode()),
     ]
-    compressible = ctype.startswith(_COMPRESSIBLE) and len(body) >= _MIN_GZIP
     if compressible:
-        headers.append((b"vary", b"Accept-Encoding"))
-    return _Version(key, body, etag, headers, compressible)
+        caching.append((b"vary", b"Accept-Encoding"))
+    identity = _encoded(body, etag, [(b"content-type", ctype.encode()), *caching])
+    return _Version(key, mtime, identity, compressible)
 
 
-async def _gzipped(version: _Version) -> tuple[bytes, str]:
+def _encoded(body: bytes, etag: str, headers: list[tuple[bytes, bytes]]) -> _Encoded:
+    headers = [*headers, (b"etag", etag.encode())]
+    not_modified = [h for h in headers if h[0] in _304_HEADERS]
+    ok = [*headers, (b"content-length", str(len(body)).encode())]
+    return _Encoded(body, etag, ok, not_modified)
+
+
+async def _gzipped(version: _Version) -> _Encoded:
     """The gzip encoding of a version, compressed once (mtime=0: deterministic bytes)."""
-    async with version.gz_lock:
-        if version.gz_body is None:
-            version.gz_body = await asyncio.to_thread(gzip.compress, version.body, 6, mtime=0)
-            version.gz_etag = version.etag[:-1] + '-gzip"'
-    return version.gz_body, version.gz_etag
-
-
-def _header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope["headers"]:
-        if key == name:
-            return bytes(value).decode("latin-1")
-    return None
+    async with version.gzip_lock:
+        if version.gzip is None:
+            plain = version.identity
+            body = await asyncio.to_thread(gzip.compress, plain.body, 6, mtime=0)
+            headers = [h for h in plain.ok_headers if h[0] not in (b"etag", b"content-length")]
+            etag = plain.etag[:-1] + '-gzip"'  # another representation: another validator
+            version.gzip = _encoded(body, etag, [*headers, (b"content-encoding", b"gzip")])
+    return version.gzip
 
 
 async def _respond(
@@ -266,23 +272,29 @@ async def _serve_file(scope: Scope, send: Send, files: _Files, head: bool) -> No
     if version is None:
         await _plain(send, 404, "not found\n", head)
         return
-    body, etag, headers = version.body, version.etag, version.headers
-    if version.compressible and _accepts_gzip(_header(scope, b"accept-encoding") or ""):
-        body, etag = await _gzipped(version)
-        headers = [*headers, (b"content-encoding", b"gzip")]
-    headers = [*headers, (b"etag", etag.encode())]
-    if _is_not_modified(scope, etag, version.key[0] / 1e9):
-        # A 304 carries the validators and caching fields, not representation metadata.
-        kept = [h for h in headers if h[0] in _304_HEADERS]
-        await send({"type": "http.response.start", "status": 304, "headers": kept})
+    accept = inm = ims = None
+    for name, value in scope["headers"]:  # one pass: this is the hot path
+        if name == b"accept-encoding":
+            accept = value
+        elif name == b"if-none-match":  # repeated fields form one list
+            inm = value if inm is None else inm + b", " + value
+        elif name == b"if-modified-since":
+            ims = value
+    rep = version.identity
+    if version.compressible and accept is not None and _accepts_gzip(accept.decode("latin-1")):
+        rep = await _gzipped(version)
+    if _is_not_modified(inm, ims, rep.etag, version.mtime):
+        await send(
+            {"type": "http.response.start", "status": 304, "headers": rep.not_modified_headers}
+        )
         await send({"type": "http.response.body", "body": b""})
         return
-    await _respond(send, 200, headers, body, head)
+    await send({"type": "http.response.start", "status": 200, "headers": rep.ok_headers})
+    await send({"type": "http.response.body", "body": b"" if head else rep.body})
 
 
-def _is_not_modified(scope: Scope, etag: str, mtime: float) -> bool:
-    inm = _header(scope, b"if-none-match")
+def _is_not_modified(inm: bytes | None, ims: bytes | None, etag: str, mtime: float) -> bool:
+    """RFC 9110 §13.2.2: If-None-Match decides when present, else If-Modified-Since."""
     if inm is not None:
-        return _matches_etag(inm, etag)
-    ims = _header(scope, b"if-modified-since")
-    return ims is not None and _not_modified_since(ims, mtime)
+        return _matches_etag(inm.decode("latin-1"), etag)
+    return ims is not None and _not_modified_since(ims.decode("latin-1"), mtime)
