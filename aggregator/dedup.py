@@ -27,7 +27,6 @@ import sys
 import unicodedata
 from array import array
 from bisect import bisect_left
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -54,9 +53,6 @@ ROWS = 3
 MAX_SWAP_CHARS = 4
 
 _MASK64 = (1 << 64) - 1
-_LANE_BITS = 24  # SimHash bit counters packed in one big int, 24 bits per counter
-_LANE_MASK = (1 << _LANE_BITS) - 1
-_MAX_SHINGLES = _LANE_MASK  # counters cannot overflow
 
 
 @dataclass(frozen=True)
@@ -115,13 +111,12 @@ def _fold(text: str) -> str:
     return unicodedata.normalize("NFKC", text).translate(_t2s_table()).casefold()
 
 
-def _keep_char(ch: str) -> bool:
-    """Letters, marks and digits carry meaning; punctuation, symbols, spaces do not."""
-    return unicodedata.category(ch)[0] in "LMN"
+# Anything but letters and digits (Unicode-aware): punctuation, symbols, spaces, "_".
+_NOT_WORD = re.compile(r"[\W_]+")
 
 
 def _key_once(text: str) -> str:
-    return "".join(ch for ch in unicodedata.normalize("NFKC", _fold(text)) if _keep_char(ch))
+    return _NOT_WORD.sub("", unicodedata.normalize("NFKC", _fold(text)))
 
 
 def title_key(title: str) -> str:
@@ -156,9 +151,9 @@ _OUTLETS = (
 _DATE = r"(?:\d{4}年)?(?:\d{1,2}月)?\d{1,2}日"
 _PAREN = r"[(（][^()（）]{0,30}[)）]"
 _SEP = r"[\s,，:：]"
-# Outlet, optional place/date, optional 电/讯, then (记者 …) and/or a separator.
+# Outlet, optional place+date, optional 电/讯, then (记者 …) and/or a separator.
 _WIRE_PREFIX = re.compile(
-    rf"^(?:{_OUTLETS})[\u4e00-\u9fff]{{0,6}}?(?:{_DATE})?(?:电|讯|消息|报道)?"
+    rf"^(?:{_OUTLETS})(?:[\u4e00-\u9fff]{{0,6}}?{_DATE})?(?:电|讯|消息|报道)?"
     rf"(?:{_PAREN}{_SEP}*|{_SEP}+)"
     rf"|^[\u4e00-\u9fff]{{2,10}}?{_DATE}(?:电|讯)(?:{_PAREN})?{_SEP}*"
 )
@@ -188,14 +183,14 @@ def strip_boilerplate(text: str) -> str:
     for i in range(min(2, len(lines))):
         lines[i] = _WIRE_PREFIX.sub("", lines[i], count=1)
     last = lines[-1]
-    while (trimmed := _TRAILING_CREDIT.sub("", last)) != last:
+    while (trimmed := _TRAILING_CREDIT.sub("", last).rstrip()) != last:
         last = trimmed
     lines[-1] = last
     return "\n".join(ln for ln in lines if ln)
 
 
 def _body_chars(text: str) -> str:
-    return "".join(ch for ch in _fold(strip_boilerplate(text)) if _keep_char(ch))
+    return _NOT_WORD.sub("", _fold(strip_boilerplate(text)))
 
 
 # --- shingles, SimHash, sketch ------------------------------------------------------------
@@ -214,46 +209,33 @@ def _shingle_hashes(chars: str) -> list[int]:
     if len(codes) < SHINGLE_LEN:
         grams = {sum(c << (21 * i) for i, c in enumerate(codes))} if codes else set()
     else:
-        grams = {
-            (a << 42) | (b << 21) | c for a, b, c in zip(codes, codes[1:], codes[2:], strict=False)
-        }
-    return [_mix(g) for g in grams][:_MAX_SHINGLES]
-
-
-@cache
-def _lane_tables() -> tuple[tuple[int, ...], ...]:
-    """For byte position j and byte value v: v's bits spread into SimHash counter lanes."""
-    return tuple(
-        tuple(
-            sum(1 << ((8 * j + bit) * _LANE_BITS) for bit in range(8) if v >> bit & 1)
-            for v in range(256)
-        )
-        for j in range(8)
-    )
+        triples = zip(codes, codes[1:], codes[2:], strict=False)
+        grams = {(a << 42) | (b << 21) | c for a, b, c in triples}
+    out = []
+    for v in grams:  # _mix inlined: this loop is the hot path of every signature
+        v = ((v ^ (v >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
+        v = ((v ^ (v >> 27)) * 0x94D049BB133111EB) & _MASK64
+        out.append(v ^ (v >> 31))
+    return out
 
 
 def _simhash(hashes: Sequence[int]) -> int:
     """64-bit SimHash: bit i set when most shingle hashes have bit i set.
 
-    Counts all 64 bit positions at once: hashes are grouped by byte value (C-level
-    Counter over a byte slice), each group adds its spread bits into packed counters.
+    All hashes are laid end to end in one big int; for each bit position one AND with a
+    repeating mask and a popcount (both C-level) count the hashes having that bit.
     """
-    if not hashes:
+    n = len(hashes)
+    if not n:
         return 0
     raw = array("Q", hashes)
     if sys.byteorder != "little":
         raw.byteswap()
-    data = raw.tobytes()
-    tables = _lane_tables()
-    total = 0
-    for j in range(8):
-        table = tables[j]
-        for value, count in Counter(data[j::8]).items():
-            total += count * table[value]
-    n = len(hashes)
+    packed = int.from_bytes(raw.tobytes(), "little")
     fp = 0
     for i in range(64):
-        if 2 * ((total >> (i * _LANE_BITS)) & _LANE_MASK) > n:
+        mask = int.from_bytes((1 << i).to_bytes(8, "little") * n, "little")
+        if 2 * (packed & mask).bit_count() > n:
             fp |= 1 << i
     return fp
 
@@ -323,7 +305,11 @@ def signature(title: str, text: str) -> Signature:
 # --- decision -----------------------------------------------------------------------------
 
 _NUMBER = re.compile(r"\d+(?:\.\d+)?")
-_DIGITS = re.compile(r"\d+")
+# Figures are compared as numbers above; in the word alignment they go with their date unit,
+# so "1-7月…" vs "独家：…" is an insertion, not a swap of 月 for 独家.
+_FIGURE = re.compile(r"\d+[年月日号时]?")
+# "财联社：", "【独家】" in front of a title say who ran it, not what happened.
+_TITLE_TAGS = re.compile(rf"^(?:{_OUTLETS}|独家|快讯|最新|突发|重磅|刚刚|视频|图解|官方通报)+")
 
 
 def _numbers(title: str) -> set[str]:
@@ -341,19 +327,28 @@ def titles_conflict(a: str, b: str) -> bool:
     na, nb = _numbers(a), _numbers(b)
     if na - nb and nb - na:
         return True
-    ka, kb = _DIGITS.sub("", title_key(a)), _DIGITS.sub("", title_key(b))
+    # Sorted so the alignment, hence the answer, does not depend on argument order.
+    ka, kb = sorted((_alignable(a), _alignable(b)))
     matcher = SequenceMatcher(None, ka, kb, autojunk=False)
     ops = matcher.get_opcodes()
-    for n, (tag, i1, i2, j1, j2) in enumerate(ops):
-        if tag != "replace":
-            continue
-        if max(i2 - i1, j2 - j1) <= MAX_SWAP_CHARS:
-            return True
-        # A longer swap between two agreeing parts is a template slot (内蒙古自治区 →
-        # 广西壮族自治区, 工业增加值 → 零售总额), not a rephrase.
-        if 0 < n < len(ops) - 1:
-            return True
-    return False
+    swaps = [
+        (n, i2 - i1, j2 - j1) for n, (tag, i1, i2, j1, j2) in enumerate(ops) if tag == "replace"
+    ]
+    if not swaps:
+        return False
+    if any(max(la, lb) <= MAX_SWAP_CHARS for _, la, lb in swaps):
+        return True
+    # A longer swap between agreeing parts, or in titles that mostly agree, is a template
+    # slot (内蒙古自治区 → 新疆维吾尔自治区, 工业增加值 → 零售总额), not a rephrase.
+    if any(0 < n < len(ops) - 1 for n, _, _ in swaps):
+        return True
+    shared = sum(block.size for block in matcher.get_matching_blocks())
+    return shared * 2 >= min(len(ka), len(kb))
+
+
+def _alignable(title: str) -> str:
+    """Title key without figures (compared apart) and without leading source/flash tags."""
+    return _TITLE_TAGS.sub("", _FIGURE.sub("", title_key(title)))
 
 
 def hamming(a: int, b: int) -> int:

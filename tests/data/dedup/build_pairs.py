@@ -162,6 +162,10 @@ def positives(docs: dict[str, Doc], rng: random.Random) -> list[dict[str, object
             b1 = side(title, wire_copy(short, when, rng), later(k))
             b2 = side(title, wire_copy(short, when, rng), later(6 + k))
             out.append(pair("wire-copies", True, b1, b2))
+        p1, p2 = rng.sample(SOURCE_TITLE_PREFIXES, 2)  # each outlet signs the title
+        b1 = side(p1 + title, wire_copy(short, when, rng), later(1))
+        b2 = side(p2 + title, wire_copy(short, when, rng), later(2))
+        out.append(pair("wire-signed-titles", True, b1, b2))
         # Retitled copy: a clause added in front, body the same words under another wrapper.
         retitle = rng.choice(["独家：", "最新！", "刚刚，", "官方通报："]) + title
         out.append(

@@ -1,0 +1,347 @@
+"""Near-duplicate stories (SPEC §5): folding, fingerprint, the story rule, the SQLite index."""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from aggregator import dedup
+from aggregator.dedup import (
+    Candidate,
+    NearDupIndex,
+    fingerprint,
+    same_story,
+    strip_boilerplate,
+    title_key,
+)
+
+DATA = Path(__file__).parent / "data" / "dedup"
+T0 = datetime(2022, 8, 9, 14, 0, tzinfo=UTC)
+BODY = (
+    "记者从交通运输部长江航务管理局获悉，随着长江航运高质量发展深入推进，长江航运服务长江经济带、"
+    "长三角一体化等国家战略能力明显提升。今年1-7月，长江干线港口完成货物吞吐量20.2亿吨、"
+    "集装箱吞吐量1367万标箱，同比增长1.0%、6.0%。"
+)
+
+
+def corpus(name: str) -> Candidate:
+    raw = (DATA / "corpus" / f"{name}.md").read_text(encoding="utf-8")
+    front, body = raw.split("---\n", 2)[1:]
+    title = re.search(r"^title: '(.*)'$", front, re.M)
+    date = re.search(r"^date: (.*)$", front, re.M)
+    assert title and date
+    return Candidate(title.group(1), body, parsedate_to_datetime(date.group(1)))
+
+
+def covid(place: str) -> Candidate:
+    return Candidate(
+        f"{place}昨日本土无新增",
+        f"<p>{place}市卫健委通报，8月8日0—24时，{place}无新增本土确诊病例，无新增本土无症状感染者，"
+        f"无新增境外输入确诊病例。截至8月8日24时，{place}累计报告本土确诊病例已全部治愈出院，"
+        "相关部门提醒市民继续做好个人防护，坚持戴口罩、勤洗手、常通风。</p>",
+        T0,
+    )
+
+
+@pytest.fixture
+def conn(tmp_path: Path) -> Iterator[sqlite3.Connection]:
+    connection = sqlite3.connect(tmp_path / "dedup.db")
+    yield connection
+    connection.close()
+
+
+@pytest.fixture
+def index(conn: sqlite3.Connection) -> NearDupIndex:
+    idx = NearDupIndex(conn)
+    idx.ensure_schema()
+    return idx
+
+
+# --- title_key ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "variant",
+    [
+        "1-7月长江干线港口完成货物吞吐量超20亿吨",
+        "１－７月长江干线港口完成货物吞吐量超２０亿吨",  # full width
+        " 1-7月 长江干线港口完成货物吞吐量 超20亿吨！ ",  # spaces, punctuation
+        "【1-7月长江干线港口完成货物吞吐量超20亿吨】",
+        "“1-7月长江干线港口”完成《货物吞吐量》超20亿吨……",
+        "1-7月長江幹線港口完成貨物吞吐量超20億噸",  # traditional
+    ],
+)
+def test_title_key_folds_presentation(variant: str) -> None:
+    assert title_key(variant) == "17月长江干线港口完成货物吞吐量超20亿吨"
+
+
+def test_title_key_keeps_what_distinguishes() -> None:
+    assert title_key("10年国债ETF涨停") == "10年国债etf涨停"
+    assert title_key("上海昨日本土无新增") != title_key("北京昨日本土无新增")
+    assert title_key("") == ""
+
+
+# --- fingerprint and boilerplate ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "wrapped",
+    [
+        f"财联社8月9日电，{BODY}",
+        f"证券时报网讯，{BODY}",
+        f"证券时报e公司讯，{BODY}",
+        f"中新网6月12日电 {BODY}",
+        f"中证网讯（记者 张舒琳）{BODY}",
+        f"【1-7月长江干线港口完成货物吞吐量超20亿吨】财联社8月9日电，{BODY} (央视)  ",
+        f"<p>原标题：长江干线港口</p><p>{BODY}（中新经纬APP）</p><p>责任编辑：李墨轩</p>",
+        f"<div><p>　　{BODY}</p>\n<p>来源：中国新闻网</p></div>",
+    ],
+)
+def test_fingerprint_ignores_wire_boilerplate(wrapped: str) -> None:
+    assert strip_boilerplate(wrapped).replace("\n", "") == strip_boilerplate(BODY)
+    assert fingerprint(wrapped) == fingerprint(BODY)
+
+
+def test_boilerplate_removal_spares_real_openings() -> None:
+    # (NFKC folds the full-width comma; nothing else may change.)
+    text = "国家电网公司8月9日宣布,迎峰度夏期间电力供应总体平稳。"
+    assert strip_boilerplate(text) == text
+    assert strip_boilerplate("新华社发布消息,稳增长政策加力。") == "新华社发布消息,稳增长政策加力。"
+
+
+def test_fingerprint_is_signed_int64_and_separates_stories() -> None:
+    values = [fingerprint(corpus(n).text) for n in ("trio-sina", "doc01", "doc05", "seed")]
+    assert all(-(2**63) <= v < 2**63 for v in values)
+    assert len(set(values)) == len(values)
+    assert fingerprint("") == 0
+
+
+# --- same_story -----------------------------------------------------------------------------
+
+
+def test_corpus_trio_from_three_outlets_is_one_story() -> None:
+    sina, stcn, cls = corpus("trio-sina"), corpus("trio-stcn"), corpus("trio-cls")
+    for a, b in [(sina, stcn), (sina, cls), (stcn, cls)]:
+        assert same_story(a, b)
+        assert same_story(b, a)
+
+
+def test_retitled_copy_with_same_body_is_one_story() -> None:
+    a = Candidate("1-7月长江干线港口完成货物吞吐量超20亿吨", f"<p>{BODY}</p>", T0)
+    b = Candidate("独家：长江干线港口货物吞吐量超20亿吨", f"证券时报网讯，{BODY}", T0)
+    assert same_story(a, b)
+
+
+def test_template_bodies_with_swapped_place_are_different_stories() -> None:
+    assert not same_story(covid("上海"), covid("北京"))
+    assert same_story(covid("上海"), covid("上海"))
+
+
+@pytest.mark.parametrize(
+    ("title_a", "title_b"),
+    [
+        ("1-7月长江干线港口完成货物吞吐量超20亿吨", "1-6月长江干线港口完成货物吞吐量超20亿吨"),
+        ("1-7月全国财政收入同比增20%", "1-7月全国财政收入同比增2.0%"),
+        ("贵州茅台股价午后涨停", "贵州茅台股价午后跌停"),
+        ("1-7月内蒙古自治区工业增加值增长", "1-7月广西壮族自治区工业增加值增长"),
+    ],
+)
+def test_conflicting_titles_separate_identical_bodies(title_a: str, title_b: str) -> None:
+    assert not same_story(Candidate(title_a, BODY, T0), Candidate(title_b, BODY, T0))
+
+
+def test_different_corpus_stories_stay_distinct() -> None:
+    names = ["trio-sina", "doc01", "doc02", "doc05", "doc08", "seed"]
+    docs = [corpus(n) for n in names]
+    for i, a in enumerate(docs):
+        for b in docs[i + 1 :]:
+            assert not same_story(a, Candidate(b.title, b.text, a.published))
+
+
+def test_window_is_respected() -> None:
+    a = Candidate("1-7月长江干线港口完成货物吞吐量超20亿吨", BODY, T0)
+    later = Candidate(a.title, BODY, T0 + timedelta(days=4))
+    assert not same_story(a, later)
+    assert same_story(a, later, window=timedelta(days=5))
+
+
+# --- NearDupIndex ---------------------------------------------------------------------------
+
+
+def test_schema_is_idempotent_and_prefixed(index: NearDupIndex, conn: sqlite3.Connection) -> None:
+    index.ensure_schema()
+    names = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE sql IS NOT NULL")]
+    assert names and all(n.startswith("dedup_") for n in names)
+
+
+def test_index_merges_the_corpus_trio(index: NearDupIndex) -> None:
+    sina, stcn, cls = corpus("trio-sina"), corpus("trio-stcn"), corpus("trio-cls")
+    assert index.find(cls, dedup.DEFAULT_WINDOW) is None
+    index.add("cls", cls)
+    assert index.find(sina, dedup.DEFAULT_WINDOW) == "cls"
+    index.add("sina", sina, "cls")
+    assert index.find(stcn, dedup.DEFAULT_WINDOW) == "cls"
+
+
+def test_index_finds_body_copies_under_another_title(index: NearDupIndex) -> None:
+    index.add("x", Candidate("1-7月长江干线港口完成货物吞吐量超20亿吨", f"<p>{BODY}</p>", T0))
+    retitled = Candidate("长江航运服务国家战略能力明显提升", f"财联社8月9日电，{BODY}（央视）", T0)
+    assert index.find(retitled, dedup.DEFAULT_WINDOW) == "x"
+    assert index.find(covid("上海"), dedup.DEFAULT_WINDOW) is None
+
+
+def test_index_keeps_distinct_stories_distinct(index: NearDupIndex) -> None:
+    index.add("sh", covid("上海"))
+    assert index.find(covid("北京"), dedup.DEFAULT_WINDOW) is None
+    assert index.find(covid("上海"), dedup.DEFAULT_WINDOW) == "sh"
+
+
+def test_index_respects_the_window(index: NearDupIndex) -> None:
+    index.add("x", Candidate("标题", BODY, T0))
+    for days, expected in [(2.9, "x"), (-2.9, "x"), (3.5, None), (-3.5, None)]:
+        cand = Candidate("标题", BODY, T0 + timedelta(days=days))
+        assert index.find(cand, timedelta(days=3)) == expected
+    assert index.find(Candidate("标题", BODY, T0 + timedelta(days=3.5)), timedelta(days=4)) == "x"
+
+
+def test_index_answers_the_earliest_stored_deterministically(index: NearDupIndex) -> None:
+    # Stored order, not publication order, decides which copy is the kept one.
+    index.add("second-published", Candidate("标题", BODY, T0 + timedelta(hours=5)))
+    index.add("first-published", Candidate("【标题】", BODY, T0))
+    answers = {index.find(Candidate("标题！", BODY, T0 + timedelta(hours=1))) for _ in range(5)}
+    assert answers == {"second-published"}
+
+
+def test_index_remove_promotes_the_earliest_copy(index: NearDupIndex) -> None:
+    cand = Candidate("标题", BODY, T0)
+    index.add("kept", cand)
+    index.add("copy1", cand, "kept")
+    index.add("copy2", cand, "kept")
+    index.remove("kept")
+    assert index.find(cand) == "copy1"
+    index.remove("copy1")
+    index.remove("copy2")
+    index.remove("never-added")
+    assert index.find(cand) is None
+
+
+def test_readding_an_id_replaces_its_signature(index: NearDupIndex) -> None:
+    index.add("x", Candidate("标题", BODY, T0))
+    index.add("x", covid("上海"))
+    assert index.find(Candidate("标题", BODY, T0)) is None
+    assert index.find(covid("上海")) == "x"
+
+
+def test_caller_owns_the_transaction(index: NearDupIndex, conn: sqlite3.Connection) -> None:
+    conn.commit()  # the schema
+    index.add("x", Candidate("标题", BODY, T0))
+    assert conn.in_transaction
+    conn.rollback()
+    assert index.find(Candidate("标题", BODY, T0)) is None
+
+
+def test_lookups_use_indexes_not_scans(index: NearDupIndex, conn: sqlite3.Connection) -> None:
+    plan = conn.execute(
+        "EXPLAIN QUERY PLAN " + dedup._find_sql(dedup.BANDS), [0] * (3 + dedup.BANDS + 2)
+    ).fetchall()
+    details = " | ".join(row[-1] for row in plan)
+    assert "SCAN dedup_" not in details, details
+    assert "dedup_article_tkey" in details and "dedup_band" in details
+
+
+# --- quality gate on the labelled set -------------------------------------------------------
+
+
+def labelled_pairs() -> list[tuple[bool, Candidate, Candidate]]:
+    rows = []
+    for line in (DATA / "pairs.jsonl").read_text(encoding="utf-8").splitlines():
+        row = json.loads(line)
+        a, b = (
+            Candidate(s["title"], s["text"], datetime.fromisoformat(s["published"]))
+            for s in (row["a"], row["b"])
+        )
+        rows.append((bool(row["label"]), a, b))
+    return rows
+
+
+def precision_recall(results: list[tuple[bool, bool]]) -> tuple[float, float]:
+    tp = sum(1 for label, got in results if label and got)
+    fp = sum(1 for label, got in results if got and not label)
+    fn = sum(1 for label, got in results if label and not got)
+    return tp / (tp + fp), tp / (tp + fn)
+
+
+def test_labelled_set_is_large_and_balanced() -> None:
+    pairs = labelled_pairs()
+    positives = sum(1 for label, _, _ in pairs if label)
+    assert len(pairs) >= 200
+    assert 0.3 < positives / len(pairs) < 0.7
+
+
+def test_same_story_meets_quality_goals() -> None:
+    results = [(label, same_story(a, b)) for label, a, b in labelled_pairs()]
+    precision, recall = precision_recall(results)
+    assert precision >= 0.99, precision
+    assert recall >= 0.95, recall
+
+
+def test_index_find_meets_quality_goals() -> None:
+    results = []
+    for label, a, b in labelled_pairs():
+        with sqlite3.connect(":memory:") as mem:
+            idx = NearDupIndex(mem)
+            idx.ensure_schema()
+            idx.add("a", a)
+            results.append((label, idx.find(b) == "a"))
+        mem.close()
+    precision, recall = precision_recall(results)
+    assert precision >= 0.99, precision
+    assert recall >= 0.95, recall
+
+
+# --- properties -----------------------------------------------------------------------------
+
+# Characters that exercise the folding: CJK (simplified and traditional), digits in both
+# widths, punctuation, brackets, spaces, Latin letters of both cases.
+ALPHABET = st.sampled_from(list("上海北京長江干线貨物1２3.-：，【】《》“” \u3000AbcＡｂ％%0"))
+titles = st.text(ALPHABET, max_size=20) | st.text(max_size=20)
+moments = st.datetimes(
+    min_value=datetime(2020, 1, 1), max_value=datetime(2030, 1, 1), timezones=st.just(UTC)
+)
+
+
+@given(titles)
+def test_title_key_is_idempotent(title: str) -> None:
+    assert title_key(title_key(title)) == title_key(title)
+
+
+@given(st.text(max_size=300))
+def test_fingerprint_is_deterministic_and_fits_sqlite(text: str) -> None:
+    value = fingerprint(text)
+    assert value == fingerprint(text)
+    assert -(2**63) <= value < 2**63
+
+
+@settings(max_examples=60)
+@given(
+    titles,
+    titles,
+    st.sampled_from([BODY, BODY[10:], "短", covid("上海").text]),
+    st.sampled_from([BODY, f"财联社8月9日电，{BODY}", covid("北京").text]),
+    moments,
+    moments,
+)
+def test_same_story_is_symmetric(
+    ta: str, tb: str, xa: str, xb: str, pa: datetime, pb: datetime
+) -> None:
+    a, b = Candidate(ta, xa, pa), Candidate(tb, xb, pb)
+    assert same_story(a, b) == same_story(b, a)
