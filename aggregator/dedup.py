@@ -11,8 +11,9 @@ whether two *different* articles tell the same story:
 Why MinHash bands rather than SimHash bands: measured on the labelled set, a copy with ~5%
 of its 3-grams changed (a dateline, a credit, a few edited characters) lands 4-12 bits away
 in a 64-bit SimHash of a 100-200-character body, so 16-bit SimHash bands (distance <= 3)
-missed it; 8 bands of 3 one-permutation MinHash values find pairs with Jaccard 0.7 with
-probability 0.96 and 0.8 with 0.998, while two unrelated articles share a band ~1e-3 of the time.
+missed it. 8 bands of 3 one-permutation MinHash values find a pair with Jaccard 0.7 with
+probability 0.965, 0.8 with 0.997; two unrelated bodies (Jaccard ~0.05) share a band ~1e-3
+of the time, so a lookup verifies a handful of rows, not the window.
 
 Chinese has no spaces, so similarity works on character 3-grams, never on words.
 """

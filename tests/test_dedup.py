@@ -319,11 +319,13 @@ moments = st.datetimes(
 )
 
 
+@settings(deadline=None)  # timing is for bench/, not for a loaded CI machine
 @given(titles)
 def test_title_key_is_idempotent(title: str) -> None:
     assert title_key(title_key(title)) == title_key(title)
 
 
+@settings(deadline=None)
 @given(st.text(max_size=300))
 def test_fingerprint_is_deterministic_and_fits_sqlite(text: str) -> None:
     value = fingerprint(text)
@@ -331,7 +333,7 @@ def test_fingerprint_is_deterministic_and_fits_sqlite(text: str) -> None:
     assert -(2**63) <= value < 2**63
 
 
-@settings(max_examples=60)
+@settings(max_examples=60, deadline=None)
 @given(
     titles,
     titles,
