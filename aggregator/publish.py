@@ -323,11 +323,11 @@ def _json_item(a: StoredArticle) -> dict[str, Any]:
     item: dict[str, Any] = {
         "id": a.id,
         "url": a.link,
-        "title": a.title,
-        "content_html": a.content_html,
+        "title": xml_safe(a.title),
+        "content_html": xml_safe(a.content_html),
         "date_published": _utc(a.published).isoformat(),
         "date_modified": _utc(a.updated).isoformat(),
-        "authors": [{"name": a.author}],
+        "authors": [{"name": xml_safe(a.author)}],
         "tags": list(a.categories),
         "_provenance": {"links": list(dict.fromkeys((a.link, *a.links)))},
     }
@@ -393,7 +393,9 @@ def render_index(
 
 
 def _index_article(a: StoredArticle) -> str:
-    e = html.escape
+    def e(text: str) -> str:
+        return html.escape(xml_safe(text))
+
     local = a.published.astimezone(_SHANGHAI)
     cover = (
         f'<img src="{e(a.cover)}" alt="" loading="lazy" referrerpolicy="no-referrer">'

@@ -222,6 +222,19 @@ def test_changed_file_is_served_fresh(client: httpx.Client, served: Served) -> N
     assert first.headers["etag"] != second.headers["etag"]
 
 
+def test_bytes_are_cached_per_file_version(client: httpx.Client, served: Served) -> None:
+    path = served.out / "cached.txt"
+    path.write_text("AAAA")
+    assert client.get("/cached.txt").text == "AAAA"
+    st = path.stat()
+    with path.open("r+") as f:  # same inode, same size, mtime put back: the same version
+        f.write("BBBB")
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert client.get("/cached.txt").text == "AAAA"  # served from memory, not reread
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))
+    assert client.get("/cached.txt").text == "BBBB"
+
+
 def test_healthz(client: httpx.Client, served: Served) -> None:
     r = client.get("/healthz")
     assert r.status_code == 200
