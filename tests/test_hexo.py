@@ -128,7 +128,9 @@ def test_hexo_builds_every_post_intact(tmp_path: Path) -> None:
         assert rendered is not None
         # Every character of the article's text is on the page, in order: nothing lost to
         # Nunjucks, markdown or YAML.
-        assert _flat("".join(rendered.itertext())) == _flat(_body_text(article.content_html))
+        assert _flat("".join(str(t) for t in rendered.itertext())) == _flat(
+            _body_text(article.content_html)
+        )
         for src in re.findall(r'<img src="([^"]+)"', article.content_html):
             assert html.unescape(src) in [img.get("src") for img in rendered.iter("img")]
 
