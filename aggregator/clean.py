@@ -200,7 +200,9 @@ def _parse_fragment(html: str) -> lxml.html.HtmlElement | None:
     # An XML declaration with an encoding makes lxml refuse a str; it means nothing here.
     html = re.sub(r"^\s*<\?xml[^>]*>", "", html)
     try:
-        root = lxml.html.fragment_fromstring(html, create_parent="div")
+        # huge_tree: without it libxml2 silently drops everything nested deeper than 255.
+        parser = lxml.html.HTMLParser(huge_tree=True)
+        root = lxml.html.fragment_fromstring(html, create_parent="div", parser=parser)
     except (etree.ParserError, ValueError):
         return None
     return root

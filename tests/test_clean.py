@@ -311,3 +311,9 @@ def test_fuzz_never_active_content(source: str, base: str | None) -> None:
 def _xmlish(fragment: str) -> str:
     """HTML void elements written the XML way, so lxml's XML parser can check the rest."""
     return re.sub(r"<(img|br|hr|col)\b([^>]*)>", r"<\1\2/>", fragment).replace("&nbsp;", "&#160;")
+
+
+def test_deeply_nested_text_kept() -> None:
+    # libxml2 drops everything below depth 255 unless told otherwise.
+    cleaned = clean_html("<div>" * 600 + "<p>深处的正文</p>" + "</div>" * 600, None)
+    assert cleaned.html == "<p>深处的正文</p>"
