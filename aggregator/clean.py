@@ -265,7 +265,7 @@ def _take_editor(root: lxml.html.HtmlElement, rules: SiteRules) -> str | None:
 
 def _clean_tree(root: lxml.html.HtmlElement, base_url: str | None, rules: SiteRules) -> None:
     """One walk: drop junk and active content, normalize images and links."""
-    for el in list(_walk(root)):
+    for el in _walk(root):
         if isinstance(el, etree._Comment | etree._ProcessingInstruction | etree._Entity):
             _remove(el)
             continue
@@ -287,14 +287,18 @@ def _clean_tree(root: lxml.html.HtmlElement, base_url: str | None, rules: SiteRu
 
 
 def _walk(root: lxml.html.HtmlElement) -> Iterator[etree._Element]:
-    """Document order, skipping the inside of anything removed on the way."""
+    """Document order, while the consumer edits: the inside of a removed element is
+    skipped, the children of an unwrapped one are still visited."""
     stack = [root]
     while stack:
         el = stack.pop()
-        if el is not root and el.getparent() is None:
-            continue
+        before = list(el)
         yield el
-        stack.extend(reversed(el))
+        if el is root or el.getparent() is not None:
+            children = list(el)
+        else:  # removed (children left with it) or unwrapped (children moved up)
+            children = [c for c in before if c.getparent() is not el]
+        stack.extend(reversed(children))
 
 
 def _editor_name(text: str, label: re.Pattern[str] | None) -> str | None:

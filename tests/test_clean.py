@@ -317,3 +317,13 @@ def test_deeply_nested_text_kept() -> None:
     # libxml2 drops everything below depth 255 unless told otherwise.
     cleaned = clean_html("<div>" * 600 + "<p>深处的正文</p>" + "</div>" * 600, None)
     assert cleaned.html == "<p>深处的正文</p>"
+
+
+def test_inside_of_unwrapped_wrappers_still_cleaned() -> None:
+    cleaned = clean_html(
+        '<font><script>evil()</script><span class="appendQr_wrap">广告</span>'
+        '<font><img src="http://i.example/a.jpg" class="x">文</font></font>',
+        None,
+    )
+    assert cleaned.text == "文"
+    assert cleaned.html == '<img src="https://i.example/a.jpg" referrerpolicy="no-referrer">文'
