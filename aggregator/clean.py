@@ -172,7 +172,6 @@ _NON_COVER_CLASSES = frozenset({"avatar", "author-avatar", "emoji", "icon", "log
 _LAZY_SRC_ATTRS = ("data-src", "data-original", "data-lazy-src", "data-actualsrc")
 _DISPLAY_NONE = re.compile(r"display\s*:\s*none", re.I)
 _BLANK_RUN = re.compile(r"[ \t\r\f]*\n[ \t\r\n\f]*")
-_SPACE_RUN = re.compile(r"[ \t\r\n\f]+")
 _TEXT_SPACES = re.compile(r"[^\S\n\u3000]+")
 _TEXT_LINES = re.compile(r"\s*\n\s*")
 
