@@ -10,9 +10,11 @@ cleaning and publishing too) polling the same 60 local feeds (6,000 items). Runs
 from __future__ import annotations
 
 import argparse
-import pstats
+import re
+import subprocess
 import sys
 import tempfile
+from collections import Counter
 from pathlib import Path
 
 from workload import (
@@ -39,6 +41,7 @@ print(reader.get_entry_counts().total)
 """
 
 OUTPUT_FEEDS = ("feed.atom", "feed.rss", "feed.json")
+_LINE_NO = re.compile(r":\d+\)$")
 
 
 def run_ours(server: FeedServer, workdir: Path) -> Run:
@@ -71,16 +74,49 @@ def run_reader(server: FeedServer, workdir: Path, python: Path, workers: int) ->
     return run
 
 
-def profile_ours(server: FeedServer, workdir: Path, out: Path) -> None:
-    """cProfile one cold `once` (main thread only; py-spy sees worker threads too)."""
+def profile_ours(server: FeedServer, workdir: Path, out: Path, python: Path) -> None:
+    """py-spy one cold `once`, all threads (the product parses and stores in worker threads,
+    which cProfile would not see); print the top functions by own and by inclusive time."""
+    spy = ensure_py_spy(python)
     config = write_config(workdir, server.feeds, server.base_url)
-    cmd = aggregator_cmd("once", "-c", str(config))
-    # -m cProfile wraps the same module entry point the CLI uses.
-    run = run_measured([cmd[0], "-m", "cProfile", "-o", str(out), *cmd[1:]], cwd=workdir)
-    print(f"profiled run: {run.wall:.2f} s, exit {run.returncode}; profile in {out}")
-    stats = pstats.Stats(str(out))
-    stats.sort_stats("cumulative").print_stats(30)
-    stats.sort_stats("tottime").print_stats(25)
+    cmd = [str(spy), "record", "--threads", "-r", "100", "-f", "raw", "-o", str(out), "--"]
+    run = run_measured(cmd + aggregator_cmd("once", "-c", str(config)), cwd=workdir)
+    if run.returncode != 0:
+        sys.exit(f"py-spy run exited {run.returncode}:\n{run.stderr[-3000:]}")
+    print(f"\nprofiled run: {run.wall:.2f} s under py-spy; collapsed stacks in {out}")
+    own, inclusive, total = collapse(out.read_text().splitlines())
+    for title, counts in (("own time", own), ("inclusive time", inclusive)):
+        print(f"top functions by {title} (% of {total} samples):")
+        for frame, n in counts.most_common(25):
+            print(f"  {100 * n / total:5.1f}%  {frame}")
+
+
+def collapse(lines: list[str]) -> tuple[Counter[str], Counter[str], int]:
+    """Own and inclusive sample counts per function from py-spy's raw (collapsed) output."""
+    own: Counter[str] = Counter()
+    inclusive: Counter[str] = Counter()
+    total = 0
+    for line in lines:
+        if not line.strip():
+            continue
+        stack, count = line.rsplit(" ", 1)
+        n = int(count)
+        # First frame is the thread; drop line numbers so a function is one row.
+        frames = [_LINE_NO.sub(")", f) for f in stack.split(";")[1:]]
+        total += n
+        if frames:
+            own[frames[-1]] += n
+        for frame in set(frames):
+            inclusive[frame] += n
+    return own, inclusive, total
+
+
+def ensure_py_spy(python: Path) -> Path:
+    """py-spy from the bench tools venv (installed there on first use)."""
+    spy = python.parent / "py-spy"
+    if not spy.exists():
+        subprocess.run([str(python), "-m", "pip", "install", "-q", "py-spy"], check=True)
+    return spy
 
 
 def report(items: int, ours: list[Run], theirs: list[Run], workers: int) -> None:
@@ -110,12 +146,14 @@ def main() -> None:
     parser.add_argument("--reader-workers", type=int, default=1, help="update_feeds(workers=)")
     parser.add_argument("--skip-reader", action="store_true")
     parser.add_argument("--skip-ours", action="store_true")
-    parser.add_argument("--profile", type=Path, help="also cProfile one run of ours into this file")
+    parser.add_argument(
+        "--profile", type=Path, help="also py-spy one run of ours; collapsed stacks to this file"
+    )
     args = parser.parse_args()
     ours_on = not args.skip_ours and aggregator_ready()
     if not args.skip_ours and not ours_on:
         print("aggregator/cli.py does not exist yet: measuring the reader baseline only")
-    python = None if args.skip_reader else ensure_reader_venv()
+    python = None if args.skip_reader and not args.profile else ensure_reader_venv()
     ours: list[Run] = []
     theirs: list[Run] = []
     with FeedServer() as server, tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
@@ -123,14 +161,14 @@ def main() -> None:
             if ours_on:
                 ours.append(run_ours(server, Path(tmp) / f"ours-{i}"))
                 print(f"run {i + 1}: aggregator once {ours[-1].wall:.2f} s", flush=True)
-            if python is not None:
+            if not args.skip_reader and python is not None:
                 theirs.append(
                     run_reader(server, Path(tmp) / f"reader-{i}", python, args.reader_workers)
                 )
                 print(f"run {i + 1}: reader          {theirs[-1].wall:.2f} s", flush=True)
         report(server.total_items, ours, theirs, args.reader_workers)
-        if args.profile and ours_on:
-            profile_ours(server, Path(tmp) / "profile", args.profile.resolve())
+        if args.profile and ours_on and python is not None:
+            profile_ours(server, Path(tmp) / "profile", args.profile.resolve(), python)
 
 
 if __name__ == "__main__":
