@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from datetime import UTC
+from datetime import UTC, datetime
 from pathlib import Path
 
 import yaml
 
 from .atomic import write_atomic
+from .clean import strip_illegal
 from .models import StoredArticle
 
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -44,16 +45,16 @@ def render_post(article: StoredArticle, default_image: str | None = None) -> str
         lines.append(f"headimg: {_quoted(image)}")
     lines.append(f"author: {_scalar(_yaml_text(article.author))}")
     lines.append("comments: false")
-    lines.append(f"date: {rfc822_gmt(article)}")
+    lines.append(f"date: {rfc822_gmt(article.published)}")
     if image:
         lines.append(f"thumbnail: {_quoted(image)}")
     lines.append("---")
     return "\n".join(lines) + "\n\n" + _body(article.content_html) + "\n"
 
 
-def rfc822_gmt(article: StoredArticle) -> str:
+def rfc822_gmt(when: datetime) -> str:
     """`Fri, 17 Dec 2021 05:09:33 GMT`, English names whatever the process locale."""
-    d = article.published.astimezone(UTC)
+    d = when.astimezone(UTC)
     return (
         f"{_DAYS[d.weekday()]}, {d.day:02d} {_MONTHS[d.month - 1]} {d.year:04d} "
         f"{d.hour:02d}:{d.minute:02d}:{d.second:02d} GMT"
@@ -85,7 +86,7 @@ def _scalar(value: str) -> str:
 
 def _body(html: str) -> str:
     """The cleaned HTML in a <div>, safe from Nunjucks and from markdown."""
-    html = html.strip()
+    html = strip_illegal(html).strip()
     if not html:
         return "<div></div>"
     html = html.replace("{", "&#123;").replace("}", "&#125;")
