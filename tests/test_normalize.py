@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from aggregator.identity import identity_keys
 from aggregator.models import ParsedEntry, Source
@@ -22,6 +25,7 @@ SOURCE = Source(
     author="新浪财经",
     interval=300.0,
 )
+_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 LINK = "https://finance.sina.com.cn/china/gncj/2021-12-17/doc-ikyakumx4470283.shtml"
 
 
@@ -186,3 +190,30 @@ def test_content_cleaned_against_the_article_link() -> None:
     )
     assert article.text == "文链"
     assert article.source_name == "新浪财经－国內"
+
+
+_ANY = st.one_of(st.none(), st.text(max_size=30))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.builds(
+        ParsedEntry,
+        guid=_ANY,
+        link=st.one_of(_ANY, st.sampled_from(["//x.example/a", "http://[::1", "javascript:x"])),
+        title=_ANY,
+        content_html=st.text(max_size=80),
+        published_raw=_ANY,
+        updated_raw=_ANY,
+        author=_ANY,
+        image_urls=st.lists(st.text(max_size=20), max_size=2).map(tuple),
+    )
+)
+def test_any_entry_normalizes(e: ParsedEntry) -> None:
+    article = normalize_entry(e, SOURCE, NOW)
+    assert article.title and article.title == article.title.strip()
+    assert not _ILLEGAL.search(article.title + article.author + article.content_html)
+    assert article.published.tzinfo is UTC
+    assert article.link == "" or article.link.startswith(("http://", "https://"))
+    assert article.cover is None or article.cover.startswith("https://")
+    assert article.key
