@@ -8,6 +8,10 @@ articles (a quarter of them wire copies of recent ones, so verification work is 
 Synthetic articles arrive one a minute, so the 3-day window holds the same number of
 articles at every size: what grows with the size is only the B-trees, which is what the
 goals are about (cost at 1M <= 2x cost at 10k; peak RSS at 1M <= 200 MB).
+
+Measured 2026-11-28 on the 2-core dev machine (shared with other jobs), 32 MiB page cache:
+10k: fill 5.6 s, median find+add 1.24 ms (0.93 ms on a quieter rerun), peak RSS 28 MB;
+100k: 1.06 ms, 56 MB; 1M: fill 800 s, median 1.44 ms (p90 1.72 ms), peak RSS 57 MB, 680 MB file.
 """
 
 from __future__ import annotations
