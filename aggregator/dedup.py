@@ -112,12 +112,18 @@ def _fold(text: str) -> str:
     return unicodedata.normalize("NFKC", text).translate(_t2s_table()).casefold()
 
 
-# Anything but letters and digits (Unicode-aware): punctuation, symbols, spaces, "_".
-_NOT_WORD = re.compile(r"[\W_]+")
+# Punctuation between digits is part of a number (1.5升 ≠ 15升, 1-11 ≠ 11-1): keep it,
+# normalized; thousands separators go; every other non-word character goes.
+_STRIP = re.compile(r"(?<=\d)([.:/\-~])(?=\d)|[\W_]+")
+
+
+def _keep_number_joint(m: re.Match[str]) -> str:
+    joint = m.group(1)
+    return "" if joint is None else "-" if joint == "~" else joint
 
 
 def _key_once(text: str) -> str:
-    return _NOT_WORD.sub("", unicodedata.normalize("NFKC", _fold(text)))
+    return _STRIP.sub(_keep_number_joint, unicodedata.normalize("NFKC", _fold(text)))
 
 
 def title_key(title: str) -> str:
@@ -188,6 +194,9 @@ def strip_boilerplate(text: str) -> str:
         last = trimmed
     lines[-1] = last
     return "\n".join(ln for ln in lines if ln)
+
+
+_NOT_WORD = re.compile(r"[\W_]+")
 
 
 def _body_chars(text: str) -> str:

@@ -81,13 +81,17 @@ def index(conn: sqlite3.Connection) -> NearDupIndex:
     ],
 )
 def test_title_key_folds_presentation(variant: str) -> None:
-    assert title_key(variant) == "17月长江干线港口完成货物吞吐量超20亿吨"
+    assert title_key(variant) == "1-7月长江干线港口完成货物吞吐量超20亿吨"
 
 
 def test_title_key_keeps_what_distinguishes() -> None:
     assert title_key("10年国债ETF涨停") == "10年国债etf涨停"
     assert title_key("上海昨日本土无新增") != title_key("北京昨日本土无新增")
     assert title_key("") == ""
+    # Punctuation inside a number is part of it.
+    assert title_key("每天保证1.5升以上饮水量") != title_key("每天保证15升以上饮水量")
+    assert title_key("标题1-11") != title_key("标题11-1")
+    assert title_key("收入1,000亿") == title_key("收入1000亿")
 
 
 # --- fingerprint and boilerplate ------------------------------------------------------------
