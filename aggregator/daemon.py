@@ -163,6 +163,7 @@ class Daemon:
         for s in self.settings.sources:
             st = await self.p.db(self.p.store.source_state, s.name, s.url)
             self.states[s.name] = st
+            self.metrics.restore(st)
         await self.publisher.publish_now()  # serve what is stored at once
         self.scheduler.start()
         for s in self.settings.sources:

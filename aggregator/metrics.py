@@ -16,7 +16,7 @@ from prometheus_client import (
     generate_latest,
 )
 
-from aggregator.models import PollResult
+from aggregator.models import PollResult, SourceState
 
 # Fetches take from tens of milliseconds to the 30 s deadline.
 _FETCH_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
@@ -86,6 +86,15 @@ class Metrics:
         self.error_count.labels(source=src).set(self._errors[src])
         if result.next_poll is not None:
             self.set_next_poll(src, result.next_poll)
+
+    def restore(self, state: SourceState) -> None:
+        """Start from the stored state, so a restart does not reset the per-source gauges."""
+        self._errors[state.name] = state.error_count
+        self.error_count.labels(source=state.name).set(state.error_count)
+        if state.last_success is not None:
+            self.last_success.labels(source=state.name).set(state.last_success.timestamp())
+        if state.next_poll is not None:
+            self.set_next_poll(state.name, state.next_poll)
 
     def set_next_poll(self, source: str, when: datetime) -> None:
         """Record when `source` will be polled next."""

@@ -10,7 +10,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -227,48 +227,76 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+class Daemon:
+    """`aggregator run` as a subprocess; leaving the block sends SIGTERM and waits."""
+
+    def __init__(self, cfg: Path) -> None:
+        self.cfg = cfg
+        self.returncode: int | None = None
+        self.stderr = ""
+        self.stop_seconds = 0.0
+
+    def __enter__(self) -> Daemon:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "aggregator", "run", "-c", str(self.cfg)],
+            cwd=REPO,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        started = time.monotonic()
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            _, self.stderr = self.proc.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            _, self.stderr = self.proc.communicate()
+        self.stop_seconds = time.monotonic() - started
+        self.returncode = self.proc.returncode
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float = 30) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if predicate():
+                return True
+        except (httpx.TransportError, ValueError):
+            pass
+        time.sleep(0.2)
+    return False
+
+
+def healthz(port: int) -> httpx.Response:
+    return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+
+
 def test_run_serves_and_stops_cleanly_on_sigterm(server: FaultServer, tmp_path: Path) -> None:
     port = free_port()
     cfg = write_config(tmp_path, three_sources(server)[1:], port=port)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "aggregator", "run", "-c", str(cfg)],
-        cwd=REPO,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        base = f"http://127.0.0.1:{port}"
-        health = None
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                health = httpx.get(f"{base}/healthz", timeout=2)
-                if all(x["last_success"] for x in health.json()["sources"]):
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.2)
-        assert health is not None and health.status_code == 200
+    base = f"http://127.0.0.1:{port}"
+    with Daemon(cfg) as d:
+        assert wait_for(lambda: all(x["last_success"] for x in healthz(port).json()["sources"]))
+        health = healthz(port)
+        assert health.status_code == 200
         names = {s["name"] for s in health.json()["sources"]}
         assert names == {"证券时报网－快讯", "财联社－电报"}
         assert all(x["next_poll"] and not x["last_error"] for x in health.json()["sources"])
-        time.sleep(1.5)  # publishing is coalesced just after the polls
+        assert wait_for(
+            lambda: all(t in httpx.get(f"{base}/feed.atom").text for t in ("长征系列火箭", "REIT"))
+        )
         feed = httpx.get(f"{base}/feed.atom", timeout=2)
         assert feed.status_code == 200
         assert feed.headers["content-type"] == "application/atom+xml; charset=utf-8"
-        assert "华夏合肥高新REIT" in feed.text and "长征系列火箭" in feed.text
+        assert "华夏合肥高新REIT" in feed.text
         etag = feed.headers["etag"]
         again = httpx.get(f"{base}/feed.atom", headers={"If-None-Match": etag}, timeout=2)
         assert again.status_code == 304
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            _out, err = proc.communicate(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            raise
-    assert proc.returncode == 0, err
+    assert d.returncode == 0, d.stderr
+    assert d.stop_seconds < 5
     public = tmp_path / "public"
     assert not list(public.rglob(".*.tmp")), "no half-written file left behind"
     assert len(entry_titles(public)) == 4  # the 长江 story at both outlets merges
@@ -286,34 +314,41 @@ def test_sigterm_during_a_stuck_poll_stops_within_seconds(
     ]
     cfg = write_config(tmp_path, sources, port=port)
     cfg.write_text(cfg.read_text().replace('deadline = "10s"', 'deadline = "300s"'))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "aggregator", "run", "-c", str(cfg)],
-        cwd=REPO,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:  # wait until the drip has started and stcn is in
-            if (
-                any(r.path == "/drip.xml" for r in server.requests)
-                and (tmp_path / "public" / "feed.atom").exists()
-            ):
-                break
-            time.sleep(0.2)
-        time.sleep(6)  # both first polls have started (spread over ≤ 5 s)
-        started = time.monotonic()
-        proc.send_signal(signal.SIGTERM)
-        _, err = proc.communicate(timeout=15)
-        took = time.monotonic() - started
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.communicate()
-    assert proc.returncode == 0, err
-    assert took < 10, f"shutdown took {took:.1f}s"
+    with Daemon(cfg) as d:
+        assert wait_for(lambda: bool(server.requests_to("/drip.xml")))
+        feed = tmp_path / "public" / "feed.atom"
+        assert wait_for(lambda: "华夏合肥高新REIT" in feed.read_text(encoding="utf-8"))
+        time.sleep(1)  # the drip poll is in flight
+    assert d.returncode == 0, d.stderr
+    assert d.stop_seconds < 10, f"shutdown took {d.stop_seconds:.1f}s"
     assert "华夏合肥高新REIT" in (tmp_path / "public" / "feed.atom").read_text(encoding="utf-8")
     con = sqlite3.connect(tmp_path / "var" / "agg.db")
     assert con.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     con.close()
+
+
+def test_a_failing_source_never_stops_the_others_in_the_daemon(
+    server: FaultServer, tmp_path: Path
+) -> None:
+    port = free_port()
+    no_ttl = (DEMO / "stcn.xml").read_bytes().replace(b"<ttl>5</ttl>", b"")
+    server.add("/ok.xml", Static(no_ttl, headers=RSS_TYPE, etag='"s"'))
+    server.add("/down.xml", Static(b"", status=503, headers={"Retry-After": "1"}))
+    sources = [
+        ("证券时报网－快讯", server.url("/ok.xml"), ["金融", "证券时报网"]),
+        ("坏源", server.url("/down.xml"), ["金融", "坏源"]),
+    ]
+    cfg = write_config(tmp_path, sources, port=port)
+    cfg.write_text(cfg.read_text().replace('interval = "1m"', 'interval = "1s"'))
+    with Daemon(cfg) as d:
+        assert wait_for(lambda: len(server.requests_to("/ok.xml")) >= 4, timeout=40)
+        health = healthz(port)
+        assert health.status_code == 200, "one source failing is degraded, not down"
+        state = {s["name"]: s for s in health.json()["sources"]}
+        assert state["坏源"]["last_error_kind"] == "http_5xx"
+        assert state["坏源"]["error_count"] >= 1
+        assert state["证券时报网－快讯"]["error_count"] == 0
+        metrics = httpx.get(f"http://127.0.0.1:{port}/metrics").text
+        assert 'aggregator_poll_failures_total{kind="http_5xx",source="坏源"}' in metrics
+    assert d.returncode == 0, d.stderr
+    assert "华夏合肥高新REIT" in (tmp_path / "public" / "feed.atom").read_text(encoding="utf-8")
