@@ -90,6 +90,8 @@ def watch_daemon(
             if bad or stats[200]:
                 sys.exit(f"daemon polls were not all 304: {dict(stats)}")
             samples.append(RssSample(time.monotonic() - start, done, vm_rss_kb(proc.pid)))
+            if len(samples) > 1 and _passed_checkpoint(samples[-2].cycle, done):
+                print(f"  cycle {done}: {samples[-1].rss_kb / 1024:.1f} MiB", flush=True)
             if done >= cycles or time.monotonic() - start > limit:
                 break
     finally:
@@ -99,6 +101,10 @@ def watch_daemon(
     if code != 0:
         print(f"warning: daemon exited {code} on SIGTERM", file=sys.stderr)
     return samples
+
+
+def _passed_checkpoint(before: int, now: int) -> bool:
+    return any(before < mark <= now for mark in CHECKPOINTS)
 
 
 def report(peak_once_kb: int, samples: list[RssSample], cycles: int) -> None:
