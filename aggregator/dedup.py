@@ -467,13 +467,20 @@ class NearDupIndex:
         for statement in _SCHEMA:
             self._conn.execute(statement)
 
-    def add(self, article_id: str, cand: Candidate, duplicate_of: str | None = None) -> None:
+    def add(
+        self,
+        article_id: str,
+        cand: Candidate,
+        duplicate_of: str | None = None,
+        sig: Signature | None = None,
+    ) -> None:
         """Store (or refresh) an article's signature.
 
         ``duplicate_of``: the kept article ``find`` returned for it, so later copies still
         resolve to the kept one. A re-added id keeps its place in the stored order.
+        ``sig``: ``signature(cand.title, cand.text)`` when the caller already has it.
         """
-        sig = signature(cand.title, cand.text)
+        sig = sig or signature(cand.title, cand.text)
         published = _epoch(cand.published)
         values = (
             None if duplicate_of == article_id else duplicate_of,
@@ -504,9 +511,11 @@ class NearDupIndex:
             [(key, published, seq) for key in sig.bands],
         )
 
-    def find(self, cand: Candidate, window: timedelta = DEFAULT_WINDOW) -> str | None:
+    def find(
+        self, cand: Candidate, window: timedelta = DEFAULT_WINDOW, sig: Signature | None = None
+    ) -> str | None:
         """The kept, earliest-stored article that ``cand`` duplicates, or None."""
-        sig = signature(cand.title, cand.text)
+        sig = sig or signature(cand.title, cand.text)
         at = _epoch(cand.published)
         span = int(window.total_seconds())
         lo, hi = at - span, at + span

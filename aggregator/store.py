@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from .dedup import Candidate, NearDupIndex
+from .dedup import Candidate, NearDupIndex, Signature, signature
 from .errors import StoreError
 from .identity import article_id, canonical_url, identity_keys, post_slug
 from .models import Article, DedupSettings, SourceState, StoredArticle
@@ -258,9 +258,10 @@ class Store:
             if is_copy:
                 return "merged" if grew else "unchanged"
             return self._revise(seq, a, now) or ("merged" if grew else "unchanged")
+        sig = signature(a.title, a.text)  # computed once for find and add
         if self.dedup.policy == "merge":
             window = timedelta(days=self.dedup.window_days)
-            kept = self._index.find(Candidate(a.title, a.text, a.published), window)
+            kept = self._index.find(Candidate(a.title, a.text, a.published), window, sig)
             if kept is not None:
                 seq = db.execute("SELECT seq FROM articles WHERE id = ?", (kept,)).fetchone()[0]
                 db.execute(
@@ -270,10 +271,10 @@ class Store:
                 )
                 self._attach(seq, a, keys, now, is_copy=True)
                 return "merged"
-        self._insert(a, keys, now)
+        self._insert(a, keys, now, sig)
         return "new"
 
-    def _insert(self, a: Article, keys: Sequence[str], now: datetime) -> None:
+    def _insert(self, a: Article, keys: Sequence[str], now: datetime, sig: Signature) -> None:
         db = self._db
         aid = article_id(a.key)
         slug = post_slug(a.key, a.published.strftime("%Y-%m-%d"))
@@ -302,7 +303,7 @@ class Store:
         seq = cur.lastrowid
         assert seq is not None
         self._attach(seq, a, keys, now, is_copy=False)
-        self._index.add(aid, Candidate(a.title, a.text, a.published))
+        self._index.add(aid, Candidate(a.title, a.text, a.published), sig=sig)
 
     def _attach(
         self, seq: int, a: Article, keys: Sequence[str], now: datetime, *, is_copy: bool
