@@ -70,17 +70,20 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
-    from . import daemon  # heavy imports only for commands that need them
-
     if args.command == "check-config":
         print(f"{settings.config_path}: OK, {len(settings.sources)} source(s)")
         for s in settings.sources:
             print(f"  {s.name}: {s.url} every {s.interval:g}s → {' / '.join(s.categories)}")
         return 0
+    # Heavy imports only for the commands that need them (start-up time of `once`).
     if args.command == "once":
-        return asyncio.run(daemon.run_once(settings))
+        from .once import run_once
+
+        return asyncio.run(run_once(settings))
     if args.command == "run":
-        return asyncio.run(daemon.run_daemon(settings))
+        from .daemon import run_daemon
+
+        return asyncio.run(run_daemon(settings))
     return _operator_command(args, settings)
 
 

@@ -1,4 +1,4 @@
-"""`aggregator run` and `aggregator once`: wiring of scheduler, polls, publisher and server.
+"""`aggregator run`: wiring of scheduler, polls, publisher and server in one event loop.
 
 Shutdown order on SIGTERM/SIGINT: stop scheduling, let in-flight polls finish (each commits
 its batch in one transaction), publish once more if anything changed, stop the server.
@@ -21,33 +21,12 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from .fetch import Fetcher
 from .metrics import Metrics
 from .models import PollResult, Settings, Source, SourceState
-from .poll import Pipeline, poll_all, poll_source, write_outputs
+from .once import utcnow
+from .poll import Pipeline, poll_source, write_outputs
 from .server import create_app
 from .store import Store
 
 log = logging.getLogger(__name__)
-
-OK_STATUSES = ("ok", "not_modified", "unchanged")
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
-
-
-async def run_once(settings: Settings) -> int:
-    """Poll every source once, publish, return the exit code (0 all fetched, 1 some failed)."""
-    store = Store(settings.storage_path, settings.dedup)
-    try:
-        async with Fetcher(settings.fetch) as fetcher:
-            p = Pipeline(settings, store, fetcher, Metrics())
-            results = await poll_all(p, settings.sources, utcnow())
-        await asyncio.to_thread(write_outputs, settings, store)
-    finally:
-        store.close()
-    failed = [r for r in results if r.status not in OK_STATUSES]
-    for r in failed:
-        log.error("%s failed: %s: %s", r.source, r.error_kind, r.error)
-    return 1 if failed else 0
 
 
 class _Server(uvicorn.Server):

@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import ParamSpec, TypeVar
 
-from . import posts, publish
+from . import __version__, posts, publish
 from .errors import FetchError, SourceError
 from .fetch import Fetcher
 from .metrics import Metrics
@@ -248,9 +248,17 @@ async def poll_all(p: Pipeline, sources: tuple[Source, ...], now: datetime) -> l
 
 
 def write_outputs(settings: Settings, store: Store) -> list[Path]:
-    """Publish feeds, page and posts; only files whose bytes change are rewritten."""
+    """Publish feeds, page and posts; only files whose bytes change are rewritten.
+
+    Nothing is rendered when the store's generation and the output settings are those of
+    the last publish and the outputs are still there (a poll where every source said 304).
+    """
     out = settings.output
     posts_dir = out.dir / "posts"
+    stamp = f"{__version__} {store.generation()} {out!r}"
+    published = store.get_meta("published") == stamp
+    if published and (out.dir / "feed.atom").is_file() and posts_dir.is_dir():
+        return []
     if not posts_dir.is_dir():
         store.mark_all_posts_dirty()  # outputs wiped or first run: rebuild every post
     changed = publish.publish(store, out)
@@ -262,4 +270,5 @@ def write_outputs(settings: Settings, store: Store) -> list[Path]:
     for slug in store.deleted_slugs():
         if posts.remove_post(posts_dir, slug):
             changed.append(posts_dir / f"{slug}.md")
+    store.set_meta("published", stamp)
     return changed

@@ -112,7 +112,8 @@ def write_posts(
     changed = 0
     for article in articles:
         data = render_post(article, default_image).encode("utf-8")
-        if write_atomic(post_path(posts_dir, article.slug), data):
+        # Posts are rebuilt from the database whenever they are missing: no fsync needed.
+        if write_atomic(post_path(posts_dir, article.slug), data, durable=False):
             changed += 1
     return changed
 

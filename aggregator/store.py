@@ -22,6 +22,7 @@ from .identity import article_id, canonical_url, identity_keys, post_slug
 from .models import Article, DedupSettings, SourceState, StoredArticle
 
 _SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS sources (
     name TEXT PRIMARY KEY,
     configured_url TEXT NOT NULL,
@@ -239,7 +240,34 @@ class Store:
         with self._tx():
             for a in articles:
                 counts[self._upsert_one(a, now)] += 1
+            if counts["new"] + counts["updated"] + counts["merged"]:
+                self._bump_generation()
         return UpsertResult(**counts)
+
+    # --- change tracking: outputs are rebuilt only when the generation moved ------------
+
+    def _bump_generation(self) -> None:
+        self._db.execute(
+            "INSERT INTO meta (k, v) VALUES ('generation', '1')"
+            " ON CONFLICT (k) DO UPDATE SET v = CAST(v AS INTEGER) + 1"
+        )
+
+    def generation(self) -> int:
+        """A number that changes whenever anything published could have changed."""
+        row = self._db.execute("SELECT v FROM meta WHERE k = 'generation'").fetchone()
+        return int(row[0]) if row else 0
+
+    def get_meta(self, key: str) -> str | None:
+        row = self._db.execute("SELECT v FROM meta WHERE k = ?", (key,)).fetchone()
+        return str(row[0]) if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO meta (k, v) VALUES (?, ?)"
+                " ON CONFLICT (k) DO UPDATE SET v = excluded.v",
+                (key, value),
+            )
 
     def _upsert_one(self, a: Article, now: datetime) -> str:
         db = self._db
@@ -372,6 +400,7 @@ class Store:
             )
             self._index.remove(art.id)
             db.execute("DELETE FROM articles WHERE seq = ?", (seq,))
+            self._bump_generation()
         return art
 
     def _find_seq(self, ref: str) -> int | None:

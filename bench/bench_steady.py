@@ -3,7 +3,7 @@
 After one cold ingest of workload A, compares (medians of N alternating runs):
 
 - `aggregator once -c CONFIG` as a whole process (the CLI contract), and the same
-  `daemon.run_once(settings)` timed inside a child after its imports (the poll work alone);
+  `once.run_once(settings)` timed inside a child after its imports (the poll work alone);
 - bare conditional GETs of the same 60 URLs with the same validators and the product's
   per-host concurrency, with httpx, also as a whole process and timed inside the child;
 - interpreter start-up and import costs, so the report says what dominates.
@@ -36,7 +36,7 @@ import asyncio, json, sys, time
 from pathlib import Path
 t0 = time.perf_counter()
 from aggregator import config
-from aggregator.daemon import run_once
+from aggregator.once import run_once
 t1 = time.perf_counter()
 code = asyncio.run(run_once(config.load(Path(sys.argv[1]))))
 t2 = time.perf_counter()

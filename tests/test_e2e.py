@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import sqlite3
@@ -126,6 +127,18 @@ def test_first_and_second_poll(server: FaultServer, tmp_path: Path) -> None:
     assert len(conditional) == 3, "the second poll must send the stored ETag"
     assert all(r.headers["if-none-match"] == '"v1"' for r in conditional)
     assert snapshot(public) == before, "nothing changed upstream: outputs untouched"
+
+    # Outputs wiped (or a new output dir): rebuilt from the store, although every source
+    # answers 304 — byte for byte the same.
+    shutil.rmtree(public)
+    third = run_cli("once", "-c", str(cfg))
+    assert third.returncode == 0, third.stderr
+    assert {k: v[0] for k, v in snapshot(public).items()} == {k: v[0] for k, v in before.items()}
+
+    # Changed output settings are published at once too.
+    cfg.write_text(cfg.read_text().replace('title = "新浪财经聚合"', 'title = "我的财经"'))
+    assert run_cli("once", "-c", str(cfg)).returncode == 0
+    assert "我的财经" in (public / "feed.atom").read_text(encoding="utf-8")
 
 
 def test_one_source_failing_does_not_stop_the_others(server: FaultServer, tmp_path: Path) -> None:

@@ -1,0 +1,37 @@
+"""`aggregator once`: poll every source once, publish, exit — without the daemon's imports."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime
+
+from .fetch import Fetcher
+from .metrics import Metrics
+from .models import Settings
+from .poll import Pipeline, poll_all, write_outputs
+from .store import Store
+
+log = logging.getLogger(__name__)
+
+OK_STATUSES = ("ok", "not_modified", "unchanged")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+async def run_once(settings: Settings) -> int:
+    """Poll every source once, publish, return the exit code (0 all fetched, 1 some failed)."""
+    store = Store(settings.storage_path, settings.dedup)
+    try:
+        async with Fetcher(settings.fetch) as fetcher:
+            p = Pipeline(settings, store, fetcher, Metrics())
+            results = await poll_all(p, settings.sources, utcnow())
+        await asyncio.to_thread(write_outputs, settings, store)
+    finally:
+        store.close()
+    failed = [r for r in results if r.status not in OK_STATUSES]
+    for r in failed:
+        log.error("%s failed: %s: %s", r.source, r.error_kind, r.error)
+    return 1 if failed else 0
