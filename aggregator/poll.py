@@ -250,18 +250,23 @@ async def poll_all(p: Pipeline, sources: tuple[Source, ...], now: datetime) -> l
 def write_outputs(settings: Settings, store: Store) -> list[Path]:
     """Publish feeds, page and posts; only files whose bytes change are rewritten.
 
-    Nothing is rendered when the store's generation and the output settings are those of
-    the last publish and the outputs are still there (a poll where every source said 304).
+    Nothing is rendered when the store's generation is the one last published under the
+    same settings and version and the outputs are still there (every source said 304).
+    Otherwise only the category feeds whose articles changed are rendered again, unless
+    the settings changed or the outputs were wiped: then everything is.
     """
     out = settings.output
     posts_dir = out.dir / "posts"
-    stamp = f"{__version__} {store.generation()} {out!r}"
-    published = store.get_meta("published") == stamp
-    if published and (out.dir / "feed.atom").is_file() and posts_dir.is_dir():
+    setup = f"{__version__} {out!r}"
+    generation = str(store.generation())
+    intact = (out.dir / "feed.atom").is_file() and posts_dir.is_dir()
+    same_setup = intact and store.get_meta("published_setup") == setup
+    if same_setup and store.get_meta("published_generation") == generation:
         return []
     if not posts_dir.is_dir():
         store.mark_all_posts_dirty()  # outputs wiped or first run: rebuild every post
-    changed = publish.publish(store, out)
+    dirty = store.dirty_categories()
+    changed = publish.publish(store, out, dirty if same_setup else None)
     while batch := store.dirty_posts(1000):
         n = posts.write_posts(batch, posts_dir, out.default_image)
         if n:
@@ -270,5 +275,7 @@ def write_outputs(settings: Settings, store: Store) -> list[Path]:
     for slug in store.deleted_slugs():
         if posts.remove_post(posts_dir, slug):
             changed.append(posts_dir / f"{slug}.md")
-    store.set_meta("published", stamp)
+    store.clear_dirty_categories(dirty)
+    store.set_meta("published_setup", setup)
+    store.set_meta("published_generation", generation)
     return changed

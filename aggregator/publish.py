@@ -25,7 +25,7 @@ import html
 import json
 import re
 import unicodedata
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -122,8 +122,14 @@ def _slug_char(c: str) -> bool:
     return ord(c) > 0x7F and unicodedata.category(c).startswith("P")
 
 
-def publish(view: ArticleView, settings: OutputSettings) -> list[Path]:
-    """Write every output into `settings.dir`; return the paths whose bytes changed."""
+def publish(
+    view: ArticleView, settings: OutputSettings, categories: Collection[str] | None = None
+) -> list[Path]:
+    """Write every output into `settings.dir`; return the paths whose bytes changed.
+
+    `categories`, when given, limits the per-category feeds rendered to those (the ones
+    whose articles changed since the last publish); None renders them all.
+    """
     out = settings.dir
     changed: list[Path] = []
 
@@ -137,6 +143,8 @@ def publish(view: ArticleView, settings: OutputSettings) -> list[Path]:
     _publish_feed_set(newest, settings.title, "feed", settings, put, tail_path)
     cats = [(name, category_slug(name)) for name in view.categories()]
     for name, slug in cats:
+        if categories is not None and name not in categories:
+            continue
         title = f"{settings.title} · {name}"
         articles = view.recent(settings.feed_size, name)
         _publish_feed_set(articles, title, f"categories/{slug}", settings, put, None)

@@ -82,6 +82,7 @@ CREATE TABLE IF NOT EXISTS copies (
     title TEXT NOT NULL,
     first_seen TEXT NOT NULL
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS dirty_categories (category TEXT PRIMARY KEY) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS tombstones (
     key TEXT PRIMARY KEY,
     deleted_at TEXT NOT NULL,
@@ -239,7 +240,10 @@ class Store:
         counts = {"new": 0, "updated": 0, "merged": 0, "unchanged": 0, "deleted": 0}
         with self._tx():
             for a in articles:
-                counts[self._upsert_one(a, now)] += 1
+                result, seq = self._upsert_one(a, now)
+                counts[result] += 1
+                if result in ("new", "updated", "merged"):
+                    self._touch_categories(seq)
             if counts["new"] + counts["updated"] + counts["merged"]:
                 self._bump_generation()
         return UpsertResult(**counts)
@@ -251,6 +255,21 @@ class Store:
             "INSERT INTO meta (k, v) VALUES ('generation', '1')"
             " ON CONFLICT (k) DO UPDATE SET v = CAST(v AS INTEGER) + 1"
         )
+
+    def _touch_categories(self, seq: int | None) -> None:
+        """Remember the categories whose feeds must be re-rendered at the next publish."""
+        self._db.execute(
+            "INSERT OR IGNORE INTO dirty_categories (category)"
+            " SELECT category FROM article_categories WHERE seq = ?",
+            (seq,),
+        )
+
+    def dirty_categories(self) -> set[str]:
+        return {r[0] for r in self._db.execute("SELECT category FROM dirty_categories")}
+
+    def clear_dirty_categories(self, done: set[str]) -> None:
+        with self._tx() as db:
+            db.executemany("DELETE FROM dirty_categories WHERE category = ?", [(c,) for c in done])
 
     def generation(self) -> int:
         """A number that changes whenever anything published could have changed."""
@@ -269,12 +288,13 @@ class Store:
                 (key, value),
             )
 
-    def _upsert_one(self, a: Article, now: datetime) -> str:
+    def _upsert_one(self, a: Article, now: datetime) -> tuple[str, int | None]:
+        """What storing `a` did, and the seq of the article it landed in."""
         db = self._db
         keys = (a.key, *a.alt_keys)
         marks = ",".join("?" * len(keys))
         if db.execute(f"SELECT 1 FROM tombstones WHERE key IN ({marks})", keys).fetchone():
-            return "deleted"
+            return "deleted", None
         row = db.execute(
             f"SELECT seq, is_copy FROM article_keys WHERE key IN ({marks})"
             " ORDER BY is_copy LIMIT 1",
@@ -284,8 +304,8 @@ class Store:
             seq, is_copy = row
             grew = self._attach(seq, a, keys, now, is_copy=bool(is_copy))
             if is_copy:
-                return "merged" if grew else "unchanged"
-            return self._revise(seq, a, now) or ("merged" if grew else "unchanged")
+                return ("merged" if grew else "unchanged"), seq
+            return (self._revise(seq, a, now) or ("merged" if grew else "unchanged")), seq
         sig = signature(a.title, a.text)  # computed once for find and add
         if self.dedup.policy == "merge":
             window = timedelta(days=self.dedup.window_days)
@@ -298,11 +318,10 @@ class Store:
                     (a.key, seq, a.source_name, a.link, a.title, _iso(now)),
                 )
                 self._attach(seq, a, keys, now, is_copy=True)
-                return "merged"
-        self._insert(a, keys, now, sig)
-        return "new"
+                return "merged", seq
+        return "new", self._insert(a, keys, now, sig)
 
-    def _insert(self, a: Article, keys: Sequence[str], now: datetime, sig: Signature) -> None:
+    def _insert(self, a: Article, keys: Sequence[str], now: datetime, sig: Signature) -> int:
         db = self._db
         aid = article_id(a.key)
         slug = post_slug(a.key, a.published.strftime("%Y-%m-%d"))
@@ -332,6 +351,7 @@ class Store:
         assert seq is not None
         self._attach(seq, a, keys, now, is_copy=False)
         self._index.add(aid, Candidate(a.title, a.text, a.published), sig=sig)
+        return seq
 
     def _attach(
         self, seq: int, a: Article, keys: Sequence[str], now: datetime, *, is_copy: bool
@@ -399,6 +419,7 @@ class Store:
                 [(k, _iso(now), art.slug) for k in dict.fromkeys(keys)],
             )
             self._index.remove(art.id)
+            self._touch_categories(seq)
             db.execute("DELETE FROM articles WHERE seq = ?", (seq,))
             self._bump_generation()
         return art

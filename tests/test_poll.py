@@ -173,3 +173,48 @@ def test_410_stops_polling_until_enabled(server: FaultServer, settings: Settings
     server.add("/f", Static(CLS, headers=RSS))
     assert h.poll(T0 + timedelta(hours=2)).status == "ok"
     assert not h.state().gone
+
+
+def test_publish_renders_only_categories_that_changed(
+    server: FaultServer, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from aggregator import publish
+    from aggregator.poll import write_outputs
+    from aggregator.publish import category_slug
+
+    rendered: list[str] = []
+    real_render_rss = publish.render_rss
+
+    def counting_render_rss(articles, title, rel, settings):  # type: ignore[no-untyped-def]
+        rendered.append(rel)
+        return real_render_rss(articles, title, rel, settings)
+
+    monkeypatch.setattr(publish, "render_rss", counting_render_rss)
+
+    server.add("/a", Static(STCN, headers=RSS))
+    server.add("/b", Static(CLS, headers=RSS))
+    store = Store(settings.storage_path)
+    a = Harness(settings, server.url("/a"))
+    a.store = store
+    a.source = Source("证券时报网－快讯", server.url("/a"), ("金融",), "证券时报网", INTERVAL)
+    b = Harness(settings, server.url("/b"))
+    b.store = store
+    b.source = Source("财联社－电报", server.url("/b"), ("金融",), "财联社", INTERVAL)
+    a.poll(T0)
+    b.poll(T0)
+    assert write_outputs(settings, store)
+    cats = settings.output.dir / "categories"
+    stcn = cats / f"{category_slug('证券时报网－快讯')}.atom"
+    cls = cats / f"{category_slug('财联社－电报')}.atom"
+    before = (stcn.stat().st_mtime_ns, cls.read_bytes())
+    assert write_outputs(settings, store) == [], "nothing changed: nothing rendered"
+
+    server.add("/b", Static(CLS.replace("共34家".encode(), "共35家".encode()), headers=RSS))
+    assert b.poll(T0 + timedelta(minutes=5)).updated == 1
+    rendered.clear()
+    changed = write_outputs(settings, store)
+    assert f"categories/{category_slug('财联社－电报')}.rss" in rendered
+    assert f"categories/{category_slug('证券时报网－快讯')}.rss" not in rendered
+    assert cls in changed and cls.read_bytes() != before[1]
+    assert stcn.stat().st_mtime_ns == before[0] and stcn not in changed
+    assert "共35家" in (settings.output.dir / "feed.json").read_text(encoding="utf-8")
