@@ -7,6 +7,7 @@ Relative paths resolve against the config file's folder. Sources may share setti
 
 from __future__ import annotations
 
+import os
 import re
 import tomllib
 from collections.abc import Mapping
@@ -22,7 +23,17 @@ DEFAULT_CONFIG = Path("config/aggregator.toml")
 DEFAULT_INTERVAL = 300.0
 MIN_INTERVAL = 1.0
 
-_TOP_KEYS = {"storage", "output", "server", "fetch", "dedup", "defaults", "sources", "log_level"}
+_TOP_KEYS = {
+    "storage",
+    "output",
+    "server",
+    "fetch",
+    "dedup",
+    "defaults",
+    "sources",
+    "log_level",
+    "workers",
+}
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNITS = {None: 1.0, "ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 
@@ -69,6 +80,7 @@ def parse(data: Mapping[str, Any], path: Path) -> Settings:
         raise ConfigError("log_level", "must be one of DEBUG, INFO, WARNING, ERROR")
 
     return Settings(
+        workers=_int(data, "workers", "workers", default=_default_workers(), lo=0, hi=64),
         config_path=path,
         storage_path=_path(storage, "path", "storage.path", base),
         output=_output(output, base),
@@ -79,6 +91,12 @@ def parse(data: Mapping[str, Any], path: Path) -> Settings:
         dedup=_dedup(_table(data, "dedup")),
         log_level=log_level,
     )
+
+
+def _default_workers() -> int:
+    """One worker process per core, up to 4; none on a single core (threads do)."""
+    cores = os.cpu_count() or 1
+    return 0 if cores < 2 else min(cores, 4)
 
 
 def _output(t: Mapping[str, Any], base: Path) -> OutputSettings:

@@ -25,6 +25,7 @@ from .once import utcnow
 from .poll import Pipeline, poll_source, write_outputs
 from .server import create_app
 from .store import Store
+from .workers import Workers
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +77,8 @@ class Daemon:
     def __init__(self, settings: Settings, store: Store, fetcher: Fetcher) -> None:
         self.settings = settings
         self.metrics = Metrics()
-        self.p = Pipeline(settings, store, fetcher, self.metrics)
+        self.workers = Workers(settings.workers)
+        self.p = Pipeline(settings, store, fetcher, self.metrics, workers=self.workers)
         self.publisher = _Publisher(self.p)
         self.states: dict[str, SourceState] = {}
         self.inflight: set[asyncio.Task[PollResult]] = set()
@@ -168,6 +170,7 @@ class Daemon:
         await self.publisher.flush()
         async with self.p.db_lock:  # no store call is running past this point
             pass
+        await asyncio.to_thread(self.workers.close)
         self.scheduler.shutdown(wait=False)
 
 

@@ -10,6 +10,8 @@ AggregatorError
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class AggregatorError(Exception):
     """Base of every error this package raises on purpose."""
@@ -33,6 +35,17 @@ class SourceError(AggregatorError):
         super().__init__(message)
         self.kind = kind
         self.message = message
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Parse errors cross the process boundary of the worker pool: keep kind and message.
+        return (_rebuild, (type(self), self.kind, self.message, dict(self.__dict__)))
+
+
+def _rebuild(cls: type[SourceError], kind: str, message: str, state: dict[str, Any]) -> Any:
+    err = cls.__new__(cls)
+    SourceError.__init__(err, kind, message)
+    err.__dict__.update(state)
+    return err
 
 
 class FetchError(SourceError):

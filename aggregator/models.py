@@ -111,6 +111,7 @@ class Article:
     cover: str | None
     source_name: str
     editor: str | None = None
+    signature: object | None = None  # dedup.Signature, computed off the store's lock
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,3 +207,4 @@ class Settings:
     fetch: FetchSettings
     dedup: DedupSettings = field(default_factory=DedupSettings)
     log_level: str = "INFO"
+    workers: int = 0  # processes for parsing and cleaning big documents (0: threads only)

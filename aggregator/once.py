@@ -11,6 +11,7 @@ from .metrics import Metrics
 from .models import Settings
 from .poll import Pipeline, poll_all, write_outputs
 from .store import Store
+from .workers import Workers
 
 log = logging.getLogger(__name__)
 
@@ -24,12 +25,14 @@ def utcnow() -> datetime:
 async def run_once(settings: Settings) -> int:
     """Poll every source once, publish, return the exit code (0 all fetched, 1 some failed)."""
     store = Store(settings.storage_path, settings.dedup)
+    workers = Workers(settings.workers)
     try:
         async with Fetcher(settings.fetch) as fetcher:
-            p = Pipeline(settings, store, fetcher, Metrics())
+            p = Pipeline(settings, store, fetcher, Metrics(), workers=workers)
             results = await poll_all(p, settings.sources, utcnow())
         await asyncio.to_thread(write_outputs, settings, store)
     finally:
+        workers.close()
         store.close()
     failed = [r for r in results if r.status not in OK_STATUSES]
     for r in failed:

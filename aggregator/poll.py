@@ -20,13 +20,13 @@ from pathlib import Path
 from typing import ParamSpec, TypeVar
 
 from . import __version__, posts, publish
+from .dedup import signature
 from .errors import FetchError, SourceError
 from .fetch import Fetcher
 from .metrics import Metrics
 from .models import (
     Article,
     FetchResult,
-    ParsedFeed,
     PollResult,
     PollStatus,
     Settings,
@@ -37,6 +37,7 @@ from .normalize import normalize_entry
 from .parse import parse_feed
 from .schedule import classify, next_delay
 from .store import Store
+from .workers import Workers
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,7 @@ class Pipeline:
     metrics: Metrics
     rng: random.Random = field(default_factory=random.Random)
     db_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    workers: Workers = field(default_factory=lambda: Workers(0))
 
     async def db(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run a store call in a worker thread, one at a time.
@@ -130,10 +132,9 @@ async def _process(
     if body_hash == state.body_hash:
         return PollResult(source.name, "unchanged"), _success(p, source, state, fetched, now)
     content_type = fetched.headers.get("content-type")
-    feed = await asyncio.to_thread(
-        parse_feed, fetched.body, url=fetched.url, content_type=content_type
+    ttl, articles = await p.workers.run(
+        len(fetched.body), prepare, fetched.body, fetched.url, content_type, source, now
     )
-    articles = await asyncio.to_thread(_normalize_all, feed, source, now)
     if turn is not None:
         await turn()
     counts = await p.db(p.store.upsert, articles, now)
@@ -146,17 +147,27 @@ async def _process(
         merged=counts.merged,
         unchanged=counts.unchanged,
     )
-    return result, _success(p, source, state, fetched, now, ttl=feed.ttl_minutes)
+    return result, _success(p, source, state, fetched, now, ttl=ttl)
 
 
-def _normalize_all(feed: ParsedFeed, source: Source, now: datetime) -> list[Article]:
+def prepare(
+    body: bytes, url: str, content_type: str | None, source: Source, now: datetime
+) -> tuple[int | None, list[Article]]:
+    """The CPU-bound middle of a poll: parse → clean/normalize → dedup signature.
+
+    Pure (no I/O, no shared state), so it runs in a thread or a worker process alike.
+    Returns the feed's TTL and its articles.
+    """
+    feed = parse_feed(body, url=url, content_type=content_type)
     articles = []
     for entry in feed.entries:
         try:
-            articles.append(normalize_entry(entry, source, now))
+            a = normalize_entry(entry, source, now)
         except Exception:  # one bad item must not lose the rest of the feed
             log.exception("skipping an item of %s that could not be normalized", source.name)
-    return articles
+            continue
+        articles.append(replace(a, signature=signature(a.title, a.text)))
+    return feed.ttl_minutes, articles
 
 
 def _adopt_redirect(state: SourceState, fetched: FetchResult) -> SourceState:

@@ -306,7 +306,8 @@ class Store:
             if is_copy:
                 return ("merged" if grew else "unchanged"), seq
             return (self._revise(seq, a, now) or ("merged" if grew else "unchanged")), seq
-        sig = signature(a.title, a.text)  # computed once for find and add
+        # Usually computed by the poll's worker; computed here once for find and add if not.
+        sig = a.signature if isinstance(a.signature, Signature) else signature(a.title, a.text)
         if self.dedup.policy == "merge":
             window = timedelta(days=self.dedup.window_days)
             kept = self._index.find(Candidate(a.title, a.text, a.published), window, sig)
@@ -401,7 +402,8 @@ class Store:
         )
         (aid,) = self._db.execute("SELECT id FROM articles WHERE seq = ?", (seq,)).fetchone()
         self._index.remove(aid)
-        self._index.add(aid, Candidate(a.title, a.text, a.published))
+        sig = a.signature if isinstance(a.signature, Signature) else None
+        self._index.add(aid, Candidate(a.title, a.text, a.published), sig=sig)
         return "updated"
 
     def delete(self, ref: str, now: datetime) -> StoredArticle | None:

@@ -1,0 +1,74 @@
+"""A lazily started pool of worker processes for the CPU-bound stages (parse, clean, dedup
+signature), so a big ingest uses every core instead of one thread under the GIL.
+
+Small documents stay in a thread of the main process: shipping them costs more than it
+saves. A crashed worker (BrokenProcessPool) fails only the poll it was running; the pool
+is started afresh for the next one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import signal
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import ParamSpec, TypeVar
+
+from .errors import SourceError
+
+log = logging.getLogger(__name__)
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+MIN_BYTES = 64 * 1024  # documents smaller than this are processed in a thread
+
+
+def _quiet_worker() -> None:
+    # The parent owns SIGINT/SIGTERM (a terminal's Ctrl-C reaches the whole group).
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
+class Workers:
+    """`await workers.run(size, fn, *args)`: in a worker process when worth it."""
+
+    def __init__(self, processes: int, min_bytes: int = MIN_BYTES) -> None:
+        self.processes = processes
+        self.min_bytes = min_bytes
+        self._pool: ProcessPoolExecutor | None = None
+
+    async def run(self, size: int, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        if self.processes < 1 or size < self.min_bytes:
+            return await asyncio.to_thread(fn, *args, **kwargs)
+        pool = self._started()
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(pool, _call, fn, args, kwargs)
+        except BrokenProcessPool as exc:
+            log.error("a worker process died; starting a new pool")
+            self._pool = None
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise SourceError("worker_crashed", "the worker process died") from exc
+
+    def _started(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            # spawn, not fork: the parent has threads (uvicorn, to_thread workers).
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.processes,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_quiet_worker,
+            )
+        return self._pool
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+
+def _call(fn: Callable[..., T], args: tuple[object, ...], kwargs: dict[str, object]) -> T:
+    return fn(*args, **kwargs)

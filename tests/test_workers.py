@@ -1,0 +1,71 @@
+"""Worker processes: same results as in-process, errors cross intact, a crash is survived."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from aggregator.dedup import Signature
+from aggregator.errors import ParseError, SourceError
+from aggregator.models import Source
+from aggregator.poll import prepare
+from aggregator.workers import Workers
+
+REPO = Path(__file__).resolve().parents[1]
+SINA = (REPO / "config" / "demo" / "sina-china.xml").read_bytes()
+SOURCE = Source("新浪财经－国內", "https://example.com/", ("金融", "新浪财经"), "新浪财经", 300)
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+ARGS = (SINA, "https://finance.sina.com.cn/china/", None, SOURCE, NOW)
+
+
+def _die() -> None:
+    os._exit(3)
+
+
+def test_worker_process_gives_what_a_thread_gives() -> None:
+    async def go() -> None:
+        workers = Workers(2, min_bytes=0)
+        try:
+            in_thread = await Workers(0).run(len(SINA), prepare, *ARGS)
+            in_worker = await workers.run(len(SINA), prepare, *ARGS)
+            assert in_worker == in_thread
+            ttl, articles = in_worker
+            assert ttl == 5 and len(articles) == 11
+            assert all(isinstance(a.signature, Signature) for a in articles)
+            assert workers._pool is not None, "the document really went to a worker"
+        finally:
+            workers.close()
+
+    asyncio.run(go())
+
+
+def test_small_documents_stay_in_process() -> None:
+    async def go() -> None:
+        workers = Workers(2)  # default threshold: 64 KiB
+        await workers.run(len(SINA), prepare, *ARGS)
+        assert workers._pool is None
+        workers.close()
+
+    asyncio.run(go())
+
+
+def test_errors_and_crashes_cross_the_process_boundary() -> None:
+    async def go() -> None:
+        workers = Workers(1, min_bytes=0)
+        try:
+            with pytest.raises(ParseError) as info:
+                await workers.run(1, prepare, b"<html>502</html>", *ARGS[1:])
+            assert info.value.kind == "not_a_feed"
+            with pytest.raises(SourceError) as crash:
+                await workers.run(1, _die)
+            assert crash.value.kind == "worker_crashed"
+            _, articles = await workers.run(len(SINA), prepare, *ARGS)  # a fresh pool
+            assert len(articles) == 11
+        finally:
+            workers.close()
+
+    asyncio.run(go())
