@@ -7,6 +7,7 @@ import codecs
 import dataclasses
 import json
 import re
+import xml.sax.saxutils
 from pathlib import Path
 from typing import Any
 
@@ -16,15 +17,20 @@ from hypothesis import strategies as st
 
 from aggregator.errors import ParseError
 from aggregator.models import ParsedFeed
-from aggregator.parse import decode, parse_feed
+from aggregator.parse import (
+    _CP1252,
+    _parse_fast,
+    _parse_feedparser,
+    _prepare,
+    decode,
+    parse_feed,
+)
 
 FEEDS = Path(__file__).parent / "data" / "feeds"
 BASE = "http://example.com/feeds/x.xml"
 ZH = json.loads((FEEDS / "zh-text.json").read_text("utf-8"))
 TEMPLATE = (FEEDS / "zh-utf8.xml").read_text("utf-8")
-GOLDEN = sorted(
-    p for p in FEEDS.iterdir() if p.suffix in (".xml", ".rdf") and not p.stem.startswith("zh-")
-)
+GOLDEN = sorted(p for p in FEEDS.iterdir() if p.with_suffix(".expected.json").exists())
 
 
 def as_plain(feed: ParsedFeed) -> Any:
@@ -294,3 +300,322 @@ def test_arbitrary_bytes_give_feed_or_parse_error(body: bytes, charset: str | No
 def test_feedlike_documents_give_feed_or_parse_error(parts: list[str], encoding: str) -> None:
     body = codecs.encode("".join(parts), encoding, errors="replace")
     assert_parses_or_parse_error(body, None)
+
+
+# --- lxml fast path == feedparser path -------------------------------------------------------
+
+DEMO = Path(__file__).parent.parent / "config" / "demo"
+# every feed document in the repo: golden files, encodings, RSSHub / Atom samples, the demo
+# config's feeds and two workload-A feeds rendered by bench/workload.py (build_items/render_rss)
+ALL_FEEDS = sorted(
+    [*FEEDS.glob("*.xml"), *FEEDS.glob("*.rdf"), *DEMO.glob("*.xml"), *DEMO.glob("*.atom")]
+)
+# the shapes the fast path exists for: it must take them, not fall back
+FAST_SHAPES = [
+    FEEDS / "rsshub-rich.xml",
+    FEEDS / "atom-rich.xml",
+    FEEDS / "rss20.xml",
+    FEEDS / "atom10.xml",
+    FEEDS / "workload-a-1.xml",
+    FEEDS / "workload-a-2.xml",
+    FEEDS / "zh-gbk.xml",
+    DEMO / "sina-china.xml",
+    DEMO / "zhihu.atom",
+]
+
+
+def both_paths(body: bytes, url: str = BASE) -> tuple[ParsedFeed | None, ParsedFeed]:
+    """(fast path result or None, feedparser path result) for the same prepared bytes."""
+    text, data = _prepare(body, None)
+    return _parse_fast(data, url), _parse_feedparser(data, text, url)
+
+
+def test_every_fixture_in_the_repo_is_covered() -> None:
+    names = {p.name for p in ALL_FEEDS}
+    assert {"workload-a-1.xml", "zhihu.atom", "sina-china.xml", "rss10.rdf"} <= names
+    assert len(ALL_FEEDS) >= 20
+
+
+@pytest.mark.parametrize("path", ALL_FEEDS, ids=lambda p: p.name)
+def test_fast_path_equals_feedparser_on_every_fixture(path: Path) -> None:
+    fast, slow = both_paths(path.read_bytes())
+    assert fast is None or fast == slow
+    assert parse_feed(path.read_bytes(), url=BASE) == slow
+
+
+@pytest.mark.parametrize("path", FAST_SHAPES, ids=lambda p: p.name)
+def test_fast_path_takes_the_common_shapes(path: Path) -> None:
+    fast, slow = both_paths(path.read_bytes(), "https://rsshub.app/sina/finance/china")
+    assert fast is not None
+    assert fast == slow
+    assert fast.entries
+
+
+def test_fast_path_fields_of_the_rich_samples() -> None:
+    """Not only equal to feedparser: the fields the rich samples were written to exercise."""
+    rss, _ = both_paths((FEEDS / "rsshub-rich.xml").read_bytes(), "https://rsshub.app/x")
+    assert rss is not None
+    assert (rss.title, rss.link, rss.ttl_minutes) == (
+        "新浪财经－要闻 & 快讯",
+        "https://finance.sina.com.cn/?from=rss&tab=1",
+        5,
+    )
+    first, second, third, fourth = rss.entries
+    assert first.title == "央行：保持流动性合理充裕"
+    assert first.content_html.startswith("<p>正文")  # content:encoded beats description
+    assert first.image_urls == (
+        "https://n.sinaimg.cn/cover.jpg",
+        "https://rsshub.app/thumb/1.png",
+        "https://n.sinaimg.cn/m.webp",
+        "https://n.sinaimg.cn/m2.png",
+    )
+    assert (second.link, second.author) == (second.guid, "张三")  # permalink guid as link
+    assert second.content_html == "<p>escaped &amp; HTML</p>"
+    assert third.guid == "doc-icccccccccccccc"
+    assert third.link == "https://rsshub.app/roll/2026-11-27/doc-icccccccccccccc.shtml?a=1&b=2"
+    assert (fourth.title, fourth.link, fourth.guid) == (None, None, None)
+    atom, _ = both_paths((FEEDS / "atom-rich.xml").read_bytes(), "https://rsshub.app/x")
+    assert atom is not None and atom.version == "atom10"
+    first, second, third, fourth = atom.entries
+    assert first.title == "CPU 的指令集 & 存放"  # html title: tags dropped, entities decoded
+    assert first.author == "温戈 (wen@example.com)"
+    assert first.image_urls == ("https://pic1.zhimg.com/cover.jpg",)
+    assert second.content_html == "only a &lt;summary&gt;, as text"
+    assert (second.link, second.author) == ("https://rsshub.app/story/2", "anon@example.com")
+    assert (third.link, third.content_html) == (third.guid, "a &lt; b &amp; c")
+    assert fourth.content_html == "<p>empty content: the summary</p>"
+
+
+RSS_HEAD = (
+    '<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/"><channel><title>t</title>'
+)
+ATOM_HEAD = '<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title>'
+
+
+@pytest.mark.parametrize(
+    "doc",
+    [
+        RSS_HEAD + "<item><title>a</title><foo>unknown</foo></item></channel></rss>",
+        RSS_HEAD + "<item><title>a</title><title>b</title></item></channel></rss>",
+        RSS_HEAD + '<item><link xml:base="http://b/">x</link></item></channel></rss>',
+        RSS_HEAD + '<item><source url="http://s/">s</source></item></channel></rss>',
+        RSS_HEAD + "<item><dc:date>2024-01-01</dc:date></item></channel></rss>",
+        RSS_HEAD + "<item><title>a</title></item><item><title>cut</title>",  # truncated
+        RSS_HEAD.replace('"2.0"', '"0.92"') + "<item><title>a</title></item></channel></rss>",
+        '<rss version="2.0" xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd">'
+        "<channel><item><title>a</title></item></channel></rss>",
+        '<rss version="2.0" xmlns:x="http://purl.org/rss/1.0/"><channel><item/></channel></rss>',
+        ATOM_HEAD + '<entry><content type="xhtml"><div>x</div></content></entry></feed>',
+        ATOM_HEAD + '<entry><content type="image/png">AAAA</content></entry></feed>',
+        ATOM_HEAD + '<entry><content src="http://x/"/></entry></feed>',
+        ATOM_HEAD + '<entry><title type="xhtml">x</title></entry></feed>',
+        ATOM_HEAD + "<entry><link>http://text-link/</link></entry></feed>",
+        ATOM_HEAD + '<entry xml:base="http://b/"><link href="x"/></entry></feed>',
+        ATOM_HEAD + "<entry><source><id>x</id></source></entry></feed>",
+        '<!DOCTYPE rss SYSTEM "x.dtd"><rss version="2.0"><channel><item/></channel></rss>',
+        '<?xml version="1.1"?><rss version="2.0"><channel><item/></channel></rss>',
+    ],
+)
+def test_fast_path_falls_back_when_in_doubt(doc: str) -> None:
+    fast, slow = both_paths(doc.encode("utf-8"))
+    assert fast is None
+    assert parse_feed(doc.encode("utf-8"), url=BASE) == slow
+
+
+def test_windows_1252_table_is_feedparsers() -> None:
+    from feedparser.html import _cp1252  # the table the fast path must reproduce
+
+    assert dict(_CP1252) == dict(_cp1252)
+
+
+# --- property: generated RSS 2.0 / Atom 1.0 documents ------------------------------------------
+
+WORDS = st.sampled_from(
+    [
+        "新浪财经",
+        "央行：利率",
+        "A & B",
+        "<b>bold</b>",
+        "a < b > c",
+        "&amp;",
+        "&copy;",
+        "&#160;",
+        "]]>",
+        "é",
+        "Ã©",
+        "\x85",
+        "\x80\x9f",
+        "\u3000",
+        "\xa0",
+        "\t\n ",
+        "'\"",
+        "x",
+        "http://e.com/?a=1&b=2",
+    ]
+)
+TEXT = st.one_of(st.lists(WORDS, max_size=4).map("".join), st.text(max_size=8))
+URLS = st.sampled_from(
+    [
+        "/d/1.html",
+        "d/rel.html",
+        "http://e.com/a?x=1&y=2",
+        "http://e.com/a?x=1&amp;y=2",
+        "http://e.com/a?x=1&copy;y",
+        "https:///triple.html",
+        "//cdn.e.com/x.jpg",
+        "http://e.com/中文.png",
+        " http://e.com/pad.gif ",
+        "",
+        "doc-123",
+        "tag:e.com,2024:1",
+    ]
+)
+MIMES = st.sampled_from([None, "", "image/jpeg", "IMAGE/PNG", "video/mp4", "text/html"])
+
+
+@st.composite
+def xml_text(draw: st.DrawFn, value: str) -> str:
+    """`value` as element content: escaped, CDATA, or character references."""
+    mode = draw(st.sampled_from(["escape", "cdata", "charref"]))
+    if mode == "cdata":
+        return "<![CDATA[" + value.replace("]]>", "]]]]><![CDATA[>") + "]]>"
+    if mode == "charref":
+        return "".join(c if c.isalnum() and c.isascii() else f"&#{ord(c)};" for c in value)
+    return xml.sax.saxutils.escape(value)
+
+
+@st.composite
+def element(
+    draw: st.DrawFn, tag: str, attrs: str = "", value: st.SearchStrategy[str] = TEXT
+) -> str:
+    space = draw(st.sampled_from(["", " ", "\n  "]))
+    return f"{space}<{tag}{attrs}>{draw(xml_text(draw(value)))}</{tag}>"
+
+
+def attr(name: str, value: str | None) -> str:
+    return "" if value is None else f" {name}={xml.sax.saxutils.quoteattr(value)}"
+
+
+SURPRISES = st.sampled_from(
+    [
+        "",
+        "",
+        "",
+        "<foo>x</foo>",
+        "<title>again</title>",
+        '<link xml:base="http://b/">x</link>',
+        "<comments>c</comments>",
+        '<category domain="d">cat</category>',
+        "<!-- comment -->",
+        "<?pi x?>",
+    ]
+)
+
+
+@st.composite
+def rss_item(draw: st.DrawFn) -> str:
+    parts = [draw(element("title"))] if draw(st.booleans()) else []
+    if draw(st.booleans()):
+        parts.append(draw(element("link", value=URLS)))
+    if draw(st.booleans()):
+        permalink = draw(st.sampled_from([None, "true", "false", "False"]))
+        parts.append(draw(element("guid", attr("isPermaLink", permalink), URLS)))
+    for tag in ("description", "content:encoded", "pubDate"):
+        if draw(st.booleans()):
+            parts.append(draw(element(tag)))
+    if draw(st.booleans()):
+        parts.append(draw(element(draw(st.sampled_from(["author", "dc:creator"])))))
+    for _ in range(draw(st.integers(0, 2))):
+        url, mime = draw(URLS), draw(MIMES)
+        parts.append(f"<enclosure{attr('url', url)}{attr('type', mime)} length='1'/>")
+    for _ in range(draw(st.integers(0, 2))):
+        parts.append(f"<media:thumbnail{attr('url', draw(URLS))}/>")
+    for _ in range(draw(st.integers(0, 2))):
+        medium = draw(st.sampled_from([None, "image", "video"]))
+        parts.append(
+            f"<media:content{attr('url', draw(URLS))}{attr('medium', medium)}"
+            f"{attr('type', draw(MIMES))}/>"
+        )
+    parts.append(draw(SURPRISES))
+    return "<item>" + "".join(draw(st.permutations(parts))) + "</item>"
+
+
+@st.composite
+def rss_document(draw: st.DrawFn) -> str:
+    head = [draw(element("title"))] if draw(st.booleans()) else []
+    if draw(st.booleans()):
+        head.append(draw(element("link", value=URLS)))
+    if draw(st.booleans()):
+        ttl = st.sampled_from(["5", " 30 ", "abc", "0", "²", "99999999"])
+        head.append(draw(element("ttl", value=ttl)))
+    if draw(st.booleans()):
+        head.append('<atom:link href="http://rsshub.app/x" rel="self" type="application/rss+xml"/>')
+    if draw(st.booleans()):
+        head.append("<image><url>/logo.png</url><title>logo</title><link>/l</link></image>")
+    items = draw(st.lists(rss_item(), max_size=3))
+    extra = draw(st.sampled_from(["", "", ' xmlns:itunes="http://www.itunes.com/dtds/x.dtd"']))
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<rss version="2.0" xmlns:atom="http://www.w3.org/2005/Atom"'
+        ' xmlns:content="http://purl.org/rss/1.0/modules/content/"'
+        ' xmlns:dc="http://purl.org/dc/elements/1.1/"'
+        f' xmlns:media="http://search.yahoo.com/mrss/"{extra}><channel>'
+        + "".join(draw(st.permutations(head)))
+        + "".join(items)
+        + "</channel></rss>"
+    )
+
+
+TEXT_TYPES = st.sampled_from([None, "text", "html", "HTML", "text/html", "xhtml"])
+
+
+@st.composite
+def atom_link(draw: st.DrawFn) -> str:
+    rel = draw(st.sampled_from([None, "alternate", "ALTERNATE", "enclosure", "self", "related"]))
+    mime = draw(st.sampled_from([None, "text/html", "html", "image/png", "application/pdf"]))
+    return f"<link{attr('href', draw(URLS))}{attr('rel', rel)}{attr('type', mime)}/>"
+
+
+@st.composite
+def atom_entry(draw: st.DrawFn) -> str:
+    parts = draw(st.lists(atom_link(), max_size=3))
+    for tag in ("title", "content", "summary"):
+        if draw(st.booleans()):
+            parts.append(draw(element(tag, attr("type", draw(TEXT_TYPES)))))
+    for tag, value in (("id", URLS), ("published", TEXT), ("updated", TEXT)):
+        if draw(st.booleans()):
+            parts.append(draw(element(tag, value=value)))
+    if draw(st.booleans()):
+        inner = [draw(element(tag)) for tag in ("name", "email", "uri") if draw(st.booleans())]
+        own = draw(st.sampled_from(["", " ", "Bob"]))
+        parts.append("<author>" + own + "".join(inner) + "</author>")
+    parts.append(draw(SURPRISES))
+    return "<entry>" + "".join(draw(st.permutations(parts))) + "</entry>"
+
+
+@st.composite
+def atom_document(draw: st.DrawFn) -> str:
+    head = draw(st.lists(atom_link(), max_size=2))
+    if draw(st.booleans()):
+        head.append(draw(element("title", attr("type", draw(TEXT_TYPES)))))
+    if draw(st.booleans()):
+        head.append(draw(element("id", value=URLS)))
+    entries = draw(st.lists(atom_entry(), max_size=3))
+    lang = draw(st.sampled_from(["", ' xml:lang="zh-CN"']))
+    return (
+        f'<feed xmlns="http://www.w3.org/2005/Atom"{lang}>'
+        + "".join(draw(st.permutations(head)))
+        + "".join(entries)
+        + "</feed>"
+    )
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(doc=st.one_of(rss_document(), atom_document()))
+def test_fast_path_falls_back_or_equals_feedparser(doc: str) -> None:
+    try:
+        fast, slow = both_paths(doc.encode("utf-8"), "https://rsshub.app/sina/x")
+    except ParseError:
+        return  # refused before either parser ran (e.g. only control characters)
+    if fast is not None:
+        assert fast == slow
