@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import ParamSpec, TypeVar
 
-from . import __version__, posts, publish
+from . import __version__
 from .dedup import signature
 from .errors import FetchError, SourceError
 from .fetch import Fetcher
@@ -33,8 +33,6 @@ from .models import (
     Source,
     SourceState,
 )
-from .normalize import normalize_entry
-from .parse import parse_feed
 from .schedule import classify, next_delay
 from .store import Store
 from .workers import Workers
@@ -158,6 +156,11 @@ def prepare(
     Pure (no I/O, no shared state), so it runs in a thread or a worker process alike.
     Returns the feed's TTL and its articles.
     """
+    # Imported on first use: a poll where every source answers 304 never needs them, and
+    # their imports (feedparser, lxml.html, nh3) were a third of such a run's start-up.
+    from .normalize import normalize_entry
+    from .parse import parse_feed
+
     feed = parse_feed(body, url=url, content_type=content_type)
     articles = []
     for entry in feed.entries:
@@ -274,6 +277,8 @@ def write_outputs(settings: Settings, store: Store) -> list[Path]:
     same_setup = intact and store.get_meta("published_setup") == setup
     if same_setup and store.get_meta("published_generation") == generation:
         return []
+    from . import posts, publish  # only when something is to be written (see prepare)
+
     if not posts_dir.is_dir():
         store.mark_all_posts_dirty()  # outputs wiped or first run: rebuild every post
     dirty = store.dirty_categories()
