@@ -1,8 +1,10 @@
-"""Parse stage: feed bytes → ParsedFeed. Decode ourselves, refuse entities, then feedparser.
+"""Parse stage: feed bytes → ParsedFeed. Decode, refuse entities, then lxml or feedparser.
 
 We own the decoding (feedparser lets a wrong HTTP charset win and turns one bad GBK byte into
 ISO-8859-2), refuse internal DTD subsets before any parser sees them (entity expansion), strip
-XML-illegal control characters (one would break the whole feed), and hand feedparser UTF-8 bytes.
+XML-illegal control characters (one would break the whole feed), and hand UTF-8 bytes to a parser:
+first an lxml fast path for the well-formed RSS 2.0 / Atom 1.0 shapes it fully understands
+(~10x faster), else feedparser. Both give the same ParsedFeed for what the fast path accepts.
 No feedparser dict leaves this module.
 
 Bozo policy: a document with a feed version and entries is used even if not well-formed. If it is
@@ -59,7 +61,8 @@ def parse_feed(body: bytes, *, url: str, content_type: str | None = None) -> Par
     """Parse one feed document; raise ParseError (empty, entities, encoding, not_a_feed,
     malformed) when it is not usable."""
     text, data = _prepare(body, content_type)
-    return _parse_fast(data, url) or _parse_feedparser(data, text, url)
+    fast = _parse_fast(data, url)
+    return fast if fast is not None else _parse_feedparser(data, text, url)
 
 
 def _prepare(body: bytes, content_type: str | None) -> tuple[str, bytes]:
@@ -417,14 +420,14 @@ def _parse_fast(data: bytes, url: str) -> ParsedFeed | None:
     )
     try:
         root = etree.fromstring(data, parser)
-    except etree.XMLSyntaxError:
+    except etree.LxmlError:  # not well-formed, or beyond lxml's safety limits
         return None
     docinfo = root.getroottree().docinfo
     doctype = getattr(docinfo, "doctype", "")  # missing from lxml-stubs
     if doctype or docinfo.xml_version != "1.0" or not _namespaces_supported(root, data):
         return None
     try:
-        if root.tag in ("rss", "RSS", "Rss"):  # feedparser lowercases names
+        if _name(root) == "rss":  # any case: feedparser lowercases names
             return _fast_rss(root, url)
         if root.tag == f"{{{_ATOM_NS}}}feed" and None in root.nsmap:
             return _fast_atom(root, url)
@@ -455,7 +458,10 @@ def _name(el: etree._Element) -> str:
     if tag[0] != "{":
         return tag.lower()
     uri, _, local = tag[1:].partition("}")
-    return f"{_KNOWN_NS[uri]}:{local.lower()}"
+    prefix = _KNOWN_NS.get(uri)
+    if prefix is None:
+        raise _Unsupported  # the implicit xml: namespace
+    return f"{prefix}:{local.lower()}"
 
 
 def _attrs(el: etree._Element, allowed: frozenset[str] = frozenset()) -> dict[str, str]:

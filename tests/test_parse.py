@@ -386,6 +386,36 @@ def test_fast_path_fields_of_the_rich_samples() -> None:
     assert fourth.content_html == "<p>empty content: the summary</p>"
 
 
+PROLOG = '<?xml version="1.0"?>\n<?xml-stylesheet type="text/xsl" href="/x.xsl"?>\n<!-- c -->\n'
+# feedparser quirks the fast path reproduces rather than falls back on
+QUIRKS = [
+    PROLOG
+    + '<rss version="2.0.1"><channel>junk<title>t</title><item>junk<guid ISPERMALINK="false">'
+    'http:///a</guid><enclosure URL="/i.JPG" TYPE="" LENGTH="1"/></item></channel></rss><!---->',
+    PROLOG + '<rss version="2.0"><channel><item><link></link><guid>http://g/</guid></item>'
+    "<item><guid>http:////g2</guid><link>  </link></item></channel></rss>",
+    '<rss version="2.0"><channel><link>a&amp;amp;b&amp;c;d</link>'
+    "<item><link>a&amp;amp;b&amp;c;d</link></item></channel></rss>",
+    '<feed xmlns="http://www.w3.org/2005/Atom"><entry><author>  Bob <name></name> tail </author>'
+    '<title type="html">&lt;p&gt;a &amp;amp; b</title></entry><title>late</title><link href=""/>'
+    "</feed>",
+    '<feed xmlns="http://www.w3.org/2005/Atom"><id>http:///f</id><entry><id>http:///e</id>'
+    '<link rel="enclosure" href="/a.png"/><link rel="enclosure" type="image/png" href=""/>'
+    "</entry></feed>",
+    '<rss version="2.0"><channel><ttl>\u0663</ttl><item><title>\u00c3\u00a9\x85</title>'
+    "<description>\x80 ok</description></item></channel></rss>",
+    '<rss version="2.0" xmlns:media="http://search.yahoo.com/mrss"><channel><item>'
+    '<media:thumbnail url=""/><media:content url="/v" medium="Image"/></item></channel></rss>',
+]
+
+
+@pytest.mark.parametrize("doc", QUIRKS)
+def test_fast_path_reproduces_feedparser_quirks(doc: str) -> None:
+    fast, slow = both_paths(doc.encode("utf-8"), "https://rsshub.app/x")
+    assert fast is not None
+    assert fast == slow
+
+
 RSS_HEAD = (
     '<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/"><channel><title>t</title>'
 )
@@ -449,6 +479,7 @@ WORDS = st.sampled_from(
         "\xa0",
         "\t\n ",
         "'\"",
+        "\r\n",
         "x",
         "http://e.com/?a=1&b=2",
     ]
@@ -489,6 +520,8 @@ def element(
     draw: st.DrawFn, tag: str, attrs: str = "", value: st.SearchStrategy[str] = TEXT
 ) -> str:
     space = draw(st.sampled_from(["", " ", "\n  "]))
+    prefix, colon, local = tag.rpartition(":")
+    tag = prefix + colon + draw(st.sampled_from([local, local, local.upper()]))  # any case
     return f"{space}<{tag}{attrs}>{draw(xml_text(draw(value)))}</{tag}>"
 
 
@@ -560,8 +593,7 @@ def rss_document(draw: st.DrawFn) -> str:
         ' xmlns:content="http://purl.org/rss/1.0/modules/content/"'
         ' xmlns:dc="http://purl.org/dc/elements/1.1/"'
         f' xmlns:media="http://search.yahoo.com/mrss/"{extra}><channel>'
-        + "".join(draw(st.permutations(head)))
-        + "".join(items)
+        + "".join(draw(st.permutations(head + items)))  # items may come first
         + "</channel></rss>"
     )
 
@@ -604,8 +636,7 @@ def atom_document(draw: st.DrawFn) -> str:
     lang = draw(st.sampled_from(["", ' xml:lang="zh-CN"']))
     return (
         f'<feed xmlns="http://www.w3.org/2005/Atom"{lang}>'
-        + "".join(draw(st.permutations(head)))
-        + "".join(entries)
+        + "".join(draw(st.permutations(head + entries)))
         + "</feed>"
     )
 
