@@ -78,14 +78,18 @@ def _prepare(body: bytes, content_type: str | None) -> tuple[str, bytes]:
 
 def _parse_feedparser(data: bytes, text: str, url: str) -> ParsedFeed:
     """The general path: any version, any breakage feedparser can make sense of."""
-    parsed = feedparser.parse(
-        io.BytesIO(data),
-        # no content-location: it would resolve plain guids against the feed URL; relative
-        # links and image URLs are resolved below instead
-        response_headers={"content-type": "application/xml; charset=utf-8"},
-        sanitize_html=False,  # nh3 sanitizes later, once, with our allowlist
-        resolve_relative_uris=False,
-    )
+    try:
+        parsed = feedparser.parse(
+            io.BytesIO(data),
+            # no content-location: it would resolve plain guids against the feed URL; relative
+            # links and image URLs are resolved below instead
+            response_headers={"content-type": "application/xml; charset=utf-8"},
+            sanitize_html=False,  # nh3 sanitizes later, once, with our allowlist
+            resolve_relative_uris=False,
+        )
+    except (ValueError, OverflowError) as exc:
+        # its loose parser crashes on some character references (&#xD800; &#x110000;)
+        raise ParseError("malformed", f"feedparser failed: {exc!r}") from exc
     return _to_feed(parsed, text, url)
 
 

@@ -186,6 +186,18 @@ def test_external_doctype_and_entity_text_in_cdata_are_fine() -> None:
     assert len(parse_feed(body.encode("utf-8"), url=BASE).entries) == 3
 
 
+@pytest.mark.parametrize("ref", ["&#xD800;", "&#x110000;", "&#99999999999;"])
+def test_character_references_feedparser_chokes_on(ref: str) -> None:
+    """Not well-formed, so feedparser's loose parser reads them; it used to crash on these."""
+    body = f'<rss version="2.0"><channel><item><title>a{ref}b</title></item></channel></rss>'
+    try:
+        feed = parse_feed(body.encode(), url=BASE)
+    except ParseError as exc:
+        assert exc.kind == "malformed"
+    else:
+        assert len(feed.entries) == 1
+
+
 @pytest.mark.parametrize("body", [b"", b"   \n\t ", b"\x00\x01\x02"])
 def test_empty_bodies(body: bytes) -> None:
     with pytest.raises(ParseError) as info:
