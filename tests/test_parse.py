@@ -15,6 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from aggregator import parse as parse_module
 from aggregator.errors import ParseError
 from aggregator.models import ParsedFeed
 from aggregator.parse import (
@@ -361,6 +362,18 @@ def test_fast_path_takes_the_common_shapes(path: Path) -> None:
     assert fast is not None
     assert fast == slow
     assert fast.entries
+
+
+def test_parse_feed_goes_through_the_fast_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Wiring: with feedparser made unusable, RSSHub output still parses; RSS 0.91 does not."""
+
+    def unusable(data: bytes, text: str, url: str) -> ParsedFeed:
+        raise AssertionError("feedparser path taken")
+
+    monkeypatch.setattr(parse_module, "_parse_feedparser", unusable)
+    assert len(parse_feed((FEEDS / "workload-a-1.xml").read_bytes(), url=BASE).entries) == 6
+    with pytest.raises(AssertionError):
+        parse_feed((FEEDS / "rss091.xml").read_bytes(), url=BASE)
 
 
 def test_fast_path_fields_of_the_rich_samples() -> None:
