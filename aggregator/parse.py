@@ -441,8 +441,9 @@ def _parse_fast(data: bytes, url: str) -> ParsedFeed | None:
 
 
 def _namespaces_supported(root: etree._Element, data: bytes) -> bool:
-    """Only known namespaces under their standard prefixes (Atom may be the default), all
-    declared on the root. feedparser derives its version from the first declarations."""
+    """Only known namespaces under their standard prefixes (Atom may be the default), the
+    same on every element as on the root: feedparser maps namespaces by the prefixes declared,
+    and takes its version from the first declaration of an RSS 1.0 / Atom namespace."""
     nsmap = root.nsmap
     for prefix, uri in nsmap.items():
         standard = _KNOWN_NS.get(uri)
