@@ -3,7 +3,10 @@
 Target: median of clean_html + normalize_entry <= 1 ms. normalize_entry calls clean_html
 itself, so the per-item figure is normalize_entry alone; clean_html is also reported apart.
 
-    .venv/bin/python bench/bench_clean.py [--runs 2000]
+Also: clean_html alone, median per item over the first `--items` items of workload A
+(bench/workload.py: realistic Sina bodies, junk included), each item timed on its own.
+
+    .venv/bin/python bench/bench_clean.py [--runs 2000] [--items 1000]
 """
 
 from __future__ import annotations
@@ -18,6 +21,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import workload
 
 from aggregator.clean import clean_html
 from aggregator.normalize import normalize_entry
@@ -40,6 +46,7 @@ def median_ms(fn: Callable[[], object], runs: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=2000)
+    parser.add_argument("--items", type=int, default=1000)
     args = parser.parse_args()
     post = load(next(CORPUS.glob("seed-*.md")))
     entry, source = post.entry(), post.source()
@@ -60,6 +67,23 @@ def main() -> None:
         f"normalize_entry over the {len(posts)} corpus posts: "
         f"median {statistics.median(per_post):.3f} ms, max {max(per_post):.3f} ms"
     )
+    items = [it for source in workload.build_items(workload.load_corpus()) for it in source]
+    print(
+        f"clean_html over {args.items} workload A items, 3 rounds: "
+        f"median {workload_median_ms(items[: args.items], 3):.3f} ms"
+    )
+
+
+def workload_median_ms(items: list[workload.Item], rounds: int) -> float:
+    for item in items[:50]:
+        clean_html(item.description_html, item.link)
+    times = []
+    for _ in range(rounds):
+        for item in items:
+            start = time.perf_counter()
+            clean_html(item.description_html, item.link)
+            times.append(time.perf_counter() - start)
+    return statistics.median(times) * 1000
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from aggregator.clean import clean_html, is_cover_url
+from aggregator.clean import _collapse_line_breaks, clean_html, is_cover_url
 from tests.corpus_posts import GOLDEN, CorpusPost, all_posts
 
 POSTS = all_posts()
@@ -327,3 +327,33 @@ def test_inside_of_unwrapped_wrappers_still_cleaned() -> None:
     )
     assert cleaned.text == "文"
     assert cleaned.html == '<img src="https://i.example/a.jpg" referrerpolicy="no-referrer">文'
+
+
+@pytest.mark.parametrize(
+    ("source", "expected_html", "expected_text"),
+    [
+        # Empty blocks go, a layout <div> of blocks is unwrapped, one with text stays.
+        (
+            "<div> <p> </p> <div>\n<p>甲</p>\n\n<p><span> </span></p></div>乙</div>"
+            "<section><p>丙</p></section>",
+            "<div>\n<p>甲</p>\n乙</div><p>丙</p>",
+            "甲\n乙\n丙",
+        ),
+        # Blank-line runs collapse, except inside <pre> and right after it (its tail).
+        (
+            "<pre>a\n\n\n b</pre>\n\n\n<p>c\n \n d</p>",
+            "<pre>a\n\n\n b</pre>\n\n\n<p>c\nd</p>",
+            "a\nb\nc\nd",
+        ),
+        ("<p>一</p>\n \n<p>二</p>  <br>  三", "<p>一</p>\n<p>二</p>  <br>  三", "一\n二\n三"),
+    ],
+)
+def test_layout_tidied(source: str, expected_html: str, expected_text: str) -> None:
+    cleaned = clean_html(source, None)
+    assert (cleaned.html, cleaned.text) == (expected_html, expected_text)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=" \n\t\r\x0b\x0c\x1c\u3000\xa0\x85\u2028ab", max_size=16))
+def test_line_break_collapse_is_the_regex(text: str) -> None:
+    assert _collapse_line_breaks(text) == re.sub(r"\s*\n\s*", "\n", text)
