@@ -225,12 +225,12 @@ def _parse_fragment(html: str) -> etree._Element | None:
     return root
 
 
+_NO_CLASSES: frozenset[str] = frozenset()
+
+
 def _classes(el: etree._Element) -> frozenset[str]:
     value = el.get("class")
     return frozenset(value.split()) if value else _NO_CLASSES
-
-
-_NO_CLASSES: frozenset[str] = frozenset()
 
 
 def _drop_comment_spans(root: etree._Element, markers: tuple[str, ...]) -> None:
