@@ -264,7 +264,7 @@ def _mix(v: int) -> int:
 # Shingle hashing works on many values at once: every value sits in its own 128-bit lane of
 # one big int, so a shift, a mask or a multiplication by a 64-bit constant acts on all lanes
 # in one C-level operation (a lane's 64×64-bit product fits its 128 bits, so no carry
-# reaches the next lane). Same values as `_mix` applied one by one, ~4× faster.
+# reaches the next lane). Same values as `_mix` applied one by one, several times faster.
 _LANE_BITS = 128
 _LANE_BYTES = _LANE_BITS // 8
 
@@ -285,7 +285,8 @@ def _code_lanes(chars: str) -> int:
 
 
 def _mix_lanes(v: int, count: int) -> int:
-    """`_mix` applied to every one of ``count`` lanes (each holding a value < 2**64)."""
+    """`_mix` applied to every one of ``count`` lanes (any value that fits a lane: the
+    masks drop what the shifts pull in from the next lane, and `_mix` masks the same way)."""
     low = _lanes(_MASK64, count)  # keeps each lane's low 64 bits: what `& _MASK64` keeps
     v = ((v ^ (v >> 30)) & low) * 0xBF58476D1CE4E5B9 & low
     v = ((v ^ (v >> 27)) & low) * 0x94D049BB133111EB & low
