@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
+from collections.abc import Iterable
 from pathlib import Path
 
 
@@ -14,8 +15,10 @@ def write_atomic(path: Path, data: bytes, *, durable: bool = True) -> bool:
     Returns True when the file changed. The bytes go to a temporary file in the same
     folder, then are renamed over the target (atomic on POSIX): readers see the old file or
     the new one, never a mix, even if the process is killed. `durable` also fsyncs before
-    the rename, so a power loss cannot leave an empty file; files that can be rebuilt from
-    the database (posts) skip it: one fsync per post cost 10 % of a cold ingest.
+    the rename, so a power loss cannot leave an empty file. Writers of many files pass
+    durable=False and call `fsync_all` once at the end instead: on ext4 every fsync
+    commits the journal and flushes every other file's pending data with it, which made
+    creating 6,000 posts beside a few hundred fsynced feeds take seconds.
     """
     try:
         if path.stat().st_size == len(data) and path.read_bytes() == data:
@@ -40,3 +43,31 @@ def write_atomic(path: Path, data: bytes, *, durable: bool = True) -> bool:
             os.unlink(tmp)
         raise
     return True
+
+
+def fsync_all(paths: Iterable[Path], many: int = 64) -> None:
+    """Make files written with durable=False (and their folders' entries) durable.
+
+    Past `many` files one sync() of the system is cheaper than an fsync each (6,000 posts:
+    1.4 s of fsyncs; the journal is committed once instead of per file).
+    """
+    paths = list(paths)
+    if len(paths) > many:
+        os.sync()
+        return
+    folders: set[Path] = set()
+    for path in paths:
+        with contextlib.suppress(FileNotFoundError):
+            fd = os.open(path, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        folders.add(path.parent)
+    for folder in folders:
+        with contextlib.suppress(FileNotFoundError):
+            fd = os.open(folder, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)

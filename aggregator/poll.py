@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import ParamSpec, TypeVar
 
 from . import __version__
+from .atomic import fsync_all
 from .dedup import signature
 from .errors import FetchError, SourceError
 from .fetch import Fetcher
@@ -284,13 +285,14 @@ def write_outputs(settings: Settings, store: Store) -> list[Path]:
     dirty = store.dirty_categories()
     changed = publish.publish(store, out, dirty if same_setup else None)
     while batch := store.dirty_posts(1000):
-        n = posts.write_posts(batch, posts_dir, out.default_image)
-        if n:
-            changed.append(posts_dir)
+        posts.write_posts(batch, posts_dir, out.default_image, changed)
         store.mark_posts_clean(a.id for a in batch)
     for slug in store.deleted_slugs():
         if posts.remove_post(posts_dir, slug):
             changed.append(posts_dir / f"{slug}.md")
+    # Durable before the publish is recorded: a power loss before this point means the
+    # next run publishes again; one pass of fsyncs after all writes flushes each file once.
+    fsync_all(changed)
     store.clear_dirty_categories(dirty)
     store.set_meta("published_setup", setup)
     store.set_meta("published_generation", generation)

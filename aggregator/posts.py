@@ -111,15 +111,23 @@ def post_path(posts_dir: Path, slug: str) -> Path:
 
 
 def write_posts(
-    articles: Iterable[StoredArticle], posts_dir: Path, default_image: str | None
+    articles: Iterable[StoredArticle],
+    posts_dir: Path,
+    default_image: str | None,
+    changed_paths: list[Path] | None = None,
 ) -> int:
-    """Write every article's post; unchanged files are not touched. Returns files changed."""
+    """Write every article's post; unchanged files are not touched. Returns files changed.
+
+    Files are not fsynced one by one (see atomic.fsync_all); `changed_paths` collects them.
+    """
     changed = 0
     for article in articles:
         data = render_post(article, default_image).encode("utf-8")
-        # Posts are rebuilt from the database whenever they are missing: no fsync needed.
-        if write_atomic(post_path(posts_dir, article.slug), data, durable=False):
+        path = post_path(posts_dir, article.slug)
+        if write_atomic(path, data, durable=False):
             changed += 1
+            if changed_paths is not None:
+                changed_paths.append(path)
     return changed
 
 

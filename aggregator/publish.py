@@ -135,7 +135,7 @@ def publish(
 
     def put(rel: str, data: bytes) -> None:
         path = out / rel
-        if write_atomic(path, data):
+        if write_atomic(path, data, durable=False):  # the caller fsyncs them all at the end
             changed.append(path)
 
     tail_path = _publish_archives(view, settings, put)

@@ -114,7 +114,7 @@ def _iso(dt: datetime) -> str:
 def _dt(s: str | None) -> datetime | None:
     if s is None:
         return None
-    return datetime.strptime(s, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
+    return datetime.fromisoformat(s)  # 'Z' is UTC; ~10× faster than strptime
 
 
 def content_hash(a: Article) -> str:
