@@ -55,19 +55,16 @@ def fsync_all(paths: Iterable[Path], many: int = 64) -> None:
     if len(paths) > many:
         os.sync()
         return
-    folders: set[Path] = set()
     for path in paths:
-        with contextlib.suppress(FileNotFoundError):
-            fd = os.open(path, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-        folders.add(path.parent)
-    for folder in folders:
-        with contextlib.suppress(FileNotFoundError):
-            fd = os.open(folder, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+        _fsync(path)
+    for folder in {path.parent for path in paths}:
+        _fsync(folder)  # the renames themselves
+
+
+def _fsync(path: Path) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
