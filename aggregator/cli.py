@@ -59,6 +59,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         return _dispatch(args, settings)
+    except ConfigError as exc:  # found only when used, e.g. a port already in use
+        print(f"aggregator: configuration error: {exc}", file=sys.stderr)
+        return 2
     except StoreError as exc:
         print(f"aggregator: storage error ({settings.storage_path}): {exc}", file=sys.stderr)
         return 2

@@ -11,6 +11,7 @@ import contextlib
 import logging
 import random
 import signal
+import socket
 from collections.abc import Generator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -18,6 +19,7 @@ from typing import Any
 import uvicorn
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from .errors import ConfigError
 from .fetch import Fetcher
 from .metrics import Metrics
 from .models import PollResult, Settings, Source, SourceState
@@ -176,6 +178,7 @@ class Daemon:
 
 async def run_daemon(settings: Settings) -> int:
     """Run until SIGTERM/SIGINT; returns the exit code."""
+    listener = _listen(settings.server_host, settings.server_port)  # fail before polling
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -195,7 +198,7 @@ async def run_daemon(settings: Settings) -> int:
                 log_level=settings.log_level.lower(),
             )
             server = _Server(config)
-            serving = asyncio.create_task(server.serve())
+            serving = asyncio.create_task(server.serve(sockets=[listener]))
             stopping = asyncio.create_task(stop.wait())
             done, _ = await asyncio.wait({serving, stopping}, return_when=asyncio.FIRST_COMPLETED)
             code = 0
@@ -211,8 +214,26 @@ async def run_daemon(settings: Settings) -> int:
             return code
     finally:
         store.close()
+        listener.close()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """Bind the HTTP port up front: a port in use is a clear configuration error."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(128)
+        sock.setblocking(False)
+    except OSError as exc:
+        sock.close()
+        raise ConfigError(
+            "server.port", f"cannot listen on {host}:{port}: {exc.strerror or exc}"
+        ) from exc
+    return sock
 
 
 def _iso(dt: datetime | None) -> str | None:

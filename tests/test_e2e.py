@@ -365,3 +365,15 @@ def test_a_failing_source_never_stops_the_others_in_the_daemon(
         assert 'aggregator_poll_failures_total{kind="http_5xx",source="坏源"}' in metrics
     assert d.returncode == 0, d.stderr
     assert "华夏合肥高新REIT" in (tmp_path / "public" / "feed.atom").read_text(encoding="utf-8")
+
+
+def test_port_in_use_is_a_clear_configuration_error(server: FaultServer, tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        cfg = write_config(tmp_path, three_sources(server)[1:], port=port)
+        done = run_cli("run", "-c", str(cfg), timeout=30)
+    assert done.returncode == 2
+    assert "server.port" in done.stderr and "Traceback" not in done.stderr
+    assert not server.requests, "nothing is polled when the daemon cannot serve"
