@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import multiprocessing
 import signal
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
-from typing import ParamSpec, TypeVar
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 from .errors import SourceError
+
+if TYPE_CHECKING:  # multiprocessing is imported only when a pool is started
+    from concurrent.futures import ProcessPoolExecutor
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +44,8 @@ class Workers:
     async def run(self, size: int, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         if self.processes < 1 or size < self.min_bytes:
             return await asyncio.to_thread(fn, *args, **kwargs)
+        from concurrent.futures.process import BrokenProcessPool
+
         pool = self._started()
         loop = asyncio.get_running_loop()
         try:
@@ -56,6 +58,9 @@ class Workers:
 
     def _started(self) -> ProcessPoolExecutor:
         if self._pool is None:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
             # spawn, not fork: the parent has threads (uvicorn, to_thread workers).
             self._pool = ProcessPoolExecutor(
                 max_workers=self.processes,
