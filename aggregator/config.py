@@ -100,7 +100,7 @@ def _default_workers() -> int:
 
 
 def _output(t: Mapping[str, Any], base: Path) -> OutputSettings:
-    keys = {"dir", "base_url", "title", "feed_size", "archive_size", "default_image"}
+    keys = {"dir", "base_url", "title", "feed_size", "archive_size", "default_image", "posts_dir"}
     _no_unknown(t, keys, "output")
     base_url = _str(t, "base_url", "output.base_url")
     if not _is_http_url(base_url):
@@ -117,6 +117,7 @@ def _output(t: Mapping[str, Any], base: Path) -> OutputSettings:
         feed_size=_int(t, "feed_size", "output.feed_size", default=50, lo=1, hi=10_000),
         archive_size=_int(t, "archive_size", "output.archive_size", default=200, lo=10, hi=10_000),
         default_image=default_image,
+        posts_dir=_path(t, "posts_dir", "output.posts_dir", base) if "posts_dir" in t else None,
     )
 
 

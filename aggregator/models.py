@@ -184,6 +184,11 @@ class OutputSettings:
     feed_size: int = 50  # entries in each subscription feed
     archive_size: int = 200  # entries per archive page
     default_image: str | None = None
+    posts_dir: Path | None = None  # Hexo posts; None: <dir>/posts
+
+    @property
+    def posts(self) -> Path:
+        return self.posts_dir or self.dir / "posts"
 
 
 @dataclass(frozen=True, slots=True)

@@ -271,7 +271,7 @@ def write_outputs(settings: Settings, store: Store) -> list[Path]:
     the settings changed or the outputs were wiped: then everything is.
     """
     out = settings.output
-    posts_dir = out.dir / "posts"
+    posts_dir = out.posts
     setup = f"{__version__} {out!r}"
     generation = str(store.generation())
     intact = (out.dir / "feed.atom").is_file() and posts_dir.is_dir()

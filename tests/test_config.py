@@ -126,3 +126,11 @@ def test_durations() -> None:
     assert config.parse_duration("250ms") == 0.25
     assert config.parse_duration("soon") is None
     assert config.parse_duration(True) is None
+
+
+def test_posts_can_go_straight_into_a_hexo_site(tmp_path: Path) -> None:
+    s = config.load(write(tmp_path, MINIMAL))
+    assert s.output.posts == (tmp_path / "sub").resolve() / "public" / "posts"
+    text = MINIMAL.replace('dir = "public"', 'dir = "public"\nposts_dir = "blog/source/_posts"')
+    s = config.load(write(tmp_path, text))
+    assert s.output.posts == (tmp_path / "sub").resolve() / "blog/source/_posts"

@@ -218,3 +218,19 @@ def test_publish_renders_only_categories_that_changed(
     assert cls in changed and cls.read_bytes() != before[1]
     assert stcn.stat().st_mtime_ns == before[0] and stcn not in changed
     assert "共35家" in (settings.output.dir / "feed.json").read_text(encoding="utf-8")
+
+
+def test_posts_go_to_the_configured_posts_dir(server: FaultServer, settings: Settings) -> None:
+    from dataclasses import replace as dc_replace
+
+    from aggregator.poll import write_outputs
+
+    blog = settings.config_path.parent / "blog" / "source" / "_posts"
+    settings = dc_replace(settings, output=dc_replace(settings.output, posts_dir=blog))
+    server.add("/f", Static(CLS, headers=RSS))
+    h = Harness(settings, server.url("/f"))
+    h.poll(T0)
+    write_outputs(settings, h.store)
+    assert len(list(blog.glob("*.md"))) == 3
+    assert not (settings.output.dir / "posts").exists()
+    assert write_outputs(settings, h.store) == []
