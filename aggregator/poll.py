@@ -234,17 +234,21 @@ def _failure(
 
 
 def _log_result(r: PollResult) -> None:
+    after = r.next_poll.strftime("%Y-%m-%d %H:%M:%SZ") if r.next_poll else "not scheduled"
     if r.status in ("error", "gone"):
-        log.warning("%s: %s (%s): %s", r.source, r.status, r.error_kind, r.error)
+        log.warning(
+            "%s: %s (%s): %s; next poll %s", r.source, r.status, r.error_kind, r.error, after
+        )
     else:
         log.info(
-            "%s: %s new=%d updated=%d merged=%d (%.2fs)",
+            "%s: %s new=%d updated=%d merged=%d (%.2fs); next poll %s",
             r.source,
             r.status,
             r.new,
             r.updated,
             r.merged,
             r.elapsed,
+            after,
         )
 
 
