@@ -219,11 +219,6 @@ class Store:
                 ),
             )
 
-    def all_states(self) -> list[SourceState]:
-        names = [r[0] for r in self._db.execute("SELECT name, configured_url FROM sources")]
-        urls = dict(self._db.execute("SELECT name, configured_url FROM sources").fetchall())
-        return [self.source_state(n, urls[n]) for n in names]
-
     def enable_source(self, name: str) -> bool:
         """Clear a 410 'gone' mark and the backoff so the source is polled again."""
         with self._tx() as db:
@@ -507,15 +502,6 @@ class Store:
     def mark_all_posts_dirty(self) -> None:
         with self._tx() as db:
             db.execute("UPDATE articles SET post_dirty = 1")
-
-    def provenance(self, article_id_: str) -> list[tuple[str, str]]:
-        """(url, source) of every place the article and its merged copies were seen."""
-        rows = self._db.execute(
-            "SELECT l.url, l.source FROM article_links l JOIN articles a ON a.seq = l.seq"
-            " WHERE a.id = ? ORDER BY l.first_seen, l.url",
-            (article_id_,),
-        )
-        return [(r[0], r[1]) for r in rows]
 
     def _load(self, seqs: Sequence[int]) -> list[StoredArticle]:
         if not seqs:
