@@ -39,7 +39,7 @@ class Metrics:
         )
         self.fetch_seconds = Histogram(
             "aggregator_fetch_seconds",
-            "Duration of one poll of a source.",
+            "Duration of the HTTP exchange of one poll (failed ones included).",
             ["source"],
             buckets=_FETCH_BUCKETS,
             registry=r,
@@ -69,7 +69,8 @@ class Metrics:
         """Record one poll outcome observed at `now` (aware)."""
         src = result.source
         self.polls.labels(source=src, status=result.status).inc()
-        self.fetch_seconds.labels(source=src).observe(result.elapsed)
+        if result.fetch_seconds is not None:
+            self.fetch_seconds.labels(source=src).observe(result.fetch_seconds)
         for kind, n in (
             ("new", result.new),
             ("updated", result.updated),

@@ -166,8 +166,9 @@ class PollResult:
     unchanged: int = 0
     error_kind: str | None = None
     error: str | None = None
-    elapsed: float = 0.0
+    elapsed: float = 0.0  # the whole poll
     next_poll: datetime | None = None
+    fetch_seconds: float | None = None  # the HTTP exchange alone (None: nothing fetched)
 
     @property
     def changed(self) -> bool:

@@ -84,23 +84,28 @@ async def poll_source(
     """
     started = time.monotonic()
     state = await p.db(p.store.source_state, source.name, source.url)
-    if state.gone:
-        result = PollResult(
-            source.name, "gone", error_kind="http_410", error=state.last_error, elapsed=0.0
-        )
-        p.metrics.observe_poll(result, now)
-        return result
+    if state.gone:  # not polled at all: nothing to count, the gauges already say it
+        return PollResult(source.name, "gone", error_kind="http_410", error=state.last_error)
+    fetch_seconds = None
     try:
         fetched = await p.fetcher.fetch(
             state.url, etag=state.etag, last_modified=state.last_modified
         )
+        fetch_seconds = time.monotonic() - started
         result, state = await _process(p, source, state, fetched, now, turn)
     except SourceError as exc:
         result, state = _failure(p, source, state, exc, now)
     except Exception as exc:  # a bug must not kill the daemon; record it like a failure
         log.exception("internal error while polling %s", source.name)
         result, state = _failure(p, source, state, exc, now)
-    result = replace(result, elapsed=time.monotonic() - started, next_poll=state.next_poll)
+    if fetch_seconds is None and isinstance(result.error_kind, str):
+        fetch_seconds = time.monotonic() - started  # a failed fetch took this long too
+    result = replace(
+        result,
+        elapsed=time.monotonic() - started,
+        next_poll=state.next_poll,
+        fetch_seconds=fetch_seconds,
+    )
     await p.db(p.store.save_state, state)
     p.metrics.observe_poll(result, now)
     if state.next_poll:

@@ -363,6 +363,7 @@ def test_a_failing_source_never_stops_the_others_in_the_daemon(
         assert state["证券时报网－快讯"]["error_count"] == 0
         metrics = httpx.get(f"http://127.0.0.1:{port}/metrics").text
         assert 'aggregator_poll_failures_total{kind="http_5xx",source="坏源"}' in metrics
+        assert 'aggregator_fetch_seconds_count{source="证券时报网－快讯"}' in metrics
     assert d.returncode == 0, d.stderr
     assert "华夏合肥高新REIT" in (tmp_path / "public" / "feed.atom").read_text(encoding="utf-8")
 

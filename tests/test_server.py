@@ -78,7 +78,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     (out / ".feed.atom.abc.tmp").write_text("half-written")
     health: dict[str, Any] = {"ok": True, "sources": {"新浪财经－国內": {"error_count": 0}}}
     metrics = Metrics()
-    metrics.observe_poll(PollResult("新浪财经－国內", "ok", new=3, elapsed=0.2), NOW)
+    metrics.observe_poll(
+        PollResult("新浪财经－国內", "ok", new=3, elapsed=0.2, fetch_seconds=0.1), NOW
+    )
     metrics.observe_poll(
         PollResult("宏观经济", "error", error_kind="timeout", error="deadline"), NOW
     )
