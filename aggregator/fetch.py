@@ -142,7 +142,12 @@ class Fetcher:
     async def _read(self, url: str, response: httpx.Response) -> _Hop:
         status = response.status_code
         headers = {k.lower(): v for k, v in response.headers.items()}
-        if status in _REDIRECTS or status == 304:
+        if status == 304:
+            # A 304 has no body; reading its end lets httpx keep the connection alive
+            # (closing an unread stream dropped it: a fresh TCP connection per 304).
+            await response.aread()
+            return _Hop(url, status, headers, None)
+        if status in _REDIRECTS:
             return _Hop(url, status, headers, None)
         if not 200 <= status < 300:
             raise _status_error(url, status, headers)

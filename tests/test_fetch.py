@@ -10,14 +10,16 @@ import asyncio
 import gzip
 import json
 import os
+import threading
 import time
 import tracemalloc
 import zlib
 from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import TypeVar
+from typing import ClassVar, TypeVar
 
 import httpx
 import pytest
@@ -493,3 +495,38 @@ def test_file_url_errors(tmp_path: Path) -> None:
     assert fails(big.as_uri(), max_bytes=1024)[0].kind == "too_large"
     assert fails((tmp_path / "missing.xml").as_uri())[0].kind == "io"
     assert fails("file://otherhost/etc/passwd")[0].kind == "bad_url"
+
+
+class _KeepAlive304(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    peers: ClassVar[set[int]] = set()
+
+    def do_GET(self) -> None:
+        type(self).peers.add(self.client_address[1])
+        self.send_response(304)
+        self.send_header("ETag", '"v1"')
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_conditional_gets_reuse_the_connection() -> None:
+    """Polite and fast: a 304 must not cost a new TCP connection each time."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _KeepAlive304)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/feed.xml"
+
+    async def go() -> None:
+        async with Fetcher(settings()) as fetcher:
+            for _ in range(5):
+                result = await fetcher.fetch(url, etag='"v1"')
+                assert result.not_modified
+
+    try:
+        asyncio.run(go())
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert len(_KeepAlive304.peers) == 1
