@@ -7,7 +7,6 @@ import logging
 from datetime import UTC, datetime
 
 from .fetch import Fetcher
-from .metrics import Metrics
 from .models import Settings
 from .poll import Pipeline, poll_all, write_outputs
 from .store import Store
@@ -28,7 +27,7 @@ async def run_once(settings: Settings) -> int:
     workers = Workers(settings.workers)
     try:
         async with Fetcher(settings.fetch) as fetcher:
-            p = Pipeline(settings, store, fetcher, Metrics(), workers=workers)
+            p = Pipeline(settings, store, fetcher, None, workers=workers)
             results = await poll_all(p, settings.sources, utcnow())
         await asyncio.to_thread(write_outputs, settings, store)
     finally:

@@ -17,14 +17,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import ParamSpec, TypeVar
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 from . import __version__
 from .atomic import fsync_all
-from .dedup import signature
 from .errors import FetchError, SourceError
 from .fetch import Fetcher
-from .metrics import Metrics
 from .models import (
     Article,
     FetchResult,
@@ -37,6 +35,9 @@ from .models import (
 from .schedule import classify, next_delay
 from .store import Store
 from .workers import Workers
+
+if TYPE_CHECKING:
+    from .metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +52,7 @@ class Pipeline:
     settings: Settings
     store: Store
     fetcher: Fetcher
-    metrics: Metrics
+    metrics: Metrics | None  # None: nobody reads them (`once`); skips prometheus' import
     rng: random.Random = field(default_factory=random.Random)
     db_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     workers: Workers = field(default_factory=lambda: Workers(0))
@@ -107,9 +108,8 @@ async def poll_source(
         fetch_seconds=fetch_seconds,
     )
     await p.db(p.store.save_state, state)
-    p.metrics.observe_poll(result, now)
-    if state.next_poll:
-        p.metrics.set_next_poll(source.name, state.next_poll)
+    if p.metrics is not None:
+        p.metrics.observe_poll(result, now)
     _log_result(result)
     return result
 
@@ -163,7 +163,8 @@ def prepare(
     Returns the feed's TTL and its articles.
     """
     # Imported on first use: a poll where every source answers 304 never needs them, and
-    # their imports (feedparser, lxml.html, nh3) were a third of such a run's start-up.
+    # their imports (feedparser, lxml, nh3, dedup) were a third of such a run's start-up.
+    from .dedup import signature
     from .normalize import normalize_entry
     from .parse import parse_feed
 

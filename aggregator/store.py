@@ -7,6 +7,7 @@ crash at any moment leaves either the whole batch or none of it. Callers seriali
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import sqlite3
@@ -15,11 +16,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .dedup import Candidate, NearDupIndex, Signature, signature
 from .errors import StoreError
 from .identity import article_id, canonical_url, identity_keys, post_slug
 from .models import Article, DedupSettings, SourceState, StoredArticle
+
+if TYPE_CHECKING:
+    from .dedup import NearDupIndex, Signature
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL) WITHOUT ROWID;
@@ -142,14 +146,21 @@ class Store:
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=ON")
             self._db.executescript(_SCHEMA)
-            self._index = NearDupIndex(self._db)
-            with self._tx():
-                self._index.ensure_schema()
         except sqlite3.Error as exc:
             raise StoreError(f"cannot open database {path}: {exc}") from exc
 
     def close(self) -> None:
         self._db.close()
+
+    @functools.cached_property
+    def _index(self) -> NearDupIndex:
+        """The near-duplicate index, set up on first use: a poll where every source says
+        304 never needs it (nor the import of dedup, a tenth of such a run's start-up)."""
+        from .dedup import NearDupIndex
+
+        index = NearDupIndex(self._db)
+        index.ensure_schema()  # idempotent; inside the caller's transaction if any
+        return index
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
@@ -302,6 +313,8 @@ class Store:
                 return ("merged" if grew else "unchanged"), seq
             return (self._revise(seq, a, now) or ("merged" if grew else "unchanged")), seq
         # Usually computed by the poll's worker; computed here once for find and add if not.
+        from .dedup import Candidate, Signature, signature
+
         sig = a.signature if isinstance(a.signature, Signature) else signature(a.title, a.text)
         if self.dedup.policy == "merge":
             window = timedelta(days=self.dedup.window_days)
@@ -346,6 +359,8 @@ class Store:
         seq = cur.lastrowid
         assert seq is not None
         self._attach(seq, a, keys, now, is_copy=False)
+        from .dedup import Candidate
+
         self._index.add(aid, Candidate(a.title, a.text, a.published), sig=sig)
         return seq
 
@@ -396,6 +411,8 @@ class Store:
             (a.title, a.content_html, a.cover, a.author, a.editor, new_hash, _iso(now), seq),
         )
         (aid,) = self._db.execute("SELECT id FROM articles WHERE seq = ?", (seq,)).fetchone()
+        from .dedup import Candidate, Signature
+
         self._index.remove(aid)
         sig = a.signature if isinstance(a.signature, Signature) else None
         self._index.add(aid, Candidate(a.title, a.text, a.published), sig=sig)
