@@ -9,11 +9,12 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import asdict
 from datetime import UTC, datetime
 
 from . import __version__, config
 from .errors import AggregatorError, ConfigError, StoreError
-from .models import Settings
+from .models import Settings, SourceState
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -126,7 +127,5 @@ def _operator_command(args: argparse.Namespace, settings: Settings) -> int:
     raise AssertionError(args.command)
 
 
-def _state_json(st: object) -> dict[str, object]:
-    from dataclasses import asdict
-
-    return asdict(st)  # type: ignore[call-overload, no-any-return]
+def _state_json(st: SourceState) -> dict[str, object]:
+    return asdict(st)

@@ -102,7 +102,7 @@ _ARTICLE_COLUMNS = (
 
 @dataclass(frozen=True, slots=True)
 class UpsertResult:
-    """What one batch did: counts plus the ids touched (for metrics and logs)."""
+    """What one batch did: how many articles went each way (for metrics and logs)."""
 
     new: int = 0
     updated: int = 0

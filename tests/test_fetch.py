@@ -312,34 +312,33 @@ def peak_during(action: Callable[[], object]) -> int:
     return peak
 
 
+def failure_and_peak(url: str) -> tuple[str, int]:
+    """The error kind of a fetch that must fail within 5 s, and its traced memory peak."""
+    errors: list[FetchError] = []
+
+    def attempt() -> None:
+        error, took = fails(url, deadline=5.0)
+        assert took < 5.0
+        errors.append(error)
+
+    peak = peak_during(attempt)
+    return errors[0].kind, peak
+
+
 @pytest.mark.parametrize("content_length", [False, True])
 def test_50mb_body_is_too_large_with_bounded_memory(
     server: FaultServer, content_length: bool
 ) -> None:
     url = server.add(f"/big-{content_length}", Big(50 << 20, content_length=content_length))
-    errors: list[FetchError] = []
-
-    def attempt() -> None:
-        error, took = fails(url, deadline=5.0)
-        assert took < 5.0
-        errors.append(error)
-
-    peak = peak_during(attempt)
-    assert errors[0].kind == "too_large"
+    kind, peak = failure_and_peak(url)
+    assert kind == "too_large"
     assert peak < 4 << 20  # cap is 1 MiB; 50 MiB must never be held
 
 
 def test_gzip_bomb_is_too_large_with_bounded_memory(server: FaultServer) -> None:
     url = server.add("/bomb", GzipBomb(64 << 20))  # ~64 KiB on the wire
-    errors: list[FetchError] = []
-
-    def attempt() -> None:
-        error, took = fails(url, deadline=5.0)
-        assert took < 5.0
-        errors.append(error)
-
-    peak = peak_during(attempt)
-    assert errors[0].kind == "too_large"
+    kind, peak = failure_and_peak(url)
+    assert kind == "too_large"
     assert peak < 4 << 20  # decompressed cap is 2 MiB: about the cap, not twice it
 
 
