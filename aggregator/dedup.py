@@ -585,12 +585,15 @@ class NearDupIndex:
         cand: Candidate,
         duplicate_of: str | None = None,
         sig: Signature | None = None,
+        *,
+        new: bool = False,
     ) -> None:
         """Store (or refresh) an article's signature.
 
         ``duplicate_of``: the kept article ``find`` returned for it, so later copies still
         resolve to the kept one. A re-added id keeps its place in the stored order.
         ``sig``: ``signature(cand.title, cand.text)`` when the caller already has it.
+        ``new``: the caller knows the id was never added, so there is nothing to refresh.
         """
         sig = sig or signature(cand.title, cand.text)
         published = _epoch(cand.published)
@@ -604,7 +607,7 @@ class NearDupIndex:
             _pack(sig.sketch, "I"),
             _pack(sig.bands, "q"),
         )
-        seq = self._drop_bands(article_id)
+        seq = None if new else self._drop_bands(article_id)
         if seq is None:
             cur = self._conn.execute(
                 "INSERT INTO dedup_article (dup_of, title, tkey, published, fp, shingles, sketch,"

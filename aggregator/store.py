@@ -13,7 +13,7 @@ import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -121,6 +121,37 @@ def _dt(s: str | None) -> datetime | None:
     return datetime.fromisoformat(s)  # 'Z' is UTC; ~10× faster than strptime
 
 
+_CHUNK = 500  # keys per IN (...) lookup, well under SQLite's bound-parameter limit
+
+
+def _chunks(values: Sequence[str]) -> Iterator[Sequence[str]]:
+    for start in range(0, len(values), _CHUNK):
+        yield values[start : start + _CHUNK]
+
+
+def _marks(values: Sequence[object]) -> str:
+    return ",".join("?" * len(values))
+
+
+@dataclass
+class _NewRows:
+    """Side rows of the batch's new articles, written with one executemany per table."""
+
+    keys: list[tuple[str, int]] = field(default_factory=list)
+    links: list[tuple[int, str, str, str]] = field(default_factory=list)
+    categories: list[tuple[str, int]] = field(default_factory=list)
+    dirty: set[str] = field(default_factory=set)
+
+    def __bool__(self) -> bool:
+        return bool(self.keys or self.dirty)
+
+    def clear(self) -> None:
+        self.keys.clear()
+        self.links.clear()
+        self.categories.clear()
+        self.dirty.clear()
+
+
 def content_hash(a: Article) -> str:
     h = hashlib.sha1()
     for part in (a.title, a.content_html, a.cover or "", a.author):
@@ -132,11 +163,21 @@ def content_hash(a: Article) -> str:
 class Store:
     """The database. Open once per process; close on shutdown."""
 
-    def __init__(self, path: Path | str, dedup: DedupSettings | None = None) -> None:
+    def __init__(
+        self, path: Path | str, dedup: DedupSettings | None = None, *, readonly: bool = False
+    ) -> None:
+        """`readonly`: a second connection that only reads (a worker process rendering
+        outputs while the owner's connection stays the only writer)."""
         self.dedup = dedup or DedupSettings()
+        self.path = None if str(path) == ":memory:" else Path(path)
         try:
-            if str(path) != ":memory:":
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            if readonly:
+                assert self.path is not None, "an in-memory database has no second connection"
+                uri = f"{self.path.resolve().as_uri()}?mode=ro"
+                self._db = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=30)
+                return
+            if self.path is not None:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(
                 str(path), isolation_level=None, check_same_thread=False, timeout=30
             )
@@ -242,17 +283,81 @@ class Store:
     # --- articles ----------------------------------------------------------------------
 
     def upsert(self, articles: Sequence[Article], now: datetime) -> UpsertResult:
-        """Store a batch from one poll in one transaction (identity, merges, revisions)."""
+        """Store a batch from one poll in one transaction (identity, merges, revisions).
+
+        Tombstones and known keys are looked up for the whole batch at once, and the side
+        rows of new articles (keys, links, categories) go in with one executemany each at
+        the end: a cold ingest is almost all new articles, and one statement per row was
+        most of its storing time.
+        """
         counts = {"new": 0, "updated": 0, "merged": 0, "unchanged": 0, "deleted": 0}
+        all_keys = list(dict.fromkeys(k for a in articles for k in (a.key, *a.alt_keys)))
         with self._tx():
+            dead = self._tombstoned(all_keys)
+            known = self._known_keys(all_keys)
+            pending = _NewRows()
             for a in articles:
-                result, seq = self._upsert_one(a, now)
+                keys = (a.key, *a.alt_keys)
+                if dead.intersection(keys):
+                    counts["deleted"] += 1
+                    continue
+                hits = [known[k] for k in keys if k in known]
+                if hits:
+                    self._flush(pending)  # the paths below read the rows they touch
+                    seq, is_copy = min(hits, key=lambda hit: hit[1])
+                    result = self._upsert_known(seq, bool(is_copy), a, keys, now)
+                else:
+                    result, seq, is_copy = self._upsert_unknown(a, keys, now, pending)
+                for k in keys:  # later items of the batch find what this one added
+                    known.setdefault(k, (seq, is_copy))
                 counts[result] += 1
-                if result in ("new", "updated", "merged"):
+                if result in ("updated", "merged"):
+                    self._flush(pending)
                     self._touch_categories(seq)
+            self._flush(pending)
             if counts["new"] + counts["updated"] + counts["merged"]:
                 self._bump_generation()
         return UpsertResult(**counts)
+
+    def _tombstoned(self, keys: Sequence[str]) -> set[str]:
+        return {
+            r[0]
+            for chunk in _chunks(keys)
+            for r in self._db.execute(
+                f"SELECT key FROM tombstones WHERE key IN ({_marks(chunk)})", chunk
+            )
+        }
+
+    def _known_keys(self, keys: Sequence[str]) -> dict[str, tuple[int, int]]:
+        return {
+            r[0]: (r[1], r[2])
+            for chunk in _chunks(keys)
+            for r in self._db.execute(
+                f"SELECT key, seq, is_copy FROM article_keys WHERE key IN ({_marks(chunk)})",
+                chunk,
+            )
+        }
+
+    def _flush(self, rows: _NewRows) -> None:
+        if not rows:
+            return
+        db = self._db
+        db.executemany(
+            "INSERT OR IGNORE INTO article_keys (key, seq, is_copy) VALUES (?,?,0)", rows.keys
+        )
+        db.executemany(
+            "INSERT OR IGNORE INTO article_links (seq, url, source, first_seen) VALUES (?,?,?,?)",
+            rows.links,
+        )
+        db.executemany(
+            "INSERT OR IGNORE INTO article_categories (category, seq) VALUES (?,?)",
+            rows.categories,
+        )
+        db.executemany(
+            "INSERT OR IGNORE INTO dirty_categories (category) VALUES (?)",
+            [(c,) for c in rows.dirty],
+        )
+        rows.clear()
 
     # --- change tracking: outputs are rebuilt only when the generation moved ------------
 
@@ -294,24 +399,20 @@ class Store:
                 (key, value),
             )
 
-    def _upsert_one(self, a: Article, now: datetime) -> tuple[str, int | None]:
-        """What storing `a` did, and the seq of the article it landed in."""
-        db = self._db
-        keys = (a.key, *a.alt_keys)
-        marks = ",".join("?" * len(keys))
-        if db.execute(f"SELECT 1 FROM tombstones WHERE key IN ({marks})", keys).fetchone():
-            return "deleted", None
-        row = db.execute(
-            f"SELECT seq, is_copy FROM article_keys WHERE key IN ({marks})"
-            " ORDER BY is_copy LIMIT 1",
-            keys,
-        ).fetchone()
-        if row is not None:
-            seq, is_copy = row
-            grew = self._attach(seq, a, keys, now, is_copy=bool(is_copy))
-            if is_copy:
-                return ("merged" if grew else "unchanged"), seq
-            return (self._revise(seq, a, now) or ("merged" if grew else "unchanged")), seq
+    def _upsert_known(
+        self, seq: int, is_copy: bool, a: Article, keys: Sequence[str], now: datetime
+    ) -> str:
+        """An item with a key already stored: a repeat, a revision, or another channel."""
+        grew = self._attach(seq, a, keys, now, is_copy=is_copy)
+        if is_copy:
+            return "merged" if grew else "unchanged"
+        return self._revise(seq, a, now) or ("merged" if grew else "unchanged")
+
+    def _upsert_unknown(
+        self, a: Article, keys: Sequence[str], now: datetime, pending: _NewRows
+    ) -> tuple[str, int, int]:
+        """An item with no stored key: a near-duplicate of a kept story, or a new one.
+        Returns what happened, the article's seq and whether its keys are a copy's."""
         # Usually computed by the poll's worker; computed here once for find and add if not.
         from .dedup import Candidate, Signature, signature
 
@@ -320,6 +421,8 @@ class Store:
             window = timedelta(days=self.dedup.window_days)
             kept = self._index.find(Candidate(a.title, a.text, a.published), window, sig)
             if kept is not None:
+                self._flush(pending)
+                db = self._db
                 seq = db.execute("SELECT seq FROM articles WHERE id = ?", (kept,)).fetchone()[0]
                 db.execute(
                     "INSERT OR IGNORE INTO copies (key, seq, source, link, title, first_seen)"
@@ -327,29 +430,32 @@ class Store:
                     (a.key, seq, a.source_name, a.link, a.title, _iso(now)),
                 )
                 self._attach(seq, a, keys, now, is_copy=True)
-                return "merged", seq
-        return "new", self._insert(a, keys, now, sig)
+                return "merged", seq, 1
+        return "new", self._insert(a, keys, now, sig, pending), 0
 
-    def _insert(self, a: Article, keys: Sequence[str], now: datetime, sig: Signature) -> int:
-        db = self._db
+    def _insert(
+        self, a: Article, keys: Sequence[str], now: datetime, sig: Signature, pending: _NewRows
+    ) -> int:
         aid = article_id(a.key)
-        slug = post_slug(a.key, a.published.strftime("%Y-%m-%d"))
-        cur = db.execute(
+        published = _iso(a.published)
+        seen = _iso(now)
+        categories = list(dict.fromkeys(a.categories))
+        cur = self._db.execute(
             "INSERT INTO articles (id, key, slug, link, title, published, updated, first_seen,"
             " date_fallback, author, categories, content_html, cover, editor, content_hash)"
             " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (
                 aid,
                 a.key,
-                slug,
+                post_slug(a.key, a.published.strftime("%Y-%m-%d")),
                 a.link,
                 a.title,
-                _iso(a.published),
-                _iso(a.published),
-                _iso(now),
+                published,
+                published,
+                seen,
                 int(a.date_is_fallback),
                 a.author,
-                json.dumps(list(a.categories), ensure_ascii=False),
+                json.dumps(categories, ensure_ascii=False),
                 a.content_html,
                 a.cover,
                 a.editor,
@@ -358,10 +464,13 @@ class Store:
         )
         seq = cur.lastrowid
         assert seq is not None
-        self._attach(seq, a, keys, now, is_copy=False)
+        pending.keys.extend((k, seq) for k in keys)
+        pending.links.append((seq, canonical_url(a.link) or a.link, a.source_name, seen))
+        pending.categories.extend((c, seq) for c in categories)
+        pending.dirty.update(categories)
         from .dedup import Candidate
 
-        self._index.add(aid, Candidate(a.title, a.text, a.published), sig=sig)
+        self._index.add(aid, Candidate(a.title, a.text, a.published), sig=sig, new=True)
         return seq
 
     def _attach(

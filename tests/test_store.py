@@ -6,12 +6,15 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from aggregator.identity import identity_keys
 from aggregator.models import Article, DedupSettings, SourceState
@@ -221,3 +224,59 @@ def test_killed_writer_loses_nothing_committed(tmp_path: Path) -> None:
     (n,) = con.execute("SELECT COUNT(*) FROM articles").fetchone()
     con.close()
     assert n >= (committed + 1) * 20 and n % 20 == 0, "whole batches only"
+
+
+# --- a batch is stored exactly as its items one by one -----------------------------------
+
+OTHER = (
+    "国家统计局今日发布数据显示，前三季度全国规模以上工业增加值同比增长4.0%，其中制造业增长4.4%，"
+    "高技术制造业增长2.3%，装备制造业增长5.0%，分经济类型看国有控股企业增长4.8%。"
+)
+# Items that collide in every way a batch can: the same doc in two URL forms (one key, an
+# alt key), a retitled revision, a near-duplicate from another outlet, a story of its own,
+# and an item whose key was deleted before.
+POOL = (
+    art(SINA),
+    art(SINA_WAP, source="新浪财经－宏观经济"),
+    art(SINA, text=BODY + "（更新）"),
+    art(
+        "https://www.stcn.com/a/1.html",
+        title="长江干线港口1-7月完成货物吞吐量超20亿吨",
+        source="证券时报网",
+    ),
+    art("https://example.com/other", title="前三季度规模以上工业增加值增长4.0%", text=OTHER),
+    art("https://example.com/other#copy", title="前三季度规模以上工业增加值增长4.0%", text=OTHER),
+    art("https://example.com/deleted", title="已删除的文章", text="删除" * 40),
+)
+
+
+def _snapshot(s: Store) -> tuple[object, ...]:
+    db = s._db
+    return (
+        [(a.id, a.title, a.categories, a.links, a.content_html) for a in s.page(0, 100)],
+        db.execute("SELECT key, is_copy FROM article_keys ORDER BY key").fetchall(),
+        db.execute("SELECT key FROM copies ORDER BY key").fetchall(),
+        db.execute("SELECT category FROM dirty_categories ORDER BY category").fetchall(),
+        db.execute("SELECT category, seq FROM article_categories ORDER BY 1, 2").fetchall(),
+        s.generation(),
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.sampled_from(range(len(POOL))), max_size=9))
+def test_a_batch_stores_what_its_items_store_one_by_one(picks: list[int]) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        batched, single = Store(Path(tmp) / "b.db"), Store(Path(tmp) / "s.db")
+        try:
+            for s in (batched, single):
+                s.upsert([POOL[-1]], NOW)
+                assert s.delete(POOL[-1].link, NOW) is not None
+            items = [POOL[i] for i in picks]
+            counts = batched.upsert(items, NOW)
+            one_by_one = [single.upsert([a], NOW) for a in items]
+            for field in ("new", "updated", "merged", "unchanged", "deleted"):
+                assert getattr(counts, field) == sum(getattr(c, field) for c in one_by_one)
+            assert _snapshot(batched)[:-1] == _snapshot(single)[:-1]
+        finally:
+            batched.close()
+            single.close()
