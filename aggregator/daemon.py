@@ -62,7 +62,8 @@ class _Publisher:
 
     async def publish_now(self) -> None:
         try:
-            changed = await self._p.db(write_outputs, self._p.settings, self._p.store)
+            p = self._p
+            changed = await p.db(write_outputs, p.settings, p.store, p.workers)
             if changed:
                 log.info("published %d changed output(s)", len(changed))
         except Exception:

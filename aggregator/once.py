@@ -29,7 +29,7 @@ async def run_once(settings: Settings) -> int:
         async with Fetcher(settings.fetch) as fetcher:
             p = Pipeline(settings, store, fetcher, None, workers=workers)
             results = await poll_all(p, settings.sources, utcnow())
-        await asyncio.to_thread(write_outputs, settings, store)
+        await asyncio.to_thread(write_outputs, settings, store, workers)
     finally:
         workers.close()
         store.close()

@@ -26,6 +26,7 @@ from .fetch import Fetcher
 from .models import (
     Article,
     FetchResult,
+    OutputSettings,
     PollResult,
     PollStatus,
     Settings,
@@ -37,7 +38,10 @@ from .store import Store
 from .workers import Workers
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     from .metrics import Metrics
+    from .publish import Job, Rendered
 
 log = logging.getLogger(__name__)
 
@@ -272,13 +276,15 @@ async def poll_all(p: Pipeline, sources: tuple[Source, ...], now: datetime) -> l
     return list(await asyncio.gather(*(one(i, s) for i, s in enumerate(sources))))
 
 
-def write_outputs(settings: Settings, store: Store) -> list[Path]:
+def write_outputs(settings: Settings, store: Store, workers: Workers | None = None) -> list[Path]:
     """Publish feeds, page and posts; only files whose bytes change are rewritten.
 
     Nothing is rendered when the store's generation is the one last published under the
     same settings and version and the outputs are still there (every source said 304).
     Otherwise only the category feeds whose articles changed are rendered again, unless
-    the settings changed or the outputs were wiped: then everything is.
+    the settings changed or the outputs were wiped: then everything is. With `workers`,
+    a big publish renders its feeds in the worker processes while this thread writes the
+    posts. The caller holds the store's writers off until this returns.
     """
     out = settings.output
     posts_dir = out.posts
@@ -293,10 +299,16 @@ def write_outputs(settings: Settings, store: Store) -> list[Path]:
     if not posts_dir.is_dir():
         store.mark_all_posts_dirty()  # outputs wiped or first run: rebuild every post
     dirty = store.dirty_categories()
-    changed = publish.publish(store, out, dirty if same_setup else None)
-    while batch := store.dirty_posts(1000):
+    changed: list[Path] = []
+    put = publish.writer(out, changed)
+    feeds = _Renders(store, out, publish.plan(store, out, dirty if same_setup else None), workers)
+    while batch := store.dirty_posts(POSTS_BATCH):
         posts.write_posts(batch, posts_dir, out.default_image, changed)
         store.mark_posts_clean(a.id for a in batch)
+        feeds.write_ready(put)
+    feeds.write_all(put)
+    for rel, data in publish.render_pages(store, out):
+        put(rel, data)
     for slug in store.deleted_slugs():
         if posts.remove_post(posts_dir, slug):
             changed.append(posts_dir / f"{slug}.md")
@@ -307,3 +319,62 @@ def write_outputs(settings: Settings, store: Store) -> list[Path]:
     store.set_meta("published_setup", setup)
     store.set_meta("published_generation", generation)
     return changed
+
+
+POSTS_BATCH = 500
+# Fewer feed documents than this render in this thread: starting worker processes and
+# their connections costs more than a few documents do.
+PARALLEL_JOBS = 16
+
+
+class _Renders:
+    """The publish's feed jobs, rendering in worker processes (or here), written in plan
+    order as they complete."""
+
+    def __init__(
+        self, store: Store, settings: OutputSettings, jobs: list[Job], workers: Workers | None
+    ) -> None:
+        from . import publish
+
+        self._publish = publish
+        self._store = store
+        self._settings = settings
+        self._jobs = jobs
+        self._futures: list[Future[Rendered] | None] = [None] * len(jobs)
+        self._next = 0
+        if workers is not None and store.path is not None and len(jobs) >= PARALLEL_JOBS:
+            path = store.path.resolve()
+            self._futures = [workers.submit(publish.render_from, path, settings, j) for j in jobs]
+        self._workers = workers
+
+    def write_ready(self, put: Callable[[str, bytes], None]) -> None:
+        """Write the jobs that are done, up to the first one still rendering."""
+        while self._next < len(self._jobs):
+            future = self._futures[self._next]
+            if future is None or not future.done():
+                return
+            self._write_next(put)
+
+    def write_all(self, put: Callable[[str, bytes], None]) -> None:
+        while self._next < len(self._jobs):
+            self._write_next(put)
+
+    def _write_next(self, put: Callable[[str, bytes], None]) -> None:
+        job, future = self._jobs[self._next], self._futures[self._next]
+        self._next += 1
+        rendered = None
+        if future is not None:
+            try:
+                rendered = future.result()
+            except Exception as exc:  # a dead worker, an unreadable database: render here
+                log.exception("rendering %s in a worker failed; rendering the rest here", job)
+                for pending in self._futures[self._next :]:
+                    if pending is not None:
+                        pending.cancel()
+                self._futures[self._next :] = [None] * (len(self._jobs) - self._next)
+                if self._workers is not None:
+                    self._workers.forget_if_broken(exc)
+        if rendered is None:
+            rendered = self._publish.render(self._store, self._settings, job)
+        for rel, data in rendered:
+            put(rel, data)

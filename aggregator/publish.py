@@ -38,6 +38,7 @@ from lxml import etree
 
 from aggregator.atomic import write_atomic
 from aggregator.models import OutputSettings, StoredArticle
+from aggregator.store import Store
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 FH_NS = "http://purl.org/syndication/history/1.0"
@@ -122,6 +123,28 @@ def _slug_char(c: str) -> bool:
     return ord(c) > 0x7F and unicodedata.category(c).startswith("P")
 
 
+@dataclass(frozen=True, slots=True)
+class ArchiveJob:
+    """Archive page `n` (full: immutable, carries the RFC 5005 marker)."""
+
+    n: int
+    full: bool
+
+
+@dataclass(frozen=True, slots=True)
+class FeedSetJob:
+    """The .atom, .rss and .json subscription documents of the whole feed or a category."""
+
+    stem: str  # output path without extension: 'feed' or 'categories/<slug>'
+    title: str
+    category: str | None  # None: every article
+    archive_tail: str | None  # relative path of the archive tail, linked as prev-archive
+
+
+Job = ArchiveJob | FeedSetJob
+Rendered = list[tuple[str, bytes]]  # (path relative to the output dir, bytes)
+
+
 def publish(
     view: ArticleView, settings: OutputSettings, categories: Collection[str] | None = None
 ) -> list[Path]:
@@ -130,54 +153,94 @@ def publish(
     `categories`, when given, limits the per-category feeds rendered to those (the ones
     whose articles changed since the last publish); None renders them all.
     """
-    out = settings.dir
     changed: list[Path] = []
-
-    def put(rel: str, data: bytes) -> None:
-        path = out / rel
-        if write_atomic(path, data, durable=False):  # the caller fsyncs them all at the end
-            changed.append(path)
-
-    tail_path = _publish_archives(view, settings, put)
-    newest = view.recent(settings.feed_size)
-    _publish_feed_set(newest, settings.title, "feed", settings, put, tail_path)
-    cats = [(name, category_slug(name)) for name in view.categories()]
-    for name, slug in cats:
-        if categories is not None and name not in categories:
-            continue
-        title = f"{settings.title} · {name}"
-        articles = view.recent(settings.feed_size, name)
-        _publish_feed_set(articles, title, f"categories/{slug}", settings, put, None)
-    put("categories/index.json", _category_index(view, cats, settings))
-    put("index.html", render_index(newest, cats, settings))
+    put = writer(settings, changed)
+    for job in plan(view, settings, categories):
+        for rel, data in render(view, settings, job):
+            put(rel, data)
+    for rel, data in render_pages(view, settings):
+        put(rel, data)
     return changed
 
 
-def _publish_feed_set(
-    articles: Sequence[StoredArticle],
-    title: str,
-    stem: str,
-    settings: OutputSettings,
-    put: _Put,
-    archive_tail: str | None,
-) -> None:
-    """The .atom, .rss and .json subscription documents of one set of articles."""
-    links = (("prev-archive", archive_tail),) if archive_tail else ()
-    atom = _FeedDoc(title, f"{stem}.atom", f"{stem}.atom", links)
-    put(f"{stem}.atom", render_atom(articles, atom, settings))
-    put(f"{stem}.rss", render_rss(articles, title, f"{stem}.rss", settings))
-    put(f"{stem}.json", render_json(articles, title, f"{stem}.json", settings))
+def writer(settings: OutputSettings, changed: list[Path]) -> _Put:
+    """`put(rel, data)`: write one output unless unchanged; changed paths go to `changed`."""
+
+    def put(rel: str, data: bytes) -> None:
+        path = settings.dir / rel
+        if write_atomic(path, data, durable=False):  # the caller fsyncs them all at the end
+            changed.append(path)
+
+    return put
 
 
-def _publish_archives(view: ArticleView, settings: OutputSettings, put: _Put) -> str:
-    """Write missing full pages and the tail page; return the tail's relative path."""
+def plan(
+    view: ArticleView, settings: OutputSettings, categories: Collection[str] | None = None
+) -> list[Job]:
+    """The documents to render, in writing order: missing full archive pages, the archive
+    tail, the whole feed, then the categories (those in `categories` if given).
+
+    Each job renders on its own from the store (`render`), so jobs can run in worker
+    processes; `render_pages` does the two small pages that list the categories.
+    """
     size = settings.archive_size
     full = view.count() // size
-    for n in _stale_full_pages(settings.dir / "archive", full):
-        put(f"archive/{n}.atom", _render_archive_page(view, settings, n, full=True))
-    tail = full + 1
-    put(f"archive/{tail}.atom", _render_archive_page(view, settings, tail, full=False))
-    return f"archive/{tail}.atom"
+    folder = settings.dir / "archive"
+    jobs: list[Job] = [ArchiveJob(n, full=True) for n in _stale_full_pages(folder, full)]
+    tail = f"archive/{full + 1}.atom"
+    jobs.append(ArchiveJob(full + 1, full=False))
+    jobs.append(FeedSetJob("feed", settings.title, None, tail))
+    for name in view.categories():
+        if categories is None or name in categories:
+            title = f"{settings.title} · {name}"
+            jobs.append(FeedSetJob(f"categories/{category_slug(name)}", title, name, None))
+    return jobs
+
+
+def render(view: ArticleView, settings: OutputSettings, job: Job) -> Rendered:
+    """The bytes of one job's documents."""
+    if isinstance(job, ArchiveJob):
+        return [(f"archive/{job.n}.atom", _render_archive_page(view, settings, job.n, job.full))]
+    articles = view.recent(settings.feed_size, job.category)
+    links = (("prev-archive", job.archive_tail),) if job.archive_tail else ()
+    atom = _FeedDoc(job.title, f"{job.stem}.atom", f"{job.stem}.atom", links)
+    return [
+        (f"{job.stem}.atom", render_atom(articles, atom, settings)),
+        (f"{job.stem}.rss", render_rss(articles, job.title, f"{job.stem}.rss", settings)),
+        (f"{job.stem}.json", render_json(articles, job.title, f"{job.stem}.json", settings)),
+    ]
+
+
+# Worker processes keep one read-only connection per database file (path, device, inode).
+_readers: dict[tuple[str, int, int], Store] = {}
+
+
+def render_from(db_path: Path, settings: OutputSettings, job: Job) -> Rendered:
+    """`render` in a worker process, reading the store through its own connection.
+
+    Only the job goes in and only bytes come out: shipping the articles to the worker
+    would cost about what rendering them does. The owner holds its writes while it
+    publishes, so every job of one publish reads the same committed state.
+    """
+    st = db_path.stat()
+    key = (str(db_path), st.st_dev, st.st_ino)
+    store = _readers.get(key)
+    if store is None:
+        for old in _readers.values():  # the file was replaced: its connection is stale
+            old.close()
+        _readers.clear()
+        store = _readers[key] = Store(db_path, readonly=True)
+    return render(store, settings, job)
+
+
+def render_pages(view: ArticleView, settings: OutputSettings) -> Rendered:
+    """categories/index.json and index.html."""
+    cats = [(name, category_slug(name)) for name in view.categories()]
+    newest = view.recent(settings.feed_size)
+    return [
+        ("categories/index.json", _category_index(view, cats, settings)),
+        ("index.html", render_index(newest, cats, settings)),
+    ]
 
 
 def _stale_full_pages(folder: Path, full: int) -> list[int]:

@@ -11,13 +11,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 from .errors import SourceError
 
 if TYPE_CHECKING:  # multiprocessing is imported only when a pool is started
-    from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures import Future, ProcessPoolExecutor
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,7 @@ class Workers:
         self.processes = processes
         self.min_bytes = min_bytes
         self._pool: ProcessPoolExecutor | None = None
+        self._lock = threading.Lock()  # polls start it from the loop, publishing from a thread
 
     async def run(self, size: int, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         if self.processes < 1 or size < self.min_bytes:
@@ -52,27 +54,56 @@ class Workers:
             return await loop.run_in_executor(pool, _call, fn, args, kwargs)
         except BrokenProcessPool as exc:
             log.error("a worker process died; starting a new pool")
-            self._pool = None
+            with self._lock:
+                if self._pool is pool:
+                    self._pool = None
             pool.shutdown(wait=False, cancel_futures=True)
             raise SourceError("worker_crashed", "the worker process died") from exc
 
-    def _started(self) -> ProcessPoolExecutor:
-        if self._pool is None:
-            import multiprocessing
-            from concurrent.futures import ProcessPoolExecutor
+    def submit(self, fn: Callable[..., T], *args: object) -> Future[T] | None:
+        """Start `fn(*args)` in a worker process; None when there are no worker processes
+        or the pool is broken (the caller then does the work itself)."""
+        if self.processes < 1:
+            return None
+        from concurrent.futures.process import BrokenProcessPool
 
-            # spawn, not fork: the parent has threads (uvicorn, to_thread workers).
-            self._pool = ProcessPoolExecutor(
-                max_workers=self.processes,
-                mp_context=multiprocessing.get_context("spawn"),
-                initializer=_quiet_worker,
-            )
-        return self._pool
+        try:
+            return self._started().submit(fn, *args)
+        except BrokenProcessPool as exc:
+            self.forget_if_broken(exc)
+            return None
+
+    def forget_if_broken(self, error: BaseException) -> None:
+        """After `error` from a submitted call: if a worker died (BrokenProcessPool), drop
+        the pool so the next call starts a new one."""
+        from concurrent.futures.process import BrokenProcessPool
+
+        if not isinstance(error, BrokenProcessPool):
+            return
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    def _started(self) -> ProcessPoolExecutor:
+        with self._lock:
+            if self._pool is None:
+                import multiprocessing
+                from concurrent.futures import ProcessPoolExecutor
+
+                # spawn, not fork: the parent has threads (uvicorn, to_thread workers).
+                self._pool = ProcessPoolExecutor(
+                    max_workers=self.processes,
+                    mp_context=multiprocessing.get_context("spawn"),
+                    initializer=_quiet_worker,
+                )
+            return self._pool
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _call(fn: Callable[..., T], args: tuple[object, ...], kwargs: dict[str, object]) -> T:

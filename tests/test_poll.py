@@ -234,3 +234,76 @@ def test_posts_go_to_the_configured_posts_dir(server: FaultServer, settings: Set
     assert len(list(blog.glob("*.md"))) == 3
     assert not (settings.output.dir / "posts").exists()
     assert write_outputs(settings, h.store) == []
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()
+    }
+
+
+def _many_categories(settings: Settings) -> Store:
+    """A store whose publish has enough feed jobs to go to the worker processes."""
+    from tests.test_store import art
+
+    store = Store(settings.storage_path)
+    items = [
+        art(
+            f"https://example.com/{i}",
+            title=f"第{i}条消息",
+            text=f"第{i}条正文，" + "内容不同的句子" * (i + 3),
+            source=f"频道{i % 20}",
+            published=T0 - timedelta(minutes=i),
+        )
+        for i in range(60)
+    ]
+    store.upsert(items, T0)
+    return store
+
+
+def _elsewhere(settings: Settings, name: str) -> Settings:
+    from dataclasses import replace
+
+    return replace(settings, output=replace(settings.output, dir=settings.output.dir / name))
+
+
+def test_feeds_rendered_by_worker_processes_match_rendering_in_process(
+    settings: Settings,
+) -> None:
+    from aggregator.poll import PARALLEL_JOBS, write_outputs
+    from aggregator.publish import plan
+    from aggregator.workers import Workers
+
+    store = _many_categories(settings)
+    assert len(plan(store, settings.output)) >= PARALLEL_JOBS
+    here, there = _elsewhere(settings, "here"), _elsewhere(settings, "there")
+    workers = Workers(2)
+    try:
+        assert write_outputs(there, store, workers)
+        assert workers._pool is not None, "the feeds went to the worker processes"
+    finally:
+        workers.close()
+    assert write_outputs(here, store, None)
+    rendered = _tree(there.output.dir)
+    assert len([p for p in rendered if p.startswith("categories/")]) == (20 + 2) * 3 + 1
+    assert rendered == _tree(here.output.dir)
+
+
+def test_a_worker_that_cannot_render_falls_back_to_this_process(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    from aggregator.poll import write_outputs
+    from aggregator.workers import Workers
+
+    store = _many_categories(settings)
+    here, there = _elsewhere(settings, "here"), _elsewhere(settings, "there")
+    assert write_outputs(here, store, None)
+    # The database moves away under the open store: workers cannot open it, this process can.
+    settings.storage_path.rename(settings.storage_path.with_suffix(".moved"))
+    workers = Workers(2)
+    try:
+        assert write_outputs(there, store, workers)
+    finally:
+        workers.close()
+    assert "rendering the rest here" in caplog.text
+    assert _tree(there.output.dir) == _tree(here.output.dir)

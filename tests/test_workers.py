@@ -69,3 +69,21 @@ def test_errors_and_crashes_cross_the_process_boundary() -> None:
             workers.close()
 
     asyncio.run(go())
+
+
+def test_a_submitted_call_that_kills_its_worker_gets_a_fresh_pool_next() -> None:
+    workers = Workers(1)
+    try:
+        assert Workers(0).submit(pow, 2, 10) is None, "no processes: the caller does it"
+        first = workers.submit(_die)
+        assert first is not None
+        error = first.exception(timeout=30)
+        assert error is not None
+        workers.forget_if_broken(error)
+        assert workers._pool is None
+        again = workers.submit(pow, 2, 10)
+        assert again is not None and again.result(timeout=30) == 1024
+        workers.forget_if_broken(ValueError("not a crash"))
+        assert workers._pool is not None, "only a dead worker drops the pool"
+    finally:
+        workers.close()
