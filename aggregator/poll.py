@@ -24,7 +24,6 @@ from .atomic import fsync_all
 from .errors import FetchError, SourceError
 from .fetch import Fetcher
 from .models import (
-    Article,
     FetchResult,
     OutputSettings,
     PollResult,
@@ -33,6 +32,7 @@ from .models import (
     Source,
     SourceState,
 )
+from .prepare import prepare
 from .schedule import classify, next_delay
 from .store import Store
 from .workers import Workers
@@ -158,32 +158,6 @@ async def _process(
     return result, _success(p, source, state, fetched, now, ttl=ttl)
 
 
-def prepare(
-    body: bytes, url: str, content_type: str | None, source: Source, now: datetime
-) -> tuple[int | None, list[Article]]:
-    """The CPU-bound middle of a poll: parse → clean/normalize → dedup signature.
-
-    Pure (no I/O, no shared state), so it runs in a thread or a worker process alike.
-    Returns the feed's TTL and its articles.
-    """
-    # Imported on first use: a poll where every source answers 304 never needs them, and
-    # their imports (feedparser, lxml, nh3, dedup) were a third of such a run's start-up.
-    from .dedup import signature
-    from .normalize import normalize_entry
-    from .parse import parse_feed
-
-    feed = parse_feed(body, url=url, content_type=content_type)
-    articles = []
-    for entry in feed.entries:
-        try:
-            a = normalize_entry(entry, source, now)
-        except Exception:  # one bad item must not lose the rest of the feed
-            log.exception("skipping an item of %s that could not be normalized", source.name)
-            continue
-        articles.append(replace(a, signature=signature(a.title, a.text)))
-    return feed.ttl_minutes, articles
-
-
 def _adopt_redirect(state: SourceState, fetched: FetchResult) -> SourceState:
     """A 301/308 is followed at once; the stored URL moves only when seen twice and parsed."""
     target = fetched.permanent_redirect
@@ -294,7 +268,7 @@ def write_outputs(settings: Settings, store: Store, workers: Workers | None = No
     same_setup = intact and store.get_meta("published_setup") == setup
     if same_setup and store.get_meta("published_generation") == generation:
         return []
-    from . import posts, publish  # only when something is to be written (see prepare)
+    from . import posts, publish  # only when something is to be written (see prepare.py)
 
     if not posts_dir.is_dir():
         store.mark_all_posts_dirty()  # outputs wiped or first run: rebuild every post

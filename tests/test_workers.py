@@ -12,7 +12,7 @@ import pytest
 from aggregator.dedup import Signature
 from aggregator.errors import ParseError, SourceError
 from aggregator.models import Source
-from aggregator.poll import prepare
+from aggregator.prepare import prepare
 from aggregator.workers import Workers
 
 REPO = Path(__file__).resolve().parents[1]
