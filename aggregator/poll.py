@@ -295,7 +295,8 @@ def write_outputs(settings: Settings, store: Store, workers: Workers | None = No
     return changed
 
 
-POSTS_BATCH = 500
+POSTS_BATCH = 250
+IN_FLIGHT = 4  # feed jobs per worker process submitted ahead of writing
 # Fewer feed documents than this render in this thread: starting worker processes and
 # their connections costs more than a few documents do.
 PARALLEL_JOBS = 16
@@ -303,7 +304,8 @@ PARALLEL_JOBS = 16
 
 class _Renders:
     """The publish's feed jobs, rendering in worker processes (or here), written in plan
-    order as they complete."""
+    order as they complete. At most `IN_FLIGHT` jobs per worker are submitted and not yet
+    written, so finished documents do not pile up in memory while the posts are written."""
 
     def __init__(
         self, store: Store, settings: OutputSettings, jobs: list[Job], workers: Workers | None
@@ -314,27 +316,44 @@ class _Renders:
         self._store = store
         self._settings = settings
         self._jobs = jobs
-        self._futures: list[Future[Rendered] | None] = [None] * len(jobs)
-        self._next = 0
+        self._futures: list[Future[Rendered] | None] = []
+        self._next = 0  # the next job to write
+        self._workers = None
+        self._window = 0
         if workers is not None and store.path is not None and len(jobs) >= PARALLEL_JOBS:
-            path = store.path.resolve()
-            self._futures = [workers.submit(publish.render_from, path, settings, j) for j in jobs]
-        self._workers = workers
+            self._workers = workers
+            self._window = IN_FLIGHT * workers.processes
+            self._db_path = store.path.resolve()
+        self._top_up()
+
+    def _top_up(self) -> None:
+        if self._workers is None:  # rendering here, one job at a time as it is written
+            return
+        while len(self._futures) < min(len(self._jobs), self._next + self._window):
+            job = self._jobs[len(self._futures)]
+            future = self._workers.submit(
+                self._publish.render_from, self._db_path, self._settings, job
+            )
+            self._futures.append(future)
 
     def write_ready(self, put: Callable[[str, bytes], None]) -> None:
         """Write the jobs that are done, up to the first one still rendering."""
-        while self._next < len(self._jobs):
+        while self._next < len(self._futures):
             future = self._futures[self._next]
             if future is None or not future.done():
-                return
+                break
             self._write_next(put)
+        self._top_up()
 
     def write_all(self, put: Callable[[str, bytes], None]) -> None:
         while self._next < len(self._jobs):
             self._write_next(put)
 
     def _write_next(self, put: Callable[[str, bytes], None]) -> None:
-        job, future = self._jobs[self._next], self._futures[self._next]
+        job = self._jobs[self._next]
+        future = None
+        if self._next < len(self._futures):  # drop it once taken: it holds the bytes
+            future, self._futures[self._next] = self._futures[self._next], None
         self._next += 1
         rendered = None
         if future is not None:
@@ -345,10 +364,12 @@ class _Renders:
                 for pending in self._futures[self._next :]:
                     if pending is not None:
                         pending.cancel()
-                self._futures[self._next :] = [None] * (len(self._jobs) - self._next)
                 if self._workers is not None:
                     self._workers.forget_if_broken(exc)
+                self._workers, self._window = None, 0
+                del self._futures[self._next :]
         if rendered is None:
             rendered = self._publish.render(self._store, self._settings, job)
         for rel, data in rendered:
             put(rel, data)
+        self._top_up()
