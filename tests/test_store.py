@@ -280,3 +280,17 @@ def test_a_batch_stores_what_its_items_store_one_by_one(picks: list[int]) -> Non
         finally:
             batched.close()
             single.close()
+
+
+def test_a_read_only_connection_sees_committed_articles_and_cannot_write(tmp_path: Path) -> None:
+    odd = tmp_path / "a dir #1?" / "store.db"  # the path goes into a file: URI
+    writer = Store(odd)
+    reader = Store(odd, readonly=True)
+    try:
+        writer.upsert([art(SINA)], NOW)
+        assert [a.title for a in reader.recent(5)] == [art(SINA).title]
+        with pytest.raises(sqlite3.OperationalError, match="readonly"):
+            reader._db.execute("DELETE FROM articles")
+    finally:
+        reader.close()
+        writer.close()
