@@ -129,10 +129,12 @@ def report(items: int, ours: list[Run], theirs: list[Run], workers: int) -> None
     for label, runs in rows:
         wall = median([r.wall for r in runs])
         rss = median([r.max_rss_kb for r in runs]) / 1024
+        cpu = median([r.cpu for r in runs])
         walls = ", ".join(f"{r.wall:.2f}" for r in runs)
         print(
             f"  {label:34} {wall:7.2f} s  {items / wall:8.0f} entries/s  "
-            f"peak RSS {rss:6.1f} MiB  (runs: {walls})"
+            f"peak RSS {rss:6.1f} MiB  CPU {cpu:5.2f} s = {cpu / wall:.2f} cores busy  "
+            f"(runs: {walls})"
         )
     if ours and theirs:
         ratio = median([r.wall for r in theirs]) / median([r.wall for r in ours])

@@ -529,6 +529,7 @@ class Run:
     wall: float  # seconds, spawn to exit
     returncode: int
     max_rss_kb: int  # peak resident set of the child (and its waited-for children)
+    cpu: float  # user + system seconds of the child and its waited-for children (workers)
     stdout: str
     stderr: str
 
@@ -557,6 +558,7 @@ def run_measured(cmd: Sequence[str | Path], cwd: Path | None = None, stdin: str 
             wall=wall,
             returncode=proc.returncode,
             max_rss_kb=usage.ru_maxrss,
+            cpu=usage.ru_utime + usage.ru_stime,
             stdout=fout.read().decode(errors="replace"),
             stderr=ferr.read().decode(errors="replace"),
         )
