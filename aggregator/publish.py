@@ -219,8 +219,9 @@ def render_from(db_path: Path, settings: OutputSettings, job: Job) -> Rendered:
     """`render` in a worker process, reading the store through its own connection.
 
     Only the job goes in and only bytes come out: shipping the articles to the worker
-    would cost about what rendering them does. The owner holds its writes while it
-    publishes, so every job of one publish reads the same committed state.
+    would cost about what rendering them does. While it publishes, the owner writes
+    nothing but the posts' clean flags, which no feed reads, so every job of one publish
+    renders the same articles.
     """
     st = db_path.stat()
     key = (str(db_path), st.st_dev, st.st_ino)
