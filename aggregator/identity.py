@@ -82,12 +82,14 @@ def identity_keys(
 ) -> tuple[str, tuple[str, ...]]:
     """(primary key, every other key the article is known by), most specific first."""
     keys: list[str] = []
-    for candidate in (link, guid):
+    # Most feeds repeat the link as the guid: derive its keys once.
+    urls = (link, guid) if guid != link else (link,)
+    for candidate in urls:
         if candidate:
             doc = sina.doc_id(candidate)
             if doc:
                 keys.append(f"sina:{doc}")
-    for candidate in (link, guid):
+    for candidate in urls:
         if candidate:
             canon = canonical_url(candidate)
             if canon:
