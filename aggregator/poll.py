@@ -297,8 +297,9 @@ def write_outputs(settings: Settings, store: Store, workers: Workers | None = No
 
 POSTS_BATCH = 250
 IN_FLIGHT = 4  # feed jobs per worker process submitted ahead of writing
-# Fewer feed documents than this render in this thread: starting worker processes and
-# their connections costs more than a few documents do.
+# Feed jobs go to the worker processes when there are this many and the pool is running
+# (a poll started it for a big document), or four times as many (a full rebuild): starting
+# processes costs more than rendering a few dozen documents here.
 PARALLEL_JOBS = 16
 
 
@@ -320,7 +321,11 @@ class _Renders:
         self._next = 0  # the next job to write
         self._workers = None
         self._window = 0
-        if workers is not None and store.path is not None and len(jobs) >= PARALLEL_JOBS:
+        if (
+            workers is not None
+            and store.path is not None
+            and len(jobs) >= (PARALLEL_JOBS if workers.running else 4 * PARALLEL_JOBS)
+        ):
             self._workers = workers
             self._window = IN_FLIGHT * workers.processes
             self._db_path = store.path.resolve()

@@ -43,6 +43,11 @@ class Workers:
         self._pool: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()  # polls start it from the loop, publishing from a thread
 
+    @property
+    def running(self) -> bool:
+        """Whether the worker processes are started (no call starts them to answer)."""
+        return self._pool is not None
+
     async def run(self, size: int, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         if self.processes < 1 or size < self.min_bytes:
             return await asyncio.to_thread(fn, *args, **kwargs)

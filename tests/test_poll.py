@@ -277,10 +277,22 @@ def test_feeds_rendered_by_worker_processes_match_rendering_in_process(
     store = _many_categories(settings)
     assert len(plan(store, settings.output)) >= PARALLEL_JOBS
     here, there = _elsewhere(settings, "here"), _elsewhere(settings, "there")
-    workers = Workers(2)
+
+    class Counting(Workers):
+        submitted = 0
+
+        def submit(self, fn, *args):  # type: ignore[no-untyped-def]
+            self.submitted += 1
+            return super().submit(fn, *args)
+
+    workers = Counting(2)
     try:
+        assert write_outputs(_elsewhere(settings, "idle"), store, workers)
+        assert (workers.submitted, workers.running) == (0, False), "a few dozen documents"
+        warm = workers.submit(pow, 2, 2)  # as a poll of a big document would have
+        assert warm is not None and warm.result(timeout=30) == 4
         assert write_outputs(there, store, workers)
-        assert workers._pool is not None, "the feeds went to the worker processes"
+        assert workers.submitted == 1 + len(plan(store, there.output))
     finally:
         workers.close()
     assert write_outputs(here, store, None)
@@ -302,6 +314,8 @@ def test_a_worker_that_cannot_render_falls_back_to_this_process(
     settings.storage_path.rename(settings.storage_path.with_suffix(".moved"))
     workers = Workers(2)
     try:
+        warm = workers.submit(pow, 2, 2)
+        assert warm is not None and warm.result(timeout=30) == 4
         assert write_outputs(there, store, workers)
     finally:
         workers.close()
