@@ -173,9 +173,21 @@ _FLAT_PUBLISH = _statements(
     END""",
 )
 
+# Work proportional to change (issue 15): the items of a source's last stored document, by
+# a hash of each item as parsed (prepare.item_hash). A poll prepares only the items not
+# among them; bounded by the feed's size per source.
+_SOURCE_ITEMS = _statements(
+    """CREATE TABLE source_items (
+        source TEXT NOT NULL,
+        hash BLOB NOT NULL,
+        PRIMARY KEY (source, hash)
+    ) WITHOUT ROWID"""
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "baseline: the tables of release 0.1", _BASELINE),
     Migration(2, "flat publishing: category order index, maintained counts", _FLAT_PUBLISH),
+    Migration(3, "item hashes of each source's last document", _SOURCE_ITEMS),
 )
 LATEST = len(MIGRATIONS)
 

@@ -148,12 +148,17 @@ async def _process(
     if body_hash == state.body_hash:
         return PollResult(source.name, "unchanged"), _success(p, source, state, fetched, now)
     content_type = fetched.headers.get("content-type")
-    ttl, articles = await p.workers.run(
-        len(fetched.body), prepare, fetched.body, fetched.url, content_type, source, now
-    )
+    known = await p.db(p.store.item_hashes, source.name)
+    args = (fetched.body, fetched.url, content_type, source, now, known)
+    if known:
+        # A source stored before changes by a few items, which are all that get prepared:
+        # not worth starting (or shipping to) worker processes, whatever the document's size.
+        prepared = await asyncio.to_thread(prepare, *args)
+    else:
+        prepared = await p.workers.run(len(fetched.body), prepare, *args)
     if turn is not None:
         await turn()
-    counts = await p.db(p.store.upsert, articles, now)
+    counts = await p.db(p.store.upsert, prepared.articles, now, (source.name, prepared.items))
     state = _adopt_redirect(replace(state, body_hash=body_hash), fetched)
     result = PollResult(
         source.name,
@@ -161,9 +166,9 @@ async def _process(
         new=counts.new,
         updated=counts.updated,
         merged=counts.merged,
-        unchanged=counts.unchanged,
+        unchanged=counts.unchanged + prepared.skipped,
     )
-    return result, _success(p, source, state, fetched, now, ttl=ttl)
+    return result, _success(p, source, state, fetched, now, ttl=prepared.ttl_minutes)
 
 
 def _adopt_redirect(state: SourceState, fetched: FetchResult) -> SourceState:

@@ -6,22 +6,48 @@ nothing of the orchestrator (httpx, asyncio: a third of a worker's start-up).
 
 from __future__ import annotations
 
+import hashlib
 import logging
-from dataclasses import replace
+from collections.abc import Collection
+from dataclasses import dataclass, replace
 from datetime import datetime
 
-from .models import Article, Source
+from . import __version__
+from .models import Article, ParsedEntry, Source
 
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """One document's items, ready to store."""
+
+    ttl_minutes: int | None
+    articles: list[Article]  # the items not seen before, normalized and signed
+    items: tuple[bytes, ...]  # `item_hash` of every item stored or seen before, feed order
+    skipped: int  # items seen before unchanged: not cleaned or signed again
+
+
+def item_hash(entry: ParsedEntry, source: Source) -> bytes:
+    """Everything that decides an item's Article, hashed: the item exactly as parsed, the
+    source fields normalizing reads, and the release (whose cleaning rules may differ)."""
+    facts = (__version__, source.name, source.url, source.categories, source.author, entry)
+    return hashlib.blake2b(repr(facts).encode(), digest_size=16).digest()
+
+
 def prepare(
-    body: bytes, url: str, content_type: str | None, source: Source, now: datetime
-) -> tuple[int | None, list[Article]]:
+    body: bytes,
+    url: str,
+    content_type: str | None,
+    source: Source,
+    now: datetime,
+    known: Collection[bytes] = frozenset(),
+) -> Prepared:
     """The CPU-bound middle of a poll: parse → clean/normalize → dedup signature.
 
     Pure (no I/O, no shared state), so it runs in a thread or a worker process alike.
-    Returns the feed's TTL and its articles.
+    `known`: the `item_hash`es of the items this source's last stored document held; those
+    items were stored then exactly as they would be now, so they are not prepared again.
     """
     # Imported on first use: a poll where every source answers 304 never needs them, and
     # their imports (feedparser, lxml, nh3, dedup) were a third of such a run's start-up.
@@ -31,11 +57,19 @@ def prepare(
 
     feed = parse_feed(body, url=url, content_type=content_type)
     articles = []
+    items = []
+    skipped = 0
     for entry in feed.entries:
+        digest = item_hash(entry, source)
+        if digest in known:
+            items.append(digest)
+            skipped += 1
+            continue
         try:
             a = normalize_entry(entry, source, now)
         except Exception:  # one bad item must not lose the rest of the feed
             log.exception("skipping an item of %s that could not be normalized", source.name)
             continue
         articles.append(replace(a, signature=signature(a.title, a.text)))
-    return feed.ttl_minutes, articles
+        items.append(digest)
+    return Prepared(feed.ttl_minutes, articles, tuple(dict.fromkeys(items)), skipped)

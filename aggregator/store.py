@@ -237,8 +237,21 @@ class Store:
 
     # --- articles ----------------------------------------------------------------------
 
-    def upsert(self, articles: Sequence[Article], now: datetime) -> UpsertResult:
+    def item_hashes(self, source: str) -> frozenset[bytes]:
+        """The `prepare.item_hash`es of the items `source`'s last stored document held."""
+        rows = self._db.execute("SELECT hash FROM source_items WHERE source = ?", (source,))
+        return frozenset(r[0] for r in rows)
+
+    def upsert(
+        self,
+        articles: Sequence[Article],
+        now: datetime,
+        items: tuple[str, Sequence[bytes]] | None = None,
+    ) -> UpsertResult:
         """Store a batch from one poll in one transaction (identity, merges, revisions).
+
+        `items`: (source name, the item hashes of its document), recorded in the same
+        transaction as what they stand for, so a hash is known only once its item is stored.
 
         Tombstones and known keys are looked up for the whole batch at once, and the side
         rows of new articles (keys, links, categories) go in with one executemany each at
@@ -272,6 +285,13 @@ class Store:
             self._flush(pending)
             if counts["new"] + counts["updated"] + counts["merged"]:
                 self._bump_generation()
+            if items is not None:
+                source, hashes = items
+                self._db.execute("DELETE FROM source_items WHERE source = ?", (source,))
+                self._db.executemany(
+                    "INSERT OR IGNORE INTO source_items (source, hash) VALUES (?, ?)",
+                    [(source, h) for h in hashes],
+                )
         return UpsertResult(**counts)
 
     def _tombstoned(self, keys: Sequence[str]) -> set[str]:

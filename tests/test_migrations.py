@@ -253,3 +253,13 @@ def test_migration_2_fills_the_publishing_index_and_counts(old_db: Path) -> None
         assert "article_categories_recent" in plan and "TEMP B-TREE" not in plan, plan
     finally:
         con.close()
+
+
+def test_migration_3_starts_with_no_item_known(old_db: Path) -> None:
+    """Upgraded, every source's next changed document is prepared in full once."""
+    store = Store(old_db)
+    try:
+        assert store.item_hashes("新浪财经－国內") == frozenset()
+        assert column_names(old_db, "source_items") == ["source", "hash"]
+    finally:
+        store.close()
