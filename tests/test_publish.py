@@ -166,6 +166,21 @@ def test_json_feed_1_1(tmp_path: Path) -> None:
         assert it.get("image") == art.cover
         assert set(art.links) <= set(it["_provenance"]["links"])
     assert "工信部" in (tmp_path / "feed.json").read_text("utf-8")  # not \\u-escaped
+    assert all("_alternative_titles" not in it for it in items)  # only for merged retitles
+
+
+def test_json_feed_lists_alternative_titles(tmp_path: Path) -> None:
+    alts = ("长江干线集装箱吞吐量1367万标箱", "铁水联运量同比增长86.5%\x0b")
+    view = ListView([replace(make_article(0), alt_titles=alts), make_article(1)])
+    publish(view, settings_for(tmp_path))
+    items = json.loads((tmp_path / "feed.json").read_text("utf-8"))["items"]
+    by_id = {it["id"]: it for it in items}
+    merged = by_id[make_article(0).id]
+    assert merged["title"] == make_article(0).title
+    assert merged["_alternative_titles"] == {
+        "titles": ["长江干线集装箱吞吐量1367万标箱", "铁水联运量同比增长86.5%"]
+    }
+    assert "_alternative_titles" not in by_id[make_article(1).id]
 
 
 def test_newest_first_and_feed_size(tmp_path: Path) -> None:
