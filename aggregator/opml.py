@@ -1,7 +1,7 @@
 """OPML 2.0 of the configured sources, for feed readers that import subscription lists.
 
 A source URL may carry a secret (user:password@, an access key in the query): the OPML is
-published, so `public_url` drops them.
+published, so `public_url` drops them (userinfo through `urls.redact`, like every URL shown).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from lxml import etree
 
 from .models import Source
+from .urls import redact
 from .xmlchars import xml_safe
 
 # Query parameters whose value is a credential (RSSHub's `key`, `access_token`, …).
@@ -20,15 +21,14 @@ _SECRET_PARAMS = ("key", "token", "secret", "pass", "auth", "sign", "sig", "code
 
 def public_url(url: str) -> str:
     """`url` without userinfo and without query parameters that look like credentials."""
-    parts = urlsplit(url)
-    netloc = parts.netloc.rpartition("@")[2]
+    parts = urlsplit(redact(url))
     query = [
         (k, v)
         for k, v in parse_qsl(parts.query, keep_blank_values=True)
         if not any(word in k.lower() for word in _SECRET_PARAMS)
     ]
     return urlunsplit(
-        (parts.scheme, netloc, parts.path, urlencode(query) if query else "", parts.fragment)
+        (parts.scheme, parts.netloc, parts.path, urlencode(query) if query else "", parts.fragment)
     )
 
 
