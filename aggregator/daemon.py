@@ -24,9 +24,11 @@ from .fetch import Fetcher
 from .metrics import Metrics
 from .models import Settings, Source, SourceState
 from .once import utcnow
-from .poll import Pipeline, poll_source, write_outputs
+from .outputs import publish
+from .poll import Pipeline, poll_source
 from .server import create_app
 from .store import Store
+from .urls import redact, redact_text
 from .workers import Workers
 
 log = logging.getLogger(__name__)
@@ -67,7 +69,7 @@ class _Publisher:
     async def publish_now(self) -> None:
         try:
             p = self._p
-            changed = await p.db(write_outputs, p.settings, p.store, p.workers)
+            changed = await p.db(publish, p.settings, p.store, p.workers)
             if changed:
                 log.info("published %d changed output(s)", len(changed))
             self.error = None
@@ -119,9 +121,9 @@ class Daemon:
             sources.append(
                 {
                     "name": s.name,
-                    "url": st.url if st else s.url,
+                    "url": redact(st.url if st else s.url),
                     "last_success": _iso(st.last_success) if st else None,
-                    "last_error": st.last_error if st else None,
+                    "last_error": redact_text(st.last_error) if st and st.last_error else None,
                     "last_error_kind": st.last_error_kind if st else None,
                     "error_count": st.error_count if st else 0,
                     "next_poll": _iso(due),

@@ -56,7 +56,7 @@ TIMED_ONCE = """
 import asyncio, json, sys, time
 from pathlib import Path
 from aggregator import config, once
-real = once.write_outputs
+real = once.publish
 spent = {}
 def timed(*args, **kwargs):
     t = time.perf_counter()
@@ -64,7 +64,7 @@ def timed(*args, **kwargs):
         return real(*args, **kwargs)
     finally:
         spent["publish"] = time.perf_counter() - t
-once.write_outputs = timed
+once.publish = timed
 t0 = time.perf_counter()
 code = asyncio.run(once.run_once(config.load(Path(sys.argv[1]))))
 print(json.dumps({"code": code, "run": time.perf_counter() - t0, **spent}))
