@@ -137,6 +137,11 @@ _BASELINE = _statements(
 
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "baseline: the tables of release 0.1", _BASELINE),
+    Migration(
+        2,
+        "sources.last_warning: a partial or cut document, shown until a clean one parses",
+        _statements("ALTER TABLE sources ADD COLUMN last_warning TEXT"),
+    ),
 )
 LATEST = len(MIGRATIONS)
 

@@ -9,6 +9,7 @@ and markdown, so braces are written as entities and the body never holds a blank
 from __future__ import annotations
 
 import functools
+import logging
 import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -20,6 +21,7 @@ from .atomic import write_atomic
 from .clean import strip_illegal
 from .models import StoredArticle
 
+log = logging.getLogger(__name__)
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 # Line breaks (YAML 1.1 counts NEL, LS and PS too) become spaces; characters YAML cannot
@@ -122,8 +124,12 @@ def write_posts(
     """
     changed = 0
     for article in articles:
-        data = render_post(article, default_image).encode("utf-8")
-        path = post_path(posts_dir, article.slug)
+        try:
+            data = render_post(article, default_image).encode("utf-8")
+            path = post_path(posts_dir, article.slug)
+        except Exception as exc:  # one bad article must not stop every other post
+            log.error("publishing skips the post of %s (%s): %s", article.id, article.link, exc)
+            continue
         if write_atomic(path, data, durable=False):
             changed += 1
             if changed_paths is not None:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import html
 import json
+import logging
 import re
 import unicodedata
 from collections.abc import Callable, Collection, Sequence
@@ -55,6 +56,7 @@ _SLUG_MAX = 60  # characters; 60 CJK characters are 180 bytes, under every name 
 _WINDOWS_RESERVED = frozenset(
     ["con", "prn", "aux", "nul"] + [f"{p}{i}" for p in ("com", "lpt") for i in range(1, 10)]
 )
+log = logging.getLogger(__name__)
 _IMAGE_TYPES = {".png": "image/png", ".gif": "image/gif", ".webp": "image/webp"}
 
 
@@ -198,10 +200,35 @@ def plan(
 
 
 def render(view: ArticleView, settings: OutputSettings, job: Job) -> Rendered:
-    """The bytes of one job's documents."""
+    """The bytes of one job's documents.
+
+    An article that cannot be rendered (whatever got into the store) is left out and
+    logged, instead of failing the document and, with it, every other article's publishing.
+    """
     if isinstance(job, ArchiveJob):
-        return [(f"archive/{job.n}.atom", _render_archive_page(view, settings, job.n, job.full))]
-    articles = view.recent(settings.feed_size, job.category)
+        size = settings.archive_size
+        articles = view.page((job.n - 1) * size, size)
+    else:
+        articles = view.recent(settings.feed_size, job.category)
+    try:
+        return _render_job(articles, settings, job)
+    except Exception as exc:
+        log.error("rendering %s failed (%s); looking for the article that breaks it", job, exc)
+    good = []
+    for a in articles:
+        try:
+            _render_job([a], settings, job)
+        except Exception as exc:
+            log.error("publishing skips article %s (%s): %s", a.id, a.link, exc)
+            continue
+        good.append(a)
+    return _render_job(good, settings, job)
+
+
+def _render_job(articles: Sequence[StoredArticle], settings: OutputSettings, job: Job) -> Rendered:
+    if isinstance(job, ArchiveJob):
+        page = _render_archive_page(articles, settings, job.n, job.full)
+        return [(f"archive/{job.n}.atom", page)]
     links = (("prev-archive", job.archive_tail),) if job.archive_tail else ()
     atom = _FeedDoc(job.title, f"{job.stem}.atom", f"{job.stem}.atom", links)
     return [
@@ -269,9 +296,9 @@ def is_full_archive(data: bytes) -> bool:
     return FULL_ARCHIVE_MARKER in data[:MARKER_WITHIN]
 
 
-def _render_archive_page(view: ArticleView, settings: OutputSettings, n: int, full: bool) -> bytes:
-    size = settings.archive_size
-    articles = view.page((n - 1) * size, size)
+def _render_archive_page(
+    articles: Sequence[StoredArticle], settings: OutputSettings, n: int, full: bool
+) -> bytes:
     links: list[tuple[str, str]] = [("current", "feed.atom")]
     if n > 1:
         links.append(("prev-archive", f"archive/{n - 1}.atom"))

@@ -193,6 +193,7 @@ def test_a_failing_migration_leaves_the_database_at_its_version(
     old_db: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     before = table_contents(old_db)
+    columns = {t: column_names(old_db, t) for t in before}
 
     def half_done(conn: sqlite3.Connection) -> None:
         conn.execute("ALTER TABLE articles ADD COLUMN doomed TEXT")
@@ -205,8 +206,8 @@ def test_a_failing_migration_leaves_the_database_at_its_version(
         Store(old_db)
     assert sqlite3.connect(old_db).execute("PRAGMA user_version").fetchone() == (LATEST,)
     assert "doomed" not in column_names(old_db, "articles")
-    after = table_contents(old_db)
-    assert all(after[t] == rows for t, rows in before.items())
+    # The steps before the failing one did their work; nothing they kept was lost.
+    assert all(rows_in(old_db, t, columns[t]) == rows for t, rows in before.items())
 
 
 def test_a_read_only_connection_refuses_a_database_not_yet_upgraded(old_db: Path) -> None:
@@ -219,3 +220,18 @@ def test_a_read_only_connection_refuses_a_database_not_yet_upgraded(old_db: Path
 def test_migrations_are_numbered_one_by_one() -> None:
     assert [m.number for m in MIGRATIONS] == list(range(1, LATEST + 1))
     assert all(m.summary for m in MIGRATIONS)
+
+
+def test_migration_2_adds_the_source_warning_keeping_the_sources(old_db: Path) -> None:
+    con = sqlite3.connect(old_db)
+    before = con.execute("SELECT name, url, error_count FROM sources ORDER BY name").fetchall()
+    for step in MIGRATIONS[:1]:  # a version-1 database: what the release before this wrote
+        step.apply(con)
+    con.execute("PRAGMA user_version = 1")
+    con.commit()
+    con.close()
+    assert "last_warning" not in column_names(old_db, "sources")
+    Store(old_db).close()
+    assert "last_warning" in column_names(old_db, "sources")
+    assert rows_in(old_db, "sources", ["name", "url", "error_count"]) == sorted(before, key=repr)
+    assert {r[0] for r in rows_in(old_db, "sources", ["last_warning"])} == {None}

@@ -337,3 +337,18 @@ def test_revised_article_updates_in_place(tmp_path: Path) -> None:
     entries = parse(tmp_path / "feed.atom").entries
     assert [e.title for e in entries if e.id == old.id] == ["更正后的标题"]
     assert len(entries) == 4
+
+
+def test_an_article_that_cannot_be_rendered_is_skipped_not_fatal(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Stored before the ingest limits existed (or by any other way): a body lxml refuses
+    # (a text node over 10 M characters) must not stop the other articles' publishing.
+    view = view_of(5)
+    bad = replace(view.articles[2], content_html="x" * 10_000_001)
+    view.articles[2] = bad
+    publish(view, settings_for(tmp_path))
+    for name in ("feed.atom", "feed.rss", "archive/1.atom"):
+        ids = [e.id for e in parse(tmp_path / name).entries]
+        assert len(ids) == 4 and bad.id not in ids, name
+    assert bad.id in caplog.text and "skips article" in caplog.text
