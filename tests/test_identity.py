@@ -155,6 +155,8 @@ def test_not_a_web_url_has_no_canonical_form(url: str) -> None:
         (None, "  tag:sina.com.cn,2022:abc ", ("guid:tag:sina.com.cn,2022:abc", ())),
         (None, None, ("hash:4425ec35ca5f4cd03aff3a66a3cf52ee498bffbe", ())),
         ("tag:not-a-url", None, ("hash:4425ec35ca5f4cd03aff3a66a3cf52ee498bffbe", ())),
+        # A blank guid is no guid: "guid:" would be one key shared by unrelated articles.
+        (None, "   ", ("hash:4425ec35ca5f4cd03aff3a66a3cf52ee498bffbe", ())),
     ],
 )
 def test_identity_keys(
