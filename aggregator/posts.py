@@ -122,7 +122,8 @@ def write_posts(
     """
     changed = 0
     for article in articles:
-        data = render_post(article, default_image).encode("utf-8")
+        post = render_post(article, default_image)
+        data = post.encode("utf-8")  # pragma: no mutate (codec names ignore case: UTF-8)
         path = post_path(posts_dir, article.slug)
         if write_atomic(path, data, durable=False):
             changed += 1

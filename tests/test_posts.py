@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import html
 import locale
 import os
 import re
+import time
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
@@ -15,7 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from aggregator.models import StoredArticle
-from aggregator.posts import post_path, remove_post, render_post, write_posts
+from aggregator.posts import post_path, remove_post, render_post, rfc822_gmt, write_posts
 
 COVER = "https://n.sinaimg.cn/finance/real-article-image.jpg"
 ARTICLE = StoredArticle(
@@ -91,6 +94,50 @@ def test_date_in_english_whatever_the_locale() -> None:
         assert "\ndate: Tue, 05 Mar 2024 02:00:07 GMT\n" in post
     finally:
         locale.setlocale(locale.LC_TIME, saved)
+
+
+def test_a_date_in_another_zone_is_written_in_gmt(monkeypatch: pytest.MonkeyPatch) -> None:
+    shanghai = datetime(2024, 3, 5, 10, 0, 7, tzinfo=ZoneInfo("Asia/Shanghai"))
+    new_york = datetime(2024, 3, 4, 21, 0, 7, tzinfo=ZoneInfo("America/New_York"))
+    # Whatever zone the machine runs in.
+    monkeypatch.setenv("TZ", "Asia/Kolkata")
+    time.tzset()
+    try:
+        assert rfc822_gmt(shanghai) == "Tue, 05 Mar 2024 02:00:07 GMT"
+        assert rfc822_gmt(new_york) == "Tue, 05 Mar 2024 02:00:07 GMT"
+        post = render_post(replace(ARTICLE, published=shanghai))
+        assert "\ndate: Tue, 05 Mar 2024 02:00:07 GMT\n" in post
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
+def test_no_categories_is_an_empty_list() -> None:
+    for categories in ((), ("", " \n ")):
+        post = render_post(replace(ARTICLE, categories=categories))
+        meta, _, _ = front_matter(post)
+        assert meta["categories"] == []
+        assert "\ncategories: []\n" in post
+
+
+def test_an_empty_body_is_an_empty_div() -> None:
+    for content in ("", "  \n ", "\x00"):
+        assert render_post(replace(ARTICLE, content_html=content)).endswith("---\n\n<div></div>\n")
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        "<pre>a{b}\n\n\n  c</pre>\n\n<p>```js</p>",
+        "<p>{{ x }}{% raw %}</p>\n \t\n<p>`code`</p>",
+        "<p>一</p>\n\n\n\n<p>二</p>",
+    ],
+)
+def test_the_body_shows_a_browser_the_same_characters(content: str) -> None:
+    """Escaping for Hexo changes how the body is written, never what a reader sees."""
+    _, _, body = front_matter(render_post(replace(ARTICLE, content_html=content)))
+    inner = body.strip("\n").removeprefix("<div>\n").removesuffix("\n</div>")
+    assert html.unescape(inner) == content
 
 
 def test_braces_never_reach_nunjucks_and_no_blank_line_in_body() -> None:
@@ -192,5 +239,27 @@ def test_remove_post(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("slug", ["../escape", "a/b", "", ".hidden", "a\\b"])
 def test_unsafe_slugs_refused(tmp_path: Path, slug: str) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=re.escape(f"unsafe post slug: {slug!r}")):
         post_path(tmp_path, slug)
+
+
+def test_write_posts_reports_what_changed_uses_the_default_image_and_defers_fsync(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_fsync = os.fsync
+    fsynced: list[int] = []
+
+    def counting_fsync(fd: int) -> None:
+        fsynced.append(fd)
+        real_fsync(fd)
+
+    monkeypatch.setattr(os, "fsync", counting_fsync)
+    bare = replace(ARTICLE, cover=None, title="无图")
+    other = replace(ARTICLE, slug="2021-12-18-abcdefabcdef")
+    changed: list[Path] = []
+    assert write_posts([bare, other], tmp_path, "https://x.example/d.png", changed) == 2
+    assert changed == [tmp_path / f"{bare.slug}.md", tmp_path / f"{other.slug}.md"]
+    meta, _, _ = front_matter(changed[0].read_text(encoding="utf-8"))
+    assert meta["headimg"] == "https://x.example/d.png"
+    # Durable together later (atomic.fsync_all), not one fsync per post.
+    assert fsynced == []
