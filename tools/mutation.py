@@ -5,7 +5,7 @@
 mutmut reads its settings from the pyproject.toml of the directory it runs in and mutates
 every module under `source_paths`; this script gives each module its own scratch project
 under `.mutation/<module>/` (links to `aggregator/` and `tests/`, a pyproject.toml holding
-`[tool.mutmut]` plus `only_mutate` and the module's tests from `[tool.mutation.tests]`), so
+`[tool.mutmut]` plus `only_mutate` and the module's tests from `[tool.mutation.modules]`), so
 one module is mutated and each mutant runs only the tests that cover it. Every run starts
 afresh: mutmut's cache keeps a survivor's verdict when only the tests changed.
 
@@ -26,6 +26,7 @@ import sys
 import tomllib
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 # Test helpers and data every test file may import; tests/hexo (a node project) is not needed.
@@ -37,17 +38,27 @@ def _toml_value(value: object) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def _project(module: str, tests: list[str], base: dict[str, object]) -> str:
-    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+def _project(mutate: list[str], tests: list[str], pyproject: dict[str, Any]) -> str:
     pytest_options = pyproject["tool"]["pytest"]["ini_options"]
-    mutmut = dict(base)
-    mutmut["only_mutate"] = [f"aggregator/{module}.py"]
+    mutmut = dict(pyproject["tool"]["mutmut"])
+    mutmut["only_mutate"] = mutate
     mutmut["pytest_add_cli_args_test_selection"] = tests
     lines = ["[tool.pytest.ini_options]"]
     lines += [f"{k} = {_toml_value(v)}" for k, v in pytest_options.items()]
     lines += ["", "[tool.mutmut]"]
     lines += [f"{k} = {_toml_value(v)}" for k, v in mutmut.items()]
     return "\n".join(lines) + "\n"
+
+
+def _module(name: str, table: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """(files to mutate, test files): `name = [tests]` mutates aggregator/<name>.py,
+    `name = {mutate = [...], tests = [...]}` names its files."""
+    if name not in table:
+        sys.exit(f"{name!r} is not in [tool.mutation.modules] of pyproject.toml")
+    entry = table[name]
+    if isinstance(entry, list):
+        return [f"aggregator/{name}.py"], entry
+    return list(entry["mutate"]), list(entry["tests"])
 
 
 def _link(target: Path, link: Path) -> None:
@@ -58,18 +69,16 @@ def _link(target: Path, link: Path) -> None:
     link.symlink_to(target)
 
 
-def prepare(module: str) -> Path:
+def prepare(name: str) -> Path:
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
-    table = pyproject["tool"]["mutation"]["tests"]
-    if module not in table:
-        sys.exit(f"no tests listed for {module!r} in [tool.mutation.tests] of pyproject.toml")
-    work = ROOT / ".mutation" / module
+    mutate, tests = _module(name, pyproject["tool"]["mutation"]["modules"])
+    work = ROOT / ".mutation" / name
     (work / "tests").mkdir(parents=True, exist_ok=True)
     _link(ROOT / "aggregator", work / "aggregator")
     for entry in (ROOT / "tests").iterdir():
         if entry.name not in _TEST_SKIP:
             _link(entry, work / "tests" / entry.name)
-    text = _project(module, table[module], pyproject["tool"]["mutmut"])
+    text = _project(mutate, tests, pyproject)
     path = work / "pyproject.toml"
     if not path.exists() or path.read_text(encoding="utf-8") != text:
         path.write_text(text, encoding="utf-8")
@@ -102,7 +111,7 @@ def score(work: Path) -> tuple[Counter[str], list[str]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("module", help="a module of aggregator/, e.g. dates")
+    parser.add_argument("module", help="a name in [tool.mutation.modules], e.g. dates")
     parser.add_argument("--max-children", type=int, default=2)
     parser.add_argument("--survivors", action="store_true", help="list every mutant not killed")
     parser.add_argument("--no-run", action="store_true", help="only report the last results")
