@@ -1,7 +1,7 @@
-"""Identity of an article (SPEC §5): canonical URLs, identity keys, emitted ids, post names.
+"""Identity of an article (SPEC §5): canonical URLs, identity keys, emitted ids.
 
 Known answers only: each URL form that must be one article maps to one expected key, and the
-emitted ids and file names are pinned, because they may never change once given.
+emitted ids are pinned, because they may never change once given.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from aggregator.identity import (
     article_id,
     canonical_url,
     identity_keys,
-    post_slug,
     title_date_hash,
 )
 
@@ -201,15 +200,3 @@ def test_emitted_ids_never_change() -> None:
     assert article_id("url:https://www.stcn.com/a/1.html") == (
         "urn:uuid:faaa30a1-ece0-5222-aebf-353c403d0fbf"
     )
-
-
-@pytest.mark.parametrize(
-    ("key", "date", "slug"),
-    [
-        ("sina:mizmscv5449371", "2022-08-09", "2022-08-09-fd116cc88f5a"),
-        ("sina:mizmscv5449371", "2022-08-09T10:00", "2022-08-09t10-00-fd116cc88f5a"),
-        ("k", "--Weird Date!!", "weird-date-13fbd79c3d39"),
-    ],
-)
-def test_post_slug_is_stable_and_safe(key: str, date: str, slug: str) -> None:
-    assert post_slug(key, date) == slug

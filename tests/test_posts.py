@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 from aggregator.models import StoredArticle
 from aggregator.outputs.hexo import render_post, rfc822_gmt
-from aggregator.outputs.posts import post_name
+from aggregator.outputs.posts import post_name, post_slug
 
 COVER = "https://n.sinaimg.cn/finance/real-article-image.jpg"
 ARTICLE = StoredArticle(
@@ -219,3 +219,15 @@ def test_property_title_and_author_round_trip(title: str, author: str) -> None:
 def test_unsafe_slugs_refused(slug: str) -> None:
     with pytest.raises(ValueError, match=re.escape(f"unsafe post slug: {slug!r}")):
         post_name(slug)
+
+
+@pytest.mark.parametrize(
+    ("key", "date", "slug"),
+    [
+        ("sina:mizmscv5449371", "2022-08-09", "2022-08-09-fd116cc88f5a"),
+        ("sina:mizmscv5449371", "2022-08-09T10:00", "2022-08-09t10-00-fd116cc88f5a"),
+        ("k", "--Weird Date!!", "weird-date-13fbd79c3d39"),
+    ],
+)
+def test_post_slug_is_stable_and_safe(key: str, date: str, slug: str) -> None:
+    assert post_slug(key, date) == slug
