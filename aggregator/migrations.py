@@ -222,8 +222,13 @@ _SOURCE_ITEMS = _statements(
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "baseline: the tables of release 0.1", _BASELINE),
     Migration(2, "alternative titles of merged stories; body digests for dedup", _same_body),
-    Migration(3, "flat publishing: category order index, maintained counts", _FLAT_PUBLISH),
-    Migration(4, "item hashes of each source's last document", _SOURCE_ITEMS),
+    Migration(
+        3,
+        "sources.last_warning: a partial or cut document, shown until a clean one parses",
+        _statements("ALTER TABLE sources ADD COLUMN last_warning TEXT"),
+    ),
+    Migration(4, "flat publishing: category order index, maintained counts", _FLAT_PUBLISH),
+    Migration(5, "item hashes of each source's last document", _SOURCE_ITEMS),
 )
 LATEST = len(MIGRATIONS)
 

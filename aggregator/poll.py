@@ -153,14 +153,18 @@ async def _process(
     if turn is not None:
         await turn()
     counts = await p.db(p.store.upsert, prepared.articles, now, (source.name, prepared.items))
-    state = _adopt_redirect(replace(state, body_hash=body_hash), fetched)
+    # The warning stays on the source until a document parses without one (a 304 or an
+    # identical body says the same document is still served).
+    warning = "; ".join(message for _, message in prepared.warnings) or None
+    state = _adopt_redirect(replace(state, body_hash=body_hash, last_warning=warning), fetched)
     result = PollResult(
         source.name,
         "ok",
         new=counts.new,
         updated=counts.updated,
         merged=counts.merged,
-        unchanged=counts.unchanged + prepared.skipped,
+        unchanged=counts.unchanged + prepared.unchanged,
+        warnings=tuple(prepared.warnings),
     )
     return result, _success(p, source, state, fetched, now, ttl=prepared.ttl_minutes)
 
@@ -245,6 +249,8 @@ def _unrecorded(
 
 def _log_result(r: PollResult) -> None:
     after = r.next_poll.strftime("%Y-%m-%d %H:%M:%SZ") if r.next_poll else "not scheduled"
+    for kind, message in r.warnings:
+        log.warning("%s: %s: %s", r.source, kind, message)
     if r.status in ("error", "gone"):
         log.warning(
             "%s: %s (%s): %s; next poll %s", r.source, r.status, r.error_kind, r.error, after

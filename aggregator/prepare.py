@@ -24,8 +24,12 @@ class Prepared:
 
     ttl_minutes: int | None
     articles: list[Article]  # the items not seen before, normalized and signed
-    items: tuple[bytes, ...]  # `item_hash` of every item stored or seen before, feed order
-    skipped: int  # items seen before unchanged: not cleaned or signed again
+    # (kind, message): 'partial' (a damaged document of which the complete items were
+    # kept), 'limits' (items cut to the per-item limits), 'skipped' (items that could not
+    # be read at all).
+    warnings: list[tuple[str, str]]
+    items: tuple[bytes, ...] = ()  # `item_hash` of the items to know next time, feed order
+    unchanged: int = 0  # items seen before unchanged: not cleaned or signed again
 
 
 def item_hash(entry: ParsedEntry, source: Source) -> bytes:
@@ -48,6 +52,8 @@ def prepare(
     Pure (no I/O, no shared state), so it runs in a thread or a worker process alike.
     `known`: the `item_hash`es of the items this source's last stored document held; those
     items were stored then exactly as they would be now, so they are not prepared again.
+    Items that were cut to the limits or could not be read are not known next time: they
+    are prepared again, so their warnings stay as long as the document has them.
     """
     # Imported on first use: a poll where every source answers 304 never needs them, and
     # their imports (feedparser, lxml, nh3, dedup) were a third of such a run's start-up.
@@ -58,18 +64,29 @@ def prepare(
     feed = parse_feed(body, url=url, content_type=content_type)
     articles = []
     items = []
-    skipped = 0
+    unchanged = skipped = 0
     for entry in feed.entries:
         digest = item_hash(entry, source)
         if digest in known:
             items.append(digest)
-            skipped += 1
+            unchanged += 1
             continue
         try:
             a = normalize_entry(entry, source, now)
         except Exception:  # one bad item must not lose the rest of the feed
             log.exception("skipping an item of %s that could not be normalized", source.name)
+            skipped += 1
             continue
         articles.append(replace(a, signature=signature(a.title, a.text)))
-        items.append(digest)
-    return Prepared(feed.ttl_minutes, articles, tuple(dict.fromkeys(items)), skipped)
+        if not a.limits:
+            items.append(digest)
+    warnings: list[tuple[str, str]] = []
+    if feed.problem:
+        warnings.append(("partial", feed.problem))
+    limited = [a for a in articles if a.limits]
+    if limited:
+        reasons = sorted({r for a in limited for r in a.limits})
+        warnings.append(("limits", f"{len(limited)} item(s) cut: {'; '.join(reasons)}"))
+    if skipped:
+        warnings.append(("skipped", f"{skipped} item(s) could not be read and were skipped"))
+    return Prepared(feed.ttl_minutes, articles, warnings, tuple(dict.fromkeys(items)), unchanged)

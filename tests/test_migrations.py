@@ -283,6 +283,22 @@ def test_version_1_gains_alternative_titles_from_its_copies(
         assert rows_in(old_db, table, old_columns[table]) == rows, table
 
 
+def test_migration_3_adds_the_source_warning_keeping_the_sources(
+    old_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = rows_in(old_db, "sources", ["name", "url", "error_count"])
+    with monkeypatch.context() as m:  # a version-2 database: what the release before wrote
+        m.setattr(migrations, "MIGRATIONS", MIGRATIONS[:2])
+        m.setattr(migrations, "LATEST", 2)
+        Store(old_db).close()
+    assert sqlite3.connect(old_db).execute("PRAGMA user_version").fetchone() == (2,)
+    assert "last_warning" not in column_names(old_db, "sources")
+    Store(old_db).close()
+    assert "last_warning" in column_names(old_db, "sources")
+    assert rows_in(old_db, "sources", ["name", "url", "error_count"]) == before
+    assert {r[0] for r in rows_in(old_db, "sources", ["last_warning"])} == {None}
+
+
 def _at_version(db: Path, version: int, monkeypatch: pytest.MonkeyPatch) -> None:
     with monkeypatch.context() as m:
         m.setattr(migrations, "MIGRATIONS", MIGRATIONS[:version])
@@ -290,12 +306,12 @@ def _at_version(db: Path, version: int, monkeypatch: pytest.MonkeyPatch) -> None
         Store(db).close()
 
 
-def test_migration_3_fills_the_publishing_index_and_counts(
+def test_migration_4_fills_the_publishing_index_and_counts(
     old_db: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Migration 3 on a version-2 database: every category row carries its article's
+    """Migration 4 on a version-3 database: every category row carries its article's
     published time and id, and the maintained counts are what counting finds."""
-    _at_version(old_db, 2, monkeypatch)
+    _at_version(old_db, 3, monkeypatch)
     Store(old_db).close()
     con = sqlite3.connect(old_db)
     try:
@@ -326,11 +342,11 @@ def test_migration_3_fills_the_publishing_index_and_counts(
         con.close()
 
 
-def test_migration_4_starts_with_no_item_known(
+def test_migration_5_starts_with_no_item_known(
     old_db: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Upgraded from version 3, every source's next changed document is prepared in full."""
-    _at_version(old_db, 3, monkeypatch)
+    """Upgraded from version 4, every source's next changed document is prepared in full."""
+    _at_version(old_db, 4, monkeypatch)
     store = Store(old_db)
     try:
         assert store.item_hashes("新浪财经－国內") == frozenset()

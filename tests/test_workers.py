@@ -34,6 +34,7 @@ def test_worker_process_gives_what_a_thread_gives() -> None:
             in_worker = await workers.run(len(SINA), prepare, *ARGS)
             assert in_worker == in_thread
             assert in_worker.ttl_minutes == 5 and len(in_worker.articles) == 11
+            assert in_worker.warnings == []
             assert all(isinstance(a.signature, Signature) for a in in_worker.articles)
             assert workers._pool is not None, "the document really went to a worker"
         finally:
