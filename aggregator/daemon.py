@@ -107,6 +107,8 @@ class Daemon:
                     "error_count": st.error_count if st else 0,
                     "next_poll": _iso(st.next_poll) if st else None,
                     "gone": st.gone if st else False,
+                    "pages_pending": st.pages_pending if st else 0,
+                    "last_page_error": st.last_page_error if st else None,
                 }
             )
         failing = [x for x in sources if x["error_count"]]

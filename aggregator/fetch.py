@@ -86,17 +86,25 @@ class Fetcher:
         await self._client.aclose()
 
     async def fetch(
-        self, url: str, *, etag: str | None = None, last_modified: str | None = None
+        self,
+        url: str,
+        *,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        referer: str | None = None,
     ) -> FetchResult:
         """GET `url` (following redirects) or read a file: URL; raise FetchError on failure."""
         if url[:5].lower() == "file:":
             return await self._fetch_file(url, etag)
         host = _host_of(url)
         started = time.monotonic()
+        headers = _conditional(etag, last_modified)
+        if referer:
+            headers["Referer"] = referer
         async with self._total, self._host_slot(host):
             try:
                 async with asyncio.timeout(self._settings.deadline):
-                    hops = await self._follow(url, host, _conditional(etag, last_modified))
+                    hops = await self._follow(url, host, headers)
             except TimeoutError as exc:
                 raise FetchError(
                     "timeout", f"no complete response within {self._settings.deadline:g} s"

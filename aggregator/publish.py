@@ -40,6 +40,8 @@ from aggregator.atomic import write_atomic
 from aggregator.models import OutputSettings, StoredArticle
 from aggregator.store import Store
 
+from .sites import sina
+
 ATOM_NS = "http://www.w3.org/2005/Atom"
 FH_NS = "http://purl.org/syndication/history/1.0"
 JSONFEED_VERSION = "https://jsonfeed.org/version/1.1"
@@ -318,9 +320,13 @@ def _add_entries(fg: FeedGenerator, articles: Sequence[StoredArticle], rss: bool
         fe.content(xml_safe(a.content_html), type="html")
         for cat in a.categories:
             fe.category(term=xml_safe(cat))
+        for tag in a.tags:  # stocks: their own scheme, so readers tell them from channels
+            fe.category(term=xml_safe(tag), scheme=sina.STOCK_SCHEME)
         if rss:
             fe.guid(a.id, permalink=False)
             fe.dc.dc_creator(xml_safe(a.author))
+            if a.outlet:
+                fe.dc.dc_publisher(xml_safe(a.outlet))
             if a.cover:
                 fe.enclosure(xml_safe(a.cover), "0", _image_type(a.cover))
         else:
@@ -346,6 +352,9 @@ def render_atom(
 def _add_atom_extras(root: Any, articles: Sequence[StoredArticle], archive: bool) -> None:
     """What feedgen cannot express: entry link relations, covers, the archive marker."""
     for entry, a in zip(root.iter(f"{{{ATOM_NS}}}entry"), articles, strict=True):
+        if a.outlet:  # the originating outlet: where the entry was first published
+            source = etree.SubElement(entry, f"{{{ATOM_NS}}}source")
+            etree.SubElement(source, f"{{{ATOM_NS}}}title").text = xml_safe(a.outlet)
         for url in dict.fromkeys(a.links):
             if url != a.link:
                 etree.SubElement(entry, f"{{{ATOM_NS}}}link", rel="related", href=xml_safe(url))
@@ -400,11 +409,13 @@ def _json_item(a: StoredArticle) -> dict[str, Any]:
         "date_published": _utc(a.published).isoformat(),
         "date_modified": _utc(a.updated).isoformat(),
         "authors": [{"name": xml_safe(a.author)}],
-        "tags": list(a.categories),
+        "tags": [*a.categories, *a.tags],
         "_provenance": {"links": list(dict.fromkeys((a.link, *a.links)))},
     }
     if a.cover:
         item["image"] = a.cover
+    if a.outlet:
+        item["_outlet"] = xml_safe(a.outlet)
     return item
 
 
@@ -478,6 +489,8 @@ def _index_article(a: StoredArticle) -> str:
         f"<article>{cover}<div>"
         f'<h2><a href="{e(a.link)}" rel="noopener noreferrer">{e(a.title)}</a></h2>'
         f'<div class="meta"><time datetime="{local.isoformat()}">'
-        f"{local:%Y-%m-%d %H:%M}</time> · {e(a.author)} · {e(' / '.join(a.categories))}</div>"
+        f"{local:%Y-%m-%d %H:%M}</time> · {e(a.author)}"
+        + (f" · 来源：{e(a.outlet)}" if a.outlet and a.outlet != a.author else "")
+        + f" · {e(' / '.join(a.categories))}</div>"
         "</div></article>"
     )

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 _ARTICLE_COLUMNS = (
     "seq, id, slug, link, title, published, updated, author, categories, content_html, "
-    "cover, date_fallback"
+    "cover, date_fallback, outlet, tags"
 )
 
 
@@ -66,6 +66,30 @@ def _marks(values: Sequence[object]) -> str:
     return ",".join("?" * len(values))
 
 
+@dataclass(frozen=True, slots=True)
+class ListedRow:
+    """What a poll learnt about one listed item of a native source (SPEC §11)."""
+
+    key: str
+    version: str
+    page_url: str | None = None
+    item: str | None = None  # the item (JSON) while its page is pending
+    done: bool = False  # this version is stored or attached: never read again
+    error: str | None = None  # its page failed (or was refused) this time
+    error_kind: str | None = None
+    refused: bool = False  # a page the source may not fetch: never tried
+    next_try: datetime | None = None  # after a failure: not retried before
+
+
+@dataclass(frozen=True, slots=True)
+class Listed:
+    """A source's memory of one item: the version it last listed, the one handled."""
+
+    version: str
+    done: str | None
+    attempts: int
+
+
 @dataclass
 class _NewRows:
     """Side rows of the batch's new articles, written with one executemany per table."""
@@ -90,6 +114,10 @@ def content_hash(a: Article) -> str:
     for part in (a.title, a.content_html, a.cover or "", a.author):
         h.update(part.encode())
         h.update(b"\x00")
+    if a.outlet or a.tags:  # only then: hashes of articles without them stay as they were
+        for part in (a.outlet or "", *a.tags):
+            h.update(part.encode())
+            h.update(b"\x00")
     return h.hexdigest()
 
 
@@ -184,7 +212,10 @@ class Store:
                 state = replace(state, last_success=_dt(row[5]))
             self.save_state(state)
             return state
+        pending, page_error = self._page_status(name)
         return SourceState(
+            pages_pending=pending,
+            last_page_error=page_error,
             name=row[0],
             url=row[1],
             etag=row[2],
@@ -222,6 +253,135 @@ class Store:
                     s.redirect_candidate,
                 ),
             )
+
+    def _page_status(self, name: str) -> tuple[int, str | None]:
+        """Pages listed but not yet fetched at their version, and the newest page error."""
+        (pending,) = self._db.execute(
+            "SELECT COUNT(*) FROM listed WHERE source = ? AND refused = 0"
+            " AND (done IS NULL OR done != version)",
+            (name,),
+        ).fetchone()
+        row = self._db.execute(
+            "SELECT error FROM listed WHERE source = ? AND error IS NOT NULL"
+            " ORDER BY error_at DESC LIMIT 1",
+            (name,),
+        ).fetchone()
+        return int(pending), row[0] if row else None
+
+    # --- what native sources listed (SPEC §11) ---------------------------------------------
+
+    def has_listed(self, source: str) -> bool:
+        """Whether the source ever listed anything (else its first poll backfills)."""
+        row = self._db.execute("SELECT 1 FROM listed WHERE source = ? LIMIT 1", (source,))
+        return row.fetchone() is not None
+
+    def listed(self, source: str, keys: Sequence[str]) -> dict[str, Listed]:
+        """The source's memory of these items."""
+        out: dict[str, Listed] = {}
+        for chunk in _chunks(keys):
+            for key, version, done, attempts in self._db.execute(
+                "SELECT key, version, done, attempts FROM listed"
+                f" WHERE source = ? AND key IN ({_marks(chunk)})",
+                (source, *chunk),
+            ):
+                out[key] = Listed(version, done, attempts)
+        return out
+
+    def handled_anywhere(self, keys: Sequence[str]) -> set[tuple[str, str]]:
+        """(key, version) pairs some source already stored: their pages are not fetched
+        again, whichever list carries them."""
+        return {
+            (r[0], r[1])
+            for chunk in _chunks(keys)
+            for r in self._db.execute(
+                f"SELECT key, done FROM listed WHERE key IN ({_marks(chunk)}) AND done IS NOT NULL",
+                chunk,
+            )
+        }
+
+    def pending_items(
+        self, source: str, now: datetime, limit: int, skip: Sequence[str] = ()
+    ) -> list[tuple[str, int]]:
+        """(item JSON, attempts) of the source's pages waiting from earlier polls, due now,
+        oldest listing first."""
+        if limit <= 0:
+            return []
+        rows = self._db.execute(
+            "SELECT key, item, attempts FROM listed WHERE source = ? AND refused = 0"
+            " AND item IS NOT NULL AND (done IS NULL OR done != version)"
+            " AND (next_try IS NULL OR next_try <= ?) ORDER BY next_try, key LIMIT ?",
+            (source, _iso(now), limit + len(skip)),
+        )
+        skipped = set(skip)
+        return [(r[1], r[2]) for r in rows if r[0] not in skipped][:limit]
+
+    def record_listed(self, source: str, rows: Sequence[ListedRow], now: datetime) -> None:
+        """Remember what a poll did with each listed item, in one transaction."""
+        at = _iso(now)
+        with self._tx() as db:
+            for r in rows:
+                if r.done:
+                    db.execute(
+                        "INSERT INTO listed (source, key, version, page_url, done)"
+                        " VALUES (?,?,?,?,?) ON CONFLICT (source, key) DO UPDATE SET"
+                        " version = excluded.version, page_url = excluded.page_url,"
+                        " done = excluded.done, item = NULL, attempts = 0, next_try = NULL,"
+                        " error = NULL, error_kind = NULL, error_at = NULL, refused = 0",
+                        (source, r.key, r.version, r.page_url, r.version),
+                    )
+                elif r.error is not None:
+                    db.execute(
+                        "INSERT INTO listed (source, key, version, page_url, item, attempts,"
+                        " next_try, error, error_kind, error_at, refused)"
+                        " VALUES (?,?,?,?,?,1,?,?,?,?,?) ON CONFLICT (source, key) DO UPDATE"
+                        " SET version = excluded.version, page_url = excluded.page_url,"
+                        " item = excluded.item, attempts = listed.attempts + 1,"
+                        " next_try = excluded.next_try, error = excluded.error,"
+                        " error_kind = excluded.error_kind, error_at = excluded.error_at,"
+                        " refused = excluded.refused",
+                        (
+                            source,
+                            r.key,
+                            r.version,
+                            r.page_url,
+                            r.item,
+                            _iso(r.next_try) if r.next_try else None,
+                            r.error,
+                            r.error_kind,
+                            at,
+                            int(r.refused),
+                        ),
+                    )
+                else:  # waiting for a later poll's budget
+                    db.execute(
+                        "INSERT INTO listed (source, key, version, page_url, item)"
+                        " VALUES (?,?,?,?,?) ON CONFLICT (source, key) DO UPDATE SET"
+                        " version = excluded.version, page_url = excluded.page_url,"
+                        " item = excluded.item",
+                        (source, r.key, r.version, r.page_url, r.item),
+                    )
+
+    def attach(self, articles: Sequence[Article], now: datetime) -> UpsertResult:
+        """Another list carries stored articles: add its channel and link to each, never
+        its content (that came from the page). Unknown or deleted ones are left alone."""
+        merged = unchanged = 0
+        keys = list(dict.fromkeys(k for a in articles for k in (a.key, *a.alt_keys)))
+        with self._tx():
+            known = self._known_keys(keys)
+            for a in articles:
+                all_keys = (a.key, *a.alt_keys)
+                hits = [known[k] for k in all_keys if k in known]
+                if not hits:
+                    continue
+                seq, is_copy = min(hits, key=lambda hit: hit[1])
+                if self._attach(seq, a, all_keys, now, is_copy=bool(is_copy)):
+                    self._touch_categories(seq)
+                    merged += 1
+                else:
+                    unchanged += 1
+            if merged:
+                self._bump_generation()
+        return UpsertResult(merged=merged, unchanged=unchanged)
 
     def enable_source(self, name: str) -> bool:
         """Clear a 410 'gone' mark and the backoff so the source is polled again."""
@@ -394,8 +554,8 @@ class Store:
         categories = list(dict.fromkeys(a.categories))
         cur = self._db.execute(
             "INSERT INTO articles (id, key, slug, link, title, published, updated, first_seen,"
-            " date_fallback, author, categories, content_html, cover, editor, content_hash)"
-            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            " date_fallback, author, categories, content_html, cover, editor, content_hash,"
+            " outlet, tags) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (
                 aid,
                 a.key,
@@ -412,6 +572,8 @@ class Store:
                 a.cover,
                 a.editor,
                 content_hash(a),
+                a.outlet,
+                json.dumps(list(a.tags), ensure_ascii=False),
             ),
         )
         seq = cur.lastrowid
@@ -468,8 +630,19 @@ class Store:
             return None
         self._db.execute(
             "UPDATE articles SET title = ?, content_html = ?, cover = ?, author = ?, editor = ?,"
-            " content_hash = ?, updated = ?, post_dirty = 1 WHERE seq = ?",
-            (a.title, a.content_html, a.cover, a.author, a.editor, new_hash, _iso(now), seq),
+            " content_hash = ?, updated = ?, outlet = ?, tags = ?, post_dirty = 1 WHERE seq = ?",
+            (
+                a.title,
+                a.content_html,
+                a.cover,
+                a.author,
+                a.editor,
+                new_hash,
+                _iso(now),
+                a.outlet,
+                json.dumps(list(a.tags), ensure_ascii=False),
+                seq,
+            ),
         )
         (aid,) = self._db.execute("SELECT id FROM articles WHERE seq = ?", (seq,)).fetchone()
         from .dedup import Candidate, Signature
@@ -619,6 +792,8 @@ class Store:
                     cover=r[10],
                     links=tuple(links.get(seq, ())),
                     date_is_fallback=bool(r[11]),
+                    outlet=r[12],
+                    tags=tuple(json.loads(r[13])),
                 )
             )
         return out

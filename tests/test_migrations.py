@@ -116,6 +116,7 @@ def test_a_poll_after_the_upgrade_finds_every_story_known(old_db: Path, tmp_path
     text = text.replace('"../var/demo.db"', f'"{old_db}"')
     text = text.replace('"../demo-public"', f'"{tmp_path / "public"}"')
     text = text.replace('"file:demo/', f'"file:{REPO / "config" / "demo"}/')
+    text = text[: text.index("# Native Sina sources")]  # release 0.1 read only the feeds
     cfg = tmp_path / "demo.toml"
     cfg.write_text(text, encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if k != "AGGREGATOR_CONFIG"}
@@ -192,6 +193,7 @@ def test_an_empty_file_is_not_taken_as_a_new_database(tmp_path: Path) -> None:
 def test_a_failing_migration_leaves_the_database_at_its_version(
     old_db: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    Store(old_db).close()  # at this release's version: the failing step comes after it
     before = table_contents(old_db)
 
     def half_done(conn: sqlite3.Connection) -> None:
@@ -219,3 +221,28 @@ def test_a_read_only_connection_refuses_a_database_not_yet_upgraded(old_db: Path
 def test_migrations_are_numbered_one_by_one() -> None:
     assert [m.number for m in MIGRATIONS] == list(range(1, LATEST + 1))
     assert all(m.summary for m in MIGRATIONS)
+
+
+def test_version_1_database_gains_outlets_tags_and_listed_items(
+    old_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Migration 2 (native sources): a database at version 1 keeps every row, its articles
+    read with no outlet and no tags, and it can remember what native sources listed."""
+    with monkeypatch.context() as m:
+        m.setattr(migrations, "MIGRATIONS", MIGRATIONS[:1])
+        m.setattr(migrations, "LATEST", 1)
+        Store(old_db).close()
+    assert sqlite3.connect(old_db).execute("PRAGMA user_version").fetchone() == (1,)
+    before = table_contents(old_db)
+    store = Store(old_db)
+    try:
+        assert migrations.version(store._db) == LATEST >= 2
+        for table, rows in before.items():
+            cols = [c for c in column_names(old_db, table) if c not in ("outlet", "tags")]
+            assert len(cols) == len(rows[0]) if rows else True
+            assert rows_in(old_db, table, cols) == rows, f"{table} changed in the upgrade"
+        articles = store.recent(100)
+        assert articles and all(a.outlet is None and a.tags == () for a in articles)
+        assert not store.has_listed("新浪财经－国內")
+    finally:
+        store.close()
