@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from . import __version__
 from .atomic import fsync_all
-from .errors import FetchError, SourceError
+from .errors import FetchError, SourceError, StoreError
 from .fetch import Fetcher
 from .kinds import KINDS, Item, Kind, item_from_json, item_to_json
 from .models import (
@@ -37,6 +37,7 @@ from .prepare import PageJob, Prepared, complete, prepare
 from .schedule import classify, next_delay
 from .sites.domains import same_site
 from .store import Listed, ListedRow, Store, UpsertResult
+from .urls import redact_text, with_credentials_of
 from .workers import Workers
 
 if TYPE_CHECKING:
@@ -93,7 +94,10 @@ async def poll_source(
     config order, so which copy of a cross-outlet story is kept does not depend on timing.
     """
     started = time.monotonic()
-    state = await p.db(p.store.source_state, source.name, source.url)
+    try:
+        state = await p.db(p.store.source_state, source.name, source.url)
+    except StoreError as exc:  # locked or failing database: nothing to record it in
+        return _unrecorded(p, source, exc, now, started)
     if state.gone:  # not polled at all: nothing to count, the gauges already say it
         return PollResult(source.name, "gone", error_kind="http_410", error=state.last_error)
     fetch_seconds = None
@@ -107,7 +111,7 @@ async def poll_source(
         )
         fetch_seconds = time.monotonic() - started
         result, state = await _process(p, source, state, fetched, now, turn)
-    except SourceError as exc:
+    except (SourceError, StoreError) as exc:
         result, state = _failure(p, source, state, exc, now)
     except Exception as exc:  # a bug must not kill the daemon; record it like a failure
         log.exception("internal error while polling %s", source.name)
@@ -120,7 +124,12 @@ async def poll_source(
         next_poll=state.next_poll,
         fetch_seconds=fetch_seconds,
     )
-    await p.db(p.store.save_state, state)
+    try:
+        await p.db(p.store.save_state, state)
+    except StoreError as exc:
+        # The next poll time is in `result` all the same: the caller keeps polling, and
+        # whatever this poll stored is stored again idempotently next time.
+        log.error("%s: could not record the poll's outcome: %s", source.name, exc)
     if p.metrics is not None:
         p.metrics.observe_poll(result, now)
     _log_result(result)
@@ -274,7 +283,13 @@ async def _list_pages(
                 len(fetched.body), prepare, fetched.body, fetched.url, ctype, source, now
             )
         except SourceError as exc:  # keep what the earlier pages gave
-            log.warning("%s: list page %d failed (%s): %s", source.name, page, exc.kind, exc)
+            log.warning(
+                "%s: list page %d failed (%s): %s",
+                source.name,
+                page,
+                exc.kind,
+                redact_text(str(exc)),
+            )
             break
     return list(items.values()), mine
 
@@ -301,7 +316,7 @@ def _refusal(list_url: str, page_url: str | None) -> str | None:
         return "no page URL"
     if same_site(list_url, page_url):
         return None
-    return f"page {page_url} is not on the site of {list_url}: not fetched"
+    return redact_text(f"page {page_url} is not on the site of {list_url}: not fetched")
 
 
 def _row(item: Item, *, done: bool = False, **error: Any) -> ListedRow:
@@ -319,6 +334,7 @@ def _failed(
     p: Pipeline, source: Source, item: Item, attempts: int, kind: str, message: str, now: datetime
 ) -> ListedRow:
     """A page that failed: tried again on a later poll, later each time (never given up)."""
+    message = redact_text(message)
     log.warning("%s: page of %s failed (%s): %s", source.name, item.key, kind, message)
     delay = min(PAGE_RETRY_MAX, source.interval * 2.0 ** min(attempts, 20))
     retry = now + timedelta(seconds=delay * p.rng.uniform(0.5, 1.0))
@@ -332,7 +348,7 @@ def _adopt_redirect(state: SourceState, fetched: FetchResult) -> SourceState:
         return replace(state, redirect_candidate=None)
     if state.redirect_candidate == target:
         log.info("%s moved permanently to %s: adopting the new URL", state.name, target)
-        return replace(state, url=target, redirect_candidate=None)
+        return replace(state, url=with_credentials_of(target, state.url), redirect_candidate=None)
     return replace(state, redirect_candidate=target)
 
 
@@ -365,7 +381,7 @@ def _failure(
     p: Pipeline, source: Source, state: SourceState, exc: BaseException, now: datetime
 ) -> tuple[PollResult, SourceState]:
     kind = classify(exc)
-    message = str(exc) or type(exc).__name__
+    message = redact_text(str(exc) or type(exc).__name__)
     retry_after = exc.retry_after if isinstance(exc, FetchError) else None
     errors = state.error_count + 1
     delay = next_delay(
@@ -382,6 +398,25 @@ def _failure(
     )
     status: PollStatus = "gone" if gone else "error"
     return PollResult(source.name, status, error_kind=kind, error=message), state
+
+
+def _unrecorded(
+    p: Pipeline, source: Source, exc: StoreError, now: datetime, started: float
+) -> PollResult:
+    """A poll that could not even read its source's state: failed, retried after a backoff."""
+    delay = next_delay(interval=source.interval, error_count=1, rng=p.rng)
+    result = PollResult(
+        source.name,
+        "error",
+        error_kind=classify(exc),
+        error=str(exc),
+        elapsed=time.monotonic() - started,
+        next_poll=now + timedelta(seconds=delay),
+    )
+    if p.metrics is not None:
+        p.metrics.observe_poll(result, now)
+    _log_result(result)
+    return result
 
 
 def _log_result(r: PollResult) -> None:
