@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import random
+import sqlite3
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -563,3 +567,69 @@ def test_zhibo_bad_answers() -> None:
 def test_the_native_kinds_are_registered_in_one_place() -> None:
     assert set(KINDS) == {"feed", "sina-roll", "sina-zhibo"}
     assert replace(roll_source("u"), kind="feed").kind == "feed"
+
+
+# --- end to end: `aggregator once` on native sources alone ---------------------------------
+
+
+def _once(cfg: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "AGGREGATOR_CONFIG"}
+    return subprocess.run(
+        [sys.executable, "-m", "aggregator", "once", "-c", str(cfg)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+
+
+def test_native_sources_alone_publish_full_articles(
+    tmp_path: Path, site: SinaSite, server: FaultServer
+) -> None:
+    a_items = [roll_item(n, site.base, media="证券日报") for n in range(1, 6)]
+    b_items = [a_items[0], roll_item(6, site.base)]
+    site.set_list(1686, a_items)
+    site.set_list(1687, b_items)
+    for item in [*a_items, b_items[1]]:
+        site.set_page(item)
+    site.set_page(a_items[4], Static(b"busy", status=503))
+    server.add(
+        "/api/zhibo/feed?zhibo_id=152&page_size=20&page=1",
+        Static(json.dumps(ZHIBO_SAMPLE, ensure_ascii=False).encode(), headers=JSON),
+    )
+    cfg = tmp_path / "agg.toml"
+    cfg.write_text(
+        '[storage]\npath = "agg.db"\n[output]\ndir = "public"\n'
+        'base_url = "http://127.0.0.1:8080/"\ntitle = "t"\n[server]\nport = 8080\n'
+        '[defaults]\ncategories = ["金融", "新浪财经"]\nauthor = "新浪财经"\n'
+        f'[[sources]]\nname = "国内"\nkind = "sina-roll"\nurl = "{site.list_url(1686)}"\n'
+        f'[[sources]]\nname = "宏观"\nkind = "sina-roll"\nurl = "{site.list_url(1687)}"\n'
+        '[[sources]]\nname = "7×24"\nkind = "sina-zhibo"\n'
+        f'url = "{server.url("/api/zhibo/feed?zhibo_id=152")}"\n',
+        encoding="utf-8",
+    )
+    done = _once(cfg)
+    assert done.returncode == 0, done.stderr
+    atom = (tmp_path / "public" / "feed.atom").read_text(encoding="utf-8")
+    assert atom.count("<entry>") == 5 + 3  # one page failed: not published, not even its intro
+    assert str(a_items[4]["title"]) not in atom
+    assert "第一段全文" in atom and "<title>证券日报</title>" in atom  # the outlet, as atom:source
+    assert atom.count(f"<title>{a_items[0]['title']}</title>") == 1
+    status = subprocess.run(
+        [sys.executable, "-m", "aggregator", "status", "-c", str(cfg)],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    china = next(s for s in json.loads(status.stdout) if s["name"] == "国内")
+    assert china["pages_pending"] == 1 and "503" in china["last_page_error"]
+
+    site.set_page(a_items[4])
+    db = sqlite3.connect(tmp_path / "agg.db")
+    db.execute("UPDATE listed SET next_try = NULL")  # as if its retry time had come
+    db.commit()
+    db.close()
+    assert _once(cfg).returncode == 0
+    atom = (tmp_path / "public" / "feed.atom").read_text(encoding="utf-8")
+    assert str(a_items[4]["title"]) in atom and atom.count("<entry>") == 9
