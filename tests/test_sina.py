@@ -7,6 +7,7 @@ the real Fetcher, kinds, cleaner, dedup and SQLite, driven through `poll_source`
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -22,6 +23,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from aggregator import config
 from aggregator.errors import ParseError
@@ -633,3 +637,60 @@ def test_native_sources_alone_publish_full_articles(
     assert _once(cfg).returncode == 0
     atom = (tmp_path / "public" / "feed.atom").read_text(encoding="utf-8")
     assert str(a_items[4]["title"]) in atom and atom.count("<entry>") == 9
+
+
+# --- properties: whatever Sina sends, a clear ParseError or items ------------------------------
+
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+_item_fields = st.fixed_dictionaries(
+    {},
+    optional={
+        k: _json_values | st.text(max_size=60)
+        for k in (
+            "docid",
+            "url",
+            "wapurl",
+            "title",
+            "intro",
+            "ctime",
+            "mtime",
+            "media_name",
+            "images",
+            "img",
+            "author",
+            "id",
+            "rich_text",
+            "create_time",
+            "tag",
+            "ext",
+            "docurl",
+        )
+    },
+)
+
+
+@hsettings(max_examples=150, deadline=None)
+@given(st.binary(max_size=200))
+def test_any_bytes_give_a_parse_error_or_a_listing(body: bytes) -> None:
+    for kind in (ROLL, KINDS["sina-zhibo"]):
+        with contextlib.suppress(ParseError):
+            kind.read_list(body, "https://feed.mix.sina.com.cn/api/roll/get", None, T0)
+
+
+@hsettings(max_examples=150, deadline=None)
+@given(st.lists(_item_fields, max_size=5))
+def test_any_items_read_without_crashing(items: list[dict[str, Any]]) -> None:
+    roll = json.dumps({"result": {"status": {"code": 0}, "data": items}}).encode()
+    for item in ROLL.read_list(roll, "https://feed.mix.sina.com.cn/api/roll/get", None, T0).items:
+        assert item.key.startswith("sina:") and item.page_url
+    zhibo = json.dumps(
+        {"result": {"status": {"code": 0}, "data": {"feed": {"list": items}}}}
+    ).encode()
+    for item in KINDS["sina-zhibo"].read_list(zhibo, "u", None, T0).items:
+        assert item.key.startswith("sina-zhibo:") and item.entry.title
