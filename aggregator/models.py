@@ -12,7 +12,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from .dedup import Signature
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +123,7 @@ class Article:
     cover: str | None
     source_name: str
     editor: str | None = None
-    signature: object | None = None  # dedup.Signature, computed off the store's lock
+    signature: Signature | None = None  # computed off the store's lock (prepare.py)
     outlet: str | None = None  # originating outlet, when the source states one
     tags: tuple[str, ...] = ()  # e.g. the stocks a flash is about, 'name symbol'
 
@@ -141,6 +144,7 @@ class StoredArticle:
     cover: str | None
     links: tuple[str, ...] = ()  # provenance: every URL the story was seen at
     date_is_fallback: bool = False
+    alt_titles: tuple[str, ...] = ()  # other headlines of merged copies, first seen first
     outlet: str | None = None  # originating outlet (Sina's media_name), shown with the article
     tags: tuple[str, ...] = ()  # e.g. stocks, 'name symbol'
 

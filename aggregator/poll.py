@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 from .errors import FetchError, SourceError, StoreError
 from .fetch import Fetcher
 from .kinds import KINDS, Item, Kind, item_from_json, item_to_json
+from .listed import Listed, ListedRow
 from .models import (
     FetchResult,
     PollResult,
@@ -32,7 +33,7 @@ from .models import (
 from .prepare import PageJob, Prepared, complete, prepare
 from .schedule import classify, next_delay
 from .sites.domains import same_site
-from .store import Listed, ListedRow, Store, UpsertResult
+from .store import Store, UpsertResult
 from .urls import redact_text, with_credentials_of
 from .workers import Workers
 

@@ -164,6 +164,8 @@ def _json_item(a: StoredArticle) -> dict[str, Any]:
         "tags": [*a.categories, *a.tags],
         "_provenance": {"links": list(dict.fromkeys((a.link, *a.links)))},
     }
+    if a.alt_titles:  # the other headlines of merged copies (JSON Feed extension object)
+        item["_alternative_titles"] = {"titles": [xml_safe(t) for t in a.alt_titles]}
     if a.cover:
         item["image"] = a.cover
     if a.outlet:
