@@ -198,7 +198,12 @@ _NATIVE_SOURCES = _statements(
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "baseline: the tables of release 0.1", _BASELINE),
     Migration(2, "alternative titles of merged stories; body digests for dedup", _same_body),
-    Migration(3, "native sources: article outlet and tags, listed items", _NATIVE_SOURCES),
+    Migration(
+        3,
+        "sources.last_warning: a partial or cut document, shown until a clean one parses",
+        _statements("ALTER TABLE sources ADD COLUMN last_warning TEXT"),
+    ),
+    Migration(4, "native sources: article outlet and tags, listed items", _NATIVE_SOURCES),
 )
 LATEST = len(MIGRATIONS)
 

@@ -13,6 +13,7 @@ import hashlib
 import logging
 import random
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -57,9 +58,11 @@ class Pipeline:
     rng: random.Random = field(default_factory=random.Random)
     db_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     workers: Workers = field(default_factory=lambda: Workers(0))
-    # Article pages being fetched right now, by (item key, version): lists polled together
-    # that carry the same article share one request.
+    # Article pages by (item key, version): being fetched or fetched and not yet stored
+    # (lists polled together that carry the same article share one request), and the last
+    # ones stored (a list that looked them up just before they were stored attaches to them).
     page_flights: dict[tuple[str, str], asyncio.Future[FetchResult]] = field(default_factory=dict)
+    pages_stored: OrderedDict[tuple[str, str], None] = field(default_factory=OrderedDict)
 
     async def db(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run a store call in a worker thread, one at a time.
@@ -156,7 +159,10 @@ async def _process(
         prepared = await p.workers.run(
             len(fetched.body), prepare, fetched.body, fetched.url, content_type, source, now
         )
-        state = _adopt_redirect(replace(state, body_hash=body_hash), fetched)
+        # The warning stays on the source until a document parses without one (a 304 or an
+        # identical body says the same document is still served).
+        warning = "; ".join(message for _, message in prepared.warnings) or None
+        state = _adopt_redirect(replace(state, body_hash=body_hash, last_warning=warning), fetched)
         status = "ok"
     if kind.tracks_items:  # pages waiting from earlier polls are due even when nothing moved
         counts = await _tracked(p, source, kind, state.url, prepared, now, turn)
@@ -173,6 +179,7 @@ async def _process(
         updated=counts.updated,
         merged=counts.merged,
         unchanged=counts.unchanged,
+        warnings=tuple(prepared.warnings) if prepared is not None else (),
     )
     ttl = prepared.ttl_minutes if prepared is not None else None
     return result, _success(p, source, state, fetched, now, ttl=ttl)
@@ -217,13 +224,16 @@ async def _tracked(
     results = await asyncio.gather(*(_page(p, kind, item) for item, _ in fetch))
     jobs: list[PageJob] = []
     for (item, attempts), got in zip(fetch, results, strict=True):
-        if isinstance(got, SourceError):
+        if got is STORED:  # another list stored it meanwhile
+            attach.append(item)
+        elif isinstance(got, SourceError):
             rows.append(_failed(p, source, item, attempts, got.kind, str(got), now))
-        elif got.body is not None:
+        elif isinstance(got, FetchResult) and got.body is not None:
             jobs.append(PageJob(item, got.body, got.url, got.headers.get("content-type")))
     if not (whole or jobs or attach):
         if rows:
             await p.db(p.store.record_listed, source.name, rows, now)
+        _landed(p, [], [i for i, _ in fetch])
         return UpsertResult()
     size = sum(len(j.body) for j in jobs)
     done = await p.workers.run(size, complete, source, whole, jobs, attach, now)
@@ -241,7 +251,22 @@ async def _tracked(
         extra = await p.db(p.store.attach, done.attach, now)
         counts = replace(counts, merged=counts.merged + extra.merged)
     await p.db(p.store.record_listed, source.name, rows, now)
+    _landed(p, [j.item for j in jobs if j.item.key in done.articles], [i for i, _ in fetch])
     return counts
+
+
+PAGES_STORED_MEMORY = 10_000  # (key, version) pairs remembered as stored in this process
+
+
+def _landed(p: Pipeline, stored: list[Item], fetched: list[Item]) -> None:
+    """The poll recorded its pages: the stored ones are remembered, the flights let go."""
+    for item in stored:
+        p.pages_stored[(item.key, item.version)] = None
+        p.pages_stored.move_to_end((item.key, item.version))
+    while len(p.pages_stored) > PAGES_STORED_MEMORY:
+        p.pages_stored.popitem(last=False)
+    for item in fetched:
+        p.page_flights.pop((item.key, item.version), None)
 
 
 async def _list_pages(
@@ -288,15 +313,23 @@ async def _list_pages(
     return list(items.values()), mine
 
 
-async def _page(p: Pipeline, kind: Kind, item: Item) -> FetchResult | SourceError:
+class _Stored:
+    """A page another list stored while this one was deciding to fetch it."""
+
+
+STORED = _Stored()
+
+
+async def _page(p: Pipeline, kind: Kind, item: Item) -> FetchResult | SourceError | _Stored:
     """Fetch an item's page once per version, however many lists carry it right now."""
     assert item.page_url is not None
     flight = (item.key, item.version)
+    if flight in p.pages_stored:
+        return STORED
     pending = p.page_flights.get(flight)
-    if pending is None:
+    if pending is None:  # kept until the poll that started it has stored its pages
         pending = asyncio.ensure_future(p.fetcher.fetch(item.page_url, referer=kind.referer))
         p.page_flights[flight] = pending
-        pending.add_done_callback(lambda _: p.page_flights.pop(flight, None))
     try:
         return await asyncio.shield(pending)
     except SourceError as exc:
@@ -415,6 +448,8 @@ def _unrecorded(
 
 def _log_result(r: PollResult) -> None:
     after = r.next_poll.strftime("%Y-%m-%d %H:%M:%SZ") if r.next_poll else "not scheduled"
+    for kind, message in r.warnings:
+        log.warning("%s: %s: %s", r.source, kind, message)
     if r.status in ("error", "gone"):
         log.warning(
             "%s: %s (%s): %s; next poll %s", r.source, r.status, r.error_kind, r.error, after

@@ -28,6 +28,9 @@ class Prepared:
     articles: list[Article]
     items: list[Item] = field(default_factory=list)
     more: bool = False  # a next list page exists
+    # (kind, message): 'partial' (a damaged document of which the complete items were
+    # kept), 'limits' (items cut to the per-item limits), 'skipped' (items not readable).
+    warnings: list[tuple[str, str]] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +63,17 @@ def prepare(
         items = [i for i in listing.items if unique.get(i.key) is i]
         return Prepared(listing.ttl_minutes, [], items, listing.more)
     articles = [a for e in (i.entry for i in listing.items) if (a := _article(e, source, now))]
-    return Prepared(listing.ttl_minutes, articles, more=listing.more)
+    warnings: list[tuple[str, str]] = []
+    if listing.problem:
+        warnings.append(("partial", listing.problem))
+    limited = [a for a in articles if a.limits]
+    if limited:
+        reasons = sorted({r for a in limited for r in a.limits})
+        warnings.append(("limits", f"{len(limited)} item(s) cut: {'; '.join(reasons)}"))
+    skipped = len(listing.items) - len(articles)
+    if skipped:
+        warnings.append(("skipped", f"{skipped} item(s) could not be read and were skipped"))
+    return Prepared(listing.ttl_minutes, articles, more=listing.more, warnings=warnings)
 
 
 def complete(

@@ -284,21 +284,37 @@ def test_version_1_gains_alternative_titles_from_its_copies(
         assert rows_in(old_db, table, old_columns[table]) == rows, table
 
 
-def test_version_2_gains_outlets_tags_and_listed_items(
+def test_migration_3_adds_the_source_warning_keeping_the_sources(
     old_db: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Migration 3 (native sources): a database at version 2 keeps every row, its articles
-    read with no outlet and no tags, and it can remember what native sources listed."""
-    with monkeypatch.context() as m:
+    before = rows_in(old_db, "sources", ["name", "url", "error_count"])
+    with monkeypatch.context() as m:  # a version-2 database: what the release before wrote
         m.setattr(migrations, "MIGRATIONS", MIGRATIONS[:2])
         m.setattr(migrations, "LATEST", 2)
         Store(old_db).close()
     assert sqlite3.connect(old_db).execute("PRAGMA user_version").fetchone() == (2,)
+    assert "last_warning" not in column_names(old_db, "sources")
+    Store(old_db).close()
+    assert "last_warning" in column_names(old_db, "sources")
+    assert rows_in(old_db, "sources", ["name", "url", "error_count"]) == before
+    assert {r[0] for r in rows_in(old_db, "sources", ["last_warning"])} == {None}
+
+
+def test_version_3_gains_outlets_tags_and_listed_items(
+    old_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Migration 4 (native sources): a database at version 3 keeps every row, its articles
+    read with no outlet and no tags, and it can remember what native sources listed."""
+    with monkeypatch.context() as m:
+        m.setattr(migrations, "MIGRATIONS", MIGRATIONS[:3])
+        m.setattr(migrations, "LATEST", 3)
+        Store(old_db).close()
+    assert sqlite3.connect(old_db).execute("PRAGMA user_version").fetchone() == (3,)
     before = table_contents(old_db)
     old_columns = {t: column_names(old_db, t) for t in before}
     store = Store(old_db)
     try:
-        assert migrations.version(store._db) == LATEST >= 3
+        assert migrations.version(store._db) == LATEST >= 4
         articles = store.recent(100)
         assert articles and all(a.outlet is None and a.tags == () for a in articles)
         assert not store.has_listed("新浪财经－国內")

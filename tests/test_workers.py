@@ -33,8 +33,12 @@ def test_worker_process_gives_what_a_thread_gives() -> None:
             in_thread = await Workers(0).run(len(SINA), prepare, *ARGS)
             in_worker = await workers.run(len(SINA), prepare, *ARGS)
             assert in_worker == in_thread
-            ttl, articles = in_worker.ttl_minutes, in_worker.articles
-            assert ttl == 5 and len(articles) == 11
+            ttl, articles, warnings = (
+                in_worker.ttl_minutes,
+                in_worker.articles,
+                in_worker.warnings,
+            )
+            assert ttl == 5 and len(articles) == 11 and warnings == []
             assert all(isinstance(a.signature, Signature) for a in articles)
             assert workers._pool is not None, "the document really went to a worker"
         finally:

@@ -27,6 +27,7 @@ class Listing:
     items: tuple[Item, ...]
     ttl_minutes: int | None = None
     more: bool = False
+    problem: str | None = None  # a damaged document of which the complete items were kept
 
 
 class Kind(Protocol):

@@ -24,7 +24,7 @@ class FeedKind:
 
         feed = parse_feed(body, url=url, content_type=content_type)
         items = tuple(Item(key="", entry=e) for e in feed.entries)
-        return Listing(items=items, ttl_minutes=feed.ttl_minutes)
+        return Listing(items=items, ttl_minutes=feed.ttl_minutes, problem=feed.problem)
 
     def read_page(self, item: Item, body: bytes, url: str, content_type: str | None) -> ParsedEntry:
         raise ParseError("not_a_feed", "a feed's entries have no page to read")
