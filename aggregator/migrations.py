@@ -170,6 +170,31 @@ def _same_body(conn: sqlite3.Connection) -> None:
             )
 
 
+# Native sources (SPEC §11): an article's outlet and tags, and what each source listed —
+# one row per (source, item): the version seen, the version handled (stored or attached),
+# and while its article page is pending the item itself, its attempts and last error.
+_NATIVE_SOURCES = _statements(
+    "ALTER TABLE articles ADD COLUMN outlet TEXT",
+    "ALTER TABLE articles ADD COLUMN tags TEXT NOT NULL DEFAULT '[]'",
+    """CREATE TABLE listed (
+        source TEXT NOT NULL,
+        key TEXT NOT NULL,
+        version TEXT NOT NULL,
+        page_url TEXT,
+        done TEXT,
+        item TEXT,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_try TEXT,
+        error TEXT,
+        error_kind TEXT,
+        error_at TEXT,
+        refused INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (source, key)
+    ) WITHOUT ROWID""",
+    "CREATE INDEX listed_key ON listed (key, done)",
+)
+
+
 # Publishing reads only what it shows, whatever the archive's size (issue 15): a category's
 # newest articles come from an index in that order (each row carries its article's published
 # time and id, which never change once stored), and the counts and the category list are
@@ -227,8 +252,9 @@ MIGRATIONS: tuple[Migration, ...] = (
         "sources.last_warning: a partial or cut document, shown until a clean one parses",
         _statements("ALTER TABLE sources ADD COLUMN last_warning TEXT"),
     ),
-    Migration(4, "flat publishing: category order index, maintained counts", _FLAT_PUBLISH),
-    Migration(5, "item hashes of each source's last document", _SOURCE_ITEMS),
+    Migration(4, "native sources: article outlet and tags, listed items", _NATIVE_SOURCES),
+    Migration(5, "flat publishing: category order index, maintained counts", _FLAT_PUBLISH),
+    Migration(6, "item hashes of each source's last document", _SOURCE_ITEMS),
 )
 LATEST = len(MIGRATIONS)
 

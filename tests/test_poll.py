@@ -159,13 +159,13 @@ def test_a_changed_feed_prepares_only_its_new_item(server: FaultServer, settings
     known = h.store.item_hashes(h.source.name)
     assert len(known) == 10
     again = prepare(SINA_CHINA, server.url("/f"), None, h.source, T0, known)
-    assert (len(again.articles), again.unchanged, len(again.items)) == (1, 10, 11)
+    assert (len(again.articles), again.unchanged, len(again.hashes)) == (1, 10, 11)
 
     server.add("/f", Static(SINA_CHINA, headers=RSS))
     later = T0 + timedelta(hours=1)
     r = h.poll(later)
     assert (r.status, r.new, r.unchanged) == ("ok", 1, 10)
-    assert h.store.item_hashes(h.source.name) == set(again.items)
+    assert h.store.item_hashes(h.source.name) == set(again.hashes)
 
     # The same two polls preparing every item store exactly the same.
     elsewhere = _elsewhere(settings, "full")

@@ -343,7 +343,7 @@ def test_a_read_only_connection_sees_committed_articles_and_cannot_write(tmp_pat
 # --- publishing reads: what they return does not depend on how it is found ----------------
 
 # The reads as the archive's size would have them: sorting, counting and skipping over
-# every stored row. The store answers from indexes and maintained counts (migration 2).
+# every stored row. The store answers from indexes and maintained counts (migration 5).
 REFERENCE_RECENT = (
     "SELECT a.seq FROM article_categories c JOIN articles a ON a.seq = c.seq"
     " WHERE c.category = ? ORDER BY a.published DESC, a.id LIMIT ?"
