@@ -147,3 +147,9 @@ def _format_offset(offset: timezone) -> str:
     minutes = int(delta.total_seconds() // 60)
     sign = "-" if minutes < 0 else "+"
     return f"{sign}{abs(minutes) // 60:02d}{abs(minutes) % 60:02d}"
+
+
+def utcnow() -> datetime:
+    """The current time, aware, in UTC. Only the orchestrators read the clock; the stages
+    are handed `now`, so tests can run them at any time."""
+    return datetime.now(UTC)

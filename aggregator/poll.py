@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
-from .errors import FetchError, SourceError, StoreError
+from .errors import FetchError, SourceError, StoreError, classify
 from .fetch import Fetcher
 from .models import (
     FetchResult,
@@ -29,7 +29,7 @@ from .models import (
     SourceState,
 )
 from .prepare import prepare
-from .schedule import classify, next_delay
+from .schedule import next_delay
 from .store import Store
 from .urls import redact_text, with_credentials_of
 from .workers import Workers
