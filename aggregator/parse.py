@@ -29,12 +29,13 @@ from lxml import etree
 
 from .errors import ParseError
 from .models import ParsedEntry, ParsedFeed
-from .xmlchars import xml_chars_only
+from .xmlchars import is_xml_char, xml_chars_only
 
 _CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9._:-]+)", re.IGNORECASE)
 _XML_DECL = re.compile(rb"^\s*<\?xml[^>]{0,200}?\?>")
 _DECL_ENCODING = re.compile(rb"""encoding\s*=\s*["']([A-Za-z0-9._:-]+)["']""")
 _DECL_ENCODING_TEXT = re.compile(r"""(^\s*<\?xml[^>]{0,200}?encoding\s*=\s*)(["'])[^"']*\2""")
+_BAD_CHAR_REF = re.compile(r"&#(?:[xX]([0-9a-fA-F]+)|([0-9]+));")
 _CDATA = re.compile(r"<!\[CDATA\[.*?\]\]>", re.DOTALL)
 _ENTITY_DECL = re.compile(r"<!ENTITY", re.IGNORECASE)
 _ROOT_CLOSE = re.compile(r"</(?:[\w.-]+:)?(?:rss|feed|RDF)\s*>\s*(?:<!--.*?-->\s*)*$", re.DOTALL)
@@ -71,7 +72,21 @@ def _prepare(body: bytes, content_type: str | None) -> tuple[str, bytes]:
     if not text.strip():
         raise ParseError("empty", "body holds only whitespace or control characters")
     refuse_entities(text)
+    if "&#" in text:
+        text = _BAD_CHAR_REF.sub(_replace_bad_ref, text)
     return text, _DECL_ENCODING_TEXT.sub(r"\1\2utf-8\2", text, count=1).encode("utf-8")
+
+
+def _replace_bad_ref(m: re.Match[str]) -> str:
+    """A character reference to no XML character (a surrogate, beyond U+10FFFF, a control)
+    would make the whole document unusable to both parsers: it becomes U+FFFD instead."""
+    digits = m.group(1) or m.group(2)
+    if len(digits) > 8:
+        return "\ufffd"
+    code = int(digits, 16) if m.group(1) else int(digits)
+    if code > 0x10FFFF or not is_xml_char(chr(code)) or code in (0, 0x7F):
+        return "\ufffd"
+    return m.group(0)
 
 
 def _parse_feedparser(data: bytes, text: str, url: str) -> ParsedFeed:
@@ -235,8 +250,10 @@ def _to_feed(parsed: Any, text: str, url: str) -> ParsedFeed:
         if bozo and not entries and not _LOOKS_HTML.search(text[:4096]):
             raise ParseError("malformed", f"not well-formed XML: {_bozo_reason(parsed)}")
         raise ParseError("not_a_feed", "no RSS or Atom document (an HTML page?)")
+    problem = None
     if bozo and entries and not _ROOT_CLOSE.search(text[-4096:]):
         entries = entries[:-1]  # truncated document: its last entry may be cut short
+        problem = f"truncated document: kept its {len(entries)} complete item(s)"
     if bozo and not entries:
         raise ParseError("malformed", f"no usable entry: {_bozo_reason(parsed)}")
     feed = _get(parsed, "feed") or {}
@@ -246,6 +263,7 @@ def _to_feed(parsed: Any, text: str, url: str) -> ParsedFeed:
         version=version,
         ttl_minutes=_ttl(_get(feed, "ttl")),
         entries=tuple(_entry(entry, url, version) for entry in entries),
+        problem=problem,
     )
 
 

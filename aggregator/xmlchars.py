@@ -30,6 +30,11 @@ def is_text_char(c: str) -> bool:
     return _NOT_TEXT_RE.match(c) is None
 
 
+def is_xml_char(c: str) -> bool:
+    """Whether the one character `c` is one XML 1.0 allows at all."""
+    return _NOT_XML_RE.match(c) is None
+
+
 def xml_chars_only(text: str) -> str:
     """`text` without the characters XML 1.0 forbids (C1 controls kept: see above)."""
     return _NOT_XML_RE.sub("", text)

@@ -8,14 +8,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 from lxml import etree
 
-from aggregator.xmlchars import is_text_char, xml_chars_only, xml_safe
+from aggregator.xmlchars import is_text_char, is_xml_char, xml_chars_only, xml_safe
 
 # XML 1.0 §2.2: Char ::= #x9 | #xA | #xD | [#x20-#xD7FF] | [#xE000-#xFFFD] | [#x10000-#x10FFFF]
 XML_CHAR = [(0x9, 0x9), (0xA, 0xA), (0xD, 0xD), (0x20, 0xD7FF), (0xE000, 0xFFFD)]
 XML_CHAR.append((0x10000, 0x10FFFF))
 
 
-def is_xml_char(code: int) -> bool:
+def is_xml(code: int) -> bool:
     return any(lo <= code <= hi for lo, hi in XML_CHAR)
 
 
@@ -26,10 +26,11 @@ def is_control(code: int) -> bool:
 def test_every_code_point_is_kept_or_dropped_by_the_rule() -> None:
     for code in [*range(0x0, 0x10000), 0x10000, 0x1F600, 0x10FFFF]:
         c = chr(code)
-        keep = is_xml_char(code) and not is_control(code)
+        keep = is_xml(code) and not is_control(code)
         assert (xml_safe(c) == c) is keep, hex(code)
         assert is_text_char(c) is keep, hex(code)
-        assert (xml_chars_only(c) == c) is is_xml_char(code), hex(code)
+        assert (xml_chars_only(c) == c) is is_xml(code), hex(code)
+        assert is_xml_char(c) is is_xml(code), hex(code)
 
 
 def test_c1_controls_survive_until_parsing_repairs_them() -> None:
