@@ -27,7 +27,9 @@ FetchKind = Literal[
     "bad_url",
     "io",
 ]
-ParseKind = Literal["empty", "not_a_feed", "malformed", "entities", "encoding"]
+ParseKind = Literal[
+    "empty", "not_a_feed", "malformed", "entities", "encoding", "api_error", "no_article"
+]
 # Every label a failed poll is recorded and counted under (state, /healthz, metrics).
 ErrorKind = FetchKind | ParseKind | Literal["worker_crashed", "store", "internal"]
 
