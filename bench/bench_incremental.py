@@ -107,6 +107,84 @@ for i in range(count):
 store.close()
 """
 
+# Child: argv = db path, count, seed. The same older articles as FILL, written straight into
+# the tables in batches of 10,000 (FILL's `Store.upsert` takes ~1.5 ms an article: hours for
+# 1,000,000). The rows are the ones `Store.upsert` writes (the triggers keep the counts);
+# the dedup rows carry random sketches and band keys of the real sizes: the articles are
+# ten days older than anything a lookup's window reaches. Their posts count as written
+# (post_dirty 0): one publish must not write a million files; their archive pages are.
+FILL_BULK = """
+import json, random, sys
+from array import array
+from datetime import UTC, datetime, timedelta
+from aggregator.identity import article_id, identity_keys
+from aggregator.merge import content_hash
+from aggregator.models import Article
+from aggregator.outputs.posts import post_slug
+from aggregator.store import Store
+
+path, count, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+store = Store(path)
+db = store._db
+sources = [r[0] for r in db.execute("SELECT name FROM sources ORDER BY name")]
+bodies = [r[0] for r in db.execute("SELECT content_html FROM articles LIMIT 200")]
+rng = random.Random(seed)
+chars = [chr(c) for c in range(0x4E00, 0x4E00 + 3000)]
+start = datetime(2026, 11, 17, tzinfo=UTC)
+seen = "2026-11-27T12:00:00.000000Z"
+(seq,) = db.execute("SELECT COALESCE(MAX(seq), 0) FROM articles").fetchone()
+(dseq,) = db.execute("SELECT COALESCE(MAX(seq), 0) FROM dedup_article").fetchone()
+def blob(code, values):
+    return array(code, values).tobytes()
+for first in range(0, count, 10_000):
+    arts, keys, links, cats, dedup, bands = [], [], [], [], [], []
+    for i in range(first, min(count, first + 10_000)):
+        seq += 1
+        dseq += 1
+        published = start - timedelta(seconds=30 * i)
+        iso = published.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        source = sources[i % len(sources)]
+        link = f"https://finance.sina.com.cn/roll/{published:%Y-%m-%d}/doc-ifill{i:010d}.shtml"
+        title = "".join(rng.choices(chars, k=18))
+        key, alts = identity_keys(link, link, title, published.isoformat())
+        categories = ["金融", "新浪财经", source]
+        body = bodies[i % len(bodies)]
+        a = Article(key=key, alt_keys=alts, link=link, title=title, published=published,
+                    date_is_fallback=False, author="新浪财经", categories=tuple(categories),
+                    content_html=body, text="", cover=None, source_name=source)
+        aid = article_id(key)
+        arts.append((seq, aid, key, post_slug(key, published.strftime("%Y-%m-%d")), link, title,
+                     iso, iso, seen, 0, "新浪财经", json.dumps(categories, ensure_ascii=False),
+                     body, None, None, content_hash(a), 0))
+        keys += [(k, seq) for k in dict.fromkeys((key, *alts))]
+        links.append((seq, link, source, seen))
+        cats += [(c, seq, iso, aid) for c in categories]
+        epoch = int(published.timestamp())
+        band_keys = [rng.getrandbits(63) for _ in range(8)]
+        dedup.append((dseq, aid, title, title, epoch, rng.getrandbits(63), 230,
+                      blob("I", sorted(rng.getrandbits(32) for _ in range(48))),
+                      blob("q", band_keys)))
+        bands += [(k, epoch, dseq) for k in band_keys]
+    with store._tx():
+        db.executemany(
+            "INSERT INTO articles (seq, id, key, slug, link, title, published, updated,"
+            " first_seen, date_fallback, author, categories, content_html, cover, editor,"
+            " content_hash, post_dirty) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", arts)
+        db.executemany("INSERT INTO article_keys (key, seq) VALUES (?,?)", keys)
+        db.executemany(
+            "INSERT INTO article_links (seq, url, source, first_seen) VALUES (?,?,?,?)", links)
+        db.executemany(
+            "INSERT INTO article_categories (category, seq, published, id) VALUES (?,?,?,?)",
+            cats)
+        db.executemany(
+            "INSERT INTO dedup_article (seq, id, title, tkey, published, fp, shingles, sketch,"
+            " bands) VALUES (?,?,?,?,?,?,?,?,?)", dedup)
+        db.executemany("INSERT INTO dedup_band (key, published, seq) VALUES (?,?,?)", bands)
+    print(first + 10_000, flush=True)
+store._bump_generation()  # outside a transaction: autocommit
+store.close()
+"""
+
 OPEN_STORE = """
 import sys, time
 t0 = time.perf_counter()
@@ -158,7 +236,7 @@ def _python(script: str, *args: str, cwd: Path) -> str:
     return run.stdout
 
 
-def setup(size: int, folder: Path, rounds: int) -> Setup:
+def setup(size: int, folder: Path, rounds: int, bulk_above: int) -> Setup:
     import threading
 
     posts = load_corpus()
@@ -182,7 +260,8 @@ def setup(size: int, folder: Path, rounds: int) -> Setup:
     _once(s.config)
     filler = size - N_SOURCES * PER_SOURCE
     if filler > 0:
-        _python(FILL, str(s.stored_db), str(filler), str(size), cwd=workdir)
+        script = FILL_BULK if size > bulk_above else FILL
+        _python(script, str(s.stored_db), str(filler), str(size), cwd=workdir)
     _once(s.config)  # publishes everything once
     print(
         f"size={size}: built in {time.perf_counter() - started:.0f} s,"
@@ -197,6 +276,12 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1_000, 100_000])
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--dir", type=Path, help="keep the stores here (default: a temp dir)")
+    parser.add_argument(
+        "--bulk-above",
+        type=int,
+        default=200_000,
+        help="sizes above this are filled straight into the tables (see FILL_BULK)",
+    )
     args = parser.parse_args()
     tmp = None
     folder = args.dir
@@ -204,7 +289,7 @@ def main() -> None:
         tmp = tempfile.mkdtemp(prefix="bench-incremental-")
         folder = Path(tmp)
     try:
-        setups = [setup(size, folder, args.rounds) for size in args.sizes]
+        setups = [setup(size, folder, args.rounds, args.bulk_above) for size in args.sizes]
         whole: dict[int, list[float]] = {s.size: [] for s in setups}
         publish: dict[int, list[float]] = {s.size: [] for s in setups}
         idle: dict[int, list[float]] = {s.size: [] for s in setups}
