@@ -1,4 +1,4 @@
-"""Native Sina sources (SPEC §11): the roll list with its article pages, and 7×24 flashes.
+"""Native Sina sources: the roll list with its article pages, and 7×24 flashes.
 
 Real pieces throughout: Sina's shapes served by a local HTTP server (tests/sina_site.py),
 the real Fetcher, kinds, cleaner, dedup and SQLite, driven through `poll_source`.
