@@ -59,12 +59,6 @@ ROLL = KINDS["sina-roll"]
 
 
 @pytest.fixture
-def server() -> Iterator[FaultServer]:
-    with FaultServer() as s:
-        yield s
-
-
-@pytest.fixture
 def site(server: FaultServer) -> SinaSite:
     return SinaSite(server)
 
