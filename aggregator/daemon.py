@@ -189,7 +189,14 @@ async def run_daemon(settings: Settings) -> int:
         async with Fetcher(settings.fetch) as fetcher:
             daemon = Daemon(settings, store, fetcher)
             await daemon.start()
-            app = create_app(settings.output.dir, health=daemon.health, metrics=daemon.metrics)
+            from .site import LiveSite
+
+            live = LiveSite(
+                settings.output, settings.storage_path, lambda: daemon.health()[1]["sources"]
+            )
+            app = create_app(
+                settings.output.dir, health=daemon.health, metrics=daemon.metrics, site=live
+            )
             config = uvicorn.Config(
                 app,
                 host=settings.server_host,
@@ -212,6 +219,7 @@ async def run_daemon(settings: Settings) -> int:
             if serving not in done:
                 await serving
             stopping.cancel()
+            live.close()
             return code
     finally:
         store.close()

@@ -135,8 +135,23 @@ _BASELINE = _statements(
     ) WITHOUT ROWID""",
 )
 
+
+def _site(conn: sqlite3.Connection) -> None:
+    """The search index and the site's page table; every stored article is indexed."""
+    from . import pages, search
+    from .clean import html_text
+
+    conn.execute(search.CREATE)
+    for statement in pages.CREATE:
+        conn.execute(statement)
+    rows = conn.execute("SELECT seq, title, content_html FROM articles ORDER BY seq")
+    while batch := rows.fetchmany(500):
+        search.index_rows(conn, [(seq, title, html_text(body)) for seq, title, body in batch])
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "baseline: the tables of release 0.1", _BASELINE),
+    Migration(2, "site: full-text search index (FTS5 trigram) and list pages", _site),
 )
 LATEST = len(MIGRATIONS)
 

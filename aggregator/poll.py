@@ -264,28 +264,41 @@ def write_outputs(settings: Settings, store: Store, workers: Workers | None = No
     posts_dir = out.posts
     setup = f"{__version__} {out!r}"
     generation = str(store.generation())
-    intact = (out.dir / "feed.atom").is_file() and posts_dir.is_dir()
+    intact = all(p.is_dir() for p in (posts_dir, out.dir / "articles"))
+    intact = intact and (out.dir / "feed.atom").is_file()
     same_setup = intact and store.get_meta("published_setup") == setup
     if same_setup and store.get_meta("published_generation") == generation:
         return []
-    from . import posts, publish  # only when something is to be written (see prepare.py)
+    from . import pages, posts, publish, site  # only when something is to be written
 
-    if not posts_dir.is_dir():
+    # Settings, version or the article pages changed or gone: every page is rendered again.
+    whole_site = not same_setup or not (out.dir / "articles").is_dir()
+    if not posts_dir.is_dir() or whole_site:
         store.mark_all_posts_dirty()  # outputs wiped or first run: rebuild every post
+    if whole_site:
+        with store.transaction() as db:
+            pages.mark_all_dirty(db)
     dirty = store.dirty_categories()
     changed: list[Path] = []
     put = publish.writer(out, changed)
     feeds = _Renders(store, out, publish.plan(store, out, dirty if same_setup else None), workers)
     while batch := store.dirty_posts(POSTS_BATCH):
         posts.write_posts(batch, posts_dir, out.default_image, changed)
+        site.write_articles(store, out, batch, put)
         store.mark_posts_clean(a.id for a in batch)
         feeds.write_ready(put)
     feeds.write_all(put)
     for rel, data in publish.render_pages(store, out):
         put(rel, data)
+    names = [s.name for s in settings.sources]
+    site.write_lists(
+        store, out, put, None if whole_site else dirty, lambda: site.stored_sources(store, names)
+    )
     for slug in store.deleted_slugs():
         if posts.remove_post(posts_dir, slug):
             changed.append(posts_dir / f"{slug}.md")
+        if (page := site.remove_article(out.dir, slug)) is not None:
+            changed.append(page)
     # Durable before the publish is recorded: a power loss before this point means the
     # next run publishes again; one pass of fsyncs after all writes flushes each file once.
     fsync_all(changed)

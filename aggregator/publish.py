@@ -8,7 +8,6 @@ Layout under `OutputSettings.dir`:
     feed.atom feed.rss feed.json          newest `feed_size` articles, newest first
     categories/<slug>.atom|.rss|.json     the same per category; categories/index.json lists them
     archive/<n>.atom                      RFC 5005 archive pages, n = 1, 2, …, by insertion order
-    index.html                            the newest articles for people with a browser
 
 Archives: page n holds articles [(n-1)·size, n·size) in insertion order. Pages 1..k are full:
 they carry `<fh:archive/>`, are written once and never change (their links depend only on n).
@@ -21,7 +20,6 @@ Changing `archive_size` needs a fresh `archive/` folder.
 from __future__ import annotations
 
 import hashlib
-import html
 import json
 import re
 import unicodedata
@@ -31,7 +29,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import quote
-from zoneinfo import ZoneInfo
 
 from feedgen.feed import FeedGenerator
 from lxml import etree
@@ -43,7 +40,6 @@ from aggregator.store import Store
 ATOM_NS = "http://www.w3.org/2005/Atom"
 FH_NS = "http://purl.org/syndication/history/1.0"
 JSONFEED_VERSION = "https://jsonfeed.org/version/1.1"
-_SHANGHAI = ZoneInfo("Asia/Shanghai")
 # The `updated` of a feed with no entries: fixed, so an empty feed is byte-stable too.
 _EMPTY_UPDATED = datetime(2000, 1, 1, tzinfo=UTC)
 _XML_ILLEGAL = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
@@ -235,13 +231,9 @@ def render_from(db_path: Path, settings: OutputSettings, job: Job) -> Rendered:
 
 
 def render_pages(view: ArticleView, settings: OutputSettings) -> Rendered:
-    """categories/index.json and index.html."""
+    """categories/index.json (the HTML pages are site.py's)."""
     cats = [(name, category_slug(name)) for name in view.categories()]
-    newest = view.recent(settings.feed_size)
-    return [
-        ("categories/index.json", _category_index(view, cats, settings)),
-        ("index.html", render_index(newest, cats, settings)),
-    ]
+    return [("categories/index.json", _category_index(view, cats, settings))]
 
 
 def _stale_full_pages(folder: Path, full: int) -> list[int]:
@@ -423,61 +415,3 @@ def _category_index(
         for name, slug in cats
     ]
     return (json.dumps(rows, ensure_ascii=False, sort_keys=True, indent=1) + "\n").encode()
-
-
-_CSS = """
-body{margin:0 auto;max-width:46rem;padding:1rem;font:16px/1.6 system-ui,-apple-system,
-"PingFang SC","Microsoft YaHei",sans-serif;color:#222;background:#fafafa}
-header a,nav a{margin-right:.6rem}
-article{display:flex;gap:.8rem;padding:.8rem 0;border-bottom:1px solid #ddd}
-article img{width:7rem;height:5rem;object-fit:cover;flex:none;border-radius:4px}
-h2{font-size:1.05rem;margin:0 0 .3rem}
-.meta{font-size:.85rem;color:#666}
-nav{font-size:.9rem;line-height:2}
-@media (max-width:30rem){article{flex-direction:column}article img{width:100%;height:auto}}
-"""
-
-
-def render_index(
-    articles: Sequence[StoredArticle], cats: Sequence[tuple[str, str]], settings: OutputSettings
-) -> bytes:
-    """A small, script-free HTML page of `articles` with links to every feed."""
-    e = html.escape
-    parts = [
-        "<!DOCTYPE html>",
-        '<html lang="zh-CN"><head><meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{e(settings.title)}</title>",
-        '<link rel="alternate" type="application/atom+xml" href="feed.atom">',
-        '<link rel="alternate" type="application/rss+xml" href="feed.rss">',
-        '<link rel="alternate" type="application/feed+json" href="feed.json">',
-        f"<style>{_CSS}</style></head><body>",
-        f"<header><h1>{e(settings.title)}</h1>",
-        '<a href="feed.atom">Atom</a><a href="feed.rss">RSS</a><a href="feed.json">JSON Feed</a>',
-        "</header>",
-        '<nav aria-label="分类">分类：'
-        + "".join(f'<a href="categories/{quote(s)}.atom">{e(n)}</a>' for n, s in cats)
-        + "</nav><main>",
-    ]
-    parts += [_index_article(a) for a in articles]
-    parts.append("</main></body></html>\n")
-    return "\n".join(parts).encode()
-
-
-def _index_article(a: StoredArticle) -> str:
-    def e(text: str) -> str:
-        return html.escape(xml_safe(text))
-
-    local = a.published.astimezone(_SHANGHAI)
-    cover = (
-        f'<img src="{e(a.cover)}" alt="" loading="lazy" referrerpolicy="no-referrer">'
-        if a.cover
-        else ""
-    )
-    return (
-        f"<article>{cover}<div>"
-        f'<h2><a href="{e(a.link)}" rel="noopener noreferrer">{e(a.title)}</a></h2>'
-        f'<div class="meta"><time datetime="{local.isoformat()}">'
-        f"{local:%Y-%m-%d %H:%M}</time> · {e(a.author)} · {e(' / '.join(a.categories))}</div>"
-        "</div></article>"
-    )

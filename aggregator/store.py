@@ -7,6 +7,7 @@ crash at any moment leaves either the whole batch or none of it. Callers seriali
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import json
@@ -18,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import migrations
+from . import migrations, pages, search
 from .errors import StoreError
 from .identity import article_id, canonical_url, identity_keys, post_slug
 from .models import Article, DedupSettings, SourceState, StoredArticle
@@ -74,6 +75,7 @@ class _NewRows:
     links: list[tuple[int, str, str, str]] = field(default_factory=list)
     categories: list[tuple[str, int]] = field(default_factory=list)
     dirty: set[str] = field(default_factory=set)
+    search: list[tuple[int, str, str]] = field(default_factory=list)  # (seq, title, text)
 
     def __bool__(self) -> bool:
         return bool(self.keys or self.dirty)
@@ -83,6 +85,7 @@ class _NewRows:
         self.links.clear()
         self.categories.clear()
         self.dirty.clear()
+        self.search.clear()
 
 
 def content_hash(a: Article) -> str:
@@ -154,6 +157,15 @@ class Store:
         from .dedup import NearDupIndex
 
         return NearDupIndex(self._db)
+
+    @property
+    def db(self) -> sqlite3.Connection:
+        """The connection, for the modules that keep tables of their own (pages, search);
+        they write only inside `transaction()`."""
+        return self._db
+
+    def transaction(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        return self._tx()
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
@@ -265,7 +277,7 @@ class Store:
                 counts[result] += 1
                 if result in ("updated", "merged"):
                     self._flush(pending)
-                    self._touch_categories(seq)
+                    self._touch(seq)
             self._flush(pending)
             if counts["new"] + counts["updated"] + counts["merged"]:
                 self._bump_generation()
@@ -309,6 +321,8 @@ class Store:
             "INSERT OR IGNORE INTO dirty_categories (category) VALUES (?)",
             [(c,) for c in rows.dirty],
         )
+        if rows.search:
+            search.index_rows(db, rows.search)
         rows.clear()
 
     # --- change tracking: outputs are rebuilt only when the generation moved ------------
@@ -319,8 +333,12 @@ class Store:
             " ON CONFLICT (k) DO UPDATE SET v = CAST(v AS INTEGER) + 1"
         )
 
-    def _touch_categories(self, seq: int | None) -> None:
-        """Remember the categories whose feeds must be re-rendered at the next publish."""
+    def _touch(self, seq: int) -> None:
+        """An article changed (revised, merged into, deleted): its post and page are
+        rewritten, and the category feeds and list pages holding it re-rendered, at the
+        next publish."""
+        self._db.execute("UPDATE articles SET post_dirty = 1 WHERE seq = ?", (seq,))
+        pages.touch(self._db, seq)
         self._db.execute(
             "INSERT OR IGNORE INTO dirty_categories (category)"
             " SELECT category FROM article_categories WHERE seq = ?",
@@ -420,6 +438,7 @@ class Store:
         pending.links.append((seq, canonical_url(a.link) or a.link, a.source_name, seen))
         pending.categories.extend((c, seq) for c in categories)
         pending.dirty.update(categories)
+        pending.search.append((seq, a.title, a.text))
         from .dedup import Candidate
 
         self._index.add(aid, Candidate(a.title, a.text, a.published), sig=sig, new=True)
@@ -472,6 +491,7 @@ class Store:
             (a.title, a.content_html, a.cover, a.author, a.editor, new_hash, _iso(now), seq),
         )
         (aid,) = self._db.execute("SELECT id FROM articles WHERE seq = ?", (seq,)).fetchone()
+        search.index_rows(self._db, [(seq, a.title, a.text)])
         from .dedup import Candidate, Signature
 
         self._index.remove(aid)
@@ -494,7 +514,8 @@ class Store:
                 [(k, _iso(now), art.slug) for k in dict.fromkeys(keys)],
             )
             self._index.remove(art.id)
-            self._touch_categories(seq)
+            self._touch(seq)
+            search.unindex(db, seq)
             db.execute("DELETE FROM articles WHERE seq = ?", (seq,))
             self._bump_generation()
         return art
@@ -580,6 +601,23 @@ class Store:
     def mark_all_posts_dirty(self) -> None:
         with self._tx() as db:
             db.execute("UPDATE articles SET post_dirty = 1")
+
+    def load(self, seqs: Sequence[int]) -> list[StoredArticle]:
+        """The articles of `seqs`, in that order (seqs no longer stored are left out)."""
+        return self._load(seqs)
+
+    def copies(self, ids: Sequence[str]) -> dict[str, list[tuple[str, str, str]]]:
+        """The merged copies of each article id: (source, link, title), oldest first."""
+        out: dict[str, list[tuple[str, str, str]]] = {}
+        for chunk in _chunks(ids):
+            for aid, source, link, title in self._db.execute(
+                "SELECT a.id, c.source, c.link, c.title FROM copies c"
+                f" JOIN articles a ON a.seq = c.seq WHERE a.id IN ({_marks(chunk)})"
+                " ORDER BY c.first_seen, c.link",
+                chunk,
+            ):
+                out.setdefault(aid, []).append((source, link, title))
+        return out
 
     def _load(self, seqs: Sequence[int]) -> list[StoredArticle]:
         if not seqs:

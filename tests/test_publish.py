@@ -201,7 +201,7 @@ def test_new_article_changes_only_what_it_must(tmp_path: Path) -> None:
     publish(view, settings)
     view.articles.append(make_article(10))
     changed = {p.relative_to(tmp_path).as_posix() for p in publish(view, settings)}
-    assert "feed.atom" in changed and "index.html" in changed
+    assert "feed.atom" in changed
     assert "archive/3.atom" in changed  # the tail page filled up
     assert not {"archive/1.atom", "archive/2.atom"} & changed  # full pages are immutable
 
@@ -299,23 +299,6 @@ def test_control_characters_never_reach_any_output(tmp_path: Path) -> None:
             assert not any(c in text for c in "\x08\x0b\x1f"), path
             assert not any(e in text for e in ("\\u000b", "\\u001f", "\\b")), path  # JSON escapes
     assert parse(tmp_path / "feed.atom").entries[0].title == "标题含控制符"
-
-
-def test_index_page(tmp_path: Path) -> None:
-    view = view_of(6)
-    publish(view, settings_for(tmp_path))
-    page = (tmp_path / "index.html").read_text("utf-8")
-    assert "<script" not in page and 'name="viewport"' in page
-    for art in view.articles:
-        assert art.link in page
-        assert "工信部印发规划第" in page and "&lt;增长&gt;" in page
-    newest = view.recent(1)[0]
-    local = newest.published + timedelta(hours=8)
-    assert f"{local:%Y-%m-%d %H:%M}" in page  # Asia/Shanghai time
-    assert page.index(newest.link) < page.index(view.recent(6)[-1].link)
-    assert 'href="feed.atom"' in page and 'href="feed.rss"' in page
-    for name in view.categories():
-        assert f"{category_slug(name)}.atom" in unquote(page)
 
 
 def test_empty_store_publishes_valid_empty_feeds(

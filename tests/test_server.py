@@ -70,6 +70,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     out = root / "public"
     view = ListView([make_article(i) for i in range(9)])
     publish(view, OutputSettings(dir=out, base_url="http://x/", title="聚合", archive_size=4))
+    (out / "index.html").write_text("<!DOCTYPE html><title>聚合</title>", encoding="utf-8")
     (out / "posts").mkdir()
     (out / "posts" / "2024-03-05-a1.md").write_text("---\ntitle: '标题'\n---\n<p>正文</p>\n")
     (root / "secret.txt").write_text("top secret")
