@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from aggregator import migrations
+from aggregator import config, migrations, search
 from aggregator.errors import StoreError
 from aggregator.migrations import LATEST, MIGRATIONS, Migration, SchemaTooNewError
+from aggregator.poll import write_outputs
 from aggregator.store import Store
 
 REPO = Path(__file__).resolve().parents[1]
@@ -219,3 +220,38 @@ def test_a_read_only_connection_refuses_a_database_not_yet_upgraded(old_db: Path
 def test_migrations_are_numbered_one_by_one() -> None:
     assert [m.number for m in MIGRATIONS] == list(range(1, LATEST + 1))
     assert all(m.summary for m in MIGRATIONS)
+
+
+def test_version_1_gains_the_search_index_and_site_pages(old_db: Path, tmp_path: Path) -> None:
+    """Migration 2: every article stored before it is searchable and gets its page."""
+    con = sqlite3.connect(old_db, isolation_level=None)
+    try:
+        MIGRATIONS[0].apply(con)  # the database as release 0.2 (version 1) left it
+        con.execute("PRAGMA user_version = 1")
+    finally:
+        con.close()
+    before = table_contents(old_db)
+    store = Store(old_db)
+    try:
+        assert migrations.version(store.db) == LATEST
+        n = store.count()
+        assert store.db.execute("SELECT COUNT(*) FROM search_fts").fetchone() == (n,)
+        hits = search.search(store.db, search.parse_query("中小企业发展规划")).hits
+        assert [h.title[:3] for h in hits] == ["工信部"]
+        assert [h.title[:3] for h in search.search(store.db, search.parse_query("规划")).hits]
+        for table, rows in before.items():  # nothing else moved
+            assert rows_in(old_db, table, column_names(old_db, table)) == rows, table
+        settings = config.parse(
+            {
+                "storage": {"path": str(old_db)},
+                "output": {"dir": str(tmp_path / "public"), "base_url": "http://x/", "title": "t"},
+                "server": {"port": 8080},
+                "sources": [{"name": "新浪财经－国內", "url": "https://example.com/"}],
+            },
+            tmp_path / "c.toml",
+        )
+        write_outputs(settings, store)
+        pages = list((tmp_path / "public" / "articles").glob("*.html"))
+        assert len(pages) == n
+    finally:
+        store.close()

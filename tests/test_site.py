@@ -7,19 +7,26 @@ from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote, urljoin, urlsplit
 
+import httpx
 import lxml.html
 import pytest
 
 from aggregator import config
+from aggregator.metrics import Metrics
 from aggregator.models import Article, Settings, SourceState
 from aggregator.poll import write_outputs
+from aggregator.server import create_app
+from aggregator.site import LiveSite
 from aggregator.store import Store
+from tests.test_server import ThreadedServer
 from tests.test_store import art
 
 T0 = datetime(2024, 3, 5, 2, 0, tzinfo=UTC)
 SITE_ROOT = "http://site.test/"
+Served = tuple[httpx.Client, dict[str, Any]]
 
 
 @pytest.fixture
@@ -261,3 +268,91 @@ def test_wiped_pages_are_rebuilt(settings: Settings, store: Store) -> None:
     publish(settings, store)
     for p, data in before.items():
         assert p.read_bytes() == data, p
+
+
+# --- served: /search and the live empty page, over a real uvicorn ---------------------
+
+
+@pytest.fixture
+def served(settings: Settings, store: Store) -> Iterator[Served]:
+    health: dict[str, Any] = {"sources": [{"name": "新浪财经－国內"}]}
+    live = LiveSite(settings.output, settings.storage_path, lambda: health["sources"])
+    app = create_app(
+        settings.output.dir, health=lambda: (True, health), metrics=Metrics(), site=live
+    )
+    try:
+        with (
+            ThreadedServer(app) as srv,
+            httpx.Client(base_url=f"http://127.0.0.1:{srv.port}", trust_env=False) as client,
+        ):
+            yield client, health
+    finally:
+        live.close()
+
+
+def test_search_page(settings: Settings, store: Store, served: Served) -> None:
+    client, _ = served
+    fill(store, 25)
+    publish(settings, store)
+    r = client.get("/search", params={"q": "各不相同的内容"})
+    assert r.status_code == 200 and r.headers["content-type"] == "text/html; charset=utf-8"
+    doc = lxml.html.fromstring(r.text)
+    links = [a.get("href") or "" for a in doc.iter("a") if "articles/" in (a.get("href") or "")]
+    assert len(links) == 20
+    for href in links:  # every hit links to its page on the site, which exists
+        assert (settings.output.dir / unquote(href)).is_file()
+    assert "<mark>各不相同的内容</mark>" in r.text
+    more = next(a.get("href") for a in doc.iter("a") if a.text == "更早的结果")
+    older = client.get("/" + (more or ""))
+    assert older.status_code == 200 and older.text.count('href="articles/') == 5
+    assert client.get("/search", params={"q": "第0条"}).text.count('href="articles/') == 1
+
+
+@pytest.mark.parametrize("q", ['"', "*", "港口 AND", "NEAR(a b)", "title:x", "(", "%", "\\"])
+def test_search_syntax_never_fails(
+    settings: Settings, store: Store, served: Served, q: str
+) -> None:
+    client, _ = served
+    fill(store, 2)
+    publish(settings, store)
+    assert client.get("/search", params={"q": q}).status_code == 200
+
+
+def test_search_echo_is_escaped_and_bounded(
+    settings: Settings, store: Store, served: Served
+) -> None:
+    client, _ = served
+    publish(settings, store)
+    r = client.get("/search", params={"q": '<script>alert("x")</script>'})
+    assert r.status_code == 200
+    assert "<script>" not in r.text and "&lt;script&gt;" in r.text
+    r = client.get("/search", params={"q": "港" * 2000})
+    assert r.status_code == 200 and "港" * 101 not in r.text and "只搜索了前" in r.text
+    r = client.get("/search")
+    assert r.status_code == 200 and 'name="q"' in r.text and "没有找到" not in r.text
+    assert client.get("/search?q=%FF%FE&before=x").status_code == 200  # bad UTF-8, bad number
+    assert client.head("/search?q=港口").status_code == 200
+
+
+def test_root_shows_the_sources_live_while_empty(
+    settings: Settings, store: Store, served: Served
+) -> None:
+    client, health = served
+    publish(settings, store)
+    health["sources"] = [
+        {
+            "name": "新浪财经－国內",
+            "last_error": "connection refused",
+            "last_error_kind": "connect",
+        },
+        {"name": "宏观", "next_poll": "2024-03-05T02:30:00Z"},
+    ]
+    r = client.get("/")
+    assert r.status_code == 200 and "还没有文章" in r.text and "（实时）" in r.text
+    assert "connection refused" in r.text and "2024-03-05 10:30" in r.text
+    fill(store, 1)
+    publish(settings, store)
+    r = client.get("/")
+    assert "还没有文章" not in r.text and 'href="articles/' in r.text
+    again = client.get("/", headers={"if-none-match": r.headers["etag"]})
+    assert again.status_code == 304  # a static file again
