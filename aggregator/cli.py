@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from . import __version__, config
 from .errors import AggregatorError, ConfigError, StoreError
 from .models import Settings, SourceState
+from .urls import RedactCredentials, redact, redact_text
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -58,6 +59,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    for handler in logging.getLogger().handlers:  # no password reaches a log line
+        handler.addFilter(RedactCredentials())
     try:
         return _dispatch(args, settings)
     except ConfigError as exc:  # found only when used, e.g. a port already in use
@@ -80,7 +83,8 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "check-config":
         print(f"{settings.config_path}: OK, {len(settings.sources)} source(s)")
         for s in settings.sources:
-            print(f"  {s.name}: {s.url} every {s.interval:g}s → {' / '.join(s.categories)}")
+            url = redact(s.url)
+            print(f"  {s.name}: {url} every {s.interval:g}s → {' / '.join(s.categories)}")
         return 0
     # Heavy imports only for the commands that need them (start-up time of `once`).
     if args.command == "once":
@@ -128,4 +132,11 @@ def _operator_command(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _state_json(st: SourceState) -> dict[str, object]:
-    return asdict(st)
+    """A source's state as shown: passwords in its URLs and errors removed."""
+    shown: dict[str, object] = asdict(st)
+    for key in ("url", "configured_url", "redirect_candidate"):
+        if isinstance(shown[key], str):
+            shown[key] = redact(str(shown[key]))
+    if st.last_error:
+        shown["last_error"] = redact_text(st.last_error)
+    return shown

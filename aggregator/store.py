@@ -184,12 +184,15 @@ class Store:
 
     def source_state(self, name: str, configured_url: str) -> SourceState:
         """The stored state of a source; a changed configured URL resets it (and un-gones)."""
-        row = self._db.execute(
-            "SELECT name, url, etag, last_modified, body_hash, last_success, last_error,"
-            " last_error_kind, error_count, next_poll, gone, redirect_candidate, configured_url"
-            " FROM sources WHERE name = ?",
-            (name,),
-        ).fetchone()
+        try:
+            row = self._db.execute(
+                "SELECT name, url, etag, last_modified, body_hash, last_success, last_error,"
+                " last_error_kind, error_count, next_poll, gone, redirect_candidate,"
+                " configured_url FROM sources WHERE name = ?",
+                (name,),
+            ).fetchone()
+        except sqlite3.Error as exc:
+            raise StoreError(str(exc)) from exc
         if row is None or row[12] != configured_url:
             state = SourceState(name=name, url=configured_url, configured_url=configured_url)
             if row is not None:  # keep the history that is still true
