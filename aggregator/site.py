@@ -34,6 +34,7 @@ from . import pages, search
 from .models import OutputSettings, StoredArticle
 from .publish import category_slug
 from .store import Store
+from .urls import redact_text
 
 _SHANGHAI = ZoneInfo("Asia/Shanghai")
 EMPTY_MARKER = b'<meta name="aggregator-state" content="empty">'
@@ -228,7 +229,8 @@ def _source_row(s: Mapping[str, Any]) -> dict[str, str]:
     if s.get("gone"):
         status = "已停止：来源返回 410 Gone（用 aggregator enable 恢复）"
     elif s.get("last_error"):
-        status = f"出错（{s.get('last_error_kind') or 'error'}）：{s['last_error']}"
+        error = redact_text(str(s["last_error"]))  # never a password from a source URL
+        status = f"出错（{s.get('last_error_kind') or 'error'}）：{error}"
     elif s.get("last_success"):
         status = f"正常，{local(s['last_success'])} 抓取成功，暂无文章"
     else:
@@ -325,7 +327,8 @@ def write_lists(
         if pg is not None:
             put(page_path(name, n), _render_page(store, settings, pg))
     for name in names:
-        put(head_path(name), _render_head(store, settings, name, categories, source_states))
+        head = _render_head(store, settings, tails[name], categories, source_states)
+        put(head_path(name), head)
     with store.transaction() as db:
         pages.clear(db, todo)
 
@@ -336,7 +339,7 @@ def _list_title(name: str) -> str:
 
 def _render_page(store: Store, settings: OutputSettings, pg: pages.Page) -> bytes:
     path = page_path(pg.list, pg.n)
-    articles = store.load(pages.members(store.db, pg.list, pg.first_seq, pg.end_seq))
+    articles = _newest_first(store.load(pages.members(store.db, pg.list, pg.first_seq, pg.end_seq)))
     pager = [("最新", head_path(pg.list), "")]
     if not pg.is_tail:
         pager.append(("较新的一页", page_path(pg.list, pg.n + 1), "next"))
@@ -349,38 +352,37 @@ def _render_page(store: Store, settings: OutputSettings, pg: pages.Page) -> byte
     return render_list(settings, path, pg.list, articles, pager, heading=heading)
 
 
+def _newest_first(articles: list[StoredArticle]) -> list[StoredArticle]:
+    """Pages are cut by arrival; within one, newest first by date."""
+    return sorted(articles, key=lambda a: (a.published, a.id), reverse=True)
+
+
 def _render_head(
     store: Store,
     settings: OutputSettings,
-    name: str,
+    tail: pages.Page,
     categories: Sequence[str],
     source_states: Callable[[], Sequence[Mapping[str, Any]]],
 ) -> bytes:
+    """A list's first page: the newest `page_size` by date of its last two pages (the
+    newest arrivals: no scan of the list), then a link into its numbered pages."""
+    name = tail.list
     path = head_path(name)
-    size = settings.page_size
-    seqs = pages.members(store.db, name, 0, None, size + 1)
+    before = pages.page(store.db, name, tail.n - 1) if tail.n > 1 else None
+    seqs = pages.members(store.db, name, before.first_seq if before else tail.first_seq, None)
     if name == pages.ALL and not seqs:
         return render_empty(settings, source_states(), live=False)
-    articles = store.load(seqs[:size])
+    articles = _newest_first(store.load(seqs))
     root = _root(path)
     pager = []
-    if len(seqs) > size:  # the page holding the newest article not shown here
-        older = _page_of(store, name, seqs[size])
-        pager.append(("更早的文章", root + page_path(name, older), "next"))
-        if older > 1:
+    if len(articles) > settings.page_size or tail.n > 1:
+        pager.append(("更早的文章", root + page_path(name, tail.n), "next"))
+        if tail.n > 1:
             pager.append(("最早", root + page_path(name, 1), ""))
+    articles = articles[: settings.page_size]
     if name == pages.ALL:
         return render_list(settings, path, name, articles, pager, heading="", categories=categories)
     return render_list(settings, path, name, articles, pager, heading=name)
-
-
-def _page_of(store: Store, name: str, seq: int) -> int:
-    row = store.db.execute(
-        "SELECT n FROM site_pages WHERE list = ? AND first_seq <= ? ORDER BY first_seq DESC"
-        " LIMIT 1",
-        (name, seq),
-    ).fetchone()
-    return int(row[0]) if row else 1
 
 
 def stored_sources(store: Store, names: Sequence[str]) -> list[dict[str, Any]]:

@@ -238,7 +238,7 @@ def test_empty_site_says_why(settings: Settings, store: Store) -> None:
         name="新浪财经－国內",
         url="https://user:hunter2@example.com/feed",
         configured_url="https://user:hunter2@example.com/feed",
-        last_error="HTTP 503 from example.com",
+        last_error="HTTP 503 from https://user:hunter2@example.com/feed",
         last_error_kind="http_5xx",
         error_count=2,
         next_poll=datetime(2024, 3, 5, 2, 30, tzinfo=UTC),
@@ -248,7 +248,7 @@ def test_empty_site_says_why(settings: Settings, store: Store) -> None:
     index = (settings.output.dir / "index.html").read_text("utf-8")
     assert "还没有文章" in index
     assert "新浪财经－国內" in index and "宏观" in index
-    assert "http_5xx" in index and "HTTP 503 from example.com" in index
+    assert "http_5xx" in index and "HTTP 503 from https://example.com/feed" in index
     assert "2024-03-05 10:30" in index  # next poll, China time
     assert "尚未抓取" in index  # the source never polled
     assert "hunter2" not in index
