@@ -99,7 +99,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _operator_command(args: argparse.Namespace, settings: Settings) -> int:
-    from .poll import write_outputs
+    from .outputs import publish
     from .store import Store
 
     store = Store(settings.storage_path, settings.dedup)
@@ -117,7 +117,7 @@ def _operator_command(args: argparse.Namespace, settings: Settings) -> int:
             if art is None:
                 print(f"aggregator: no article matches {args.ref!r}", file=sys.stderr)
                 return 1
-            write_outputs(settings, store)
+            publish(settings, store)
             print(f"deleted {art.id} ({art.title}); it will not come back")
             return 0
         if args.command == "enable":

@@ -24,7 +24,8 @@ from .fetch import Fetcher
 from .metrics import Metrics
 from .models import Settings, Source, SourceState
 from .once import utcnow
-from .poll import Pipeline, poll_source, write_outputs
+from .outputs import publish
+from .poll import Pipeline, poll_source
 from .server import create_app
 from .store import Store
 from .urls import redact, redact_text
@@ -68,7 +69,7 @@ class _Publisher:
     async def publish_now(self) -> None:
         try:
             p = self._p
-            changed = await p.db(write_outputs, p.settings, p.store, p.workers)
+            changed = await p.db(publish, p.settings, p.store, p.workers)
             if changed:
                 log.info("published %d changed output(s)", len(changed))
             self.error = None
@@ -264,7 +265,7 @@ async def run_daemon(settings: Settings) -> int:
         async with Fetcher(settings.fetch) as fetcher:
             daemon = Daemon(settings, store, fetcher)
             await daemon.start()
-            from .site import LiveSite
+            from .live import LiveSite
 
             live = LiveSite(
                 settings.output, settings.storage_path, lambda: daemon.health()[1]["sources"]

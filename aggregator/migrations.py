@@ -138,11 +138,11 @@ _BASELINE = _statements(
 
 def _site(conn: sqlite3.Connection) -> None:
     """The search index and the site's page table; every stored article is indexed."""
-    from . import pages, search
+    from . import paging, search
     from .clean import html_text
 
     conn.execute(search.CREATE)
-    for statement in pages.CREATE:
+    for statement in paging.CREATE:
         conn.execute(statement)
     rows = conn.execute("SELECT seq, title, content_html FROM articles ORDER BY seq")
     while batch := rows.fetchmany(500):

@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 
 from .fetch import Fetcher
 from .models import Settings
-from .poll import Pipeline, poll_all, write_outputs
+from .outputs import publish
+from .poll import Pipeline, poll_all
 from .store import Store
 from .workers import Workers
 
@@ -29,7 +30,7 @@ async def run_once(settings: Settings) -> int:
         async with Fetcher(settings.fetch) as fetcher:
             p = Pipeline(settings, store, fetcher, None, workers=workers)
             results = await poll_all(p, settings.sources, utcnow())
-        await asyncio.to_thread(write_outputs, settings, store, workers)
+        await asyncio.to_thread(publish, settings, store, workers)
     finally:
         workers.close()
         store.close()

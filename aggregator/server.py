@@ -20,12 +20,12 @@ from email.utils import formatdate, parsedate_to_datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from aggregator.metrics import Metrics
-from aggregator.publish import is_full_archive
-from aggregator.site import EMPTY_MARKER
+from .metrics import Metrics
+from .outputs.archives import is_full_archive
+from .outputs.html import EMPTY_MARKER
 
 if TYPE_CHECKING:
-    from aggregator.site import LiveSite
+    from .live import LiveSite
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -44,6 +44,7 @@ _TYPES = {
     ".html": "text/html; charset=utf-8",
     ".md": "text/markdown; charset=utf-8",
     ".xml": "application/xml; charset=utf-8",
+    ".opml": "text/x-opml; charset=utf-8",
     ".txt": "text/plain; charset=utf-8",
     ".css": "text/css; charset=utf-8",
     ".png": "image/png",

@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import migrations, pages, search
+from . import migrations, paging, search
 from .errors import StoreError
 from .identity import article_id, canonical_url, identity_keys, post_slug
 from .models import Article, DedupSettings, SourceState, StoredArticle
@@ -341,7 +341,7 @@ class Store:
         rewritten, and the category feeds and list pages holding it re-rendered, at the
         next publish."""
         self._db.execute("UPDATE articles SET post_dirty = 1 WHERE seq = ?", (seq,))
-        pages.touch(self._db, seq)
+        paging.touch(self._db, seq)
         self._db.execute(
             "INSERT OR IGNORE INTO dirty_categories (category)"
             " SELECT category FROM article_categories WHERE seq = ?",
@@ -547,7 +547,7 @@ class Store:
             for r in self._db.execute("SELECT DISTINCT slug FROM tombstones WHERE slug IS NOT NULL")
         ]
 
-    # --- reading (the publish.ArticleView protocol) -------------------------------------
+    # --- reading (the outputs.ArticleView protocol) -------------------------------------
 
     def recent(self, limit: int, category: str | None = None) -> list[StoredArticle]:
         if category is None:
@@ -593,9 +593,27 @@ class Store:
             ).fetchone()
         return int(n)
 
-    def dirty_posts(self, limit: int = 1000) -> list[StoredArticle]:
-        rows = self._db.execute("SELECT seq FROM articles WHERE post_dirty = 1 LIMIT ?", (limit,))
-        return self._load([r[0] for r in rows])
+    def articles(self, ids: Sequence[str]) -> list[StoredArticle]:
+        """The stored articles of `ids` that still exist, in that order."""
+        seqs = [
+            r[0]
+            for chunk in _chunks(ids)
+            for r in self._db.execute(
+                f"SELECT seq FROM articles WHERE id IN ({_marks(chunk)})", chunk
+            )
+        ]
+        by_id = {a.id: a for a in self._load(seqs)}
+        return [by_id[i] for i in ids if i in by_id]
+
+    def all_ids(self) -> list[str]:
+        return [r[0] for r in self._db.execute("SELECT id FROM articles ORDER BY seq")]
+
+    def dirty_post_ids(self) -> list[str]:
+        """Articles whose post must be written again, in insertion order."""
+        return [
+            r[0]
+            for r in self._db.execute("SELECT id FROM articles WHERE post_dirty = 1 ORDER BY seq")
+        ]
 
     def mark_posts_clean(self, ids: Iterable[str]) -> None:
         with self._tx() as db:

@@ -12,8 +12,9 @@ resampled (workload A's mutation), in 12 channels, 20 minutes apart.
    - `common3+`: frequent phrases (同比增长, 有限公司, …: thousands of matches);
    - `short1-2`: one or two characters (the LIKE fallback, newest first until a page).
 2. Publishing after one new article: the store is published once in full, then `--rounds`
-   times one new article is stored and `write_outputs` timed, whole and its site part
-   (article pages + list pages) alone; medians. Same machine, same run: compare the ratio.
+   times one new article is stored and `outputs.publish` timed, whole and its site part
+   (the article_pages and site_pages outputs: plan, render, write, finish) alone; medians.
+   Same machine, same run: compare the ratio.
 
     .venv/bin/python bench/bench_site.py                  # 1,000 and 100,000
     .venv/bin/python bench/bench_site.py --sizes 1000 20000 --queries 200
@@ -35,10 +36,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from aggregator import site  # noqa: E402
-from aggregator.clean import clean_html  # noqa: E402
-from aggregator.identity import identity_keys  # noqa: E402
-from aggregator.models import (  # noqa: E402
+from aggregator import outputs
+from aggregator.clean import clean_html
+from aggregator.identity import identity_keys
+from aggregator.models import (
     Article,
     DedupSettings,
     FetchSettings,
@@ -46,10 +47,9 @@ from aggregator.models import (  # noqa: E402
     Settings,
     Source,
 )
-from aggregator.poll import write_outputs  # noqa: E402
-from aggregator.search import Searcher  # noqa: E402
-from aggregator.store import Store  # noqa: E402
-from bench.workload import _mutate_plain, character_pool, load_corpus  # noqa: E402
+from aggregator.search import Searcher
+from aggregator.store import Store
+from bench.workload import _mutate_plain, character_pool, load_corpus
 
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
 CHANNELS = [f"新浪财经－频道{i:02d}" for i in range(12)]
@@ -177,26 +177,34 @@ def timed(fn: Callable[..., Any], into: list[float]) -> Callable[..., Any]:
     return wrapper
 
 
+SITE_OUTPUTS = ("article_pages", "site_pages")
+
+
 def bench_publish(settings: Settings, store: Store, maker: Maker, n: int, rounds: int) -> None:
     started = time.perf_counter()
-    write_outputs(settings, store)
-    print(f"  first publish of {n:,} (every page, post and feed): {time.perf_counter() - started:.1f} s")
+    outputs.publish(settings, store)
+    first = time.perf_counter() - started
+    print(f"  first publish of {n:,} (every page, post and feed): {first:.1f} s")
     whole, site_part, written = [], [], []
     spent: list[float] = []
-    originals = (site.write_articles, site.write_lists)
-    site.write_articles = timed(site.write_articles, spent)  # type: ignore[method-assign]
-    site.write_lists = timed(site.write_lists, spent)  # type: ignore[method-assign]
+    for o in outputs.OUTPUTS:  # time the site's outputs on their own
+        if o.name in SITE_OUTPUTS:
+            for method in ("plan", "render", "write", "finish"):
+                setattr(o, method, timed(getattr(o, method), spent))
     try:
         for r in range(rounds):
-            store.upsert([replace(maker.article(n + r), published=T0 + timedelta(days=9999))], T0)
+            new = replace(maker.article(n + r), published=T0 + timedelta(days=9999))
+            store.upsert([new], T0)
             spent.clear()
             started = time.perf_counter()
-            changed = write_outputs(settings, store)
+            changed = outputs.publish(settings, store)
             whole.append(time.perf_counter() - started)
             site_part.append(sum(spent))
             written.append(len([p for p in changed if p.suffix == ".html"]))
     finally:
-        site.write_articles, site.write_lists = originals
+        for o in outputs.OUTPUTS:
+            for method in ("plan", "render", "write", "finish"):
+                o.__dict__.pop(method, None)
     print(
         f"  one new article at {n:,}: publish {statistics.median(whole) * 1000:.1f} ms whole,"
         f" site part {statistics.median(site_part) * 1000:.1f} ms,"

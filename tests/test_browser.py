@@ -21,11 +21,11 @@ from urllib.parse import urljoin, urlsplit
 import pytest
 
 from aggregator import config
+from aggregator.live import LiveSite
 from aggregator.metrics import Metrics
 from aggregator.models import Settings
-from aggregator.poll import write_outputs
+from aggregator.outputs import publish as publish_outputs
 from aggregator.server import create_app
-from aggregator.site import LiveSite
 from aggregator.store import Store
 from tests.test_server import ThreadedServer
 from tests.test_store import art
@@ -89,7 +89,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Settin
         published=datetime(2022, 8, 10, 1, 0, tzinfo=UTC),
     )
     store.upsert([long_one], datetime(2022, 8, 10, 1, 0, tzinfo=UTC))
-    write_outputs(settings, store)
+    publish_outputs(settings, store)
     live = LiveSite(settings.output, settings.storage_path, lambda: [])
     app = create_app(settings.output.dir, health=lambda: (True, {}), metrics=Metrics(), site=live)
     try:

@@ -15,7 +15,7 @@ import pytest
 from aggregator import config, migrations, search
 from aggregator.errors import StoreError
 from aggregator.migrations import LATEST, MIGRATIONS, Migration, SchemaTooNewError
-from aggregator.poll import write_outputs
+from aggregator.outputs import publish as publish_outputs
 from aggregator.store import Store
 
 REPO = Path(__file__).resolve().parents[1]
@@ -250,7 +250,7 @@ def test_version_1_gains_the_search_index_and_site_pages(old_db: Path, tmp_path:
             },
             tmp_path / "c.toml",
         )
-        write_outputs(settings, store)
+        publish_outputs(settings, store)
         pages = list((tmp_path / "public" / "articles").glob("*.html"))
         assert len(pages) == n
     finally:

@@ -15,11 +15,11 @@ import lxml.html
 import pytest
 
 from aggregator import config
+from aggregator.live import LiveSite
 from aggregator.metrics import Metrics
 from aggregator.models import Article, Settings, SourceState
-from aggregator.poll import write_outputs
+from aggregator.outputs import publish as publish_outputs
 from aggregator.server import create_app
-from aggregator.site import LiveSite
 from aggregator.store import Store
 from tests.test_server import ThreadedServer
 from tests.test_store import art
@@ -66,7 +66,7 @@ def fill(store: Store, n: int, start: int = 0) -> None:
 
 
 def publish(settings: Settings, store: Store) -> set[str]:
-    changed = write_outputs(settings, store)
+    changed = publish_outputs(settings, store)
     return {p.relative_to(settings.output.dir).as_posix() for p in changed}
 
 

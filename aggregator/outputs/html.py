@@ -1,9 +1,10 @@
-"""The site for people (SPEC §12): article pages, list pages, category pages, search.
+"""The site's HTML (SPEC §12): where each page lives and how it is rendered.
 
 Every page but search is a file written on publish, like the feeds (so a static server or a
-CDN can serve them, with ETags and 304s from ours); HTML comes from the Jinja2 templates in
-`aggregator/templates/` with autoescaping on — only the sanitized article body is marked
-safe. No scripts; links are relative, so the site works under any base path.
+CDN can serve them, with ETags and 304s from ours): outputs/article_pages.py and
+outputs/site_pages.py write them; live.py renders search. HTML comes from the Jinja2
+templates in `aggregator/templates/` with autoescaping on — only the sanitized article body
+is marked safe. No scripts; links are relative, so the site works under any base path.
 
     index.html                    the newest `page_size` articles, every category, → older
     pages/<n>.html                every article, `page_size` per page by arrival, 1 = oldest
@@ -12,7 +13,7 @@ safe. No scripts; links are relative, so the site works under any base path.
     articles/<slug>.html          one article: full text, outlet, categories, sources, copies
     site.css, favicon.svg
 
-What a publish renders is bounded by what changed (see pages.py): the pages of changed
+What a publish renders is bounded by what changed (see paging.py): the pages of changed
 articles, the tail and head pages of the lists they are on, the pages marked dirty.
 """
 
@@ -20,27 +21,25 @@ from __future__ import annotations
 
 import functools
 import importlib.resources
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, quote, urlencode
+from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 
 import jinja2
 from markupsafe import Markup, escape
 
-from . import pages, search
-from .models import OutputSettings, StoredArticle
-from .publish import category_slug
-from .store import Store
-from .urls import redact_text
+from .. import paging as pages
+from .. import search
+from ..models import OutputSettings, StoredArticle
+from ..urls import redact_text
+from ..xmlchars import xml_safe
+from .feeds import category_slug
 
 _SHANGHAI = ZoneInfo("Asia/Shanghai")
 EMPTY_MARKER = b'<meta name="aggregator-state" content="empty">'
 ASSETS = ("site.css", "favicon.svg")
-
-Put = Callable[[str, bytes], None]
 
 
 @functools.cache
@@ -52,7 +51,15 @@ def _env() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
+        finalize=_printable,
     )
+
+
+def _printable(value: Any) -> Any:
+    """What `{{ … }}` prints, without the control characters no page should carry."""
+    if isinstance(value, Markup):
+        return Markup(xml_safe(value))
+    return xml_safe(value) if isinstance(value, str) else value
 
 
 def _render(template: str, settings: OutputSettings, root: str, **context: Any) -> bytes:
@@ -280,161 +287,3 @@ def _marked(snippet: str) -> Markup:
     """The snippet escaped, then its hit markers made <mark> elements."""
     escaped = str(escape(snippet))
     return Markup(escaped.replace(search.HIT_START, "<mark>").replace(search.HIT_END, "</mark>"))
-
-
-# --- writing on publish -----------------------------------------------------------------
-
-
-def write_articles(
-    store: Store, settings: OutputSettings, articles: Sequence[StoredArticle], put: Put
-) -> None:
-    """The pages of changed articles (the publish's batch of dirty posts)."""
-    copies = store.copies([a.id for a in articles])
-    for a in articles:
-        put(article_path(a.slug), render_article(settings, a, copies.get(a.id, ())))
-
-
-def remove_article(out_dir: Path, slug: str) -> Path | None:
-    path = out_dir / article_path(slug)
-    try:
-        path.unlink()
-    except FileNotFoundError:
-        return None
-    return path
-
-
-def write_lists(
-    store: Store,
-    settings: OutputSettings,
-    put: Put,
-    touched: Collection[str] | None,
-    source_states: Callable[[], Sequence[Mapping[str, Any]]],
-) -> None:
-    """Head and list pages of every list holding a changed article (`touched` categories
-    and the list of all; None: every list), and every page marked dirty."""
-    size = settings.page_size
-    categories = store.categories()
-    names = [pages.ALL, *(categories if touched is None else sorted(touched))]
-    with store.transaction() as db:
-        pages.forget_missing(db, names)
-        tails = {name: pages.close_tail(db, name, size) for name in names}
-        todo = sorted({*pages.dirty(db), *((n, t.n) for n, t in tails.items())})
-    for rel, data in assets():
-        put(rel, data)
-    (settings.dir / "articles").mkdir(parents=True, exist_ok=True)  # even with none yet
-    for name, n in todo:
-        pg = pages.page(store.db, name, n)
-        if pg is not None:
-            put(page_path(name, n), _render_page(store, settings, pg))
-    for name in names:
-        head = _render_head(store, settings, tails[name], categories, source_states)
-        put(head_path(name), head)
-    with store.transaction() as db:
-        pages.clear(db, todo)
-
-
-def _list_title(name: str) -> str:
-    return "全部文章" if name == pages.ALL else name
-
-
-def _render_page(store: Store, settings: OutputSettings, pg: pages.Page) -> bytes:
-    path = page_path(pg.list, pg.n)
-    articles = _newest_first(store.load(pages.members(store.db, pg.list, pg.first_seq, pg.end_seq)))
-    pager = [("最新", head_path(pg.list), "")]
-    if not pg.is_tail:
-        pager.append(("较新的一页", page_path(pg.list, pg.n + 1), "next"))
-    if pg.n > 1:
-        pager.append(("较早的一页", page_path(pg.list, pg.n - 1), "prev"))
-        pager.append(("最早", page_path(pg.list, 1), ""))
-    root = _root(path)
-    pager = [(label, root + p, rel) for label, p, rel in pager]
-    heading = f"{_list_title(pg.list)} · 第 {pg.n} 页"
-    return render_list(settings, path, pg.list, articles, pager, heading=heading)
-
-
-def _newest_first(articles: list[StoredArticle]) -> list[StoredArticle]:
-    """Pages are cut by arrival; within one, newest first by date."""
-    return sorted(articles, key=lambda a: (a.published, a.id), reverse=True)
-
-
-def _render_head(
-    store: Store,
-    settings: OutputSettings,
-    tail: pages.Page,
-    categories: Sequence[str],
-    source_states: Callable[[], Sequence[Mapping[str, Any]]],
-) -> bytes:
-    """A list's first page: the newest `page_size` by date of its last two pages (the
-    newest arrivals: no scan of the list), then a link into its numbered pages."""
-    name = tail.list
-    path = head_path(name)
-    before = pages.page(store.db, name, tail.n - 1) if tail.n > 1 else None
-    seqs = pages.members(store.db, name, before.first_seq if before else tail.first_seq, None)
-    if name == pages.ALL and not seqs:
-        return render_empty(settings, source_states(), live=False)
-    articles = _newest_first(store.load(seqs))
-    root = _root(path)
-    pager = []
-    if len(articles) > settings.page_size or tail.n > 1:
-        pager.append(("更早的文章", root + page_path(name, tail.n), "next"))
-        if tail.n > 1:
-            pager.append(("最早", root + page_path(name, 1), ""))
-    articles = articles[: settings.page_size]
-    if name == pages.ALL:
-        return render_list(settings, path, name, articles, pager, heading="", categories=categories)
-    return render_list(settings, path, name, articles, pager, heading=name)
-
-
-def stored_sources(store: Store, names: Sequence[str]) -> list[dict[str, Any]]:
-    """The configured sources' recorded states, in config order (for the empty page)."""
-    rows = {
-        r[0]: r
-        for r in store.db.execute(
-            "SELECT name, last_success, last_error, last_error_kind, next_poll, gone FROM sources"
-        )
-    }
-    out = []
-    for name in names:
-        r = rows.get(name)
-        keys = ("name", "last_success", "last_error", "last_error_kind", "next_poll", "gone")
-        out.append(dict(zip(keys, r, strict=True)) if r else {"name": name})
-    return out
-
-
-# --- served live: search, and `/` while nothing is stored ---------------------------------
-
-
-class LiveSite:
-    """The pages the server renders per request. Blocking: call them in a thread."""
-
-    def __init__(
-        self,
-        settings: OutputSettings,
-        db_path: Path,
-        sources: Callable[[], Sequence[Mapping[str, Any]]],
-    ) -> None:
-        self.settings = settings
-        self.searcher = search.Searcher(db_path)
-        self._sources = sources
-
-    def search_page(self, query_string: bytes) -> bytes:
-        params = parse_qs(
-            query_string.decode("utf-8", "replace"), keep_blank_values=True, errors="replace"
-        )
-        raw = _param(params, "q")
-        before_raw = _param(params, "before")
-        before = int(before_raw) if before_raw.isdigit() and len(before_raw) < 19 else None
-        query = search.parse_query(raw)
-        results = self.searcher.search(raw, before) if query.terms else None
-        return render_search(self.settings, results, query, before)
-
-    def empty_page(self) -> bytes:
-        return render_empty(self.settings, self._sources(), live=True)
-
-    def close(self) -> None:
-        self.searcher.close()
-
-
-def _param(params: Mapping[str, list[str]], name: str) -> str:
-    values = params.get(name)
-    return values[0] if values else ""
