@@ -12,7 +12,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from .dedup import Signature
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +114,7 @@ class Article:
     cover: str | None
     source_name: str
     editor: str | None = None
-    signature: object | None = None  # dedup.Signature, computed off the store's lock
+    signature: Signature | None = None  # computed off the store's lock (prepare.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +133,7 @@ class StoredArticle:
     cover: str | None
     links: tuple[str, ...] = ()  # provenance: every URL the story was seen at
     date_is_fallback: bool = False
+    alt_titles: tuple[str, ...] = ()  # other headlines of merged copies, first seen first
 
 
 @dataclass(frozen=True, slots=True)

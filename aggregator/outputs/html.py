@@ -158,7 +158,7 @@ def render_article(
     iso, when = _when(a.published)
     updated = a.updated > a.published and a.updated.replace(microsecond=0) != a.published
     updated_iso, updated_when = _when(a.updated)
-    alt_titles = [t for t in getattr(a, "alt_titles", ()) if t != a.title]
+    alt_titles = [t for t in a.alt_titles if t != a.title]
     view = {
         "title": a.title,
         "alt_titles": alt_titles,

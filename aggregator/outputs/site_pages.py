@@ -11,11 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from .. import paging
 from ..models import OutputSettings, Settings, StoredArticle
-from ..store import Store
 from .base import ArticleView, Context, Output, Rendered
 from .html import (
     ASSETS,
@@ -25,6 +24,9 @@ from .html import (
     render_empty,
     render_list,
 )
+
+if TYPE_CHECKING:
+    from ..store import Store
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,14 +83,14 @@ class SitePages(Output):
     def render(self, view: ArticleView, settings: Settings, job: object) -> Rendered:
         if isinstance(job, AssetsJob):
             return assets()
-        assert isinstance(view, Store), "rendered in the publishing process"
+        store = cast("Store", view)  # not in_workers: rendered from the publishing store
         if isinstance(job, PageJob):
-            page = paging.page(view.db, job.list, job.n)
+            page = paging.page(store.db, job.list, job.n)
             if page is None:
                 return []
-            return [(page_path(job.list, job.n), _render_page(view, settings.output, page))]
+            return [(page_path(job.list, job.n), _render_page(store, settings.output, page))]
         assert isinstance(job, HeadJob)
-        return [(head_path(job.list), _render_head(view, settings.output, job))]
+        return [(head_path(job.list), _render_head(store, settings.output, job))]
 
     def finish(self, ctx: Context) -> None:
         with ctx.store.transaction() as db:
