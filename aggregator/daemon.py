@@ -126,6 +126,7 @@ class Daemon:
                     "last_error": redact_text(st.last_error) if st and st.last_error else None,
                     "last_error_kind": st.last_error_kind if st else None,
                     "error_count": st.error_count if st else 0,
+                    "last_warning": st.last_warning if st else None,
                     "next_poll": _iso(due),
                     "polling": s.name in self.inflight,
                     "overdue": self._overdue(s, now),
@@ -133,6 +134,7 @@ class Daemon:
                 }
             )
         failing = [x for x in sources if x["error_count"]]
+        warned = [x for x in sources if x["last_warning"]]
         overdue = [x["name"] for x in sources if x["overdue"]]
         healthy = (
             self.scheduler.running
@@ -141,7 +143,9 @@ class Daemon:
             and not overdue
             and self.publisher.error is None
         )
-        status = "ok" if healthy and not failing else ("degraded" if healthy else "unhealthy")
+        status = "unhealthy"
+        if healthy:
+            status = "degraded" if failing or warned else "ok"
         publishing = {"ok": self.publisher.error is None, "error": self.publisher.error}
         return healthy, {"status": status, "publishing": publishing, "sources": sources}
 

@@ -186,7 +186,12 @@ def _site(conn: sqlite3.Connection) -> None:
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "baseline: the tables of release 0.1", _BASELINE),
     Migration(2, "alternative titles of merged stories; body digests for dedup", _same_body),
-    Migration(3, "site: full-text search index (FTS5 trigram) and list pages", _site),
+    Migration(
+        3,
+        "sources.last_warning: a partial or cut document, shown until a clean one parses",
+        _statements("ALTER TABLE sources ADD COLUMN last_warning TEXT"),
+    ),
+    Migration(4, "site: full-text search index (FTS5 trigram) and list pages", _site),
 )
 LATEST = len(MIGRATIONS)
 

@@ -19,7 +19,7 @@ class SourceStates(Database):
             row = self._db.execute(
                 "SELECT name, url, etag, last_modified, body_hash, last_success, last_error,"
                 " last_error_kind, error_count, next_poll, gone, redirect_candidate,"
-                " configured_url FROM sources WHERE name = ?",
+                " configured_url, last_warning FROM sources WHERE name = ?",
                 (name,),
             ).fetchone()
         except sqlite3.Error as exc:
@@ -44,6 +44,7 @@ class SourceStates(Database):
             gone=bool(row[10]),
             redirect_candidate=row[11],
             configured_url=row[12],
+            last_warning=row[13],
         )
 
     def save_state(self, s: SourceState) -> None:
@@ -51,7 +52,7 @@ class SourceStates(Database):
             db.execute(
                 "INSERT OR REPLACE INTO sources (name, configured_url, url, etag, last_modified,"
                 " body_hash, last_success, last_error, last_error_kind, error_count, next_poll,"
-                " gone, redirect_candidate) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                " gone, redirect_candidate, last_warning) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     s.name,
                     s.configured_url or s.url,
@@ -66,6 +67,7 @@ class SourceStates(Database):
                     iso(s.next_poll) if s.next_poll else None,
                     int(s.gone),
                     s.redirect_candidate,
+                    s.last_warning,
                 ),
             )
 

@@ -284,15 +284,31 @@ def test_version_1_gains_alternative_titles_from_its_copies(
         assert rows_in(old_db, table, old_columns[table]) == rows, table
 
 
-def test_version_2_gains_the_search_index_and_site_pages(
-    old_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_migration_3_adds_the_source_warning_keeping_the_sources(
+    old_db: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Migration 3: every article stored before it is searchable and gets its page."""
-    with monkeypatch.context() as m:  # the database as the previous release left it
+    before = rows_in(old_db, "sources", ["name", "url", "error_count"])
+    with monkeypatch.context() as m:  # a version-2 database: what the release before wrote
         m.setattr(migrations, "MIGRATIONS", MIGRATIONS[:2])
         m.setattr(migrations, "LATEST", 2)
         Store(old_db).close()
     assert sqlite3.connect(old_db).execute("PRAGMA user_version").fetchone() == (2,)
+    assert "last_warning" not in column_names(old_db, "sources")
+    Store(old_db).close()
+    assert "last_warning" in column_names(old_db, "sources")
+    assert rows_in(old_db, "sources", ["name", "url", "error_count"]) == before
+    assert {r[0] for r in rows_in(old_db, "sources", ["last_warning"])} == {None}
+
+
+def test_version_3_gains_the_search_index_and_site_pages(
+    old_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Migration 4: every article stored before it is searchable and gets its page."""
+    with monkeypatch.context() as m:  # the database as the previous release left it
+        m.setattr(migrations, "MIGRATIONS", MIGRATIONS[:3])
+        m.setattr(migrations, "LATEST", 3)
+        Store(old_db).close()
+    assert sqlite3.connect(old_db).execute("PRAGMA user_version").fetchone() == (3,)
     before = table_contents(old_db)
     store = Store(old_db)
     try:

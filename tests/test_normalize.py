@@ -219,35 +219,22 @@ def test_any_entry_normalizes(e: ParsedEntry) -> None:
     assert article.key
 
 
-_URLS = st.sampled_from(
+@pytest.mark.parametrize(
+    ("raw", "expected"),
     [
-        "https://finance.sina.com.cn/china/2022-08-09/doc-imizmscv5449371.shtml",
-        "http://finance.sina.cn/2022-08-09/detail-imizmscv5449371.d.html?from=wap",
-        "https://www.stcn.com/a/1.html?utm_source=x#top",
-        "tag:sina.com.cn,2022:abc",
-        " ",
-        "",
-    ]
+        ("&lt;script&gt;alert(1)&lt;/script&gt;", "alert(1)"),  # escaped once in the XML
+        ("<b>A &amp; B</b>", "A & B"),
+        ("\u202egnp.exe \u2066x\u2069", "gnp.exe x"),
+        ("《三体》<i>上</i> 1<2", "《三体》上 1<2"),
+        ("长" * 400, "长" * 299 + "…"),
+    ],
 )
+def test_titles_stay_plain_text(raw: str, expected: str) -> None:
+    assert clean_title(raw) == expected
 
 
-@settings(deadline=None)
-@given(_URLS | st.text(max_size=40), _URLS | st.none() | st.text(max_size=40))
-def test_identity_keys_of_a_guid_that_repeats_the_link(link: str, guid: str | None) -> None:
-    """The shortcut for guid == link gives what deriving keys from both would give."""
-    from aggregator.identity import canonical_url
-    from aggregator.sites import sina
-
-    keys: list[str] = []
-    for candidate in (link, guid):
-        if candidate and (doc := sina.doc_id(candidate)):
-            keys.append(f"sina:{doc}")
-    for candidate in (link, guid):
-        if candidate and (canon := canonical_url(candidate)):
-            keys.append(f"url:{canon}")
-    if guid:
-        keys.append(f"guid:{guid.strip()}")
-    if not keys:
-        keys.append(identity_keys(None, None, "t", "d")[0])
-    unique = list(dict.fromkeys(keys))
-    assert identity_keys(link or None, guid, "t", "d") == (unique[0], tuple(unique[1:]))
+def test_a_cut_title_is_recorded_on_the_article() -> None:
+    entry = ParsedEntry(None, "https://a.example/1", "长" * 100_000, "<p>x</p>", None, None, None)
+    a = normalize_entry(entry, Source("源", "https://a.example/", ("金融",), "作者", 60), NOW)
+    assert len(a.title) == 300
+    assert a.limits == ("title over 300 characters: cut",)

@@ -18,7 +18,7 @@ from ..atomic import fsync_all
 from ..models import Settings
 from .archives import Archives
 from .article_pages import ArticlePages
-from .base import ArticleView, Context, Output, Rendered
+from .base import ArticleView, Context, Output, Rendered, render_isolated
 from .feeds import CategoryFeeds, Feed
 from .pages import Pages
 from .posts import Posts
@@ -84,13 +84,13 @@ def publish(settings: Settings, store: Store, workers: Workers | None = None) ->
     for o, jobs in here:
         if not o.links_others:
             for job in jobs:
-                o.write(contexts[o.name], job, o.render(store, settings, job))
+                o.write(contexts[o.name], job, render_isolated(o, store, settings, job))
                 background.write_ready(contexts)
     background.write_all(contexts)
     for o, jobs in here:
         if o.links_others:
             for job in jobs:
-                o.write(contexts[o.name], job, o.render(store, settings, job))
+                o.write(contexts[o.name], job, render_isolated(o, store, settings, job))
     # Durable before the publish is recorded: a power loss before this point means the
     # next run publishes again; one pass of fsyncs after all writes flushes each file once.
     fsync_all(changed)
@@ -129,7 +129,7 @@ def render_in_worker(db_path: Path, settings: Settings, output: str, job: object
             old.close()
         _readers.clear()
         store = _readers[key] = Store(db_path, readonly=True)
-    return _BY_NAME[output].render(store, settings, job)
+    return render_isolated(_BY_NAME[output], store, settings, job)
 
 
 class _Renders:
@@ -204,6 +204,6 @@ class _Renders:
                 self._workers, self._window = None, 0
                 del self._futures[self._next :]
         if rendered is None:
-            rendered = output.render(self._store, self._settings, job)
+            rendered = render_isolated(output, self._store, self._settings, job)
         output.write(contexts[output.name], job, rendered)
         self._top_up()
