@@ -175,7 +175,8 @@ def _site(conn: sqlite3.Connection) -> None:
     from . import paging, search
     from .clean import html_text
 
-    conn.execute(search.CREATE)
+    for statement in search.CREATE:
+        conn.execute(statement)
     for statement in paging.CREATE:
         conn.execute(statement)
     rows = conn.execute("SELECT seq, title, content_html FROM articles ORDER BY seq")

@@ -9,9 +9,15 @@ an article the store does not have.
 A user's query is never FTS syntax: it is cut to `MAX_QUERY` characters and split on
 whitespace into terms that must all appear, each searched as literal text. Terms of three
 characters or more go to MATCH as quoted phrases (quotes doubled, so `"`, `*`, `AND`,
-`NEAR(…)`, `title:` are text); one- and two-character terms, which a trigram index cannot
-look up, are matched with LIKE (wildcards escaped) — on the MATCH hits when there are any,
-else by scanning the articles newest first until a page is full or `SCAN_BUDGET` runs out.
+`NEAR(…)`, `title:` are text).
+
+One- and two-character terms have no trigram of their own. Every indexed column ends with
+`PAD` (two characters stored text never holds), so each occurrence of a short term begins
+some trigram: the vocabulary (`search_vocab`) lists those trigrams by prefix, and the term
+becomes their OR — exact, through the index. A term so common that it begins more than
+`MAX_EXPANSION` trigrams is matched with LIKE instead (wildcards escaped): on the other
+terms' hits, or by scanning newest first, which finds a page quickly for a common term and
+stops after `SCAN_BUDGET` at worst.
 """
 
 from __future__ import annotations
@@ -28,21 +34,24 @@ MAX_QUERY = 100  # characters of q kept; longer queries are cut
 MAX_TERMS = 8
 PAGE = 20  # results per page
 SCAN_BUDGET = 2.0  # seconds a short-term scan may take before the page is cut short
+MAX_EXPANSION = 400  # trigrams a short term may stand for in a MATCH
+PAD = "\x01\x01"  # ends every indexed column; XML-illegal, so never in stored text
 # Private-use characters around each hit in a snippet: the text is escaped as a whole
 # later, and these become <mark> only then.
 HIT_START, HIT_END = "\ue000", "\ue001"
 _SNIPPET_TOKENS = 40  # trigram tokens: about as many characters of context
 
 CREATE = (
-    "CREATE VIRTUAL TABLE IF NOT EXISTS search_fts USING fts5(title, body, tokenize = 'trigram')"
+    "CREATE VIRTUAL TABLE IF NOT EXISTS search_fts USING fts5(title, body, tokenize = 'trigram')",
+    "CREATE VIRTUAL TABLE IF NOT EXISTS search_vocab USING fts5vocab(search_fts, 'row')",
 )
 
 
 def index_rows(db: sqlite3.Connection, rows: Iterable[tuple[int, str, str]]) -> None:
     """Index articles as (seq, title, plain text); an article already indexed is replaced."""
-    rows = list(rows)
-    db.executemany("DELETE FROM search_fts WHERE rowid = ?", [(r[0],) for r in rows])
-    db.executemany("INSERT INTO search_fts (rowid, title, body) VALUES (?,?,?)", rows)
+    padded = [(seq, title + PAD, text + PAD) for seq, title, text in rows]
+    db.executemany("DELETE FROM search_fts WHERE rowid = ?", [(r[0],) for r in padded])
+    db.executemany("INSERT INTO search_fts (rowid, title, body) VALUES (?,?,?)", padded)
 
 
 def unindex(db: sqlite3.Connection, seq: int) -> None:
@@ -59,7 +68,7 @@ class Query:
 
 
 def parse_query(q: str) -> Query:
-    q = q.replace("\x00", "")
+    q = "".join(c for c in q if c.isprintable() or c.isspace())  # no NUL, no PAD
     words = q.split()
     text = " ".join(words)
     cut = len(text) > MAX_QUERY
@@ -102,12 +111,22 @@ def search(db: sqlite3.Connection, q: Query, before: int | None = None) -> Resul
         return Results(q, (), None)
     long_terms = [t for t in q.terms if len(t) >= 3]
     short_terms = [t for t in q.terms if len(t) < 3]
+    matches = [_phrase(t) for t in long_terms]
+    scanned = []
+    for t in short_terms:
+        trigrams = _expansion(db, t)
+        if trigrams is None:
+            scanned.append(t)
+        elif not trigrams:
+            return Results(q, (), None)  # no stored text holds it
+        else:
+            matches.append("(" + " OR ".join(_phrase(g) for g in trigrams) + ")")
     where: list[str] = []
     args: list[object] = []
-    if long_terms:
+    if matches:
         where.append("search_fts MATCH ?")
-        args.append(" AND ".join(_phrase(t) for t in long_terms))
-    for t in short_terms:
+        args.append(" AND ".join(matches))
+    for t in scanned:
         where.append("(title LIKE ? ESCAPE '\\' OR body LIKE ? ESCAPE '\\')")
         args += [_like(t), _like(t)]
     if before is not None:
@@ -118,12 +137,22 @@ def search(db: sqlite3.Connection, q: Query, before: int | None = None) -> Resul
         f"SELECT rowid, title, body FROM search_fts WHERE {' AND '.join(where)}"
         f" ORDER BY rowid DESC LIMIT {PAGE + 1}"
     )
-    rows, partial = _run(db, sql, args, scan=not long_terms)
+    rows, partial = _run(db, sql, args, scan=not matches)
     more = len(rows) > PAGE
     rows = rows[:PAGE]
     hits = _hits(db, rows, q.terms, snippet_term)
     next_before = rows[-1][0] if (more or partial) and rows else None
     return Results(q, hits, next_before, partial)
+
+
+def _expansion(db: sqlite3.Connection, term: str) -> list[str] | None:
+    """The indexed trigrams that begin with `term` (None: too many to OR together)."""
+    low = term.lower()  # the tokenizer folds case
+    rows = db.execute(
+        "SELECT term FROM search_vocab WHERE term >= ? AND term < ? LIMIT ?",
+        (low, low + "\U0010ffff", MAX_EXPANSION + 1),
+    ).fetchall()
+    return None if len(rows) > MAX_EXPANSION else [r[0] for r in rows]
 
 
 def _run(
@@ -166,7 +195,10 @@ def _hits(
         if seq not in meta:  # deleted between the two statements of a read-only reader
             continue
         slug, published, author = meta[seq]
-        hits.append(Hit(seq, slug, title, published, author, snippet(body, terms, first)))
+        text = body.removesuffix(PAD)
+        hits.append(
+            Hit(seq, slug, title.removesuffix(PAD), published, author, snippet(text, terms, first))
+        )
     return tuple(hits)
 
 

@@ -200,3 +200,28 @@ def test_searcher_reads_on_its_own_read_only_connection(tmp_path: Path) -> None:
     finally:
         searcher.close()
         store.close()
+
+
+def test_short_terms_go_through_the_index_even_at_the_end_of_a_text(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store.upsert([art("https://example.com/1", title="无关标题", text="这是芯片")], NOW)
+    store.upsert([art("https://example.com/2", title="芯片行业", text="别的内容")], NOW)
+    store.upsert([art("https://example.com/3", title="Ab", text="没有")], NOW)
+    monkeypatch.setattr(search, "SCAN_BUDGET", 0.0)  # a scan would find nothing in time
+    assert find(store, "芯片") == ["芯片行业", "无关标题"]
+    assert find(store, "片") == ["芯片行业", "无关标题"]
+    assert find(store, "ab") == ["Ab"] and find(store, "b") == ["Ab"]
+    assert find(store, "芯片 别的") == ["芯片行业"]
+    assert find(store, "无芯") == []
+    (hit,) = search.search(store.db, parse_query("芯片 这是")).hits
+    assert search.PAD not in hit.snippet + hit.title
+
+
+def test_a_term_too_common_to_expand_is_scanned(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store.upsert([art("https://example.com/1", title="无关标题", text="这是芯片")], NOW)
+    monkeypatch.setattr(search, "MAX_EXPANSION", 0)
+    assert find(store, "芯片") == ["无关标题"]
+    assert find(store, "芯片 这是芯片") == ["无关标题"]
