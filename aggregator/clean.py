@@ -20,29 +20,21 @@ from lxml import etree
 from .models import CleanedBody
 from .sites import sina
 from .urls import publishable
-
-# Characters XML 1.0 forbids (and C1 controls, never text): one of them breaks a whole feed.
-_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ud800-\udfff\ufffe\uffff]")
-
+from .xmlchars import is_text_char, xml_safe
 
 _CHAR_REF = re.compile(r"&#(?:[xX]([0-9a-fA-F]{1,8})|([0-9]{1,10}));?")
 
 
-def strip_illegal(text: str) -> str:
-    """Remove the characters XML 1.0 cannot carry."""
-    return _XML_ILLEGAL.sub("", text)
-
-
 def _drop_illegal_ref(m: re.Match[str]) -> str:
     code = int(m.group(1), 16) if m.group(1) else int(m.group(2))
-    if code > 0x10FFFF or _XML_ILLEGAL.match(chr(code)):
+    if code > 0x10FFFF or not is_text_char(chr(code)):
         return ""
     return m.group(0)
 
 
 def _strip_illegal_markup(html: str) -> str:
     """Illegal characters out of raw markup, written literally or as character references."""
-    html = strip_illegal(html)
+    html = xml_safe(html)
     return _CHAR_REF.sub(_drop_illegal_ref, html) if "&#" in html else html
 
 
@@ -58,6 +50,8 @@ class SiteRules:
     caption_classes: frozenset[str] = frozenset()
     junk_images: tuple[re.Pattern[str], ...] = ()
     bold_markers: tuple[tuple[str, str], ...] = ()  # (attribute, token) meaning bold text
+    junk_id_prefixes: tuple[str, ...] = ()  # elements whose id starts so are removed
+    junk_block_prefixes: tuple[str, ...] = ()  # a paragraph opening so is removed
 
 
 def merge_rules(rules: Iterable[SiteRules]) -> SiteRules:
@@ -73,11 +67,13 @@ def merge_rules(rules: Iterable[SiteRules]) -> SiteRules:
         caption_classes=frozenset().union(*(r.caption_classes for r in rules)),
         junk_images=tuple(p for r in rules for p in r.junk_images),
         bold_markers=tuple(m for r in rules for m in r.bold_markers),
+        junk_id_prefixes=tuple(p for r in rules for p in r.junk_id_prefixes),
+        junk_block_prefixes=tuple(p for r in rules for p in r.junk_block_prefixes),
     )
 
 
 SINA_RULES = SiteRules(
-    junk_classes=sina.JUNK_CLASSES,
+    junk_classes=sina.JUNK_CLASSES | sina.AD_CLASSES,
     junk_comment_spans=sina.JUNK_COMMENT_SPANS,
     editor_classes=sina.EDITOR_CLASSES,
     editor_label=sina.EDITOR_LABEL,
@@ -85,6 +81,8 @@ SINA_RULES = SiteRules(
     caption_classes=sina.CAPTION_CLASSES,
     junk_images=sina.JUNK_IMAGES,
     bold_markers=sina.BOLD_MARKERS,
+    junk_id_prefixes=sina.JUNK_ID_PREFIXES,
+    junk_block_prefixes=sina.JUNK_BLOCK_PREFIXES,
 )
 DEFAULT_RULES = merge_rules([SINA_RULES])
 
@@ -199,6 +197,8 @@ def clean_html(html: str, base_url: str | None, rules: SiteRules = DEFAULT_RULES
     editor = _take_editor(root, rules)
     if any(marker in html for marker in rules.junk_comment_spans):  # else no comment has one
         _drop_comment_spans(root, rules.junk_comment_spans)
+    if any(prefix in html for prefix in rules.junk_block_prefixes):  # else none opens so
+        _drop_junk_blocks(root, rules.junk_block_prefixes)
     _clean_tree(root, base_url, rules)
     _drop_empty_and_unwrap(root)
     if _flatten_deep(root, MAX_DEPTH):
@@ -206,11 +206,11 @@ def clean_html(html: str, base_url: str | None, rules: SiteRules = DEFAULT_RULES
     _tidy_whitespace(root)
     cover = next(_cover_candidates(root, rules), None)
     body = _serialize(root)
-    sanitized = strip_illegal(_SANITIZER.clean(body)).strip()
+    sanitized = xml_safe(_SANITIZER.clean(body)).strip()
     text = _plain_text(root)
     if len(sanitized) > MAX_HTML:
         # Cut, then sanitized again: the cut may split a tag or an entity; nh3 repairs it.
-        sanitized = strip_illegal(_SANITIZER.clean(sanitized[:MAX_HTML])).strip()
+        sanitized = xml_safe(_SANITIZER.clean(sanitized[:MAX_HTML])).strip()
         text = text[:MAX_HTML]
         limits.append(f"cleaned body over {MAX_HTML} characters: cut")
     return CleanedBody(html=sanitized, text=text, cover=cover, editor=editor, limits=tuple(limits))
@@ -287,6 +287,20 @@ def _drop_comment_spans(root: etree._Element, markers: tuple[str, ...]) -> None:
             for el in children[hits[0] + 1 : hits[-1]]:
                 if el.getparent() is parent:
                     _remove(el)
+
+
+_LEAF_BLOCKS = ("p", "div")
+_LEADING_SPACE = " \t\r\n\u3000\xa0"
+
+
+def _drop_junk_blocks(root: etree._Element, prefixes: tuple[str, ...]) -> None:
+    """Remove paragraphs (a <p>, or a <div> holding no other block) whose text opens with
+    one of `prefixes`: topic links and disclaimers, not article text."""
+    for el in [e for e in root.iter(*_LEAF_BLOCKS) if e is not root]:
+        if el.tag == "div" and next(el.iterdescendants(*_LEAF_BLOCKS), None) is not None:
+            continue
+        if _text_content(el).lstrip(_LEADING_SPACE).startswith(prefixes):
+            _remove(el)
 
 
 def _remove(el: etree._Element) -> None:
@@ -367,6 +381,7 @@ def _clean_node(
         tag in _DROP_WITH_CONTENT
         or not classes.isdisjoint(rules.junk_classes)
         or el.get("hidden") is not None
+        or (rules.junk_id_prefixes and (el.get("id") or "").startswith(rules.junk_id_prefixes))
         or _DISPLAY_NONE.search(el.get("style") or "")
     ):
         _remove(el)
@@ -590,7 +605,7 @@ def _plain_text(root: etree._Element) -> str:
     for el in root.iter(*_BLOCKS):
         el.tail = "\n" + (el.tail or "")
     text = _TEXT_SPACES.sub(" ", _text_content(root))
-    return strip_illegal(_collapse_line_breaks(text)).strip()
+    return xml_safe(_collapse_line_breaks(text)).strip()
 
 
 def _collapse_line_breaks(text: str) -> str:

@@ -19,11 +19,11 @@ from typing import Any
 import uvicorn
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from .dates import utcnow
 from .errors import ConfigError
 from .fetch import Fetcher
 from .metrics import Metrics
 from .models import Settings, Source, SourceState
-from .once import utcnow
 from .outputs import publish
 from .poll import Pipeline, poll_source
 from .server import create_app
@@ -131,6 +131,10 @@ class Daemon:
                     "polling": s.name in self.inflight,
                     "overdue": self._overdue(s, now),
                     "gone": st.gone if st else False,
+                    "pages_pending": st.pages_pending if st else 0,
+                    "last_page_error": redact_text(st.last_page_error)
+                    if st and st.last_page_error
+                    else None,
                 }
             )
         failing = [x for x in sources if x["error_count"]]

@@ -130,3 +130,9 @@ def _parse_rfc822(text: str) -> datetime:
     # Naive when the text names no zone or '-0000' ("unknown"): then China time, or the zone
     # read above.
     return _to_utc(email.utils.parsedate_to_datetime(text), zone)
+
+
+def utcnow() -> datetime:
+    """The current time, aware, in UTC. Only the orchestrators read the clock; the stages
+    are handed `now`, so tests can run them at any time."""
+    return datetime.now(UTC)

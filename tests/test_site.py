@@ -179,8 +179,9 @@ def test_article_page(settings: Settings, store: Store) -> None:
     sina = "https://finance.sina.com.cn/china/gncj/2022-08-09/doc-imizmscv5449371.shtml"
     wap = "http://finance.sina.cn/2022-08-09/detail-imizmscv5449371.d.html"
     cover = "https://n.sinaimg.cn/cover.jpg"
-    store.upsert([replace(art(sina, published=T0), cover=cover)], T0)
-    same = replace(art(wap, source="新浪财经－宏观经济", published=T0), cover=cover)
+    extra = {"cover": cover, "outlet": "中国证券报", "tags": ("茅台 600519",)}
+    store.upsert([replace(art(sina, published=T0), **extra)], T0)
+    same = replace(art(wap, source="新浪财经－宏观经济", published=T0), **extra)
     assert store.upsert([same], T0).merged == 1  # the same document in another channel
     copy = art("https://www.stcn.com/a/1.html", source="证券时报网－快讯", published=T0)
     assert store.upsert([copy], T0).merged == 1  # another outlet's copy of the story
@@ -196,6 +197,7 @@ def test_article_page(settings: Settings, store: Store) -> None:
     assert sina in hrefs and "https://www.stcn.com/a/1.html" in hrefs
     assert any("sina.cn" in (h or "") for h in hrefs)  # the other channel's URL of it
     assert "证券时报网－快讯" in page  # where the copy came from
+    assert "中国证券报" in page and "茅台 600519" in page  # its outlet, its tags
     assert 'src="https://n.sinaimg.cn/cover.jpg"' in page
     for name in a.categories:  # categories are linked to their pages, which exist
         href = f"../categories/{name}.html"

@@ -141,7 +141,7 @@ def _item(a: StoredArticle) -> dict[str, Any]:
 
 
 def _outlet(a: StoredArticle) -> str:
-    return str(getattr(a, "media_name", None) or a.author)
+    return a.outlet or a.author
 
 
 def _categories(names: Iterable[str]) -> list[dict[str, str]]:
@@ -169,6 +169,7 @@ def render_article(
         "outlet": _outlet(a),
         "author": a.author,
         "categories": _categories(a.categories),
+        "tags": list(a.tags),
         "cover": a.cover,
         "show_cover": a.cover is not None and a.cover not in a.content_html,
         "body": Markup(a.content_html),  # sanitized by clean.py (nh3 allowlist)
