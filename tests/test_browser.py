@@ -27,8 +27,8 @@ from aggregator.models import Settings
 from aggregator.outputs import publish as publish_outputs
 from aggregator.server import create_app
 from aggregator.store import Store
-from tests.test_server import ThreadedServer
-from tests.test_store import art
+from tests.asgiserver import ThreadedServer
+from tests.published import art
 
 REPO = Path(__file__).resolve().parents[1]
 SHOTS = Path(__file__).parent / "artifacts" / "screenshots"

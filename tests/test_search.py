@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from aggregator import search
 from aggregator.search import MAX_QUERY, PAGE, Searcher, parse_query
 from aggregator.store import Store
-from tests.test_store import BODY, NOW, art
+from tests.published import BODY, NOW, art
 
 
 @pytest.fixture

@@ -21,8 +21,8 @@ from aggregator.models import Article, Settings, SourceState
 from aggregator.outputs import publish as publish_outputs
 from aggregator.server import create_app
 from aggregator.store import Store
-from tests.test_server import ThreadedServer
-from tests.test_store import art
+from tests.asgiserver import ThreadedServer
+from tests.published import art
 
 T0 = datetime(2024, 3, 5, 2, 0, tzinfo=UTC)
 SITE_ROOT = "http://site.test/"
