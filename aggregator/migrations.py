@@ -195,14 +195,29 @@ _NATIVE_SOURCES = _statements(
 )
 
 
+# The search index (search.py: rowid = the article's seq) and its vocabulary; the website's
+# list pages (paging.py: where each page of each list starts, and which are dirty).
+_SITE_TABLES = (
+    "CREATE VIRTUAL TABLE search_fts USING fts5(title, body, tokenize = 'trigram')",
+    "CREATE VIRTUAL TABLE search_vocab USING fts5vocab(search_fts, 'row')",
+    """CREATE TABLE site_pages (
+        list TEXT NOT NULL,
+        n INTEGER NOT NULL,
+        first_seq INTEGER NOT NULL,
+        dirty INTEGER NOT NULL DEFAULT 1,
+        PRIMARY KEY (list, n)
+    ) WITHOUT ROWID""",
+    "CREATE UNIQUE INDEX site_pages_seq ON site_pages (list, first_seq)",
+    "CREATE INDEX site_pages_dirty ON site_pages (dirty) WHERE dirty = 1",
+)
+
+
 def _site(conn: sqlite3.Connection) -> None:
     """The search index and the site's page table; every stored article is indexed."""
-    from . import paging, search
+    from . import search
     from .clean import html_text
 
-    for statement in search.CREATE:
-        conn.execute(statement)
-    for statement in paging.CREATE:
+    for statement in _SITE_TABLES:
         conn.execute(statement)
     rows = conn.execute("SELECT seq, title, content_html FROM articles ORDER BY seq")
     while batch := rows.fetchmany(500):

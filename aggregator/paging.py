@@ -21,18 +21,6 @@ from dataclasses import dataclass
 
 ALL = ""  # the list of every article
 
-CREATE = (
-    """CREATE TABLE IF NOT EXISTS site_pages (
-        list TEXT NOT NULL,
-        n INTEGER NOT NULL,
-        first_seq INTEGER NOT NULL,
-        dirty INTEGER NOT NULL DEFAULT 1,
-        PRIMARY KEY (list, n)
-    ) WITHOUT ROWID""",
-    "CREATE UNIQUE INDEX IF NOT EXISTS site_pages_seq ON site_pages (list, first_seq)",
-    "CREATE INDEX IF NOT EXISTS site_pages_dirty ON site_pages (dirty) WHERE dirty = 1",
-)
-
 
 @dataclass(frozen=True, slots=True)
 class Page:

@@ -41,11 +41,6 @@ PAD = "\x01\x01"  # ends every indexed column; XML-illegal, so never in stored t
 HIT_START, HIT_END = "\ue000", "\ue001"
 _SNIPPET_TOKENS = 40  # trigram tokens: about as many characters of context
 
-CREATE = (
-    "CREATE VIRTUAL TABLE IF NOT EXISTS search_fts USING fts5(title, body, tokenize = 'trigram')",
-    "CREATE VIRTUAL TABLE IF NOT EXISTS search_vocab USING fts5vocab(search_fts, 'row')",
-)
-
 
 def index_rows(db: sqlite3.Connection, rows: Iterable[tuple[int, str, str]]) -> None:
     """Index articles as (seq, title, plain text); an article already indexed is replaced."""
