@@ -5,16 +5,24 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
 import os
 import sys
 from collections.abc import Sequence
-from dataclasses import asdict
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-from . import __version__, config
-from .errors import AggregatorError, ConfigError, StoreError
+from . import __version__, config, logs
+from .errors import AggregatorError, ConfigError, StoreError, UsageError
 from .models import Settings, SourceState
+
+if TYPE_CHECKING:
+    from .store import Store
+
+CONFIG_HELP = (
+    "config file (default: $AGGREGATOR_CONFIG, else ./aggregator.toml, "
+    "./config/aggregator.toml, then ~/.config/sina-aggregator/aggregator.toml)"
+)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -23,45 +31,66 @@ def _parser() -> argparse.ArgumentParser:
         description="Sina Finance feed aggregator and republisher.",
     )
     ap.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+
+    def common(p: argparse.ArgumentParser, default: object) -> None:
+        # Accepted before and after the subcommand; the subcommand's copy only overrides
+        # the top-level one when given (SUPPRESS leaves the attribute alone otherwise).
+        p.add_argument("-c", "--config", metavar="CONFIG", default=default, help=CONFIG_HELP)
+        p.add_argument(
+            "--log-format",
+            choices=logs.FORMATS,
+            default=default,
+            help="text (default) or json: one JSON object per line, for log shippers",
+        )
+
+    common(ap, None)
     sub = ap.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def add(name: str, help_: str) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_, description=help_)
-        p.add_argument(
-            "-c",
-            "--config",
-            metavar="CONFIG",
-            help="config file (default: $AGGREGATOR_CONFIG or config/aggregator.toml)",
-        )
+        common(p, argparse.SUPPRESS)
         return p
 
     add("run", "daemon: poll on schedule and serve the outputs until SIGTERM/SIGINT")
     add("once", "poll every source once, write the outputs, exit (1 if a source failed)")
-    add("check-config", "validate the config file and exit")
-    add("status", "print every source's recorded state as JSON")
-    d = add("delete", "delete an article for good (by id, URL or post slug)")
-    d.add_argument("ref", help="article id (urn:uuid:…), any URL it was seen at, or its slug")
-    e = add("enable", "poll a source again after a 410 Gone (and reset its backoff)")
-    e.add_argument("name", help="source name as in the config")
+    c = add("check-config", "validate the config and what it points at, without the network")
+    c.add_argument("--probe", action="store_true", help="also fetch each source once and report")
+    add("status", "print every source's recorded state as JSON (reads only)")
+    d = add("delete", "delete an article for good (by id, URL, post file or slug)")
+    d.add_argument("ref", help="article id (urn:uuid:…), any URL of it, its post file or slug")
+    e = add("enable", "poll a source again after a 410 Gone, or reset its backoff")
+    e.add_argument("name", help="source name as in the config (width, case, 繁/简 ignored)")
+    i = add("init", "write a commented starter config")
+    i.add_argument(
+        "dir",
+        nargs="?",
+        help="folder for aggregator.toml (default: ~/.config/sina-aggregator, with the "
+        "database and outputs in ~/.local/share/sina-aggregator)",
+    )
+    i.add_argument("--force", action="store_true", help="overwrite an existing file")
     return ap
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    log_format: logs.LogFormat = "json" if args.log_format == "json" else "text"
     try:
+        if args.command == "init":
+            path = _init(args)
+            print(f"wrote {path}; check it with `aggregator check-config -c {path}`")
+            return 0
         settings = config.load(config.config_path(args.config, os.environ))
     except ConfigError as exc:
         print(f"aggregator: configuration error: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(
-        level=settings.log_level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    logs.setup(settings.log_level, log_format)
     try:
         return _dispatch(args, settings)
     except ConfigError as exc:  # found only when used, e.g. a port already in use
         print(f"aggregator: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except UsageError as exc:
+        print(f"aggregator: {exc}", file=sys.stderr)
         return 2
     except StoreError as exc:
         print(f"aggregator: storage error ({settings.storage_path}): {exc}", file=sys.stderr)
@@ -76,12 +105,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
 
+def _init(args: argparse.Namespace) -> Path:
+    from .starter import write_starter
+
+    return write_starter(args.dir, os.environ, force=args.force)
+
+
 def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
     if args.command == "check-config":
-        print(f"{settings.config_path}: OK, {len(settings.sources)} source(s)")
-        for s in settings.sources:
-            print(f"  {s.name}: {s.url} every {s.interval:g}s → {' / '.join(s.categories)}")
-        return 0
+        return _check_config(settings, probe=args.probe)
     # Heavy imports only for the commands that need them (start-up time of `once`).
     if args.command == "once":
         from .once import run_once
@@ -91,7 +123,83 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         from .daemon import run_daemon
 
         return asyncio.run(run_daemon(settings))
+    if args.command == "status":
+        return _status(settings)
     return _operator_command(args, settings)
+
+
+def _check_config(settings: Settings, *, probe: bool) -> int:
+    from .checks import offline_problems
+
+    print(f"{settings.config_path}: {len(settings.sources)} source(s)")
+    for s in settings.sources:
+        print(f"  {s.name}: {s.url} every {s.interval:g}s → {' / '.join(s.categories)}")
+    problems = offline_problems(settings)
+    for problem in problems:
+        print(f"problem: {problem}")
+    failed = 0
+    if probe:
+        from .checks import probe as run_probe
+
+        for report in asyncio.run(run_probe(settings)):
+            failed += not report.ok
+            print(f"  {'ok' if report.ok else 'FAILED'} {report.source}: {report.detail}")
+    if problems:
+        print(f"{len(problems)} problem(s) found")
+        return 2
+    if failed:
+        print(f"configuration OK; {failed} source(s) could not be fetched or parsed")
+        return 1
+    print("configuration OK")
+    return 0
+
+
+def _status(settings: Settings) -> int:
+    from .store import Store
+
+    if not settings.storage_path.is_file():  # read-only: never create the database here
+        print(
+            f"aggregator: no database at {settings.storage_path} yet: nothing has been polled "
+            "(run `aggregator once` or `aggregator run`)",
+            file=sys.stderr,
+        )
+        return 1
+    store = Store(settings.storage_path, settings.dedup, readonly=True)
+    try:
+        states = [store.peek_state(s.name, s.url) for s in settings.sources]
+    finally:
+        store.close()
+    print(json.dumps([state_json(st) for st in states], ensure_ascii=False, indent=2))
+    return 0
+
+
+def state_json(st: SourceState) -> dict[str, object]:
+    """A source's state for people and scripts: timestamps as RFC 3339 UTC with `Z`."""
+    from .dates import rfc3339
+
+    return {
+        "name": st.name,
+        "url": st.url,
+        "configured_url": st.configured_url,
+        "last_success": rfc3339(st.last_success) if st.last_success else None,
+        "last_error": st.last_error,
+        "last_error_kind": st.last_error_kind,
+        "error_count": st.error_count,
+        "next_poll": rfc3339(st.next_poll) if st.next_poll else None,
+        "gone": st.gone,
+        "redirect_candidate": st.redirect_candidate,
+        "etag": st.etag,
+        "last_modified": st.last_modified,
+    }
+
+
+def post_ref(ref: str) -> str:
+    """A post's file name or path (`public/posts/2021-12-17-abc.md`) → its slug; anything
+    else (an id, a URL, a slug) unchanged."""
+    if "://" in ref or ref.startswith("urn:"):
+        return ref
+    name = ref.replace("\\", "/").rsplit("/", 1)[-1]
+    return name.removesuffix(".md")
 
 
 def _operator_command(args: argparse.Namespace, settings: Settings) -> int:
@@ -100,32 +208,44 @@ def _operator_command(args: argparse.Namespace, settings: Settings) -> int:
 
     store = Store(settings.storage_path, settings.dedup)
     try:
-        if args.command == "status":
-            states = [store.source_state(s.name, s.url) for s in settings.sources]
-            print(
-                json.dumps(
-                    [_state_json(st) for st in states], ensure_ascii=False, indent=2, default=str
-                )
-            )
-            return 0
         if args.command == "delete":
-            art = store.delete(args.ref, datetime.now(UTC))
+            ref = post_ref(args.ref)
+            now = datetime.now(UTC)
+            art = store.delete(ref, now)
             if art is None:
-                print(f"aggregator: no article matches {args.ref!r}", file=sys.stderr)
+                when = store.deleted_at(ref)
+                if when is not None:
+                    from .dates import rfc3339
+
+                    print(f"{args.ref}: already deleted at {rfc3339(when)}; nothing to do")
+                    return 0
+                print(f"aggregator: no stored article matches {args.ref!r}", file=sys.stderr)
                 return 1
             write_outputs(settings, store)
-            print(f"deleted {art.id} ({art.title}); it will not come back")
+            print(f"deleted {art.id} ({art.title}, post {art.slug}.md); it will not come back")
             return 0
         if args.command == "enable":
-            if not store.enable_source(args.name):
-                print(f"aggregator: no recorded source named {args.name!r}", file=sys.stderr)
-                return 1
-            print(f"{args.name}: enabled; it is polled on its next turn")
-            return 0
+            return _enable(settings, store, args.name)
     finally:
         store.close()
     raise AssertionError(args.command)
 
 
-def _state_json(st: SourceState) -> dict[str, object]:
-    return asdict(st)
+def _enable(settings: Settings, store: Store, typed: str) -> int:
+    from .names import find_source
+
+    name = find_source(typed, (s.name for s in settings.sources))
+    source = next(s for s in settings.sources if s.name == name)
+    st = store.peek_state(name, source.url)
+    if not st.gone and not st.error_count:
+        print(f"{name}: not gone and not backing off; nothing to enable")
+        return 0
+    store.enable_source(name)
+    if st.gone:
+        print(f"{name}: enabled again after 410 Gone; it is polled on its next turn")
+    else:
+        print(
+            f"{name}: backoff reset after {st.error_count} failure(s) "
+            f"(last: {st.last_error_kind}); it is polled on its next turn"
+        )
+    return 0

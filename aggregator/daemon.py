@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import random
 import signal
 import socket
@@ -19,6 +20,8 @@ from typing import Any
 import uvicorn
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from . import __version__
+from .dates import rfc3339
 from .errors import ConfigError
 from .fetch import Fetcher
 from .metrics import Metrics
@@ -100,6 +103,7 @@ class Daemon:
             sources.append(
                 {
                     "name": s.name,
+                    "state": _source_health(st),
                     "url": st.url if st else s.url,
                     "last_success": _iso(st.last_success) if st else None,
                     "last_error": st.last_error if st else None,
@@ -109,9 +113,17 @@ class Daemon:
                     "gone": st.gone if st else False,
                 }
             )
-        failing = [x for x in sources if x["error_count"]]
-        healthy = self.scheduler.running and not self.stopping and len(failing) < len(sources)
-        status = "ok" if healthy and not failing else ("degraded" if healthy else "unhealthy")
+        states = [x["state"] for x in sources]
+        failing = sum(x in ("failing", "gone") for x in states)
+        healthy = self.scheduler.running and not self.stopping and failing < len(sources)
+        if not healthy:
+            status = "unhealthy"
+        elif failing:
+            status = "degraded"
+        elif "pending" in states:
+            status = "starting"  # some source has not had its first successful poll yet
+        else:
+            status = "ok"
         return healthy, {"status": status, "sources": sources}
 
     async def _job(self, source: Source) -> None:
@@ -156,6 +168,7 @@ class Daemon:
             first = now + timedelta(seconds=self.rng.uniform(0, min(s.interval, 5.0)))
             if st.next_poll and st.next_poll > first:
                 first = st.next_poll
+            _log_plan(s, st, first, now)
             self._schedule(s, first)
 
     async def stop(self) -> None:
@@ -188,6 +201,7 @@ async def run_daemon(settings: Settings) -> int:
     try:
         async with Fetcher(settings.fetch) as fetcher:
             daemon = Daemon(settings, store, fetcher)
+            _log_setup(settings, served_url(settings.server_host, listener.getsockname()[1]))
             await daemon.start()
             app = create_app(settings.output.dir, health=daemon.health, metrics=daemon.metrics)
             config = uvicorn.Config(
@@ -196,7 +210,7 @@ async def run_daemon(settings: Settings) -> int:
                 port=settings.server_port,
                 lifespan="off",
                 access_log=False,
-                log_level=settings.log_level.lower(),
+                log_config=None,  # its loggers go through ours (logs.setup)
             )
             server = _Server(config)
             serving = asyncio.create_task(server.serve(sockets=[listener]))
@@ -237,5 +251,79 @@ def _listen(host: str, port: int) -> socket.socket:
     return sock
 
 
+def _source_health(st: SourceState | None) -> str:
+    """ok | pending (never succeeded, not failing yet) | failing | gone."""
+    if st is None:
+        return "pending"
+    if st.gone:
+        return "gone"
+    if st.error_count:
+        return "failing"
+    return "ok" if st.last_success else "pending"
+
+
 def _iso(dt: datetime | None) -> str | None:
-    return dt.astimezone(UTC).isoformat().replace("+00:00", "Z") if dt else None
+    return rfc3339(dt) if dt else None
+
+
+def served_url(host: str, port: int) -> str:
+    """The URL to open for what `run` serves on host:port."""
+    shown = {"0.0.0.0": "127.0.0.1", "::": "[::1]", "": "127.0.0.1"}.get(host)
+    if shown is None:
+        shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}/"
+
+
+def _log_setup(settings: Settings, url: str) -> None:
+    """One line per essential fact, before anything else happens."""
+    log.info("sina-aggregator %s starting (pid %d)", __version__, os.getpid())
+    log.info("config: %s", settings.config_path)
+    log.info("database: %s", settings.storage_path.resolve())
+    log.info("output: %s", settings.output.dir.resolve())
+    if settings.output.posts_dir is not None:
+        log.info("posts: %s", settings.output.posts_dir.resolve())
+    every = " (all interfaces)" if settings.server_host in ("0.0.0.0", "::", "") else ""
+    log.info("serving %s%s: feed %sfeed.atom, health %shealthz", url, every, url, url)
+
+
+def _log_plan(source: Source, state: SourceState, when: datetime, now: datetime) -> None:
+    """When a source is polled next, and why then (first poll, schedule, backoff, gone)."""
+    wait = _human(max(0.0, (when - now).total_seconds()))
+    head = f"source {source.name}: {state.url} every {_human(source.interval)}"
+    if state.gone:
+        log.warning(
+            "%s; gone (410 Gone): not polled until `aggregator enable %s`", head, source.name
+        )
+    elif state.error_count:
+        log.info(
+            "%s; backing off after %d failure(s) (last: %s: %s); next poll %s (in %s)",
+            head,
+            state.error_count,
+            state.last_error_kind,
+            state.last_error,
+            rfc3339(when),
+            wait,
+        )
+    elif state.last_success is None:
+        log.info("%s; never polled; first poll %s (in %s)", head, rfc3339(when), wait)
+    else:
+        log.info(
+            "%s; last success %s; next poll %s (in %s)",
+            head,
+            rfc3339(state.last_success),
+            rfc3339(when),
+            wait,
+        )
+
+
+def _human(seconds: float) -> str:
+    """120 → '2m', 5400 → '1h30m', 4 → '4s'."""
+    s = round(seconds)
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        m, r = divmod(s, 60)
+        return f"{m}m{r}s" if r else f"{m}m"
+    h, r = divmod(s, 3600)
+    m = r // 60
+    return f"{h}h{m}m" if m else f"{h}h"

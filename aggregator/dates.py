@@ -147,3 +147,8 @@ def _format_offset(offset: timezone) -> str:
     minutes = int(delta.total_seconds() // 60)
     sign = "-" if minutes < 0 else "+"
     return f"{sign}{abs(minutes) // 60:02d}{abs(minutes) % 60:02d}"
+
+
+def rfc3339(dt: datetime) -> str:
+    """The one timestamp format shown to operators (status, /healthz, logs): UTC, `Z`."""
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

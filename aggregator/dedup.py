@@ -155,7 +155,7 @@ def _nfkc(text: str) -> str:
     return unicodedata.normalize("NFKC", pattern.sub(lambda m: table[m.group()], text))
 
 
-def _fold(text: str) -> str:
+def fold(text: str) -> str:
     """NFKC (width), traditional → simplified, case-folded."""
     return _to_simplified(_nfkc(text)).casefold()
 
@@ -171,7 +171,7 @@ def _keep_number_joint(m: re.Match[str]) -> str:
 
 
 def _key_once(text: str) -> str:
-    return _STRIP.sub(_keep_number_joint, _nfkc(_fold(text)))
+    return _STRIP.sub(_keep_number_joint, _nfkc(fold(text)))
 
 
 def title_key(title: str) -> str:
@@ -248,7 +248,7 @@ _NOT_WORD = re.compile(r"[\W_]+")
 
 
 def _body_chars(text: str) -> str:
-    return _NOT_WORD.sub("", _fold(strip_boilerplate(text)))
+    return _NOT_WORD.sub("", fold(strip_boilerplate(text)))
 
 
 # --- shingles, SimHash, sketch ------------------------------------------------------------

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 from . import __version__
 from .atomic import fsync_all
+from .dates import rfc3339
 from .errors import FetchError, SourceError
 from .fetch import Fetcher
 from .models import (
@@ -33,6 +34,7 @@ from .models import (
     SourceState,
 )
 from .prepare import prepare
+from .progress import Progress
 from .schedule import classify, next_delay
 from .store import Store
 from .workers import Workers
@@ -218,7 +220,7 @@ def _failure(
 
 
 def _log_result(r: PollResult) -> None:
-    after = r.next_poll.strftime("%Y-%m-%d %H:%M:%SZ") if r.next_poll else "not scheduled"
+    after = rfc3339(r.next_poll) if r.next_poll else "not scheduled"
     if r.status in ("error", "gone"):
         log.warning(
             "%s: %s (%s): %s; next poll %s", r.source, r.status, r.error_kind, r.error, after
@@ -236,7 +238,9 @@ def _log_result(r: PollResult) -> None:
         )
 
 
-async def poll_all(p: Pipeline, sources: tuple[Source, ...], now: datetime) -> list[PollResult]:
+async def poll_all(
+    p: Pipeline, sources: tuple[Source, ...], now: datetime, progress: Progress | None = None
+) -> list[PollResult]:
     """Poll the sources concurrently (the fetcher bounds per-host concurrency); store their
     batches in config order, so the first-listed outlet's copy of a story is the kept one."""
     stored = [asyncio.Event() for _ in sources]
@@ -246,11 +250,15 @@ async def poll_all(p: Pipeline, sources: tuple[Source, ...], now: datetime) -> l
             return await poll_source(p, source, now, stored[i - 1].wait if i else None)
         finally:
             stored[i].set()
+            if progress is not None:
+                progress.step()
 
     return list(await asyncio.gather(*(one(i, s) for i, s in enumerate(sources))))
 
 
-def write_outputs(settings: Settings, store: Store, workers: Workers | None = None) -> list[Path]:
+def write_outputs(
+    settings: Settings, store: Store, workers: Workers | None = None, *, progress: bool = False
+) -> list[Path]:
     """Publish feeds, page and posts; only files whose bytes change are rewritten.
 
     Nothing is rendered when the store's generation is the one last published under the
@@ -258,7 +266,8 @@ def write_outputs(settings: Settings, store: Store, workers: Workers | None = No
     Otherwise only the category feeds whose articles changed are rendered again, unless
     the settings changed or the outputs were wiped: then everything is. With `workers`,
     a big publish renders its feeds in the worker processes while this thread writes the
-    posts. The caller holds the store's writers off until this returns.
+    posts. The caller holds the store's writers off until this returns. `progress`: show
+    the posts written on a terminal (a first backfill writes thousands).
     """
     out = settings.output
     posts_dir = out.posts
@@ -276,10 +285,15 @@ def write_outputs(settings: Settings, store: Store, workers: Workers | None = No
     changed: list[Path] = []
     put = publish.writer(out, changed)
     feeds = _Renders(store, out, publish.plan(store, out, dirty if same_setup else None), workers)
+    shown = Progress("writing posts", store.dirty_post_count()) if progress else None
     while batch := store.dirty_posts(POSTS_BATCH):
         posts.write_posts(batch, posts_dir, out.default_image, changed)
         store.mark_posts_clean(a.id for a in batch)
         feeds.write_ready(put)
+        if shown is not None:
+            shown.step(len(batch))
+    if shown is not None:
+        shown.done()
     feeds.write_all(put)
     for rel, data in publish.render_pages(store, out):
         put(rel, data)

@@ -129,6 +129,18 @@ def _chunks(values: Sequence[str]) -> Iterator[Sequence[str]]:
         yield values[start : start + _CHUNK]
 
 
+def _ref_keys(ref: str) -> list[str]:
+    """The identity keys an operator's reference (a key or any URL form) may stand for."""
+    keys = [ref]
+    canon = canonical_url(ref)
+    if canon:
+        keys.append(f"url:{canon}")
+    if ref.startswith(("http://", "https://")):
+        key, alts = identity_keys(ref, None, "", "")
+        keys += [key, *alts]
+    return keys
+
+
 def _marks(values: Sequence[object]) -> str:
     return ",".join("?" * len(values))
 
@@ -220,6 +232,16 @@ class Store:
 
     def source_state(self, name: str, configured_url: str) -> SourceState:
         """The stored state of a source; a changed configured URL resets it (and un-gones)."""
+        state, stored = self._read_state(name, configured_url)
+        if not stored:
+            self.save_state(state)
+        return state
+
+    def peek_state(self, name: str, configured_url: str) -> SourceState:
+        """`source_state` without writing anything (read-only commands)."""
+        return self._read_state(name, configured_url)[0]
+
+    def _read_state(self, name: str, configured_url: str) -> tuple[SourceState, bool]:
         row = self._db.execute(
             "SELECT name, url, etag, last_modified, body_hash, last_success, last_error,"
             " last_error_kind, error_count, next_poll, gone, redirect_candidate, configured_url"
@@ -230,9 +252,8 @@ class Store:
             state = SourceState(name=name, url=configured_url, configured_url=configured_url)
             if row is not None:  # keep the history that is still true
                 state = replace(state, last_success=_dt(row[5]))
-            self.save_state(state)
-            return state
-        return SourceState(
+            return state, False
+        state = SourceState(
             name=row[0],
             url=row[1],
             etag=row[2],
@@ -247,6 +268,7 @@ class Store:
             redirect_candidate=row[11],
             configured_url=row[12],
         )
+        return state, True
 
     def save_state(self, s: SourceState) -> None:
         with self._tx() as db:
@@ -552,18 +574,28 @@ class Store:
         row = db.execute("SELECT seq FROM articles WHERE id = ? OR slug = ?", (ref, ref)).fetchone()
         if row:
             return int(row[0])
-        candidates = [ref]
-        canon = canonical_url(ref)
-        if canon:
-            candidates.append(f"url:{canon}")
-        if ref.startswith(("http://", "https://")):
-            key, alts = identity_keys(ref, None, "", "")
-            candidates += [key, *alts]
-        for key in candidates:
+        for key in _ref_keys(ref):
             row = db.execute("SELECT seq FROM article_keys WHERE key = ?", (key,)).fetchone()
             if row:
                 return int(row[0])
         return None
+
+    def deleted_at(self, ref: str) -> datetime | None:
+        """When the article `ref` (slug, id, URL or key) was deleted; None if it was not."""
+        db = self._db
+        row = db.execute(
+            "SELECT deleted_at FROM tombstones WHERE slug = ? LIMIT 1", (ref,)
+        ).fetchone()
+        for key in _ref_keys(ref):
+            if row:
+                break
+            row = db.execute("SELECT deleted_at FROM tombstones WHERE key = ?", (key,)).fetchone()
+        if row is None and ref.startswith("urn:uuid:"):  # ids are derived from keys
+            for key, when in db.execute("SELECT key, deleted_at FROM tombstones"):
+                if article_id(key) == ref:
+                    row = (when,)
+                    break
+        return _dt(row[0]) if row else None
 
     def deleted_slugs(self) -> list[str]:
         return [
@@ -620,6 +652,11 @@ class Store:
     def dirty_posts(self, limit: int = 1000) -> list[StoredArticle]:
         rows = self._db.execute("SELECT seq FROM articles WHERE post_dirty = 1 LIMIT ?", (limit,))
         return self._load([r[0] for r in rows])
+
+    def dirty_post_count(self) -> int:
+        return int(
+            self._db.execute("SELECT count(*) FROM articles WHERE post_dirty = 1").fetchone()[0]
+        )
 
     def mark_posts_clean(self, ids: Iterable[str]) -> None:
         with self._tx() as db:
