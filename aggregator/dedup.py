@@ -531,29 +531,6 @@ def _epoch(moment: datetime) -> int:
     return int(moment.timestamp())
 
 
-_SCHEMA = (
-    """CREATE TABLE IF NOT EXISTS dedup_article (
-        seq INTEGER PRIMARY KEY,
-        id TEXT NOT NULL UNIQUE,
-        dup_of TEXT,
-        title TEXT NOT NULL,
-        tkey TEXT NOT NULL,
-        published INTEGER NOT NULL,
-        fp INTEGER NOT NULL,
-        shingles INTEGER NOT NULL,
-        sketch BLOB NOT NULL,
-        bands BLOB NOT NULL
-    )""",
-    "CREATE INDEX IF NOT EXISTS dedup_article_tkey ON dedup_article (tkey, published)",
-    "CREATE INDEX IF NOT EXISTS dedup_article_dup_of ON dedup_article (dup_of)",
-    # One row per (band key, article): the LSH buckets, searchable by time window.
-    """CREATE TABLE IF NOT EXISTS dedup_band (
-        key INTEGER NOT NULL,
-        published INTEGER NOT NULL,
-        seq INTEGER NOT NULL,
-        PRIMARY KEY (key, published, seq)
-    ) WITHOUT ROWID""",
-)
 _COLUMNS = "seq, id, dup_of, title, tkey, fp, shingles, sketch"
 _BY_TITLE = f"SELECT {_COLUMNS} FROM dedup_article WHERE tkey = ? AND published BETWEEN ? AND ?"
 
@@ -574,10 +551,6 @@ class NearDupIndex:
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
-
-    def ensure_schema(self) -> None:
-        for statement in _SCHEMA:
-            self._conn.execute(statement)
 
     def add(
         self,

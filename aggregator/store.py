@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from . import migrations
 from .errors import StoreError
 from .identity import article_id, canonical_url, identity_keys, post_slug
 from .models import Article, DedupSettings, SourceState, StoredArticle
@@ -25,74 +26,6 @@ from .models import Article, DedupSettings, SourceState, StoredArticle
 if TYPE_CHECKING:
     from .dedup import NearDupIndex, Signature
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS sources (
-    name TEXT PRIMARY KEY,
-    configured_url TEXT NOT NULL,
-    url TEXT NOT NULL,
-    etag TEXT, last_modified TEXT, body_hash TEXT,
-    last_success TEXT, last_error TEXT, last_error_kind TEXT,
-    error_count INTEGER NOT NULL DEFAULT 0,
-    next_poll TEXT,
-    gone INTEGER NOT NULL DEFAULT 0,
-    redirect_candidate TEXT
-);
-CREATE TABLE IF NOT EXISTS articles (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT,
-    id TEXT NOT NULL UNIQUE,
-    key TEXT NOT NULL UNIQUE,
-    slug TEXT NOT NULL UNIQUE,
-    link TEXT NOT NULL,
-    title TEXT NOT NULL,
-    published TEXT NOT NULL,
-    updated TEXT NOT NULL,
-    first_seen TEXT NOT NULL,
-    date_fallback INTEGER NOT NULL DEFAULT 0,
-    author TEXT NOT NULL,
-    categories TEXT NOT NULL,
-    content_html TEXT NOT NULL,
-    cover TEXT,
-    editor TEXT,
-    content_hash TEXT NOT NULL,
-    post_dirty INTEGER NOT NULL DEFAULT 1
-);
-CREATE INDEX IF NOT EXISTS articles_published ON articles (published DESC, id);
-CREATE INDEX IF NOT EXISTS articles_dirty ON articles (post_dirty) WHERE post_dirty = 1;
-CREATE TABLE IF NOT EXISTS article_keys (
-    key TEXT PRIMARY KEY,
-    seq INTEGER NOT NULL REFERENCES articles (seq) ON DELETE CASCADE,
-    is_copy INTEGER NOT NULL DEFAULT 0
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS article_keys_seq ON article_keys (seq);
-CREATE TABLE IF NOT EXISTS article_links (
-    seq INTEGER NOT NULL REFERENCES articles (seq) ON DELETE CASCADE,
-    url TEXT NOT NULL,
-    source TEXT NOT NULL,
-    first_seen TEXT NOT NULL,
-    PRIMARY KEY (seq, url)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS article_categories (
-    category TEXT NOT NULL,
-    seq INTEGER NOT NULL REFERENCES articles (seq) ON DELETE CASCADE,
-    PRIMARY KEY (category, seq)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS article_categories_seq ON article_categories (seq);
-CREATE TABLE IF NOT EXISTS copies (
-    key TEXT PRIMARY KEY,
-    seq INTEGER NOT NULL REFERENCES articles (seq) ON DELETE CASCADE,
-    source TEXT NOT NULL,
-    link TEXT NOT NULL,
-    title TEXT NOT NULL,
-    first_seen TEXT NOT NULL
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS dirty_categories (category TEXT PRIMARY KEY) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS tombstones (
-    key TEXT PRIMARY KEY,
-    deleted_at TEXT NOT NULL,
-    slug TEXT
-) WITHOUT ROWID;
-"""
 
 _ARTICLE_COLUMNS = (
     "seq, id, slug, link, title, published, updated, author, categories, content_html, "
@@ -172,6 +105,21 @@ def content_hash(a: Article) -> str:
     return h.hexdigest()
 
 
+def _refuse_truncated(path: Path) -> None:
+    """A database file cut to 0 bytes (a bad copy, a full disk, a mistaken `>`) is not a new
+    database: taking it as one would silently start over without every stored article."""
+    try:
+        empty = path.stat().st_size == 0
+    except FileNotFoundError:
+        return
+    wal = path.with_name(path.name + "-wal")
+    if empty and not (wal.exists() and wal.stat().st_size > 0):
+        raise StoreError(
+            f"database {path} is an empty file (0 bytes): it may have been truncated."
+            " Restore it from a backup, or delete it to start a new database."
+        )
+
+
 class Store:
     """The database. Open once per process; close on shutdown."""
 
@@ -182,25 +130,31 @@ class Store:
         outputs while the owner's connection stays the only writer)."""
         self.dedup = dedup or DedupSettings()
         self.path = None if str(path) == ":memory:" else Path(path)
+        where = f"database {path}"
         try:
             if readonly:
                 assert self.path is not None, "an in-memory database has no second connection"
                 uri = f"{self.path.resolve().as_uri()}?mode=ro"
                 self._db = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=30)
+                if migrations.check_not_newer(self._db, where) < migrations.LATEST:
+                    raise StoreError(f"{where} is not upgraded yet: open it read-write first")
                 return
             if self.path is not None:
+                _refuse_truncated(self.path)
                 self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(
                 str(path), isolation_level=None, check_same_thread=False, timeout=30
             )
+            migrations.check_not_newer(self._db, where)  # before WAL mode writes the header
             self._db.execute("PRAGMA journal_mode=WAL")
             # NORMAL in WAL mode: a killed process loses nothing committed; only power loss
             # may drop the last transactions, never corrupts.
             self._db.execute("PRAGMA synchronous=NORMAL")
+            # Migrations run with foreign keys off: SQLite's table-rebuild recipe needs it.
+            migrations.migrate(self._db, where)
             self._db.execute("PRAGMA foreign_keys=ON")
-            self._db.executescript(_SCHEMA)
         except sqlite3.Error as exc:
-            raise StoreError(f"cannot open database {path}: {exc}") from exc
+            raise StoreError(f"cannot open {where}: {exc}") from exc
 
     def close(self) -> None:
         self._db.close()
@@ -211,9 +165,7 @@ class Store:
         304 never needs it (nor the import of dedup, a tenth of such a run's start-up)."""
         from .dedup import NearDupIndex
 
-        index = NearDupIndex(self._db)
-        index.ensure_schema()  # idempotent; inside the caller's transaction if any
-        return index
+        return NearDupIndex(self._db)
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:

@@ -29,6 +29,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from aggregator.dedup import DEFAULT_WINDOW, Candidate, NearDupIndex
+from aggregator.migrations import migrate
 
 START = datetime(2024, 1, 1, tzinfo=UTC)
 STEP = timedelta(minutes=1)
@@ -103,7 +104,7 @@ def run_one(size: int, folder: Path) -> None:
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
     index = NearDupIndex(conn)
-    index.ensure_schema()
+    migrate(conn)
     rng = random.Random(size)
     fill_s = fill(index, conn, size, rng)
     result = probe(index, conn, size, rng)

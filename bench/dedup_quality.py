@@ -16,6 +16,7 @@ from datetime import datetime
 from pathlib import Path
 
 from aggregator.dedup import DEFAULT_WINDOW, Candidate, NearDupIndex, same_story
+from aggregator.migrations import migrate
 
 PAIRS = Path(__file__).resolve().parent.parent / "tests" / "data" / "dedup" / "pairs.jsonl"
 Pair = tuple[str, bool, Candidate, Candidate]
@@ -37,7 +38,7 @@ def index_says(a: Candidate, b: Candidate) -> bool:
     conn = sqlite3.connect(":memory:")
     try:
         index = NearDupIndex(conn)
-        index.ensure_schema()
+        migrate(conn)
         index.add("a", a)
         return index.find(b, DEFAULT_WINDOW) == "a"
     finally:

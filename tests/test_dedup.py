@@ -24,6 +24,7 @@ from aggregator.dedup import (
     strip_boilerplate,
     title_key,
 )
+from aggregator.migrations import migrate
 
 DATA = Path(__file__).parent / "data" / "dedup"
 # Characters the fast paths special-case: full-width and compatibility forms, traditional
@@ -68,7 +69,7 @@ def conn(tmp_path: Path) -> Iterator[sqlite3.Connection]:
 @pytest.fixture
 def index(conn: sqlite3.Connection) -> NearDupIndex:
     idx = NearDupIndex(conn)
-    idx.ensure_schema()
+    migrate(conn)
     return idx
 
 
@@ -265,12 +266,6 @@ def test_window_is_respected() -> None:
 # --- NearDupIndex ---------------------------------------------------------------------------
 
 
-def test_schema_is_idempotent_and_prefixed(index: NearDupIndex, conn: sqlite3.Connection) -> None:
-    index.ensure_schema()
-    names = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE sql IS NOT NULL")]
-    assert names and all(n.startswith("dedup_") for n in names)
-
-
 def test_index_merges_the_corpus_trio(index: NearDupIndex) -> None:
     sina, stcn, cls = corpus("trio-sina"), corpus("trio-stcn"), corpus("trio-cls")
     assert index.find(cls, dedup.DEFAULT_WINDOW) is None
@@ -387,7 +382,7 @@ def test_index_find_meets_quality_goals() -> None:
     for label, a, b in labelled_pairs():
         with sqlite3.connect(":memory:") as mem:
             idx = NearDupIndex(mem)
-            idx.ensure_schema()
+            migrate(mem)
             idx.add("a", a)
             results.append((label, idx.find(b) == "a"))
         mem.close()

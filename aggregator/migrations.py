@@ -1,0 +1,185 @@
+"""Schema versions and the numbered migrations between them (SPEC §13).
+
+The database's version is `PRAGMA user_version`: the number of migrations applied. Opening
+a database applies the missing ones in order, each in its own transaction together with the
+new version number, so a crash leaves the database at one version or the next, never between.
+A database from a newer release is refused before anything is written to it.
+
+Release 0.1 (commit 6d39997) wrote no version: its databases read 0 and hold the baseline
+tables, which migration 1 creates only where missing. A database that reads 0 and has no
+tables is new, and goes through the same path.
+
+Adding a schema change: append a `Migration` with the next number, never edit a landed one,
+and add a test that upgrades a database written by the previous release (CONTRIBUTING.md).
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .errors import StoreError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    """One step of the schema: `apply` runs inside the step's transaction."""
+
+    number: int
+    summary: str
+    apply: Callable[[sqlite3.Connection], None]
+
+
+def _statements(*sql: str) -> Callable[[sqlite3.Connection], None]:
+    def apply(conn: sqlite3.Connection) -> None:
+        for statement in sql:
+            conn.execute(statement)
+
+    return apply
+
+
+# Release 0.1's tables, verbatim but for IF NOT EXISTS everywhere: a 0.1 database has them
+# all except, when it never stored an article, the dedup ones.
+_BASELINE = _statements(
+    "CREATE TABLE IF NOT EXISTS meta (k TEXT PRIMARY KEY, v TEXT NOT NULL) WITHOUT ROWID",
+    """CREATE TABLE IF NOT EXISTS sources (
+        name TEXT PRIMARY KEY,
+        configured_url TEXT NOT NULL,
+        url TEXT NOT NULL,
+        etag TEXT, last_modified TEXT, body_hash TEXT,
+        last_success TEXT, last_error TEXT, last_error_kind TEXT,
+        error_count INTEGER NOT NULL DEFAULT 0,
+        next_poll TEXT,
+        gone INTEGER NOT NULL DEFAULT 0,
+        redirect_candidate TEXT
+    )""",
+    """CREATE TABLE IF NOT EXISTS articles (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        key TEXT NOT NULL UNIQUE,
+        slug TEXT NOT NULL UNIQUE,
+        link TEXT NOT NULL,
+        title TEXT NOT NULL,
+        published TEXT NOT NULL,
+        updated TEXT NOT NULL,
+        first_seen TEXT NOT NULL,
+        date_fallback INTEGER NOT NULL DEFAULT 0,
+        author TEXT NOT NULL,
+        categories TEXT NOT NULL,
+        content_html TEXT NOT NULL,
+        cover TEXT,
+        editor TEXT,
+        content_hash TEXT NOT NULL,
+        post_dirty INTEGER NOT NULL DEFAULT 1
+    )""",
+    "CREATE INDEX IF NOT EXISTS articles_published ON articles (published DESC, id)",
+    "CREATE INDEX IF NOT EXISTS articles_dirty ON articles (post_dirty) WHERE post_dirty = 1",
+    """CREATE TABLE IF NOT EXISTS article_keys (
+        key TEXT PRIMARY KEY,
+        seq INTEGER NOT NULL REFERENCES articles (seq) ON DELETE CASCADE,
+        is_copy INTEGER NOT NULL DEFAULT 0
+    ) WITHOUT ROWID""",
+    "CREATE INDEX IF NOT EXISTS article_keys_seq ON article_keys (seq)",
+    """CREATE TABLE IF NOT EXISTS article_links (
+        seq INTEGER NOT NULL REFERENCES articles (seq) ON DELETE CASCADE,
+        url TEXT NOT NULL,
+        source TEXT NOT NULL,
+        first_seen TEXT NOT NULL,
+        PRIMARY KEY (seq, url)
+    ) WITHOUT ROWID""",
+    """CREATE TABLE IF NOT EXISTS article_categories (
+        category TEXT NOT NULL,
+        seq INTEGER NOT NULL REFERENCES articles (seq) ON DELETE CASCADE,
+        PRIMARY KEY (category, seq)
+    ) WITHOUT ROWID""",
+    "CREATE INDEX IF NOT EXISTS article_categories_seq ON article_categories (seq)",
+    """CREATE TABLE IF NOT EXISTS copies (
+        key TEXT PRIMARY KEY,
+        seq INTEGER NOT NULL REFERENCES articles (seq) ON DELETE CASCADE,
+        source TEXT NOT NULL,
+        link TEXT NOT NULL,
+        title TEXT NOT NULL,
+        first_seen TEXT NOT NULL
+    ) WITHOUT ROWID""",
+    "CREATE TABLE IF NOT EXISTS dirty_categories (category TEXT PRIMARY KEY) WITHOUT ROWID",
+    """CREATE TABLE IF NOT EXISTS tombstones (
+        key TEXT PRIMARY KEY,
+        deleted_at TEXT NOT NULL,
+        slug TEXT
+    ) WITHOUT ROWID""",
+    # The near-duplicate index (dedup.NearDupIndex): signatures and the LSH buckets,
+    # one row per (band key, article), searchable by time window.
+    """CREATE TABLE IF NOT EXISTS dedup_article (
+        seq INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        dup_of TEXT,
+        title TEXT NOT NULL,
+        tkey TEXT NOT NULL,
+        published INTEGER NOT NULL,
+        fp INTEGER NOT NULL,
+        shingles INTEGER NOT NULL,
+        sketch BLOB NOT NULL,
+        bands BLOB NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS dedup_article_tkey ON dedup_article (tkey, published)",
+    "CREATE INDEX IF NOT EXISTS dedup_article_dup_of ON dedup_article (dup_of)",
+    """CREATE TABLE IF NOT EXISTS dedup_band (
+        key INTEGER NOT NULL,
+        published INTEGER NOT NULL,
+        seq INTEGER NOT NULL,
+        PRIMARY KEY (key, published, seq)
+    ) WITHOUT ROWID""",
+)
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "baseline: the tables of release 0.1", _BASELINE),
+)
+LATEST = len(MIGRATIONS)
+
+
+class SchemaTooNewError(StoreError):
+    """The database was written by a newer release; it is left untouched."""
+
+
+def version(conn: sqlite3.Connection) -> int:
+    (v,) = conn.execute("PRAGMA user_version").fetchone()
+    return int(v)
+
+
+def check_not_newer(conn: sqlite3.Connection, where: str) -> int:
+    """The database's version; refuses (writing nothing) one this release cannot read."""
+    v = version(conn)
+    if v > LATEST:
+        raise SchemaTooNewError(
+            f"{where} has schema version {v}, written by a newer release of sina-aggregator;"
+            f" this release reads versions up to {LATEST}. Upgrade sina-aggregator (the"
+            " database was not modified)."
+        )
+    return v
+
+
+def migrate(conn: sqlite3.Connection, where: str = "the database") -> int:
+    """Bring the database to `LATEST`; returns the version it had. Not inside a transaction:
+    each step is one (BEGIN IMMEDIATE, so two processes opening one file migrate it once)."""
+    if conn.in_transaction:
+        raise StoreError("migrate() needs a connection outside any transaction")
+    start = check_not_newer(conn, where)
+    fresh = start == 0 and conn.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchone() is None
+    for step in MIGRATIONS[start:]:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            now = check_not_newer(conn, where)  # another process may have been first
+            if now < step.number:
+                step.apply(conn)
+                conn.execute(f"PRAGMA user_version = {step.number}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    if start < LATEST and not fresh:
+        log.info("%s: schema upgraded from version %d to %d", where, start, LATEST)
+    return start

@@ -1,0 +1,221 @@
+"""Schema versions and migrations (SPEC §13): a database written by an earlier release is
+upgraded in place with nothing lost; one from a newer release is refused and left as it was."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from aggregator import migrations
+from aggregator.errors import StoreError
+from aggregator.migrations import LATEST, MIGRATIONS, Migration, SchemaTooNewError
+from aggregator.store import Store
+
+REPO = Path(__file__).resolve().parents[1]
+RELEASE_0_1 = Path(__file__).parent / "data" / "schema" / "release-0.1.db"
+
+
+def table_contents(path: Path) -> dict[str, list[tuple[object, ...]]]:
+    """Every row of every table, by the columns the table has in that file."""
+    con = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
+    try:
+        tables = [
+            r[0]
+            for r in con.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table'"
+                " AND name NOT LIKE 'sqlite_%' ORDER BY name"
+            )
+        ]
+        out = {}
+        for t in tables:
+            cols = [r[1] for r in con.execute(f"PRAGMA table_info({t})")]
+            out[t] = sorted(con.execute(f"SELECT {', '.join(cols)} FROM {t}").fetchall(), key=repr)
+        return out
+    finally:
+        con.close()
+
+
+def rows_in(path: Path, table: str, columns: list[str]) -> list[tuple[object, ...]]:
+    con = sqlite3.connect(path)
+    try:
+        return sorted(con.execute(f"SELECT {', '.join(columns)} FROM {table}").fetchall(), key=repr)
+    finally:
+        con.close()
+
+
+def column_names(path: Path, table: str) -> list[str]:
+    con = sqlite3.connect(path)
+    try:
+        return [r[1] for r in con.execute(f"PRAGMA table_info({table})")]
+    finally:
+        con.close()
+
+
+@pytest.fixture
+def old_db(tmp_path: Path) -> Path:
+    db = tmp_path / "var" / "old.db"
+    db.parent.mkdir()
+    shutil.copy(RELEASE_0_1, db)
+    return db
+
+
+def test_the_checked_in_database_is_from_before_versions() -> None:
+    con = sqlite3.connect(f"{RELEASE_0_1.as_uri()}?mode=ro", uri=True)
+    try:
+        assert con.execute("PRAGMA user_version").fetchone() == (0,)
+        assert con.execute("SELECT COUNT(*) FROM articles").fetchone()[0] > 10
+        assert con.execute("SELECT COUNT(*) FROM copies").fetchone()[0] > 0
+        assert con.execute("SELECT COUNT(*) FROM tombstones").fetchone()[0] > 0
+    finally:
+        con.close()
+
+
+def test_release_0_1_database_is_upgraded_keeping_everything(old_db: Path) -> None:
+    before = table_contents(old_db)
+    Store(old_db).close()
+    assert sqlite3.connect(old_db).execute("PRAGMA user_version").fetchone() == (LATEST,)
+    for table, rows in before.items():
+        old_columns = [
+            r[1]
+            for r in sqlite3.connect(f"{RELEASE_0_1.as_uri()}?mode=ro", uri=True).execute(
+                f"PRAGMA table_info({table})"
+            )
+        ]
+        assert set(old_columns) <= set(column_names(old_db, table)), table
+        assert rows_in(old_db, table, old_columns) == rows, f"{table} changed in the upgrade"
+
+
+def test_upgraded_state_is_the_state_the_code_reads(old_db: Path) -> None:
+    store = Store(old_db)
+    try:
+        china = store.source_state("新浪财经－国內", "file:demo/sina-china.xml")
+        assert china.etag == '"v1-etag"'
+        assert china.last_modified == "Tue, 01 Dec 2026 03:00:00 GMT"
+        assert china.error_count == 3 and china.last_error_kind == "http_5xx"
+        assert china.redirect_candidate == "https://example.org/moved.xml"
+        assert china.next_poll is not None
+        assert store.source_state("新浪财经－宏观经济", "file:demo/sina-macro.xml").gone
+        assert len(store.deleted_slugs()) == 1
+        seed = [a for a in store.recent(100) if a.title.startswith("工信部")]
+        assert len(seed) == 1
+        assert {"新浪财经－国內", "新浪财经－宏观经济"} <= set(seed[0].categories)
+    finally:
+        store.close()
+
+
+def test_a_poll_after_the_upgrade_finds_every_story_known(old_db: Path, tmp_path: Path) -> None:
+    """Merges, copies and tombstones survived: re-reading the same feeds adds nothing."""
+    n_before = rows_in(old_db, "articles", ["COUNT(*)"])[0][0]
+    text = (REPO / "config" / "demo.toml").read_text(encoding="utf-8")
+    text = text.replace('"../var/demo.db"', f'"{old_db}"')
+    text = text.replace('"../demo-public"', f'"{tmp_path / "public"}"')
+    text = text.replace('"file:demo/', f'"file:{REPO / "config" / "demo"}/')
+    cfg = tmp_path / "demo.toml"
+    cfg.write_text(text, encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if k != "AGGREGATOR_CONFIG"}
+    done = subprocess.run(
+        [sys.executable, "-m", "aggregator", "once", "-c", str(cfg)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr
+    assert rows_in(old_db, "articles", ["COUNT(*)"])[0][0] == n_before
+    (deleted,) = rows_in(old_db, "tombstones", ["DISTINCT slug"])
+    posts = {p.stem for p in (tmp_path / "public" / "posts").glob("*.md")}
+    assert len(posts) == n_before and deleted[0] not in posts
+
+
+def test_a_new_database_starts_at_the_latest_version(tmp_path: Path) -> None:
+    Store(tmp_path / "new.db").close()
+    assert sqlite3.connect(tmp_path / "new.db").execute("PRAGMA user_version").fetchone() == (
+        LATEST,
+    )
+    Store(tmp_path / "new.db").close()  # opening again applies nothing
+
+
+def test_a_database_from_a_newer_release_is_refused_untouched(tmp_path: Path) -> None:
+    db = tmp_path / "newer.db"
+    con = sqlite3.connect(db)
+    con.execute("CREATE TABLE future (x)")
+    con.execute(f"PRAGMA user_version = {LATEST + 1}")
+    con.commit()
+    con.close()
+    before = db.read_bytes()
+    with pytest.raises(SchemaTooNewError, match=r"newer release.*not modified"):
+        Store(db)
+    with pytest.raises(SchemaTooNewError):
+        Store(db, readonly=True)
+    assert db.read_bytes() == before
+    assert not Path(f"{db}-wal").exists()
+
+
+def test_the_cli_names_the_problem_with_a_newer_database(tmp_path: Path) -> None:
+    db = tmp_path / "var" / "agg.db"
+    db.parent.mkdir()
+    con = sqlite3.connect(db)
+    con.execute(f"PRAGMA user_version = {LATEST + 7}")
+    con.commit()
+    con.close()
+    cfg = tmp_path / "a.toml"
+    cfg.write_text(
+        '[storage]\npath = "var/agg.db"\n[output]\ndir = "public"\n'
+        'base_url = "http://127.0.0.1:8080/"\ntitle = "t"\n[server]\n'
+        '[[sources]]\nname = "s"\nurl = "file:none.xml"\n',
+        encoding="utf-8",
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "aggregator", "once", "-c", str(cfg)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2
+    assert f"schema version {LATEST + 7}" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_an_empty_file_is_not_taken_as_a_new_database(tmp_path: Path) -> None:
+    db = tmp_path / "agg.db"
+    db.touch()
+    with pytest.raises(StoreError, match="empty file"):
+        Store(db)
+    assert db.stat().st_size == 0
+
+
+def test_a_failing_migration_leaves_the_database_at_its_version(
+    old_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = table_contents(old_db)
+
+    def half_done(conn: sqlite3.Connection) -> None:
+        conn.execute("ALTER TABLE articles ADD COLUMN doomed TEXT")
+        raise sqlite3.OperationalError("disk I/O error")
+
+    broken = (*MIGRATIONS, Migration(LATEST + 1, "fails half way", half_done))
+    monkeypatch.setattr(migrations, "MIGRATIONS", broken)
+    monkeypatch.setattr(migrations, "LATEST", LATEST + 1)
+    with pytest.raises(StoreError, match="disk I/O"):
+        Store(old_db)
+    assert sqlite3.connect(old_db).execute("PRAGMA user_version").fetchone() == (LATEST,)
+    assert "doomed" not in column_names(old_db, "articles")
+    after = table_contents(old_db)
+    assert all(after[t] == rows for t, rows in before.items())
+
+
+def test_a_read_only_connection_refuses_a_database_not_yet_upgraded(old_db: Path) -> None:
+    with pytest.raises(StoreError, match="not upgraded yet"):
+        Store(old_db, readonly=True)
+    Store(old_db).close()
+    Store(old_db, readonly=True).close()
+
+
+def test_migrations_are_numbered_one_by_one() -> None:
+    assert [m.number for m in MIGRATIONS] == list(range(1, LATEST + 1))
+    assert all(m.summary for m in MIGRATIONS)
