@@ -13,7 +13,7 @@ import os
 import random
 import signal
 import socket
-from collections.abc import Generator
+from collections.abc import Generator, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -25,7 +25,7 @@ from .dates import rfc3339
 from .errors import ConfigError
 from .fetch import Fetcher
 from .metrics import Metrics
-from .models import PollResult, Settings, Source, SourceState
+from .models import Settings, Source, SourceState
 from .once import utcnow
 from .poll import Pipeline, poll_source, write_outputs
 from .server import create_app
@@ -44,13 +44,17 @@ class _Server(uvicorn.Server):
 
 
 class _Publisher:
-    """Coalesces publish requests: many polls finishing together cause one rebuild."""
+    """Coalesces publish requests: many polls finishing together cause one rebuild.
+
+    The last attempt's failure is kept for /healthz: outputs that cannot be written are
+    an outage even while every poll succeeds."""
 
     def __init__(self, p: Pipeline, delay: float = 0.5) -> None:
         self._p = p
         self._delay = delay
         self._wanted = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self.error: str | None = None  # the last publish's failure; None once one succeeds
 
     def request(self) -> None:
         self._wanted.set()
@@ -69,7 +73,9 @@ class _Publisher:
             changed = await p.db(write_outputs, p.settings, p.store, p.workers)
             if changed:
                 log.info("published %d changed output(s)", len(changed))
-        except Exception:
+            self.error = None
+        except Exception as exc:
+            self.error = str(exc) or type(exc).__name__
             log.exception("publishing failed; previous outputs stay in place")
 
     async def flush(self) -> None:
@@ -77,8 +83,19 @@ class _Publisher:
             await self._task
 
 
+TICK = 0.5  # seconds between looks at which sources are due
+
+
 class Daemon:
-    """Scheduler + HTTP server in one event loop."""
+    """Scheduler + HTTP server in one event loop.
+
+    When each source is polled next is data (`due`, saved as `sources.next_poll` by each
+    poll), not a one-shot job per source: one APScheduler interval job (the tick) starts
+    every due source that is not already being polled. A poll longer than its interval
+    just makes the next one start late (overruns coalesce); a tick never waits for a poll,
+    so it cannot be skipped by it; and whatever a poll raises, the source gets a due time
+    again. Nothing can drop a source from the schedule but `set_sources`.
+    """
 
     def __init__(self, settings: Settings, store: Store, fetcher: Fetcher) -> None:
         self.settings = settings
@@ -86,20 +103,22 @@ class Daemon:
         self.workers = Workers(settings.workers)
         self.p = Pipeline(settings, store, fetcher, self.metrics, workers=self.workers)
         self.publisher = _Publisher(self.p)
+        self.sources: dict[str, Source] = {}
         self.states: dict[str, SourceState] = {}
-        self.inflight: set[asyncio.Task[PollResult]] = set()
-        self.scheduler = AsyncIOScheduler(
-            timezone=UTC,
-            job_defaults={"misfire_grace_time": None, "coalesce": True, "max_instances": 1},
-        )
+        self.due: dict[str, datetime] = {}  # source name → when it is polled next
+        self.inflight: dict[str, asyncio.Task[None]] = {}
+        self.started_at: dict[str, datetime] = {}  # in-flight polls: when each started
+        self.scheduler = AsyncIOScheduler(timezone=UTC)
         self.stopping = False
         self.rng = random.Random()
         self.grace = 3.0  # seconds in-flight polls get on shutdown
 
     def health(self) -> tuple[bool, dict[str, Any]]:
+        now = utcnow()
         sources = []
-        for s in self.settings.sources:
+        for s in self.sources.values():
             st = self.states.get(s.name)
+            due = self.due.get(s.name)
             sources.append(
                 {
                     "name": s.name,
@@ -109,76 +128,130 @@ class Daemon:
                     "last_error": st.last_error if st else None,
                     "last_error_kind": st.last_error_kind if st else None,
                     "error_count": st.error_count if st else 0,
-                    "next_poll": _iso(st.next_poll) if st else None,
+                    "next_poll": _iso(due),
+                    "polling": s.name in self.inflight,
+                    "overdue": self._overdue(s, now),
                     "gone": st.gone if st else False,
                 }
             )
-        states = [x["state"] for x in sources]
-        failing = sum(x in ("failing", "gone") for x in states)
-        healthy = self.scheduler.running and not self.stopping and failing < len(sources)
+        failing = [x for x in sources if x["state"] in ("failing", "gone")]
+        overdue = [x["name"] for x in sources if x["overdue"]]
+        healthy = (
+            self.scheduler.running
+            and not self.stopping
+            and len(failing) < len(sources)
+            and not overdue
+            and self.publisher.error is None
+        )
         if not healthy:
             status = "unhealthy"
         elif failing:
             status = "degraded"
-        elif "pending" in states:
+        elif any(x["state"] == "pending" for x in sources):
             status = "starting"  # some source has not had its first successful poll yet
         else:
             status = "ok"
-        return healthy, {"status": status, "sources": sources}
+        publishing = {"ok": self.publisher.error is None, "error": self.publisher.error}
+        return healthy, {"status": status, "publishing": publishing, "sources": sources}
 
-    async def _job(self, source: Source) -> None:
-        if self.stopping:
-            return
-        task = asyncio.create_task(poll_source(self.p, source, utcnow()))
-        self.inflight.add(task)
+    def _overdue(self, source: Source, now: datetime) -> bool:
+        """Late by more than twice the interval; a poll in progress gets the fetch deadline
+        on top (it started on time and ends by then, unless something is stuck)."""
+        st = self.states.get(source.name)
+        due = self.due.get(source.name)
+        if due is None or (st is not None and st.gone):
+            return False
+        late = 2 * source.interval
+        started = self.started_at.get(source.name)
+        if started is not None:
+            due, late = started, late + self.settings.fetch.deadline
+        return (now - due).total_seconds() > late
+
+    async def _tick(self) -> None:
+        """Start every due source that is not being polled already. Never raises."""
         try:
-            result = await task
+            if self.stopping:
+                return
+            now = utcnow()
+            for name, when in self.due.items():
+                if when <= now and name not in self.inflight:
+                    self.started_at[name] = now
+                    task = asyncio.create_task(self._poll(self.sources[name]))
+                    self.inflight[name] = task
+        except Exception:  # the tick must survive anything: it is the whole schedule
+            log.exception("scheduler tick failed")
+
+    async def _poll(self, source: Source) -> None:
+        """Poll one source and give it its next due time, whatever happens."""
+        name = source.name
+        when: datetime | None = None
+        try:
+            result = await poll_source(self.p, source, utcnow())
+            if result.changed:
+                self.publisher.request()
+            # A gone source is still looked at on its interval (cheaply, no network) so
+            # that `aggregator enable` takes effect without a restart.
+            when = result.next_poll
+            self.states[name] = await self.p.db(self.p.store.source_state, name, source.url)
         except asyncio.CancelledError:
-            return  # shutting down
+            raise  # shutting down
+        except Exception:
+            log.exception("%s: poll failed outside the pipeline; polled again later", name)
         finally:
-            self.inflight.discard(task)
-        self.states[source.name] = await self.p.db(
-            self.p.store.source_state, source.name, source.url
-        )
-        if result.changed:
-            self.publisher.request()
-        # A gone source is still looked at on its interval (cheaply, no network) so that
-        # `aggregator enable` takes effect without a restart.
-        when = result.next_poll or utcnow() + timedelta(seconds=source.interval)
-        self._schedule(source, when)
+            self.inflight.pop(name, None)
+            self.started_at.pop(name, None)
+            if self.sources.get(name) is source:  # not removed or replaced meanwhile
+                self.due[name] = when or utcnow() + timedelta(seconds=source.interval)
 
-    def _schedule(self, source: Source, when: datetime) -> None:
-        if self.stopping:
-            return
-        self.scheduler.add_job(
-            self._job, "date", run_date=when, args=[source], id=source.name, replace_existing=True
-        )
-
-    async def start(self) -> None:
+    async def set_sources(self, sources: Iterable[Source]) -> None:
+        """Make `sources` the polled set (start, and reload: added, removed, re-timed or
+        re-pointed sources). A poll in flight for a removed or changed source finishes but
+        does not reschedule the old definition."""
         now = utcnow()
-        for s in self.settings.sources:
+        wanted = {s.name: s for s in sources}
+        for name in set(self.sources) - set(wanted):
+            del self.sources[name]
+            self.due.pop(name, None)
+            self.states.pop(name, None)
+        for name, s in wanted.items():
+            old = self.sources.get(name)
+            if old == s:
+                continue
             st = await self.p.db(self.p.store.source_state, s.name, s.url)
-            self.states[s.name] = st
+            self.states[name] = st
             self.metrics.restore(st)
-        await self.publisher.publish_now()  # serve what is stored at once
-        self.scheduler.start()
-        for s in self.settings.sources:
-            st = self.states[s.name]
+            self.sources[name] = s
             # Spread the first polls so a restart does not hit every source at once.
             first = now + timedelta(seconds=self.rng.uniform(0, min(s.interval, 5.0)))
-            if st.next_poll and st.next_poll > first:
+            if st.next_poll and st.next_poll > first:  # a backoff survives a restart
                 first = st.next_poll
+            self.due[name] = first
             _log_plan(s, st, first, now)
-            self._schedule(s, first)
+
+    async def start(self) -> None:
+        await self.set_sources(self.settings.sources)
+        await self.publisher.publish_now()  # serve what is stored at once
+        self.scheduler.add_job(
+            self._tick,
+            "interval",
+            seconds=TICK,
+            id="tick",
+            next_run_time=utcnow(),
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=None,
+        )
+        self.scheduler.start()
 
     async def stop(self) -> None:
         self.stopping = True
         self.scheduler.pause()
-        if self.inflight:
+        inflight = set(self.inflight.values())
+        if inflight:
             # Polls still fetching after a short grace are cancelled: nothing of theirs is
             # stored yet, and a batch being stored finishes its transaction first (Pipeline.db).
-            log.info("waiting for %d in-flight poll(s)", len(self.inflight))
-            _, pending = await asyncio.wait(self.inflight, timeout=self.grace)
+            log.info("waiting for %d in-flight poll(s)", len(inflight))
+            _, pending = await asyncio.wait(inflight, timeout=self.grace)
             for task in pending:
                 task.cancel()
             if pending:

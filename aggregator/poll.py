@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, ParamSpec, TypeVar
 from . import __version__
 from .atomic import fsync_all
 from .dates import rfc3339
-from .errors import FetchError, SourceError
+from .errors import FetchError, SourceError, StoreError
 from .fetch import Fetcher
 from .models import (
     FetchResult,
@@ -90,7 +90,10 @@ async def poll_source(
     config order, so which copy of a cross-outlet story is kept does not depend on timing.
     """
     started = time.monotonic()
-    state = await p.db(p.store.source_state, source.name, source.url)
+    try:
+        state = await p.db(p.store.source_state, source.name, source.url)
+    except StoreError as exc:  # locked or failing database: nothing to record it in
+        return _unrecorded(p, source, exc, now, started)
     if state.gone:  # not polled at all: nothing to count, the gauges already say it
         return PollResult(source.name, "gone", error_kind="http_410", error=state.last_error)
     fetch_seconds = None
@@ -100,7 +103,7 @@ async def poll_source(
         )
         fetch_seconds = time.monotonic() - started
         result, state = await _process(p, source, state, fetched, now, turn)
-    except SourceError as exc:
+    except (SourceError, StoreError) as exc:
         result, state = _failure(p, source, state, exc, now)
     except Exception as exc:  # a bug must not kill the daemon; record it like a failure
         log.exception("internal error while polling %s", source.name)
@@ -113,7 +116,12 @@ async def poll_source(
         next_poll=state.next_poll,
         fetch_seconds=fetch_seconds,
     )
-    await p.db(p.store.save_state, state)
+    try:
+        await p.db(p.store.save_state, state)
+    except StoreError as exc:
+        # The next poll time is in `result` all the same: the caller keeps polling, and
+        # whatever this poll stored is stored again idempotently next time.
+        log.error("%s: could not record the poll's outcome: %s", source.name, exc)
     if p.metrics is not None:
         p.metrics.observe_poll(result, now)
     _log_result(result)
@@ -217,6 +225,25 @@ def _failure(
     )
     status: PollStatus = "gone" if gone else "error"
     return PollResult(source.name, status, error_kind=kind, error=message), state
+
+
+def _unrecorded(
+    p: Pipeline, source: Source, exc: StoreError, now: datetime, started: float
+) -> PollResult:
+    """A poll that could not even read its source's state: failed, retried after a backoff."""
+    delay = next_delay(interval=source.interval, error_count=1, rng=p.rng)
+    result = PollResult(
+        source.name,
+        "error",
+        error_kind=classify(exc),
+        error=str(exc),
+        elapsed=time.monotonic() - started,
+        next_poll=now + timedelta(seconds=delay),
+    )
+    if p.metrics is not None:
+        p.metrics.observe_poll(result, now)
+    _log_result(result)
+    return result
 
 
 def _log_result(r: PollResult) -> None:

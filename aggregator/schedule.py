@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import random
 
-from .errors import SourceError
+from .errors import SourceError, StoreError
 
 SUCCESS_JITTER = 0.10
 # A server may ask for a long pause, but not for one long enough to look like "never again".
@@ -41,7 +41,10 @@ def next_delay(
 
 
 def classify(exc: BaseException) -> str:
-    """A stable short label for any failure: the SourceError kind, else 'internal'."""
+    """A stable short label for any failure: the SourceError kind, 'store' for the
+    database, else 'internal'."""
     if isinstance(exc, SourceError):
         return exc.kind
+    if isinstance(exc, StoreError):
+        return "store"
     return "internal"

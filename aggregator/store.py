@@ -194,12 +194,15 @@ class Store:
         return self._read_state(name, configured_url)[0]
 
     def _read_state(self, name: str, configured_url: str) -> tuple[SourceState, bool]:
-        row = self._db.execute(
-            "SELECT name, url, etag, last_modified, body_hash, last_success, last_error,"
-            " last_error_kind, error_count, next_poll, gone, redirect_candidate, configured_url"
-            " FROM sources WHERE name = ?",
-            (name,),
-        ).fetchone()
+        try:
+            row = self._db.execute(
+                "SELECT name, url, etag, last_modified, body_hash, last_success, last_error,"
+                " last_error_kind, error_count, next_poll, gone, redirect_candidate,"
+                " configured_url FROM sources WHERE name = ?",
+                (name,),
+            ).fetchone()
+        except sqlite3.Error as exc:
+            raise StoreError(str(exc)) from exc
         if row is None or row[12] != configured_url:
             state = SourceState(name=name, url=configured_url, configured_url=configured_url)
             if row is not None:  # keep the history that is still true

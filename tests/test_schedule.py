@@ -100,7 +100,7 @@ def test_delay_is_always_positive_finite_and_bounded(
         (FetchError("timeout", "slow"), "timeout"),
         (FetchError("http_410", "gone", status=410), "http_410"),
         (ParseError("not_a_feed", "html"), "not_a_feed"),
-        (StoreError("disk full"), "internal"),
+        (StoreError("disk full"), "store"),
         (ValueError("bug"), "internal"),
         (KeyboardInterrupt(), "internal"),
     ],

@@ -1,0 +1,202 @@
+"""Daemon scheduling: no source is ever dropped from the schedule, and /healthz says when one
+is late or publishing fails.
+
+Real pieces throughout: a local HTTP server, the real Fetcher, SQLite store and APScheduler;
+the daemon runs in this process so the tests can lock its database or break its outputs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from aggregator import config
+from aggregator.daemon import Daemon
+from aggregator.errors import StoreError
+from aggregator.fetch import Fetcher
+from aggregator.models import Settings, Source, SourceState
+from aggregator.store import Store
+from tests.faultserver import Drip, FaultServer, Static
+
+REPO = Path(__file__).resolve().parents[1]
+# Without its <ttl> (5 minutes), which would space the polls out.
+STCN = (REPO / "config" / "demo" / "stcn.xml").read_bytes().replace(b"<ttl>5</ttl>", b"")
+RSS = {"Content-Type": "application/rss+xml"}
+
+
+@pytest.fixture
+def server() -> Iterator[FaultServer]:
+    with FaultServer() as s:
+        yield s
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    cfg = tmp_path / "a.toml"
+    cfg.write_text(
+        '[storage]\npath = "a.db"\n[output]\ndir = "out"\nbase_url = "http://127.0.0.1/"\n'
+        'title = "t"\n[server]\nport = 8080\n[fetch]\ndeadline = "2s"\n'
+        '[[sources]]\nname = "x"\nurl = "https://example.com/"\n',
+        encoding="utf-8",
+    )
+    return config.load(cfg)
+
+
+def with_sources(settings: Settings, *sources: Source) -> Settings:
+    return replace(settings, sources=sources)
+
+
+def source(url: str, interval: float, name: str = "源") -> Source:
+    return Source(name, url, ("金融",), "作者", interval)
+
+
+async def until(predicate: Callable[[], bool], timeout: float = 20) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        await asyncio.sleep(0.05)
+    return False
+
+
+def run_daemon(settings: Settings, body: Callable[[Daemon], Awaitable[None]]) -> None:
+    async def go() -> None:
+        store = Store(settings.storage_path)
+        try:
+            async with Fetcher(settings.fetch) as fetcher:
+                daemon = Daemon(settings, store, fetcher)
+                await daemon.start()
+                try:
+                    await body(daemon)
+                finally:
+                    await daemon.stop()
+        finally:
+            store.close()
+
+    asyncio.run(go())
+
+
+def test_a_poll_longer_than_its_interval_is_polled_again(
+    server: FaultServer, settings: Settings
+) -> None:
+    # Each response takes ~0.6 s; the interval is 0.2 s. Overruns coalesce into the next
+    # poll instead of dropping the source from the schedule.
+    server.add("/slow.xml", Drip(STCN, interval=0.15, chunk=len(STCN) // 3 + 1))
+    settings = with_sources(settings, source(server.url("/slow.xml"), 0.2))
+
+    async def body(d: Daemon) -> None:
+        assert await until(lambda: len(server.requests_to("/slow.xml")) >= 5)
+        assert d.scheduler.get_job("tick") is not None
+
+    run_daemon(settings, body)
+
+
+def test_a_store_error_while_recording_a_poll_never_stops_its_polling(
+    server: FaultServer, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The database refuses to record the first outcomes (a lock held too long, a full disk).
+    server.add("/down.xml", Static(b"oops", status=500))
+    settings = with_sources(settings, source(server.url("/down.xml"), 1.0))
+    refusals = [0]
+    real_save = Store.save_state
+
+    def failing_save(self: Store, s: SourceState) -> None:
+        if s.error_count and refusals[0] < 2:
+            refusals[0] += 1
+            raise StoreError("database is locked")
+        real_save(self, s)
+
+    monkeypatch.setattr(Store, "save_state", failing_save)
+
+    async def body(d: Daemon) -> None:
+        # Backoff after failures is one to two intervals, then two to four…: three polls
+        # in ≤ 25 s only if the two refused records did not stop the source's polling.
+        assert await until(lambda: len(server.requests_to("/down.xml")) >= 3, timeout=25)
+        assert refusals[0] == 2
+
+    run_daemon(settings, body)
+
+
+def test_healthz_fails_when_a_source_is_overdue(server: FaultServer, settings: Settings) -> None:
+    server.add("/feed.xml", Static(STCN, headers=RSS, etag='"a"'))
+    settings = with_sources(settings, source(server.url("/feed.xml"), 1.0))
+
+    async def body(d: Daemon) -> None:
+        assert await until(lambda: d.states["源"].last_success is not None)
+        assert d.health()[0]
+        # A database held by someone else: the due poll waits for it, past twice the
+        # interval plus the fetch deadline.
+        async with d.p.db_lock:
+            assert await until(lambda: not d.health()[0], timeout=10)
+            _, data = d.health()
+            assert data["status"] == "unhealthy"
+            assert [s["name"] for s in data["sources"] if s["overdue"]] == ["源"]
+        assert await until(lambda: d.health()[0], timeout=10), "healthy again once it ran"
+
+    run_daemon(settings, body)
+
+
+def test_healthz_fails_when_the_schedule_stops(server: FaultServer, settings: Settings) -> None:
+    server.add("/feed.xml", Static(STCN, headers=RSS, etag='"a"'))
+    settings = with_sources(settings, source(server.url("/feed.xml"), 1.0))
+
+    async def body(d: Daemon) -> None:
+        assert await until(lambda: d.states["源"].last_success is not None)
+        assert await until(lambda: "源" not in d.inflight)
+        d.scheduler.pause()
+        assert await until(lambda: not d.health()[0], timeout=10)
+        d.scheduler.resume()
+
+    run_daemon(settings, body)
+
+
+def test_healthz_fails_while_publishing_fails(server: FaultServer, settings: Settings) -> None:
+    server.add("/feed.xml", Static(STCN, headers=RSS, etag='"a"'))
+    settings = with_sources(settings, source(server.url("/feed.xml"), 60.0))
+    out = settings.output.dir
+
+    async def body(d: Daemon) -> None:
+        assert await until(lambda: d.states["源"].last_success is not None)
+        await d.publisher.flush()
+        assert d.health()[0]
+        # The output folder cannot be written: a regular file stands where it should be.
+        for p in sorted(out.rglob("*"), reverse=True):
+            p.rmdir() if p.is_dir() else p.unlink()
+        out.rmdir()
+        out.write_text("not a folder")
+        await d.publisher.publish_now()
+        ok, data = d.health()
+        assert not ok
+        assert data["publishing"]["ok"] is False and data["publishing"]["error"]
+        out.unlink()
+        await d.publisher.publish_now()
+        assert d.health()[0]
+        assert (out / "feed.atom").is_file()
+
+    run_daemon(settings, body)
+
+
+def test_set_sources_adds_removes_and_retimes(server: FaultServer, settings: Settings) -> None:
+    server.add("/a.xml", Static(STCN, headers=RSS, etag='"a"'))
+    server.add("/b.xml", Static(STCN, headers=RSS, etag='"b"'))
+    a = source(server.url("/a.xml"), 60.0, "甲")
+    b = source(server.url("/b.xml"), 1.0, "乙")
+    settings = with_sources(settings, a)
+
+    async def body(d: Daemon) -> None:
+        assert await until(lambda: len(server.requests_to("/a.xml")) == 1)
+        await d.set_sources([b])
+        assert await until(lambda: len(server.requests_to("/b.xml")) >= 2)
+        assert set(d.due) == {"乙"}
+        names: list[Any] = [s["name"] for s in d.health()[1]["sources"]]
+        assert names == ["乙"]
+        await asyncio.sleep(1.5)
+        assert len(server.requests_to("/a.xml")) == 1, "a removed source is not polled"
+
+    run_daemon(settings, body)
