@@ -60,6 +60,10 @@ def _parser() -> argparse.ArgumentParser:
     d.add_argument("ref", help="article id (urn:uuid:…), any URL of it, its post file or slug")
     e = add("enable", "poll a source again after a 410 Gone, or reset its backoff")
     e.add_argument("name", help="source name as in the config (width, case, 繁/简 ignored)")
+    x = add("export-opml", "write the sources as OPML (feed readers' subscription list)")
+    x.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
+    m = add("import-opml", "add the subscriptions of an OPML file to the config's sources")
+    m.add_argument("file", help="an OPML file, e.g. exported by a feed reader")
     i = add("init", "write a commented starter config")
     i.add_argument(
         "dir",
@@ -125,7 +129,65 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return asyncio.run(run_daemon(settings))
     if args.command == "status":
         return _status(settings)
+    if args.command == "export-opml":
+        return _export_opml(settings, args.output)
+    if args.command == "import-opml":
+        return _import_opml(settings, Path(args.file))
     return _operator_command(args, settings)
+
+
+def _export_opml(settings: Settings, output: str | None) -> int:
+    from . import opml
+
+    data = opml.render(settings.sources, settings.output.title, datetime.now(UTC))
+    if output is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+        return 0
+    from .atomic import write_atomic
+
+    write_atomic(Path(output), data)
+    print(f"wrote {len(settings.sources)} source(s) to {output}")
+    return 0
+
+
+def _import_opml(settings: Settings, file: Path) -> int:
+    import tomllib
+
+    from . import opml
+    from .atomic import write_atomic
+
+    try:
+        found = opml.parse(file.read_bytes())
+    except OSError as exc:
+        raise UsageError(f"cannot read {file}: {exc.strerror or exc}") from exc
+    plan = opml.plan_import(found, settings.sources)
+    for o, why in plan.skipped:
+        print(f"skipped {o.name} ({o.url}): {why}")
+    if not plan.new:
+        print(f"nothing to import: {len(found)} subscription(s) in {file}, none new")
+        return 0
+    path = settings.config_path
+    old = path.read_text(encoding="utf-8")
+    text = old + ("" if old.endswith("\n") else "\n") + opml.to_toml(plan.new, f"from {file.name}")
+    # The new file must be a valid config before it replaces the old one.
+    try:
+        config.parse(tomllib.loads(text), path)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError("opml", f"the imported entries are not valid TOML: {exc}") from exc
+    except ConfigError as exc:
+        raise ConfigError(
+            exc.key, f"{exc.problem} (in an imported entry; config unchanged)"
+        ) from exc
+    write_atomic(path, text.encode("utf-8"))
+    for o in plan.new:
+        print(f"added {o.name}: {o.url}")
+    print(
+        f"imported {len(plan.new)} source(s) into {path}"
+        + (f", skipped {len(plan.skipped)}" if plan.skipped else "")
+        + "; a running daemon picks them up with `aggregator reload`"
+    )
+    return 0
 
 
 def _check_config(settings: Settings, *, probe: bool) -> int:

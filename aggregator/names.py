@@ -14,7 +14,8 @@ from .dedup import fold
 from .errors import UsageError
 
 
-def _key(name: str) -> str:
+def name_key(name: str) -> str:
+    """What two names must share to be the same name."""
     return "".join(fold(name).split())
 
 
@@ -23,13 +24,13 @@ def find_source(typed: str, names: Iterable[str]) -> str:
     names = list(names)
     if typed in names:
         return typed
-    wanted = _key(typed)
-    hits = [n for n in names if _key(n) == wanted]
+    wanted = name_key(typed)
+    hits = [n for n in names if name_key(n) == wanted]
     if len(hits) == 1:
         return hits[0]
     if hits:
         raise UsageError(f"{typed!r} matches several sources: {', '.join(hits)}")
-    keyed = {_key(n): n for n in names}
+    keyed = {name_key(n): n for n in names}
     close = [keyed[k] for k in difflib.get_close_matches(wanted, keyed, n=3, cutoff=0.5)]
     hint = f"; did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
     raise UsageError(f"no source named {typed!r} in the config{hint}")
