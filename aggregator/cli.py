@@ -53,6 +53,7 @@ def _parser() -> argparse.ArgumentParser:
 
     add("run", "daemon: poll on schedule and serve the outputs until SIGTERM/SIGINT")
     add("once", "poll every source once, write the outputs, exit (1 if a source failed)")
+    add("reload", "make the running daemon re-read its config (SIGHUP), after checking it")
     c = add("check-config", "validate the config and what it points at, without the network")
     c.add_argument("--probe", action="store_true", help="also fetch each source once and report")
     add("status", "print every source's recorded state as JSON (reads only)")
@@ -71,6 +72,12 @@ def _parser() -> argparse.ArgumentParser:
         help="folder for aggregator.toml (default: ~/.config/sina-aggregator, with the "
         "database and outputs in ~/.local/share/sina-aggregator)",
     )
+    i.add_argument(
+        "--data", metavar="DIR", help="folder for the database and outputs (e.g. a volume)"
+    )
+    i.add_argument(
+        "--host", default="127.0.0.1", help="address `run` listens on (0.0.0.0 in a container)"
+    )
     i.add_argument("--force", action="store_true", help="overwrite an existing file")
     return ap
 
@@ -86,6 +93,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = config.load(config.config_path(args.config, os.environ))
     except ConfigError as exc:
         print(f"aggregator: configuration error: {exc}", file=sys.stderr)
+        if args.command == "reload":
+            print("aggregator: nothing sent: the daemon keeps its running config", file=sys.stderr)
         return 2
     logs.setup(settings.log_level, log_format)
     try:
@@ -112,7 +121,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _init(args: argparse.Namespace) -> Path:
     from .starter import write_starter
 
-    return write_starter(args.dir, os.environ, force=args.force)
+    return write_starter(args.dir, os.environ, data=args.data, host=args.host, force=args.force)
 
 
 def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
@@ -129,6 +138,13 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
         return asyncio.run(run_daemon(settings))
     if args.command == "status":
         return _status(settings)
+    if args.command == "reload":
+        from .pidfile import signal_daemon
+
+        # The config was just loaded and validated: a bad one never reaches the daemon.
+        pid = signal_daemon(settings.storage_path)
+        print(f"sent SIGHUP to `aggregator run` (pid {pid}); its log says what changed")
+        return 0
     if args.command == "export-opml":
         return _export_opml(settings, args.output)
     if args.command == "import-opml":

@@ -14,6 +14,7 @@ import random
 import signal
 import socket
 from collections.abc import Generator, Iterable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -27,6 +28,7 @@ from .fetch import Fetcher
 from .metrics import Metrics
 from .models import Settings, Source, SourceState
 from .once import utcnow
+from .pidfile import PidFile
 from .poll import Pipeline, poll_source, write_outputs
 from .server import create_app
 from .store import Store
@@ -223,10 +225,69 @@ class Daemon:
             self.sources[name] = s
             # Spread the first polls so a restart does not hit every source at once.
             first = now + timedelta(seconds=self.rng.uniform(0, min(s.interval, 5.0)))
-            if st.next_poll and st.next_poll > first:  # a backoff survives a restart
+            retimed = old is not None and old.interval != s.interval
+            if retimed and not st.error_count and st.last_success:
+                # A reload changed the interval: count it from the last poll, not the stored
+                # next poll (computed with the old interval). A backoff is kept as it is.
+                first = max(first, st.last_success + timedelta(seconds=s.interval))
+            elif st.next_poll and st.next_poll > first:  # a backoff survives a restart
                 first = st.next_poll
             self.due[name] = first
             _log_plan(s, st, first, now)
+
+    async def reload(self) -> None:
+        """Re-read the config file and apply it; a bad one is refused, the old one kept.
+
+        Sources are added, removed, re-timed and re-pointed; output settings and the log
+        level apply at once. What the store, the server and the fetcher were built with
+        (database, output folder, listen address, fetch limits, dedup, workers) needs a
+        restart: a change there is logged and the running value kept.
+        """
+        from . import config, logs
+
+        old = self.settings
+        try:
+            new = await asyncio.to_thread(config.load, old.config_path)
+        except ConfigError as exc:
+            log.error("reload refused, keeping the running config: %s", exc)
+            return
+        was, now = _restart_only(old), _restart_only(new)
+        for key in was:
+            if now[key] != was[key]:
+                log.warning("reload: %s changed; that takes effect after a restart", key)
+        new = replace(
+            new,
+            storage_path=old.storage_path,
+            output=replace(new.output, dir=old.output.dir),
+            server_host=old.server_host,
+            server_port=old.server_port,
+            fetch=old.fetch,
+            dedup=old.dedup,
+            workers=old.workers,
+        )
+        before = dict(self.sources)
+        after = {s.name: s for s in new.sources}
+        self.settings = self.p.settings = new
+        if new.log_level != old.log_level:
+            logs.set_level(new.log_level)
+        await self.set_sources(new.sources)
+        added = [n for n in after if n not in before]
+        removed = [n for n in before if n not in after]
+        changed = [n for n in after if n in before and after[n] != before[n]]
+        if new.output != old.output:
+            self.publisher.request()
+        if not (added or removed or changed or new != old):
+            log.info("reloaded %s: nothing changed", new.config_path)
+            return
+        log.info(
+            "reloaded %s: %d source(s); added: %s; removed: %s; changed: %s%s",
+            new.config_path,
+            len(after),
+            ", ".join(added) or "none",
+            ", ".join(removed) or "none",
+            ", ".join(changed) or "none",
+            "; output settings changed: publishing again" if new.output != old.output else "",
+        )
 
     async def start(self) -> None:
         await self.set_sources(self.settings.sources)
@@ -264,18 +325,27 @@ class Daemon:
 
 
 async def run_daemon(settings: Settings) -> int:
-    """Run until SIGTERM/SIGINT; returns the exit code."""
+    """Run until SIGTERM/SIGINT, reloading the config on SIGHUP; returns the exit code."""
+    with PidFile(settings.storage_path):  # one daemon per database; `reload` finds it
+        return await _serve(settings)
+
+
+async def _serve(settings: Settings) -> int:
     listener = _listen(settings.server_host, settings.server_port)  # fail before polling
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
+    hup = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    loop.add_signal_handler(signal.SIGHUP, hup.set)
     store = Store(settings.storage_path, settings.dedup)
+    reloads: asyncio.Task[None] | None = None
     try:
         async with Fetcher(settings.fetch) as fetcher:
             daemon = Daemon(settings, store, fetcher)
             _log_setup(settings, served_url(settings.server_host, listener.getsockname()[1]))
             await daemon.start()
+            reloads = asyncio.create_task(_reload_on(hup, daemon))
             app = create_app(settings.output.dir, health=daemon.health, metrics=daemon.metrics)
             config = uvicorn.Config(
                 app,
@@ -294,6 +364,7 @@ async def run_daemon(settings: Settings) -> int:
                 log.error("HTTP server stopped unexpectedly")
                 code = 1
             log.info("shutting down")
+            reloads.cancel()
             await daemon.stop()
             server.should_exit = True
             if serving not in done:
@@ -301,10 +372,24 @@ async def run_daemon(settings: Settings) -> int:
             stopping.cancel()
             return code
     finally:
+        if reloads is not None:
+            reloads.cancel()
         store.close()
         listener.close()
-        for sig in (signal.SIGTERM, signal.SIGINT):
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             loop.remove_signal_handler(sig)
+
+
+async def _reload_on(hup: asyncio.Event, daemon: Daemon) -> None:
+    """Reload on each SIGHUP; several arriving during one reload cause one more."""
+    while True:
+        await hup.wait()
+        hup.clear()
+        log.info("SIGHUP: reloading %s", daemon.settings.config_path)
+        try:
+            await daemon.reload()
+        except Exception:  # keep serving with what runs now
+            log.exception("reload failed; keeping the running config")
 
 
 def _listen(host: str, port: int) -> socket.socket:
@@ -322,6 +407,19 @@ def _listen(host: str, port: int) -> socket.socket:
             "server.port", f"cannot listen on {host}:{port}: {exc.strerror or exc}"
         ) from exc
     return sock
+
+
+def _restart_only(s: Settings) -> dict[str, object]:
+    """Settings the store, server, fetcher and workers were built with (see `reload`)."""
+    return {
+        "storage.path": s.storage_path,
+        "output.dir": s.output.dir,
+        "server.host": s.server_host,
+        "server.port": s.server_port,
+        "[fetch]": s.fetch,
+        "[dedup]": s.dedup,
+        "workers": s.workers,
+    }
 
 
 def _source_health(st: SourceState | None) -> str:

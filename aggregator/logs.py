@@ -62,6 +62,17 @@ class _Demote(logging.Filter):
         return record.levelno >= self.level
 
 
+def set_level(level: str) -> None:
+    """Change the level of the handler `setup` installed (a reloaded config)."""
+    numeric = logging.getLevelName(level)
+    root = logging.getLogger()
+    root.setLevel(numeric)
+    for handler in root.handlers:
+        for f in handler.filters:
+            if isinstance(f, _Demote):
+                f.level = numeric
+
+
 def setup(level: str, fmt: LogFormat = "text", stream: TextIO | None = None) -> None:
     """Route every logger through one handler on stderr (idempotent: replaces handlers)."""
     handler = logging.StreamHandler(stream or sys.stderr)
