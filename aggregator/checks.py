@@ -15,6 +15,7 @@ from pathlib import Path
 from .dates import rfc3339
 from .errors import SourceError
 from .models import Settings, Source
+from .urls import redact, redact_text
 
 
 def offline_problems(settings: Settings, *, port: bool = True) -> list[str]:
@@ -126,20 +127,21 @@ async def probe(settings: Settings) -> list[ProbeReport]:
     now = datetime.now(UTC)
 
     async def one(fetcher: Fetcher, s: Source) -> ProbeReport:
+        url = redact(s.url)
         try:
             got = await fetcher.fetch(s.url)
             if got.body is None:  # no validators sent, so a 304 is the server's oddity
-                return ProbeReport(s.name, s.url, True, "304 Not Modified without validators")
+                return ProbeReport(s.name, url, True, "304 Not Modified without validators")
             _, articles = await asyncio.to_thread(
                 prepare, got.body, got.url, got.headers.get("content-type"), s, now
             )
         except Exception as exc:
-            return ProbeReport(s.name, s.url, False, f"{classify(exc)}: {exc}")
+            return ProbeReport(s.name, url, False, f"{classify(exc)}: {redact_text(str(exc))}")
         if not articles:
-            return ProbeReport(s.name, s.url, True, "a valid feed with no items")
+            return ProbeReport(s.name, url, True, "a valid feed with no items")
         newest = max(articles, key=lambda a: a.published)
         detail = f"{len(articles)} item(s), newest {rfc3339(newest.published)}: {newest.title}"
-        return ProbeReport(s.name, s.url, True, detail)
+        return ProbeReport(s.name, url, True, detail)
 
     async with Fetcher(settings.fetch) as fetcher:
         return list(await asyncio.gather(*(one(fetcher, s) for s in settings.sources)))

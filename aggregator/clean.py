@@ -19,6 +19,7 @@ from lxml import etree
 
 from .models import CleanedBody
 from .sites import sina
+from .urls import publishable
 
 # Characters XML 1.0 forbids (and C1 controls, never text): one of them breaks a whole feed.
 _XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ud800-\udfff\ufffe\uffff]")
@@ -433,7 +434,10 @@ def absolute_url(url: str, base_url: str | None) -> str | None:
         parts = urlsplit(joined)
     except ValueError:
         return None
-    if parts.scheme.lower() in ("http", "https", "mailto"):
+    scheme = parts.scheme.lower()
+    if scheme in ("http", "https"):
+        return publishable(joined)  # no userinfo (a source's password), encoded, valid
+    if scheme == "mailto":
         return joined
     if not parts.scheme and not base_url:
         return joined  # relative, and nothing to resolve it against: leave it to the reader

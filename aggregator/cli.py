@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from . import __version__, config, logs
 from .errors import AggregatorError, ConfigError, StoreError, UsageError
 from .models import Settings, SourceState
+from .urls import redact, redact_text
 
 if TYPE_CHECKING:
     from .store import Store
@@ -211,7 +212,8 @@ def _check_config(settings: Settings, *, probe: bool) -> int:
 
     print(f"{settings.config_path}: {len(settings.sources)} source(s)")
     for s in settings.sources:
-        print(f"  {s.name}: {s.url} every {s.interval:g}s → {' / '.join(s.categories)}")
+        url = redact(s.url)
+        print(f"  {s.name}: {url} every {s.interval:g}s → {' / '.join(s.categories)}")
     problems = offline_problems(settings)
     for problem in problems:
         print(f"problem: {problem}")
@@ -252,20 +254,21 @@ def _status(settings: Settings) -> int:
 
 
 def state_json(st: SourceState) -> dict[str, object]:
-    """A source's state for people and scripts: timestamps as RFC 3339 UTC with `Z`."""
+    """A source's state for people and scripts: timestamps as RFC 3339 UTC with `Z`,
+    passwords in its URLs and errors removed."""
     from .dates import rfc3339
 
     return {
         "name": st.name,
-        "url": st.url,
-        "configured_url": st.configured_url,
+        "url": redact(st.url),
+        "configured_url": redact(st.configured_url) if st.configured_url else None,
         "last_success": rfc3339(st.last_success) if st.last_success else None,
-        "last_error": st.last_error,
+        "last_error": redact_text(st.last_error) if st.last_error else None,
         "last_error_kind": st.last_error_kind,
         "error_count": st.error_count,
         "next_poll": rfc3339(st.next_poll) if st.next_poll else None,
         "gone": st.gone,
-        "redirect_candidate": st.redirect_candidate,
+        "redirect_candidate": redact(st.redirect_candidate) if st.redirect_candidate else None,
         "etag": st.etag,
         "last_modified": st.last_modified,
     }

@@ -32,6 +32,7 @@ from .pidfile import PidFile
 from .poll import Pipeline, poll_source, write_outputs
 from .server import create_app
 from .store import Store
+from .urls import redact, redact_text
 from .workers import Workers
 
 log = logging.getLogger(__name__)
@@ -125,9 +126,9 @@ class Daemon:
                 {
                     "name": s.name,
                     "state": _source_health(st),
-                    "url": st.url if st else s.url,
+                    "url": redact(st.url if st else s.url),
                     "last_success": _iso(st.last_success) if st else None,
-                    "last_error": st.last_error if st else None,
+                    "last_error": redact_text(st.last_error) if st and st.last_error else None,
                     "last_error_kind": st.last_error_kind if st else None,
                     "error_count": st.error_count if st else 0,
                     "next_poll": _iso(due),

@@ -10,6 +10,7 @@ and overall concurrency limits. Every foreign exception becomes a `FetchError` a
 from __future__ import annotations
 
 import asyncio
+import base64
 import email.utils
 import os
 import re
@@ -29,6 +30,7 @@ import httpx
 
 from .errors import FetchError
 from .models import FetchResult, FetchSettings
+from .urls import redact, same_origin, split_credentials
 
 ACCEPT = (
     "application/atom+xml, application/rss+xml, application/rdf+xml;q=0.9, "
@@ -91,12 +93,16 @@ class Fetcher:
         """GET `url` (following redirects) or read a file: URL; raise FetchError on failure."""
         if url[:5].lower() == "file:":
             return await self._fetch_file(url, etag)
+        # The password goes into an Authorization header for its own origin only; every
+        # URL this fetch reports (final, redirects, errors) is the clean one.
+        url, credentials = split_credentials(url)
         host = _host_of(url)
         started = time.monotonic()
+        headers = _conditional(etag, last_modified)
         async with self._total, self._host_slot(host):
             try:
                 async with asyncio.timeout(self._settings.deadline):
-                    hops = await self._follow(url, host, _conditional(etag, last_modified))
+                    hops = await self._follow(url, host, headers, credentials)
             except TimeoutError as exc:
                 raise FetchError(
                     "timeout", f"no complete response within {self._settings.deadline:g} s"
@@ -108,14 +114,24 @@ class Fetcher:
             self._hosts[host] = asyncio.Semaphore(self._settings.per_host)
         return self._hosts[host]
 
-    async def _follow(self, url: str, first_host: str, headers: dict[str, str]) -> list[_Hop]:
+    async def _follow(
+        self,
+        url: str,
+        first_host: str,
+        headers: dict[str, str],
+        credentials: tuple[str, str] | None,
+    ) -> list[_Hop]:
         """Request `url`, then each Location, until a non-redirect answer."""
         hops: list[_Hop] = []
         seen = {url}
+        origin = url
         while True:
             host = _host_of(url)
+            hop_headers = headers
+            if credentials is not None and same_origin(url, origin):
+                hop_headers = {**headers, "Authorization": _basic(*credentials)}
             async with _maybe(None if host == first_host else self._host_slot(host)):
-                hop = await self._request(url, headers)
+                hop = await self._request(url, hop_headers)
             hops.append(hop)
             if hop.status not in _REDIRECTS:
                 return hops
@@ -182,7 +198,7 @@ def _next_url(hop: _Hop) -> str:
         raise FetchError(
             "io", f"HTTP {hop.status} without Location at {hop.url}", status=hop.status
         )
-    target = urljoin(hop.url, location)
+    target = redact(urljoin(hop.url, location))  # a Location's own userinfo is not kept
     if urlsplit(target).scheme.lower() not in ("http", "https"):
         # never let a remote server point us at file: or other schemes
         raise FetchError("bad_url", f"redirect to unsupported URL {target!r}", status=hop.status)
@@ -204,6 +220,10 @@ def _result(hops: list[_Hop], elapsed: float) -> FetchResult:
         retry_after=_max_age(last.headers) if last.status == 200 else None,
         elapsed=elapsed,
     )
+
+
+def _basic(user: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
 
 
 def _conditional(etag: str | None, last_modified: str | None) -> dict[str, str]:
@@ -410,7 +430,7 @@ def file_path(url: str) -> Path:
     except ValueError as exc:
         raise FetchError("bad_url", f"invalid URL {url!r}") from exc
     if parts.netloc not in ("", "localhost"):
-        raise FetchError("bad_url", f"remote file URL not supported: {url!r}")
+        raise FetchError("bad_url", f"remote file URL not supported: {redact(url)!r}")
     path = Path(url2pathname(unquote(parts.path)))
     if not path.is_absolute():
         raise FetchError("bad_url", f"file URL must be absolute: {url!r}")

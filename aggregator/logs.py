@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Literal, TextIO
 
 from .dates import rfc3339
+from .urls import RedactCredentials
 
 LogFormat = Literal["text", "json"]
 FORMATS: tuple[LogFormat, ...] = ("text", "json")
@@ -79,6 +80,7 @@ def setup(level: str, fmt: LogFormat = "text", stream: TextIO | None = None) -> 
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
     numeric = logging.getLevelName(level)
     handler.addFilter(_Demote(numeric))
+    handler.addFilter(RedactCredentials())  # no password reaches a log line
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)

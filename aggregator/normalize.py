@@ -14,6 +14,7 @@ from .clean import clean_html, image_url, is_cover_url, strip_illegal
 from .dates import parse_date
 from .identity import identity_keys
 from .models import Article, ParsedEntry, Source
+from .urls import publishable, redact
 
 _TAG = re.compile(r"</?[A-Za-z][^<>]*>")
 _SPACES = re.compile(r"\s+")
@@ -26,7 +27,7 @@ UNTITLED = "无标题"
 
 def normalize_entry(entry: ParsedEntry, source: Source, now: datetime) -> Article:
     """Interpret one raw feed item as an Article of `source`."""
-    link = entry_link(entry, source.url)
+    link = entry_link(entry, redact(source.url))  # links resolved against it are published
     body = clean_html(entry.content_html, link or None)
     title = clean_title(entry.title) or title_from_text(body.text)
     published, fallback = _published(entry, now)
@@ -82,8 +83,8 @@ def entry_link(entry: ParsedEntry, feed_url: str) -> str:
             scheme = urlsplit(url).scheme.lower()
         except ValueError:
             continue
-        if scheme in ("http", "https"):
-            return strip_illegal(url.strip())
+        if scheme in ("http", "https") and (safe := publishable(url)) is not None:
+            return safe
     return ""
 
 

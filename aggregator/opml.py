@@ -13,12 +13,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import format_datetime
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 from lxml import etree
 
 from .errors import ConfigError
 from .models import Source
+from .urls import redact
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,18 +31,6 @@ class OpmlSource:
     categories: tuple[str, ...] = ()
 
 
-def public_url(url: str) -> str:
-    """`url` without a user name or password (`https://user:secret@host/` → `https://host/`)."""
-    parts = urlsplit(url)
-    if parts.username is None and parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    netloc = f"{host}:{parts.port}" if parts.port is not None else host
-    return urlunsplit(parts._replace(netloc=netloc))
-
-
 def render(sources: Iterable[Source], title: str, now: datetime) -> bytes:
     """An OPML 2.0 document listing `sources`, one `outline type="rss"` each."""
     root = etree.Element("opml", version="2.0")
@@ -51,7 +40,7 @@ def render(sources: Iterable[Source], title: str, now: datetime) -> bytes:
     body = etree.SubElement(root, "body")
     for s in sources:
         outline = etree.SubElement(body, "outline", type="rss", text=s.name, title=s.name)
-        outline.set("xmlUrl", public_url(s.url))
+        outline.set("xmlUrl", redact(s.url))
         if s.categories:
             # OPML 2.0: a comma-separated list of slash-delimited category paths.
             outline.set("category", "/" + "/".join(c.replace("/", "／") for c in s.categories))
@@ -94,7 +83,7 @@ def _walk(node: etree._Element, folders: tuple[str, ...], found: list[OpmlSource
 
 def _name_from(url: str) -> str:
     """A name for an untitled subscription (newsboat exports none): host and path."""
-    parts = urlsplit(public_url(url))
+    parts = urlsplit(redact(url))
     return (parts.netloc + parts.path).rstrip("/") or url
 
 

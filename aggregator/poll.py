@@ -37,6 +37,7 @@ from .prepare import prepare
 from .progress import Progress
 from .schedule import classify, next_delay
 from .store import Store
+from .urls import redact_text, with_credentials_of
 from .workers import Workers
 
 if TYPE_CHECKING:
@@ -175,7 +176,7 @@ def _adopt_redirect(state: SourceState, fetched: FetchResult) -> SourceState:
         return replace(state, redirect_candidate=None)
     if state.redirect_candidate == target:
         log.info("%s moved permanently to %s: adopting the new URL", state.name, target)
-        return replace(state, url=target, redirect_candidate=None)
+        return replace(state, url=with_credentials_of(target, state.url), redirect_candidate=None)
     return replace(state, redirect_candidate=target)
 
 
@@ -208,7 +209,7 @@ def _failure(
     p: Pipeline, source: Source, state: SourceState, exc: BaseException, now: datetime
 ) -> tuple[PollResult, SourceState]:
     kind = classify(exc)
-    message = str(exc) or type(exc).__name__
+    message = redact_text(str(exc) or type(exc).__name__)
     retry_after = exc.retry_after if isinstance(exc, FetchError) else None
     errors = state.error_count + 1
     delay = next_delay(

@@ -529,3 +529,21 @@ def test_conditional_gets_reuse_the_connection() -> None:
         server.shutdown()
         server.server_close()
     assert len(_KeepAlive304.peers) == 1
+
+
+def test_credentials_go_to_their_origin_only(server: FaultServer, rss20: bytes) -> None:
+    with FaultServer() as other:
+        other.add("/moved.xml", Static(rss20, headers=RSS))
+        server.add("/auth-same", Redirect("/auth-feed"))
+        server.add("/auth-feed", Redirect(other.url("/moved.xml")))
+        url = server.url("/auth-same").replace("http://", "http://u:pw@")
+        result = get(url)
+        assert result.body == rss20
+        # user:pw, base64: sent on the first origin's hops, not to the other server
+        hops = server.requests_to("/auth-same") + server.requests_to("/auth-feed")
+        assert [r.headers.get("authorization") for r in hops[-2:]] == ["Basic dTpwdw=="] * 2
+        assert "authorization" not in other.requests_to("/moved.xml")[0].headers
+        assert result.url == other.url("/moved.xml")
+        assert "pw" not in (result.permanent_redirect or "")
+    err, _ = fails(server.url("/missing-auth").replace("http://", "http://u:pw@"))
+    assert "pw@" not in str(err)
