@@ -15,6 +15,7 @@ from pathlib import Path
 from .dates import rfc3339
 from .errors import SourceError
 from .models import Settings, Source
+from .pidfile import running_pid
 from .urls import redact, redact_text
 
 
@@ -35,7 +36,8 @@ def offline_problems(settings: Settings, *, port: bool = True) -> list[str]:
         problem = _writable_dir(settings.output.posts_dir)
         if problem:
             problems.append(f"output.posts_dir: {problem}")
-    if port:
+    # The running daemon holds the port: not a problem (check-config before a reload).
+    if port and running_pid(settings.storage_path) is None:
         problem = port_problem(settings.server_host, settings.server_port)
         if problem:
             problems.append(f"server.port: {problem}")

@@ -215,6 +215,11 @@ def _check_config(settings: Settings, *, probe: bool) -> int:
         url = redact(s.url)
         print(f"  {s.name}: {url} every {s.interval:g}s → {' / '.join(s.categories)}")
     problems = offline_problems(settings)
+    from .pidfile import running_pid
+
+    pid = running_pid(settings.storage_path)
+    if pid is not None:
+        print(f"`aggregator run` (pid {pid}) uses this database; `aggregator reload` applies this")
     for problem in problems:
         print(f"problem: {problem}")
     failed = 0

@@ -54,25 +54,28 @@ class PidFile:
             self._fd = None
 
 
-def signal_daemon(storage_path: Path, sig: signal.Signals = signal.SIGHUP) -> int:
-    """Send `sig` to the `aggregator run` using this database; returns its pid."""
-    path = pid_path(storage_path)
+def running_pid(storage_path: Path) -> int | None:
+    """The pid of the `aggregator run` using this database, or None when none runs."""
     try:
-        fd = os.open(path, os.O_RDONLY)
+        fd = os.open(pid_path(storage_path), os.O_RDONLY)
     except FileNotFoundError:
-        raise AggregatorError(
-            f"no `aggregator run` is running on {storage_path} (no {path.name})"
-        ) from None
+        return None
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
         except BlockingIOError:  # locked: the daemon is alive and its pid is in the file
-            pid = int(os.read(fd, 32).decode("ascii").strip())
-        else:
-            raise AggregatorError(
-                f"no `aggregator run` is running on {storage_path} ({path.name} is stale)"
-            )
+            return int(os.read(fd, 32).decode("ascii").strip())
+        return None  # a file left by a killed daemon
     finally:
         os.close(fd)
+
+
+def signal_daemon(storage_path: Path, sig: signal.Signals = signal.SIGHUP) -> int:
+    """Send `sig` to the `aggregator run` using this database; returns its pid."""
+    pid = running_pid(storage_path)
+    if pid is None:
+        path = pid_path(storage_path)
+        why = f"{path.name} is stale" if path.exists() else f"no {path.name}"
+        raise AggregatorError(f"no `aggregator run` is running on {storage_path} ({why})")
     os.kill(pid, sig)
     return pid

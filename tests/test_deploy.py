@@ -4,6 +4,7 @@ building an image or installing a unit (CI has neither Docker nor a running syst
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
 import shutil
@@ -103,3 +104,48 @@ def test_readme_systemd_unit_passes_systemd_analyze_verify(tmp_path: Path) -> No
     )
     assert done.returncode == 0, done.stderr
     assert done.stderr.strip() == "", done.stderr  # unknown keys are only warnings
+
+
+@pytest.mark.slow
+def test_a_wheel_install_can_start_with_init(tmp_path: Path) -> None:
+    """Build the wheel (from a copy: no build/ in the checkout), install it into a fresh
+    venv, and write the starter config with the installed `aggregator init`."""
+    src = tmp_path / "src"
+    src.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(REPO / name, src / name)
+    shutil.copytree(
+        REPO / "aggregator", src / "aggregator", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
+    subprocess.run(
+        [*pip, "wheel", "--no-deps", "-w", str(tmp_path / "dist"), str(src)],
+        check=True,
+        timeout=600,
+        capture_output=True,
+    )
+    (wheel,) = (tmp_path / "dist").glob("sina_aggregator-*.whl")
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    # --no-deps: `init` needs nothing but the package itself.
+    subprocess.run(
+        [str(venv / "bin/python"), "-m", "pip", "-q", "install", "--no-deps", str(wheel)],
+        check=True,
+        timeout=300,
+        capture_output=True,
+    )
+    home = tmp_path / "home"
+    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(home), "LANG": "C.UTF-8"}
+    done = subprocess.run(
+        [str(venv / "bin/aggregator"), "init"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    written = home / ".config/sina-aggregator/aggregator.toml"
+    settings = config.load(written)
+    assert settings.storage_path == home / ".local/share/sina-aggregator/aggregator.db"
+    assert len(settings.sources) >= 10

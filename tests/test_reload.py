@@ -6,6 +6,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -116,12 +117,19 @@ def test_reload_adds_removes_and_retimes_sources_and_refuses_a_bad_config(
 
 
 def test_one_daemon_per_database(tmp_path: Path) -> None:
-    cfg = demo_config(tmp_path)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    cfg = demo_config(tmp_path, port=port)
     with Running(cfg) as run:
-        run.wait_for("serving ")
+        run.wait_for(f"serving http://127.0.0.1:{port}/")
         second = cli("run", "-c", str(cfg))
         assert second.returncode == 2
         assert f"another `aggregator run` (pid {run.proc.pid}) is using" in second.stderr
+        # Checking the config before a reload: the daemon's own port is no problem.
+        checked = cli("check-config", "-c", str(cfg))
+        assert checked.returncode == 0, checked.stdout
+        assert f"`aggregator run` (pid {run.proc.pid}) uses this database" in checked.stdout
     # A pid file left by a killed daemon is not trusted.
     (tmp_path / "var/agg.db.pid").write_text("999999\n")
     stale = cli("reload", "-c", str(cfg))
