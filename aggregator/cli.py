@@ -156,7 +156,7 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
 def _export_opml(settings: Settings, output: str | None) -> int:
     from . import opml
 
-    data = opml.render(settings.sources, settings.output.title, datetime.now(UTC))
+    data = opml.render(settings.sources, settings.output.title)
     if output is None:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
@@ -289,7 +289,7 @@ def post_ref(ref: str) -> str:
 
 
 def _operator_command(args: argparse.Namespace, settings: Settings) -> int:
-    from .poll import write_outputs
+    from .outputs import publish
     from .store import Store
 
     store = Store(settings.storage_path, settings.dedup)
@@ -307,7 +307,7 @@ def _operator_command(args: argparse.Namespace, settings: Settings) -> int:
                     return 0
                 print(f"aggregator: no stored article matches {args.ref!r}", file=sys.stderr)
                 return 1
-            write_outputs(settings, store)
+            publish(settings, store)
             print(f"deleted {art.id} ({art.title}, post {art.slug}.md); it will not come back")
             return 0
         if args.command == "enable":

@@ -28,8 +28,9 @@ from .fetch import Fetcher
 from .metrics import Metrics
 from .models import Settings, Source, SourceState
 from .once import utcnow
+from .outputs import publish
 from .pidfile import PidFile
-from .poll import Pipeline, poll_source, write_outputs
+from .poll import Pipeline, poll_source
 from .server import create_app
 from .store import Store
 from .urls import redact, redact_text
@@ -73,7 +74,7 @@ class _Publisher:
     async def publish_now(self) -> None:
         try:
             p = self._p
-            changed = await p.db(write_outputs, p.settings, p.store, p.workers)
+            changed = await p.db(publish, p.settings, p.store, p.workers)
             if changed:
                 log.info("published %d changed output(s)", len(changed))
             self.error = None

@@ -9,7 +9,8 @@ from datetime import UTC, datetime
 
 from .fetch import Fetcher
 from .models import PollResult, Settings
-from .poll import Pipeline, poll_all, write_outputs
+from .outputs import publish
+from .poll import Pipeline, poll_all
 from .progress import Progress
 from .store import Store
 from .workers import Workers
@@ -36,7 +37,7 @@ async def run_once(settings: Settings) -> int:
             shown = Progress("polling sources", len(settings.sources))
             results = await poll_all(p, settings.sources, utcnow(), shown)
             shown.done()
-        written = await asyncio.to_thread(write_outputs, settings, store, workers, progress=True)
+        written = await asyncio.to_thread(publish, settings, store, workers, progress=True)
     finally:
         workers.close()
         store.close()

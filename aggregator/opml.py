@@ -1,9 +1,10 @@
 """OPML 2.0, feed readers' common format for subscription lists: plain functions over sources.
 
-`render` writes the configured sources (name, URL, categories as an OPML `category` path);
-`parse` reads any reader's export — flat, or nested in folders whose names become
-categories — into plain `OpmlSource`s; `to_toml` turns those into `[[sources]]` tables.
-A URL's user name and password are never written out.
+`render` writes the configured sources (name, URL, categories as an OPML `category` path)
+for `sources.opml` and `aggregator export-opml`; a URL's secrets (user:password@, an access
+key in the query) are never written (`public_url`). `parse` reads any reader's export —
+flat, or nested in folders whose names become categories — into plain `OpmlSource`s;
+`plan_import` and `to_toml` turn the new ones into `[[sources]]` tables for the config.
 """
 
 from __future__ import annotations
@@ -11,15 +12,17 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from email.utils import format_datetime
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from lxml import etree
 
 from .errors import ConfigError
 from .models import Source
 from .urls import redact
+from .xmlchars import xml_safe
+
+# Query parameters whose value is a credential (RSSHub's `key`, `access_token`, …).
+_SECRET_PARAMS = ("key", "token", "secret", "pass", "auth", "sign", "sig", "code")
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,20 +34,38 @@ class OpmlSource:
     categories: tuple[str, ...] = ()
 
 
-def render(sources: Iterable[Source], title: str, now: datetime) -> bytes:
-    """An OPML 2.0 document listing `sources`, one `outline type="rss"` each."""
+def public_url(url: str) -> str:
+    """`url` without userinfo and without query parameters that look like credentials."""
+    parts = urlsplit(redact(url))
+    query = [
+        (k, v)
+        for k, v in parse_qsl(parts.query, keep_blank_values=True)
+        if not any(word in k.lower() for word in _SECRET_PARAMS)
+    ]
+    return urlunsplit(
+        (parts.scheme, parts.netloc, parts.path, urlencode(query) if query else "", parts.fragment)
+    )
+
+
+def render(sources: Iterable[Source], title: str) -> bytes:
+    """The OPML document listing `sources` in config order, filed under their categories."""
     root = etree.Element("opml", version="2.0")
     head = etree.SubElement(root, "head")
-    etree.SubElement(head, "title").text = title
-    etree.SubElement(head, "dateCreated").text = format_datetime(now, usegmt=True)
+    etree.SubElement(head, "title").text = xml_safe(title)
     body = etree.SubElement(root, "body")
     for s in sources:
-        outline = etree.SubElement(body, "outline", type="rss", text=s.name, title=s.name)
-        outline.set("xmlUrl", redact(s.url))
-        if s.categories:
-            # OPML 2.0: a comma-separated list of slash-delimited category paths.
-            outline.set("category", "/" + "/".join(c.replace("/", "／") for c in s.categories))
-    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+        etree.SubElement(
+            body,
+            "outline",
+            type="rss",
+            text=xml_safe(s.name),
+            title=xml_safe(s.name),
+            xmlUrl=xml_safe(public_url(s.url)),
+            # OPML 2.0: comma-separated, slash-delimited category paths.
+            category=xml_safe("/" + "/".join(c.replace("/", " ") for c in s.categories)),
+        )
+    data: bytes = etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+    return data
 
 
 def parse(data: bytes) -> list[OpmlSource]:

@@ -16,17 +16,13 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
-from . import __version__
-from .atomic import fsync_all
 from .dates import rfc3339
 from .errors import FetchError, SourceError, StoreError
 from .fetch import Fetcher
 from .models import (
     FetchResult,
-    OutputSettings,
     PollResult,
     PollStatus,
     Settings,
@@ -41,10 +37,7 @@ from .urls import redact_text, with_credentials_of
 from .workers import Workers
 
 if TYPE_CHECKING:
-    from concurrent.futures import Future
-
     from .metrics import Metrics
-    from .publish import Job, Rendered
 
 log = logging.getLogger(__name__)
 
@@ -282,141 +275,3 @@ async def poll_all(
                 progress.step()
 
     return list(await asyncio.gather(*(one(i, s) for i, s in enumerate(sources))))
-
-
-def write_outputs(
-    settings: Settings, store: Store, workers: Workers | None = None, *, progress: bool = False
-) -> list[Path]:
-    """Publish feeds, page and posts; only files whose bytes change are rewritten.
-
-    Nothing is rendered when the store's generation is the one last published under the
-    same settings and version and the outputs are still there (every source said 304).
-    Otherwise only the category feeds whose articles changed are rendered again, unless
-    the settings changed or the outputs were wiped: then everything is. With `workers`,
-    a big publish renders its feeds in the worker processes while this thread writes the
-    posts. The caller holds the store's writers off until this returns. `progress`: show
-    the posts written on a terminal (a first backfill writes thousands).
-    """
-    out = settings.output
-    posts_dir = out.posts
-    setup = f"{__version__} {out!r}"
-    generation = str(store.generation())
-    intact = (out.dir / "feed.atom").is_file() and posts_dir.is_dir()
-    same_setup = intact and store.get_meta("published_setup") == setup
-    if same_setup and store.get_meta("published_generation") == generation:
-        return []
-    from . import posts, publish  # only when something is to be written (see prepare.py)
-
-    if not posts_dir.is_dir():
-        store.mark_all_posts_dirty()  # outputs wiped or first run: rebuild every post
-    dirty = store.dirty_categories()
-    changed: list[Path] = []
-    put = publish.writer(out, changed)
-    feeds = _Renders(store, out, publish.plan(store, out, dirty if same_setup else None), workers)
-    shown = Progress("writing posts", store.dirty_post_count()) if progress else None
-    while batch := store.dirty_posts(POSTS_BATCH):
-        posts.write_posts(batch, posts_dir, out.default_image, changed)
-        store.mark_posts_clean(a.id for a in batch)
-        feeds.write_ready(put)
-        if shown is not None:
-            shown.step(len(batch))
-    if shown is not None:
-        shown.done()
-    feeds.write_all(put)
-    for rel, data in publish.render_pages(store, out):
-        put(rel, data)
-    for slug in store.deleted_slugs():
-        if posts.remove_post(posts_dir, slug):
-            changed.append(posts_dir / f"{slug}.md")
-    # Durable before the publish is recorded: a power loss before this point means the
-    # next run publishes again; one pass of fsyncs after all writes flushes each file once.
-    fsync_all(changed)
-    store.clear_dirty_categories(dirty)
-    store.set_meta("published_setup", setup)
-    store.set_meta("published_generation", generation)
-    return changed
-
-
-POSTS_BATCH = 250
-IN_FLIGHT = 4  # feed jobs per worker process submitted ahead of writing
-# Feed jobs go to the worker processes when there are this many and the pool is running
-# (a poll started it for a big document), or four times as many (a full rebuild): starting
-# processes costs more than rendering a few dozen documents here.
-PARALLEL_JOBS = 16
-
-
-class _Renders:
-    """The publish's feed jobs, rendering in worker processes (or here), written in plan
-    order as they complete. At most `IN_FLIGHT` jobs per worker are submitted and not yet
-    written, so finished documents do not pile up in memory while the posts are written."""
-
-    def __init__(
-        self, store: Store, settings: OutputSettings, jobs: list[Job], workers: Workers | None
-    ) -> None:
-        from . import publish
-
-        self._publish = publish
-        self._store = store
-        self._settings = settings
-        self._jobs = jobs
-        self._futures: list[Future[Rendered] | None] = []
-        self._next = 0  # the next job to write
-        self._workers = None
-        self._window = 0
-        if (
-            workers is not None
-            and store.path is not None
-            and len(jobs) >= (PARALLEL_JOBS if workers.running else 4 * PARALLEL_JOBS)
-        ):
-            self._workers = workers
-            self._window = IN_FLIGHT * workers.processes
-            self._db_path = store.path.resolve()
-        self._top_up()
-
-    def _top_up(self) -> None:
-        if self._workers is None:  # rendering here, one job at a time as it is written
-            return
-        while len(self._futures) < min(len(self._jobs), self._next + self._window):
-            job = self._jobs[len(self._futures)]
-            future = self._workers.submit(
-                self._publish.render_from, self._db_path, self._settings, job
-            )
-            self._futures.append(future)
-
-    def write_ready(self, put: Callable[[str, bytes], None]) -> None:
-        """Write the jobs that are done, up to the first one still rendering."""
-        while self._next < len(self._futures):
-            future = self._futures[self._next]
-            if future is None or not future.done():
-                break
-            self._write_next(put)
-        self._top_up()
-
-    def write_all(self, put: Callable[[str, bytes], None]) -> None:
-        while self._next < len(self._jobs):
-            self._write_next(put)
-
-    def _write_next(self, put: Callable[[str, bytes], None]) -> None:
-        job = self._jobs[self._next]
-        future = None
-        if self._next < len(self._futures):  # drop it once taken: it holds the bytes
-            future, self._futures[self._next] = self._futures[self._next], None
-        self._next += 1
-        rendered = None
-        if future is not None:
-            try:
-                rendered = future.result()
-            except Exception as exc:  # a dead worker, an unreadable database: render here
-                log.exception("rendering %s in a worker failed; rendering the rest here", job)
-                for pending in self._futures[self._next :]:
-                    if pending is not None:
-                        pending.cancel()
-                if self._workers is not None:
-                    self._workers.forget_if_broken(exc)
-                self._workers, self._window = None, 0
-                del self._futures[self._next :]
-        if rendered is None:
-            rendered = self._publish.render(self._store, self._settings, job)
-        for rel, data in rendered:
-            put(rel, data)
-        self._top_up()

@@ -20,8 +20,8 @@ from email.utils import formatdate, parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
-from aggregator.metrics import Metrics
-from aggregator.publish import is_full_archive
+from .metrics import Metrics
+from .outputs.archives import is_full_archive
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -40,6 +40,7 @@ _TYPES = {
     ".html": "text/html; charset=utf-8",
     ".md": "text/markdown; charset=utf-8",
     ".xml": "application/xml; charset=utf-8",
+    ".opml": "text/x-opml; charset=utf-8",
     ".txt": "text/plain; charset=utf-8",
     ".css": "text/css; charset=utf-8",
     ".png": "image/png",

@@ -558,7 +558,7 @@ class Store:
             for r in self._db.execute("SELECT DISTINCT slug FROM tombstones WHERE slug IS NOT NULL")
         ]
 
-    # --- reading (the publish.ArticleView protocol) -------------------------------------
+    # --- reading (the outputs.ArticleView protocol) -------------------------------------
 
     def recent(self, limit: int, category: str | None = None) -> list[StoredArticle]:
         if category is None:
@@ -604,14 +604,24 @@ class Store:
             ).fetchone()
         return int(n)
 
-    def dirty_posts(self, limit: int = 1000) -> list[StoredArticle]:
-        rows = self._db.execute("SELECT seq FROM articles WHERE post_dirty = 1 LIMIT ?", (limit,))
-        return self._load([r[0] for r in rows])
+    def articles(self, ids: Sequence[str]) -> list[StoredArticle]:
+        """The stored articles of `ids` that still exist, in that order."""
+        seqs = [
+            r[0]
+            for chunk in _chunks(ids)
+            for r in self._db.execute(
+                f"SELECT seq FROM articles WHERE id IN ({_marks(chunk)})", chunk
+            )
+        ]
+        by_id = {a.id: a for a in self._load(seqs)}
+        return [by_id[i] for i in ids if i in by_id]
 
-    def dirty_post_count(self) -> int:
-        return int(
-            self._db.execute("SELECT count(*) FROM articles WHERE post_dirty = 1").fetchone()[0]
-        )
+    def dirty_post_ids(self) -> list[str]:
+        """Articles whose post must be written again, in insertion order."""
+        return [
+            r[0]
+            for r in self._db.execute("SELECT id FROM articles WHERE post_dirty = 1 ORDER BY seq")
+        ]
 
     def mark_posts_clean(self, ids: Iterable[str]) -> None:
         with self._tx() as db:

@@ -28,49 +28,65 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from aggregator.identity import identity_keys  # noqa: E402
 from aggregator.metrics import Metrics  # noqa: E402
-from aggregator.models import OutputSettings, StoredArticle  # noqa: E402
-from aggregator.publish import publish  # noqa: E402
+from aggregator.models import (  # noqa: E402
+    Article,
+    DedupSettings,
+    FetchSettings,
+    OutputSettings,
+    Settings,
+)
+from aggregator.outputs import publish  # noqa: E402
 from aggregator.server import create_app  # noqa: E402
+from aggregator.store import Store  # noqa: E402
 
 Scope = MutableMapping[str, Any]
 ASGI = Callable[[Scope, Any, Any], Awaitable[None]]
 UVICORN = {"host": "127.0.0.1", "log_level": "warning", "access_log": False, "lifespan": "off"}
 
 
-class _View:
-    """A list-backed ArticleView holding synthetic articles of realistic size."""
-
-    def __init__(self, n: int) -> None:
-        t0 = datetime(2024, 3, 5, tzinfo=UTC)
-        body = "<p>　　新浪财经讯 央行今日开展逆回购操作，市场流动性保持合理充裕。</p>" * 20
-        self.items = [
-            StoredArticle(
-                id=f"urn:uuid:00000000-0000-5000-8000-{i:012d}",
-                slug=f"a{i}",
-                link=f"https://finance.sina.com.cn/china/doc-inaaa{i:04d}.shtml",
-                title=f"基准测试文章第{i}号：市场流动性保持合理充裕",
+def _publish(folder: Path, n: int) -> None:
+    """Store `n` synthetic articles of realistic size and publish them, as `once` would."""
+    t0 = datetime(2024, 3, 5, tzinfo=UTC)
+    body = "<p>　　新浪财经讯 央行今日开展逆回购操作，市场流动性保持合理充裕。</p>" * 20
+    articles = []
+    for i in range(n):
+        link = f"https://finance.sina.com.cn/china/doc-inaaa{i:04d}.shtml"
+        title = f"基准测试文章第{i}号：市场流动性保持合理充裕"
+        key, alts = identity_keys(link, None, title, "")
+        articles.append(
+            Article(
+                key=key,
+                alt_keys=alts,
+                link=link,
+                title=title,
                 published=t0 + timedelta(minutes=i),
-                updated=t0 + timedelta(minutes=i),
+                date_is_fallback=False,
                 author="新浪财经",
                 categories=("金融", "新浪财经", "新浪财经－国內"),
                 content_html=body,
+                text=body,
                 cover=f"https://n.sinaimg.cn/finance/{i}.jpg",
+                source_name="新浪财经－国內",
             )
-            for i in range(n)
-        ]
-
-    def recent(self, limit: int, category: str | None = None) -> list[StoredArticle]:
-        return sorted(self.items, key=lambda a: a.published, reverse=True)[:limit]
-
-    def categories(self) -> list[str]:
-        return sorted({c for a in self.items for c in a.categories})
-
-    def count(self, category: str | None = None) -> int:
-        return len(self.items)
-
-    def page(self, offset: int, limit: int, category: str | None = None) -> list[StoredArticle]:
-        return self.items[offset : offset + limit]
+        )
+    settings = Settings(
+        config_path=folder / "bench.toml",
+        storage_path=folder / "db" / "bench.db",
+        output=OutputSettings(dir=folder / "public", base_url="http://127.0.0.1/", title="基准"),
+        server_host="127.0.0.1",
+        server_port=8080,
+        sources=(),
+        fetch=FetchSettings(user_agent="bench"),
+        dedup=DedupSettings(policy="keep"),  # the synthetic articles look alike
+    )
+    store = Store(settings.storage_path, settings.dedup)
+    try:
+        store.upsert(articles, t0)
+        publish(settings, store)
+    finally:
+        store.close()
 
 
 def ceiling_app(body: bytes, etag: str) -> ASGI:
@@ -220,9 +236,8 @@ def main() -> None:
         serve(args.serve, args.dir, args.port)
         return
     with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
-        settings = OutputSettings(dir=folder, base_url="http://127.0.0.1/", title="基准")
-        publish(_View(args.articles), settings)
+        _publish(Path(tmp), args.articles)
+        folder = Path(tmp) / "public"
         size = (folder / "feed.atom").stat().st_size
         etag = _our_etag(folder)
         tool = "wrk" if shutil.which("wrk") else "httpx"

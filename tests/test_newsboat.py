@@ -17,11 +17,10 @@ from urllib.parse import quote
 import pytest
 
 from aggregator.metrics import Metrics
-from aggregator.models import OutputSettings
-from aggregator.publish import category_slug, publish
+from aggregator.outputs.feeds import category_slug
 from aggregator.server import create_app
-from tests.test_publish import ListView, make_article
-from tests.test_server import ThreadedServer
+from tests.asgiserver import ThreadedServer
+from tests.published import published
 
 CATEGORY = "新浪财经－国內"
 
@@ -37,12 +36,12 @@ def newsboat_binary() -> str:
 
 def test_newsboat_reads_combined_and_category_feeds(tmp_path: Path) -> None:
     binary = newsboat_binary()
-    view = ListView([make_article(i) for i in range(9)])
     out = tmp_path / "public"
     app = create_app(out, health=lambda: (True, {}), metrics=Metrics())
     with ThreadedServer(app) as srv:
         base = f"http://127.0.0.1:{srv.port}/"
-        publish(view, OutputSettings(dir=out, base_url=base, title="新浪财经聚合"))
+        view = published(tmp_path, 9, base_url=base)
+        view.publish()
         combined = base + "feed.atom"
         category = base + "categories/" + quote(category_slug(CATEGORY)) + ".rss"
         (tmp_path / "urls").write_text(f"{combined}\n{category}\n", "utf-8")
@@ -59,13 +58,14 @@ def test_newsboat_reads_combined_and_category_feeds(tmp_path: Path) -> None:
     assert run.returncode == 0, run.stderr.decode(errors="replace")
     feeds, items = read_cache(cache)
     assert feeds == {combined: "新浪财经聚合", category: f"新浪财经聚合 · {CATEGORY}"}
-    by_id = {a.id: a for a in view.articles}
+    by_id = {a.id: a for a in view.stored()}
     # newsboat keys items by guid: an item in both feeds is stored once, under either feed.
     assert sorted(items) == sorted(by_id)
     for guid, (feed_url, title, author, url, content) in items.items():
         art = by_id[guid]
         assert (title, author, url) == (art.title, art.author, art.link)
-        assert f"正文{art.slug.rsplit('a', 1)[1]}" in content and "{{ 模板 }}" in content
+        number = art.title.rsplit("#", 1)[1]
+        assert f"正文{number} " in content and "{{ 模板 }}" in content
         if feed_url == category:
             assert CATEGORY in art.categories
     in_category = {g for g, row in items.items() if row[0] == category}

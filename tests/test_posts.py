@@ -1,13 +1,13 @@
-"""Hexo posts in the SPEC §3 schema: exact format, YAML-safe for any title, atomic writes."""
+"""Hexo posts in the SPEC §3 schema: exact format, YAML-safe for any title, safe names.
+
+Writing, rewriting and removing them is tested through the outputs layer in test_publish."""
 
 from __future__ import annotations
 
 import locale
-import os
 import re
 from dataclasses import replace
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 import yaml
@@ -15,7 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from aggregator.models import StoredArticle
-from aggregator.posts import post_path, remove_post, render_post, write_posts
+from aggregator.outputs.hexo import render_post
+from aggregator.outputs.posts import post_name
 
 COVER = "https://n.sinaimg.cn/finance/real-article-image.jpg"
 ARTICLE = StoredArticle(
@@ -167,30 +168,7 @@ def test_property_title_and_author_round_trip(title: str, author: str) -> None:
     assert isinstance(meta["author"], str)
 
 
-def test_write_posts_atomic_and_change_aware(tmp_path: Path) -> None:
-    other = replace(ARTICLE, slug="2021-12-18-abcdefabcdef", title="另一篇")
-    assert write_posts([ARTICLE, other], tmp_path, None) == 2
-    path = tmp_path / f"{ARTICLE.slug}.md"
-    assert path.read_text(encoding="utf-8") == render_post(ARTICLE)
-    before = os.stat(path).st_mtime_ns
-    assert write_posts([ARTICLE, other], tmp_path, None) == 0
-    assert os.stat(path).st_mtime_ns == before
-    revised = replace(ARTICLE, content_html="<p>修订</p>")
-    assert write_posts([revised, other], tmp_path, None) == 1
-    assert "修订" in path.read_text(encoding="utf-8")
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
-        [f"{ARTICLE.slug}.md", f"{other.slug}.md"]
-    )
-
-
-def test_remove_post(tmp_path: Path) -> None:
-    write_posts([ARTICLE], tmp_path, None)
-    assert remove_post(tmp_path, ARTICLE.slug) is True
-    assert remove_post(tmp_path, ARTICLE.slug) is False
-    assert list(tmp_path.iterdir()) == []
-
-
 @pytest.mark.parametrize("slug", ["../escape", "a/b", "", ".hidden", "a\\b"])
-def test_unsafe_slugs_refused(tmp_path: Path, slug: str) -> None:
+def test_unsafe_slugs_refused(slug: str) -> None:
     with pytest.raises(ValueError):
-        post_path(tmp_path, slug)
+        post_name(slug)

@@ -6,8 +6,6 @@ import gzip
 import json
 import os
 import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -18,14 +16,14 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-import uvicorn
 from prometheus_client.parser import text_string_to_metric_families
 
 from aggregator.metrics import Metrics
-from aggregator.models import OutputSettings, PollResult
-from aggregator.publish import category_slug, publish
-from aggregator.server import ARCHIVE_CACHE, FEED_CACHE, ASGIApp, create_app
-from tests.test_publish import ListView, make_article
+from aggregator.models import PollResult
+from aggregator.outputs.feeds import category_slug
+from aggregator.server import ARCHIVE_CACHE, FEED_CACHE, create_app
+from tests.asgiserver import ThreadedServer
+from tests.published import published
 
 NOW = datetime(2024, 3, 5, 8, 0, tzinfo=UTC)
 
@@ -39,38 +37,13 @@ class Served:
     metrics: Metrics
 
 
-class ThreadedServer:
-    """uvicorn.Server on a pre-bound loopback socket, run in a thread."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self.sock.bind(("127.0.0.1", 0))
-        self.port: int = self.sock.getsockname()[1]
-        config = uvicorn.Config(app, log_level="warning", lifespan="on", ws="none", http="h11")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]})
-
-    def __enter__(self) -> ThreadedServer:
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            assert time.monotonic() < deadline, "uvicorn did not start"
-            time.sleep(0.01)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
-        self.sock.close()
-
-
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     root = tmp_path_factory.mktemp("srv")
-    out = root / "public"
-    view = ListView([make_article(i) for i in range(9)])
-    publish(view, OutputSettings(dir=out, base_url="http://x/", title="聚合", archive_size=4))
-    (out / "posts").mkdir()
+    p = published(root, 9, base_url="http://x/", title="聚合", archive_size=4)
+    p.publish()
+    p.store.close()
+    out = p.dir
     (out / "posts" / "2024-03-05-a1.md").write_text("---\ntitle: '标题'\n---\n<p>正文</p>\n")
     (root / "secret.txt").write_text("top secret")
     os.symlink(root / "secret.txt", out / "leak.txt")
@@ -113,6 +86,7 @@ IDENTITY = {"accept-encoding": "identity"}
         ("/feed.json", "application/feed+json; charset=utf-8"),
         ("/categories/index.json", "application/json; charset=utf-8"),
         ("/archive/1.atom", "application/atom+xml; charset=utf-8"),
+        ("/sources.opml", "text/x-opml; charset=utf-8"),
         ("/posts/2024-03-05-a1.md", "text/markdown; charset=utf-8"),
         ("/alias.json", "application/feed+json; charset=utf-8"),
     ],

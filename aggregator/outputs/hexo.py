@@ -1,4 +1,4 @@
-"""Hexo markdown posts in the article schema of SPEC §3, one file per article.
+"""The Hexo markdown post of one article, in the article schema of SPEC §3.
 
 The front matter is built by hand in the schema's fixed key order, but every scalar goes
 through `_quoted`/`_scalar`, which are checked against a YAML parser in the tests: a title
@@ -10,15 +10,12 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable
 from datetime import UTC, datetime
-from pathlib import Path
 
 import yaml
 
-from .atomic import write_atomic
-from .clean import strip_illegal
-from .models import StoredArticle
+from ..clean import strip_illegal
+from ..models import StoredArticle
 
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -29,7 +26,6 @@ _NOT_YAML_PRINTABLE = re.compile("[^\x09\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010
 # Plain scalars that another YAML reader (js-yaml, YAML 1.2) could take for a non-string.
 _RISKY_PLAIN = re.compile(r"^[-+.~0-9!&*?|>'\"%@`\[\]{},#:]|[:#]\s|\s[#:]|:$|^\s|\s$")
 _BLANK_LINE_BREAK = re.compile(r"\n(?=[ \t]*\n)")
-_SAFE_SLUG = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._-]{0,200}$")
 
 
 def render_post(article: StoredArticle, default_image: str | None = None) -> str:
@@ -101,40 +97,3 @@ def _body(html: str) -> str:
     # (same characters for a browser, inside <pre> too).
     html = _BLANK_LINE_BREAK.sub("&#10;", html)
     return f"<div>\n{html}\n</div>"
-
-
-def post_path(posts_dir: Path, slug: str) -> Path:
-    """Where the post of `slug` lives; refuses names that could leave the folder."""
-    if not _SAFE_SLUG.match(slug):
-        raise ValueError(f"unsafe post slug: {slug!r}")
-    return posts_dir / f"{slug}.md"
-
-
-def write_posts(
-    articles: Iterable[StoredArticle],
-    posts_dir: Path,
-    default_image: str | None,
-    changed_paths: list[Path] | None = None,
-) -> int:
-    """Write every article's post; unchanged files are not touched. Returns files changed.
-
-    Files are not fsynced one by one (see atomic.fsync_all); `changed_paths` collects them.
-    """
-    changed = 0
-    for article in articles:
-        data = render_post(article, default_image).encode("utf-8")
-        path = post_path(posts_dir, article.slug)
-        if write_atomic(path, data, durable=False):
-            changed += 1
-            if changed_paths is not None:
-                changed_paths.append(path)
-    return changed
-
-
-def remove_post(posts_dir: Path, slug: str) -> bool:
-    """Delete the post of `slug`; True when a file was removed."""
-    try:
-        post_path(posts_dir, slug).unlink()
-    except FileNotFoundError:
-        return False
-    return True

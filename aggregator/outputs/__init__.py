@@ -1,0 +1,224 @@
+"""The outputs layer: every file published from the store goes through `publish`.
+
+Each output is one module with one `Output` subclass (see base.py) and one line in
+`OUTPUTS` below; the daemon, `once`, `delete`, the tests and the benches all publish
+through `publish`. Adding an output: write `outputs/<name>.py`, add an instance to
+`OUTPUTS` (its place there is its writing order), list its files in README's outputs table.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .. import __version__
+from ..atomic import fsync_all
+from ..models import Settings
+from ..progress import Progress
+from .archives import Archives
+from .base import ArticleView, Context, Output, Rendered
+from .feeds import CategoryFeeds, Feed
+from .pages import Pages
+from .posts import Posts
+from .sources_opml import SourcesOpml
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
+
+    from ..store import Store
+    from ..workers import Workers
+
+log = logging.getLogger(__name__)
+
+# The registry, in writing order (outputs with `links_others` are written after the rest).
+OUTPUTS: tuple[Output, ...] = (
+    Posts(),
+    Archives(),
+    Feed(),
+    CategoryFeeds(),
+    Pages(),
+    SourcesOpml(),
+)
+_BY_NAME = {o.name: o for o in OUTPUTS}
+
+IN_FLIGHT = 4  # jobs per worker process submitted ahead of writing
+# Jobs go to the worker processes when there are this many and the pool is running (a poll
+# started it for a big document), or four times as many (a full rebuild): starting processes
+# costs more than rendering a few dozen documents here.
+PARALLEL_JOBS = 16
+
+__all__ = ["OUTPUTS", "ArticleView", "Context", "Output", "Rendered", "publish"]
+
+
+def publish(
+    settings: Settings, store: Store, workers: Workers | None = None, *, progress: bool = False
+) -> list[Path]:
+    """Bring every output up to date with the store; return the files written or removed.
+
+    Nothing is rendered when the store's generation is the one last published and no
+    output's setup (settings, version) changed or lost its files (every source said 304).
+    Otherwise each output plans what changed; an output whose setup changed or whose files
+    are gone plans everything. With `workers`, a big publish renders the `in_workers` jobs in
+    worker processes while this thread writes the others. The caller holds the store's
+    writers off until this returns (workers read the store while it runs). `progress`:
+    show the documents written on a terminal (a first backfill writes thousands).
+    """
+    generation = str(store.generation())
+    setups = {o.name: f"{__version__} {o.setup(settings)}" for o in OUTPUTS}
+    full = {
+        o.name: not o.intact(settings) or store.get_meta(_setup_key(o)) != setups[o.name]
+        for o in OUTPUTS
+    }
+    if not any(full.values()) and store.get_meta("published_generation") == generation:
+        return []
+    dirty = frozenset(store.dirty_categories())
+    changed: list[Path] = []
+    contexts = {o.name: Context(settings, store, full[o.name], dirty, changed) for o in OUTPUTS}
+    plans = [(o, o.plan(contexts[o.name])) for o in OUTPUTS]
+    shown = Progress("publishing", sum(len(jobs) for _, jobs in plans)) if progress else None
+    background = _Renders(
+        store,
+        settings,
+        [(o, job) for o, jobs in plans if o.in_workers for job in jobs],
+        workers,
+        shown,
+    )
+    here = [(o, jobs) for o, jobs in plans if not o.in_workers]
+    for o, jobs in here:
+        if not o.links_others:
+            for job in jobs:
+                o.write(contexts[o.name], job, o.render(store, settings, job))
+                if shown is not None:
+                    shown.step()
+                background.write_ready(contexts)
+    background.write_all(contexts)
+    for o, jobs in here:
+        if o.links_others:
+            for job in jobs:
+                o.write(contexts[o.name], job, o.render(store, settings, job))
+                if shown is not None:
+                    shown.step()
+    if shown is not None:
+        shown.done()
+    # Durable before the publish is recorded: a power loss before this point means the
+    # next run publishes again; one pass of fsyncs after all writes flushes each file once.
+    fsync_all(changed)
+    for o in OUTPUTS:
+        o.finish(contexts[o.name])
+    store.clear_dirty_categories(set(dirty))
+    for o in OUTPUTS:
+        store.set_meta(_setup_key(o), setups[o.name])
+    store.set_meta("published_generation", generation)
+    return changed
+
+
+def _setup_key(output: Output) -> str:
+    return f"published_setup:{output.name}"
+
+
+# Worker processes keep one read-only connection per database file (path, device, inode).
+_readers: dict[tuple[str, int, int], Store] = {}
+
+
+def render_in_worker(db_path: Path, settings: Settings, output: str, job: object) -> Rendered:
+    """`Output.render` in a worker process, reading the store through its own connection.
+
+    Only the job goes in and only bytes come out: shipping the articles to the worker
+    would cost about what rendering them does. While it publishes, the owner writes
+    nothing but the posts' clean flags, which no `in_workers` output reads, so every job of
+    one publish renders the same articles.
+    """
+    from ..store import Store
+
+    st = db_path.stat()
+    key = (str(db_path), st.st_dev, st.st_ino)
+    store = _readers.get(key)
+    if store is None:
+        for old in _readers.values():  # the file was replaced: its connection is stale
+            old.close()
+        _readers.clear()
+        store = _readers[key] = Store(db_path, readonly=True)
+    return _BY_NAME[output].render(store, settings, job)
+
+
+class _Renders:
+    """The `in_workers` jobs, rendering in worker processes (or here), written in plan
+    order as they complete. At most `IN_FLIGHT` jobs per worker are submitted and not yet
+    written, so finished documents do not pile up in memory while the others are written."""
+
+    def __init__(
+        self,
+        store: Store,
+        settings: Settings,
+        jobs: Sequence[tuple[Output, object]],
+        workers: Workers | None,
+        progress: Progress | None = None,
+    ) -> None:
+        self._progress = progress
+        self._store = store
+        self._settings = settings
+        self._jobs = jobs
+        self._futures: list[Future[Rendered] | None] = []
+        self._next = 0  # the next job to write
+        self._workers = None
+        self._window = 0
+        if (
+            workers is not None
+            and store.path is not None
+            and len(jobs) >= (PARALLEL_JOBS if workers.running else 4 * PARALLEL_JOBS)
+        ):
+            self._workers = workers
+            self._window = IN_FLIGHT * workers.processes
+            self._db_path = store.path.resolve()
+        self._top_up()
+
+    def _top_up(self) -> None:
+        if self._workers is None:  # rendering here, one job at a time as it is written
+            return
+        while len(self._futures) < min(len(self._jobs), self._next + self._window):
+            output, job = self._jobs[len(self._futures)]
+            future = self._workers.submit(
+                render_in_worker, self._db_path, self._settings, output.name, job
+            )
+            self._futures.append(future)
+
+    def write_ready(self, contexts: dict[str, Context]) -> None:
+        """Write the jobs that are done, up to the first one still rendering."""
+        while self._next < len(self._futures):
+            future = self._futures[self._next]
+            if future is None or not future.done():
+                break
+            self._write_next(contexts)
+        self._top_up()
+
+    def write_all(self, contexts: dict[str, Context]) -> None:
+        while self._next < len(self._jobs):
+            self._write_next(contexts)
+
+    def _write_next(self, contexts: dict[str, Context]) -> None:
+        output, job = self._jobs[self._next]
+        future = None
+        if self._next < len(self._futures):  # drop it once taken: it holds the bytes
+            future, self._futures[self._next] = self._futures[self._next], None
+        self._next += 1
+        rendered = None
+        if future is not None:
+            try:
+                rendered = future.result()
+            except Exception as exc:  # a dead worker, an unreadable database: render here
+                log.exception("rendering %s in a worker failed; rendering the rest here", job)
+                for pending in self._futures[self._next :]:
+                    if pending is not None:
+                        pending.cancel()
+                if self._workers is not None:
+                    self._workers.forget_if_broken(exc)
+                self._workers, self._window = None, 0
+                del self._futures[self._next :]
+        if rendered is None:
+            rendered = output.render(self._store, self._settings, job)
+        output.write(contexts[output.name], job, rendered)
+        if self._progress is not None:
+            self._progress.step()
+        self._top_up()

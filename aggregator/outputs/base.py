@@ -1,0 +1,118 @@
+"""The interface every output implements, and what the publisher hands it.
+
+An output turns stored articles (or the configuration) into files. Publishing asks each
+registered output, in registration order, to
+
+1. `plan` what changed since the last publish: a list of jobs (small, picklable values);
+2. `render` each job to bytes, reading only the `ArticleView` (so jobs of an output with
+   `in_workers` can render in worker processes, each through its own read-only connection);
+3. `write` the rendered documents (by default: each file unless its bytes are unchanged);
+
+and, once every file is durable, `finish` (acknowledge the changes it consumed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar, Protocol
+from urllib.parse import quote
+
+from ..atomic import write_atomic
+from ..models import OutputSettings, Settings, StoredArticle
+
+if TYPE_CHECKING:
+    from ..store import Store
+
+Rendered = list[tuple[str, bytes]]  # (path relative to the output's folder, bytes)
+
+
+def url(settings: OutputSettings, rel_path: str) -> str:
+    """Absolute URL of an output file (category slugs may be non-ASCII)."""
+    return settings.base_url + quote(rel_path)
+
+
+class ArticleView(Protocol):
+    """Read-only view of the store that rendering needs (a worker's connection is one)."""
+
+    def recent(self, limit: int, category: str | None = None) -> list[StoredArticle]:
+        """Newest first by published, ties by id."""
+        ...
+
+    def categories(self) -> list[str]:
+        """Every category in use, sorted."""
+        ...
+
+    def count(self, category: str | None = None) -> int: ...
+
+    def page(self, offset: int, limit: int, category: str | None = None) -> list[StoredArticle]:
+        """Oldest first in insertion order (stable positions for archives)."""
+        ...
+
+    def articles(self, ids: Sequence[str]) -> list[StoredArticle]:
+        """The stored articles of `ids` that still exist, in that order."""
+        ...
+
+
+@dataclass
+class Context:
+    """One publish as one output sees it."""
+
+    settings: Settings
+    store: Store
+    full: bool  # its setup changed or its files are gone: plan everything, not just changes
+    dirty_categories: frozenset[str]  # categories whose articles changed since the last publish
+    changed: list[Path] = field(default_factory=list)  # files written or removed, for fsync
+
+    def put(self, folder: Path, rel: str, data: bytes) -> None:
+        """Write one file unless its bytes are unchanged (made durable at the end)."""
+        path = folder / rel
+        if write_atomic(path, data, durable=False):
+            self.changed.append(path)
+
+    def remove(self, path: Path) -> None:
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            return
+        self.changed.append(path)
+
+
+class Output:
+    """Base of every output; subclasses set `name` and implement `plan` and `render`."""
+
+    name: ClassVar[str]  # unique: jobs and the store's publish records carry it
+    in_workers: ClassVar[bool] = False  # its jobs may render in worker processes
+    # Its documents link to other outputs' files: written after them, so a reader following
+    # a link never finds the file missing.
+    links_others: ClassVar[bool] = False
+
+    def folder(self, settings: OutputSettings) -> Path:
+        """The folder its rendered paths are relative to."""
+        return settings.dir
+
+    def setup(self, settings: Settings) -> str:
+        """Everything besides the stored articles its bytes depend on: when this changes,
+        the next publish renders it in full."""
+        return repr(settings.output)
+
+    def intact(self, settings: Settings) -> bool:
+        """Whether its files are still there (else the next publish renders it in full)."""
+        return True
+
+    def plan(self, ctx: Context) -> Sequence[object]:
+        """The jobs to render in this publish, in writing order."""
+        raise NotImplementedError
+
+    def render(self, view: ArticleView, settings: Settings, job: object) -> Rendered:
+        """The documents of one job. Reads nothing but `view`, `settings` and `job`."""
+        raise NotImplementedError
+
+    def write(self, ctx: Context, job: object, rendered: Rendered) -> None:
+        folder = self.folder(ctx.settings.output)
+        for rel, data in rendered:
+            ctx.put(folder, rel, data)
+
+    def finish(self, ctx: Context) -> None:
+        """After every output's files are durable: acknowledge what this publish consumed."""

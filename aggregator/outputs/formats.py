@@ -1,0 +1,161 @@
+"""Feed documents: Atom 1.0, RSS 2.0 and JSON Feed 1.1 of a list of articles.
+
+Rendered deterministically from the articles alone (no clock reads), so publishing unchanged
+articles gives unchanged bytes and `atomic.write_atomic` rewrites nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from feedgen.feed import FeedGenerator
+from lxml import etree
+
+from ..models import OutputSettings, StoredArticle
+from ..xmlchars import xml_safe
+from .archives import FH_NS
+from .base import url
+
+ATOM_NS = "http://www.w3.org/2005/Atom"
+JSONFEED_VERSION = "https://jsonfeed.org/version/1.1"
+# The `updated` of a feed with no entries: fixed, so an empty feed is byte-stable too.
+_EMPTY_UPDATED = datetime(2000, 1, 1, tzinfo=UTC)
+_IMAGE_TYPES = {".png": "image/png", ".gif": "image/gif", ".webp": "image/webp"}
+
+
+@dataclass(frozen=True, slots=True)
+class FeedDoc:
+    """What a feed document says about itself, apart from its entries."""
+
+    title: str
+    self_path: str  # file path relative to the output dir, e.g. 'feed.atom'
+    feed_id: str  # path whose URL is the feed's atom:id (archive pages share the feed's)
+    links: tuple[tuple[str, str], ...] = ()  # extra (rel, relative path) feed links
+    archive: bool = False  # full RFC 5005 archive page
+
+
+def _feed_updated(articles: Sequence[StoredArticle]) -> datetime:
+    return max((a.updated for a in articles), default=_EMPTY_UPDATED)
+
+
+def _utc(dt: datetime) -> datetime:
+    return dt.astimezone(UTC)
+
+
+def _image_type(url: str) -> str:
+    path = url.split("?", 1)[0].lower()
+    return next((t for ext, t in _IMAGE_TYPES.items() if path.endswith(ext)), "image/jpeg")
+
+
+def _new_generator(title: str, updated: datetime) -> FeedGenerator:
+    fg = FeedGenerator()
+    fg.title(xml_safe(title))
+    fg.language("zh-CN")
+    fg.generator("sina-aggregator")
+    fg.updated(_utc(updated))
+    fg.lastBuildDate(_utc(updated))
+    fg.description(xml_safe(title))
+    return fg
+
+
+def _add_entries(fg: FeedGenerator, articles: Sequence[StoredArticle], rss: bool) -> None:
+    for a in articles:
+        fe = fg.add_entry(order="append")
+        fe.id(a.id)
+        fe.title(xml_safe(a.title))
+        fe.link(href=xml_safe(a.link))
+        fe.published(_utc(a.published))
+        fe.updated(_utc(a.updated))
+        fe.content(xml_safe(a.content_html), type="html")
+        for cat in a.categories:
+            fe.category(term=xml_safe(cat))
+        if rss:
+            fe.guid(a.id, permalink=False)
+            fe.dc.dc_creator(xml_safe(a.author))
+            if a.cover:
+                fe.enclosure(xml_safe(a.cover), "0", _image_type(a.cover))
+        else:
+            fe.author(name=xml_safe(a.author))
+
+
+def render_atom(articles: Sequence[StoredArticle], doc: FeedDoc, settings: OutputSettings) -> bytes:
+    """An Atom 1.0 document of `articles`, in the given order."""
+    fg = _new_generator(doc.title, _feed_updated(articles))
+    fg.id(url(settings, doc.feed_id))
+    fg.link(href=url(settings, doc.self_path), rel="self", type="application/atom+xml")
+    fg.link(href=settings.base_url, rel="alternate", type="text/html")
+    for rel, path in doc.links:
+        fg.link(href=url(settings, path), rel=rel, type="application/atom+xml")
+    _add_entries(fg, articles, rss=False)
+    root = etree.fromstring(fg.atom_str(pretty=False))
+    _add_atom_extras(root, articles, doc.archive)
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+
+
+def _add_atom_extras(root: Any, articles: Sequence[StoredArticle], archive: bool) -> None:
+    """What feedgen cannot express: entry link relations, covers, the archive marker."""
+    for entry, a in zip(root.iter(f"{{{ATOM_NS}}}entry"), articles, strict=True):
+        for link in dict.fromkeys(a.links):
+            if link != a.link:
+                etree.SubElement(entry, f"{{{ATOM_NS}}}link", rel="related", href=xml_safe(link))
+        if a.cover:
+            etree.SubElement(
+                entry,
+                f"{{{ATOM_NS}}}link",
+                rel="enclosure",
+                type=_image_type(a.cover),
+                href=xml_safe(a.cover),
+            )
+    if archive:
+        marker = etree.Element(f"{{{FH_NS}}}archive", nsmap={"fh": FH_NS})
+        root.insert(0, marker)
+
+
+def render_rss(
+    articles: Sequence[StoredArticle], title: str, self_path: str, settings: OutputSettings
+) -> bytes:
+    """An RSS 2.0 document of `articles`, in the given order."""
+    fg = _new_generator(title, _feed_updated(articles))
+    fg.load_extension("dc", atom=False, rss=True)
+    fg.id(url(settings, self_path))
+    fg.link(href=url(settings, self_path), rel="self", type="application/rss+xml")
+    fg.link(href=settings.base_url, rel="alternate")  # last link() = the RSS channel <link>
+    _add_entries(fg, articles, rss=True)
+    data: bytes = fg.rss_str(pretty=True, xml_declaration=True, encoding="UTF-8")
+    return data
+
+
+def render_json(
+    articles: Sequence[StoredArticle], title: str, self_path: str, settings: OutputSettings
+) -> bytes:
+    """A JSON Feed 1.1 document of `articles`, in the given order."""
+    feed: dict[str, Any] = {
+        "version": JSONFEED_VERSION,
+        "title": title,
+        "home_page_url": settings.base_url,
+        "feed_url": url(settings, self_path),
+        "language": "zh-CN",
+        "items": [_json_item(a) for a in articles],
+    }
+    return (json.dumps(feed, ensure_ascii=False, sort_keys=True, indent=1) + "\n").encode()
+
+
+def _json_item(a: StoredArticle) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "id": a.id,
+        "url": a.link,
+        "title": xml_safe(a.title),
+        "content_html": xml_safe(a.content_html),
+        "date_published": _utc(a.published).isoformat(),
+        "date_modified": _utc(a.updated).isoformat(),
+        "authors": [{"name": xml_safe(a.author)}],
+        "tags": list(a.categories),
+        "_provenance": {"links": list(dict.fromkeys((a.link, *a.links)))},
+    }
+    if a.cover:
+        item["image"] = a.cover
+    return item

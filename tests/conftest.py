@@ -1,0 +1,28 @@
+"""Fixtures shared by the test modules: pytest finds them here, no test module imports
+another. Helper modules (faultserver.py, corpus_posts.py, published.py) hold plain code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from aggregator.store import Store
+from tests.published import Publisher, published
+
+
+@pytest.fixture
+def publisher(tmp_path: Path) -> Iterator[Callable[..., Publisher]]:
+    """`publisher(n=0, root=None, **output_settings)`: a Publisher holding articles 0..n-1."""
+    opened: list[Store] = []
+
+    def make(n: int = 0, root: Path | None = None, **output: object) -> Publisher:
+        p = published(root or tmp_path, n, **output)
+        opened.append(p.store)
+        return p
+
+    yield make
+    for store in opened:
+        store.close()
