@@ -20,6 +20,7 @@ Chinese has no spaces, so similarity works on character 3-grams, never on words.
 
 from __future__ import annotations
 
+import hashlib
 import heapq
 import html
 import re
@@ -52,6 +53,11 @@ BANDS = 8
 ROWS = 3
 # A short "replace" between two titles is a swapped place/name/verb: a different story.
 MAX_SWAP_CHARS = 4
+# `same_body` needs this many distinct shingles (about as many characters): a line of
+# boilerplate shared by unrelated flashes ("详见公告") must not vouch for a story.
+BODY_MIN_SHINGLES = 40
+# A first line at most this long may be an echoed headline.
+LEAD_MAX_CHARS = 120
 
 _MASK64 = (1 << 64) - 1
 
@@ -75,6 +81,15 @@ class Signature:
     shingles: int  # number of distinct shingles
     sketch: tuple[int, ...]  # bottom-k of the 32-bit shingle hashes, ascending
     bands: tuple[int, ...] = ()  # MinHash LSH band keys (signed int64), empty if too short
+    # The body's identity for `same_body` (0: none): a digest of its whole word stream, and,
+    # when its first line may be a headline echo, that line's title-key hash and a digest
+    # of the rest. Signed int64, like everything the index stores.
+    body: int = 0
+    lead: int = 0
+    rest: int = 0
+    # `headline_hash` of the other headlines the story has been merged under: an echo of
+    # any of them is an echo too (the third copy may repeat the second one's headline).
+    aliases: tuple[int, ...] = ()
 
 
 # --- normalization ------------------------------------------------------------------------
@@ -155,9 +170,14 @@ def _nfkc(text: str) -> str:
     return unicodedata.normalize("NFKC", pattern.sub(lambda m: table[m.group()], text))
 
 
-def fold(text: str) -> str:
+def _fold(text: str) -> str:
     """NFKC (width), traditional → simplified, case-folded."""
     return _to_simplified(_nfkc(text)).casefold()
+
+
+def fold(text: str) -> str:
+    """What makes two spellings one: width, traditional/simplified, case (names.py too)."""
+    return _fold(text)
 
 
 # Punctuation between digits is part of a number (1.5升 ≠ 15升, 1-11 ≠ 11-1): keep it,
@@ -171,7 +191,7 @@ def _keep_number_joint(m: re.Match[str]) -> str:
 
 
 def _key_once(text: str) -> str:
-    return _STRIP.sub(_keep_number_joint, _nfkc(fold(text)))
+    return _STRIP.sub(_keep_number_joint, _nfkc(_fold(text)))
 
 
 def title_key(title: str) -> str:
@@ -183,6 +203,24 @@ def title_key(title: str) -> str:
             break
         key = again
     return key
+
+
+def alternative_titles(kept: str, known: Sequence[str], *new: str) -> tuple[str, ...]:
+    """A merged story's other headlines: ``known`` then each of ``new`` that is neither the
+    kept title nor one already known, up to `title_key` and a leading outlet or flash tag
+    (【财联社】, 独家: the same headline, signed)."""
+
+    def key(title: str) -> str:
+        return _TITLE_TAGS.sub("", title_key(title))
+
+    seen = {key(kept), *(key(t) for t in known)}
+    out = list(known)
+    for title in new:
+        k = key(title)
+        if k and k not in seen:
+            seen.add(k)
+            out.append(title)
+    return tuple(out)
 
 
 # --- boilerplate --------------------------------------------------------------------------
@@ -226,29 +264,37 @@ def _lines(text: str) -> list[str]:
 
 def strip_boilerplate(text: str) -> str:
     """The story's own words: no wire prefix, headline echo, credits or editor lines."""
+    return _strip(text)[1]
+
+
+def _strip(text: str) -> tuple[str, str]:
+    """`strip_boilerplate`, and the 【】 headline echo it removed ("" if none)."""
     lines = [
         ln
         for ln in _lines(text)
         if not (_LINE_BOILERPLATE.match(ln) and len(ln) <= 80) and not _JUNK_LINE.search(ln)
     ]
     if not lines:
-        return ""
-    lines[0] = _HEADLINE_ECHO.sub("", lines[0]).strip()
-    # The dateline may follow a headline-echo paragraph: look at the first two lines.
-    for i in range(min(2, len(lines))):
-        lines[i] = _WIRE_PREFIX.sub("", lines[i], count=1)
+        return "", ""
+    echo = _HEADLINE_ECHO.match(lines[0])
+    if echo:
+        lines[0] = lines[0][echo.end() :].strip()
+    # The dateline may follow headline-echo paragraphs: look at the first three lines. A
+    # republisher may put its own dateline before the original's: take up to two.
+    for i in range(min(3, len(lines))):
+        lines[i] = _WIRE_PREFIX.sub("", _WIRE_PREFIX.sub("", lines[i], count=1), count=1)
     last = lines[-1]
     while (trimmed := _TRAILING_CREDIT.sub("", last).rstrip()) != last:
         last = trimmed
     lines[-1] = last
-    return "\n".join(ln for ln in lines if ln)
+    return echo.group()[1:-1] if echo else "", "\n".join(ln for ln in lines if ln)
 
 
 _NOT_WORD = re.compile(r"[\W_]+")
 
 
 def _body_chars(text: str) -> str:
-    return _NOT_WORD.sub("", fold(strip_boilerplate(text)))
+    return _NOT_WORD.sub("", _fold(strip_boilerplate(text)))
 
 
 # --- shingles, SimHash, sketch ------------------------------------------------------------
@@ -296,6 +342,14 @@ def _mix_lanes(v: int, count: int) -> int:
 def _shingle_hashes(chars: str) -> list[int]:
     """Distinct 64-bit hashes of the character 3-grams (the whole text if shorter):
     `_mix` of the 3-gram packed as (a << 42) | (b << 21) | c, in no particular order."""
+    # `_mix` is a bijection, so hashing every gram and then dropping repeats gives the
+    # hashes of the distinct grams.
+    return list(set(_gram_hashes(chars)))
+
+
+def _gram_hashes(chars: str) -> Sequence[int]:
+    """The hash of every 3-gram in text order, repeats included: item i is the gram that
+    starts at character i (so the grams of ``chars[k:]`` are the items from k on)."""
     if len(chars) < SHINGLE_LEN:
         return [_mix(sum(ord(c) << (21 * i) for i, c in enumerate(chars)))] if chars else []
     count = len(chars) - SHINGLE_LEN + 1
@@ -307,9 +361,7 @@ def _shingle_hashes(chars: str) -> list[int]:
     raw = array("Q", packed)
     if sys.byteorder != "little":
         raw.byteswap()
-    # `_mix` is a bijection, so hashing every gram and then dropping repeats gives the
-    # hashes of the distinct grams.
-    return list(set(raw[:: _LANE_BYTES // 8]))
+    return raw[:: _LANE_BYTES // 8]
 
 
 def _simhash(hashes: Sequence[int]) -> int:
@@ -406,9 +458,50 @@ def _band_keys(minima: Sequence[int]) -> tuple[int, ...]:
     return tuple(_to_signed(v) for v in _from_lanes(acc, BANDS))
 
 
+def _hash64(text: str) -> int:
+    """A stable signed 64-bit hash of a string (`hash` is salted per run), never 0."""
+    digest = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).digest()
+    return int.from_bytes(digest, "little", signed=True) or 1
+
+
+def headline_hash(title: str) -> int:
+    """What `same_body` compares an echoed line with: the hash of its title key."""
+    return _hash64(title_key(title))
+
+
+def _body_identity(
+    echo: str, stripped: str, chars: str, grams: Sequence[int], shingles: int
+) -> tuple[int, int, int]:
+    """(body, lead, rest) of a `Signature`: hashes of the body's word stream ``chars``. The
+    lead is what may be an echoed headline: the 【】 echo, or else a short first line;
+    ``rest`` hashes what follows it, for `same_body` to compare when the lead turns out to
+    repeat a headline. A 【】 echo is outside ``chars``, so ``body`` mixes it back in: a
+    flash's facts may be all there. Zeros where too little text is left to vouch for a
+    story (fewer than BODY_MIN_SHINGLES distinct shingles)."""
+    if shingles < BODY_MIN_SHINGLES:
+        return 0, 0, 0
+    if echo:
+        rest, lead = _hash64(chars), headline_hash(echo)
+        return _to_signed(_mix(_to_unsigned(rest) ^ _to_unsigned(lead))) or 1, lead, rest
+    body = _hash64(chars)
+    first, newline, _ = stripped.partition("\n")
+    first_chars = _NOT_WORD.sub("", _fold(first))
+    if not (newline and len(first) <= LEAD_MAX_CHARS and chars.startswith(first_chars)):
+        return body, 0, 0
+    k = len(first_chars)
+    # The first k grams hold at most k distinct ones: count the rest's only when in doubt.
+    if shingles - k < BODY_MIN_SHINGLES and len(set(grams[k:])) < BODY_MIN_SHINGLES:
+        return body, 0, 0
+    return body, headline_hash(first), _hash64(chars[k:])
+
+
 def signature(title: str, text: str) -> Signature:
     """Everything verification needs, computed once per article."""
-    ordered = sorted(_shingle_hashes(_body_chars(text)))
+    echo, stripped = _strip(text)
+    chars = _NOT_WORD.sub("", _fold(stripped))
+    grams = _gram_hashes(chars)
+    ordered = sorted(set(grams))
+    body, lead, rest = _body_identity(echo, stripped, chars, grams, len(ordered))
     # The 32-bit prefixes of the smallest hashes are the smallest prefixes: a bottom-k sketch.
     # ``ordered`` is sorted, so dict.fromkeys keeps the distinct prefixes in ascending order.
     prefixes = dict.fromkeys(h >> 32 for h in ordered[: SKETCH_SIZE * 2])
@@ -421,6 +514,9 @@ def signature(title: str, text: str) -> Signature:
         shingles=len(ordered),
         sketch=sketch,
         bands=bands,
+        body=body,
+        lead=lead,
+        rest=rest,
     )
 
 
@@ -494,8 +590,48 @@ def bodies_near_identical(a: Signature, b: Signature) -> bool:
     return jaccard_estimate(a.sketch, b.sketch) >= MIN_JACCARD
 
 
+def _body_forms(s: Signature, echoes: set[int]) -> set[int]:
+    """The digests that stand for ``s``'s body: the whole of it, and without its first line
+    when that line is one of the headlines in ``echoes``."""
+    forms = {s.body} if s.body else set()
+    if s.rest and s.lead in echoes:
+        forms.add(s.rest)
+    return forms
+
+
+def same_body(a: Signature, b: Signature) -> bool:
+    """The same body, word for word once wire datelines, 原标题/source/editor lines, credits
+    and an echoed headline (either item's or an alias's, in 【】 or as a first line) are
+    gone; markup,
+    width, script, punctuation and paragraph breaks aside. Exact on purpose: a template
+    filled with another place, company, day or figure differs in its words, so only the
+    same report can pass, and it then passes whatever its headline says."""
+    echoes = {_hash64(k) for k in (a.key, b.key) if k}.union(a.aliases, b.aliases)
+    return not _body_forms(a, echoes).isdisjoint(_body_forms(b, echoes))
+
+
+# A day in a title: "8月9日", "9日", "9号", a weekday. Editions of a daily column differ in it.
+_DAY = re.compile(r"(\d{1,2})[日号]|(?:周|星期)([一二三四五六日天])")
+
+
+def _days(title: str) -> set[str]:
+    folded = re.sub(r"\s+", "", unicodedata.normalize("NFKC", title))
+    return {"".join(m.groups(default="")) for m in _DAY.finditer(folded)}
+
+
+def days_conflict(a: str, b: str) -> bool:
+    """Titles naming different days: another edition, even of a word-for-word body."""
+    da, db = _days(a), _days(b)
+    return bool(da - db and db - da)
+
+
 def same_signature(a: Signature, b: Signature) -> bool:
-    """The story rule on signatures (time window checked by the caller)."""
+    """The story rule on signatures (time window checked by the caller): the same body is
+    one story whatever the headlines say (one release retitled with each of its figures),
+    unless they name different days; otherwise equal title keys or near-identical bodies
+    (a copy lightly edited) under titles that do not conflict."""
+    if same_body(a, b):
+        return not days_conflict(a.title, b.title)
     if not ((a.key and a.key == b.key) or bodies_near_identical(a, b)):
         return False
     return not titles_conflict(a.title, b.title)  # the costly check, last
@@ -531,7 +667,7 @@ def _epoch(moment: datetime) -> int:
     return int(moment.timestamp())
 
 
-_COLUMNS = "seq, id, dup_of, title, tkey, fp, shingles, sketch"
+_COLUMNS = "seq, id, dup_of, title, tkey, fp, shingles, sketch, body, lead, rest, aliases"
 _BY_TITLE = f"SELECT {_COLUMNS} FROM dedup_article WHERE tkey = ? AND published BETWEEN ? AND ?"
 
 
@@ -561,7 +697,7 @@ class NearDupIndex:
         *,
         new: bool = False,
     ) -> None:
-        """Store (or refresh) an article's signature.
+        """Store (or refresh) an article's signature; a refresh keeps its aliases.
 
         ``duplicate_of``: the kept article ``find`` returned for it, so later copies still
         resolve to the kept one. A re-added id keeps its place in the stored order.
@@ -579,19 +715,22 @@ class NearDupIndex:
             sig.shingles,
             _pack(sig.sketch, "I"),
             _pack(sig.bands, "q"),
+            sig.body,
+            sig.lead,
+            sig.rest,
         )
         seq = None if new else self._drop_bands(article_id)
         if seq is None:
             cur = self._conn.execute(
                 "INSERT INTO dedup_article (dup_of, title, tkey, published, fp, shingles, sketch,"
-                " bands, id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " bands, body, lead, rest, id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (*values, article_id),
             )
             seq = cur.lastrowid
         else:
             self._conn.execute(
                 "UPDATE dedup_article SET dup_of = ?, title = ?, tkey = ?, published = ?, fp = ?,"
-                " shingles = ?, sketch = ?, bands = ? WHERE seq = ?",
+                " shingles = ?, sketch = ?, bands = ?, body = ?, lead = ?, rest = ? WHERE seq = ?",
                 (*values, seq),
             )
         self._conn.executemany(
@@ -611,11 +750,37 @@ class NearDupIndex:
         if sig.bands:
             params += [*sig.bands, lo, hi]
         rows = self._conn.execute(_find_sql(len(sig.bands)), params)
-        for _seq, art_id, dup_of, title, tkey, fp, shingles, sketch in rows:
-            stored = Signature(title, tkey, _to_unsigned(fp), shingles, _unpack(sketch, "I"))
+        for row in rows:
+            art_id, dup_of, title, tkey, fp, shingles, sketch, body, lead, rest, aliases = row[1:]
+            stored = Signature(
+                title,
+                tkey,
+                _to_unsigned(fp),
+                shingles,
+                _unpack(sketch, "I"),
+                body=body,
+                lead=lead,
+                rest=rest,
+                aliases=_unpack(aliases, "q"),
+            )
             if same_signature(sig, stored):
                 return str(dup_of or art_id)
         return None
+
+    def add_alias(self, article_id: str, title: str) -> None:
+        """Remember another headline the article has been merged under (see `aliases`)."""
+        row = self._conn.execute(
+            "SELECT aliases FROM dedup_article WHERE id = ?", (article_id,)
+        ).fetchone()
+        if row is None:
+            return
+        known = _unpack(row[0], "q")
+        alias = headline_hash(title)
+        if alias not in known:
+            self._conn.execute(
+                "UPDATE dedup_article SET aliases = ? WHERE id = ?",
+                (_pack((*known, alias), "q"), article_id),
+            )
 
     def remove(self, article_id: str) -> None:
         """Forget an article; if it was kept, its earliest copy becomes the kept one."""

@@ -15,8 +15,10 @@ and add a test that upgrades a database written by the previous release (CONTRIB
 
 from __future__ import annotations
 
+import json
 import logging
 import sqlite3
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -135,8 +137,42 @@ _BASELINE = _statements(
     ) WITHOUT ROWID""",
 )
 
+
+def _same_body(conn: sqlite3.Connection) -> None:
+    """Issue 13: a story's alternative titles, and the body digests `dedup.same_body` reads.
+
+    Rows stored before have no digests (0): they match by the older rules only, as they
+    did. Alternative titles are rebuilt from the copies merged so far."""
+    from array import array
+
+    from .dedup import alternative_titles, headline_hash
+
+    conn.execute("ALTER TABLE articles ADD COLUMN alt_titles TEXT NOT NULL DEFAULT '[]'")
+    for column in ("body", "lead", "rest"):
+        conn.execute(f"ALTER TABLE dedup_article ADD COLUMN {column} INTEGER NOT NULL DEFAULT 0")
+    conn.execute("ALTER TABLE dedup_article ADD COLUMN aliases BLOB NOT NULL DEFAULT x''")
+    copies: dict[int, list[str]] = {}
+    for seq, title in conn.execute("SELECT seq, title FROM copies ORDER BY first_seen, key"):
+        copies.setdefault(seq, []).append(title)
+    for seq, titles in copies.items():
+        row = conn.execute("SELECT title, id FROM articles WHERE seq = ?", (seq,)).fetchone()
+        alts = alternative_titles(row[0], (), *titles) if row else ()
+        if alts:
+            conn.execute(
+                "UPDATE articles SET alt_titles = ? WHERE seq = ?",
+                (json.dumps(alts, ensure_ascii=False), seq),
+            )
+            aliases = array("q", (headline_hash(t) for t in alts))
+            if sys.byteorder != "little":
+                aliases.byteswap()
+            conn.execute(
+                "UPDATE dedup_article SET aliases = ? WHERE id = ?", (aliases.tobytes(), row[1])
+            )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "baseline: the tables of release 0.1", _BASELINE),
+    Migration(2, "alternative titles of merged stories; body digests for dedup", _same_body),
 )
 LATEST = len(MIGRATIONS)
 

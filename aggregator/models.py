@@ -130,6 +130,7 @@ class StoredArticle:
     cover: str | None
     links: tuple[str, ...] = ()  # provenance: every URL the story was seen at
     date_is_fallback: bool = False
+    alt_titles: tuple[str, ...] = ()  # other headlines of merged copies, first seen first
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 _ARTICLE_COLUMNS = (
     "seq, id, slug, link, title, published, updated, author, categories, content_html, "
-    "cover, date_fallback"
+    "cover, date_fallback, alt_titles"
 )
 
 
@@ -407,6 +407,8 @@ class Store:
                     (a.key, seq, a.source_name, a.link, a.title, _iso(now)),
                 )
                 self._attach(seq, a, keys, now, is_copy=True)
+                self._add_alt_title(seq, a.title)
+                self._index.add_alias(kept, a.title)
                 return "merged", seq, 1
         return "new", self._insert(a, keys, now, sig, pending), 0
 
@@ -483,23 +485,51 @@ class Store:
         )
         return keys_added or db.total_changes != before
 
+    def _add_alt_title(self, seq: int, title: str) -> None:
+        """Record a merged copy's headline as one of the story's alternative titles."""
+        from .dedup import alternative_titles
+
+        kept, alts_json = self._db.execute(
+            "SELECT title, alt_titles FROM articles WHERE seq = ?", (seq,)
+        ).fetchone()
+        known = tuple(json.loads(alts_json))
+        alts = alternative_titles(kept, known, title)
+        if alts != known:
+            self._db.execute(
+                "UPDATE articles SET alt_titles = ? WHERE seq = ?",
+                (json.dumps(alts, ensure_ascii=False), seq),
+            )
+
     def _revise(self, seq: int, a: Article, now: datetime) -> str | None:
         """Same identity, changed content: update in place (same id, same slug)."""
-        (old_hash,) = self._db.execute(
-            "SELECT content_hash FROM articles WHERE seq = ?", (seq,)
+        old_hash, aid, alts_json = self._db.execute(
+            "SELECT content_hash, id, alt_titles FROM articles WHERE seq = ?", (seq,)
         ).fetchone()
         new_hash = content_hash(a)
         if new_hash == old_hash:
             return None
+        from .dedup import Candidate, Signature, alternative_titles
+
+        # A revision retitled to one of the alternatives no longer has it as another title.
+        alts = alternative_titles(a.title, (), *json.loads(alts_json))
         self._db.execute(
             "UPDATE articles SET title = ?, content_html = ?, cover = ?, author = ?, editor = ?,"
-            " content_hash = ?, updated = ?, post_dirty = 1 WHERE seq = ?",
-            (a.title, a.content_html, a.cover, a.author, a.editor, new_hash, _iso(now), seq),
+            " content_hash = ?, updated = ?, alt_titles = ?, post_dirty = 1 WHERE seq = ?",
+            (
+                a.title,
+                a.content_html,
+                a.cover,
+                a.author,
+                a.editor,
+                new_hash,
+                _iso(now),
+                json.dumps(alts, ensure_ascii=False),
+                seq,
+            ),
         )
-        (aid,) = self._db.execute("SELECT id FROM articles WHERE seq = ?", (seq,)).fetchone()
-        from .dedup import Candidate, Signature
 
-        self._index.remove(aid)
+        # A refresh in place: the story keeps its stored order and the headlines it was
+        # merged under.
         sig = a.signature if isinstance(a.signature, Signature) else None
         self._index.add(aid, Candidate(a.title, a.text, a.published), sig=sig)
         return "updated"
@@ -669,6 +699,7 @@ class Store:
                     cover=r[10],
                     links=tuple(links.get(seq, ())),
                     date_is_fallback=bool(r[11]),
+                    alt_titles=tuple(json.loads(r[12])),
                 )
             )
         return out

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from opencc import OpenCC  # type: ignore[import-untyped]
 
 from aggregator import dedup
 from aggregator.dedup import (
@@ -244,8 +245,93 @@ def test_template_bodies_with_swapped_place_are_different_stories() -> None:
         ("1-7月内蒙古自治区工业增加值增长", "1-7月广西壮族自治区工业增加值增长"),
     ],
 )
-def test_conflicting_titles_separate_identical_bodies(title_a: str, title_b: str) -> None:
-    assert not same_story(Candidate(title_a, BODY, T0), Candidate(title_b, BODY, T0))
+def test_conflicting_titles_separate_near_identical_bodies(title_a: str, title_b: str) -> None:
+    # Bodies a sentence apart: near-identical, not the same body, so the titles decide.
+    edited = BODY + "业内人士认为，航运市场仍将保持平稳。"
+    assert dedup.bodies_near_identical(
+        dedup.signature(title_a, BODY), dedup.signature(title_b, edited)
+    )
+    assert not same_story(Candidate(title_a, BODY, T0), Candidate(title_b, edited, T0))
+    assert not same_story(Candidate(title_a, edited, T0), Candidate(title_b, BODY, T0))
+
+
+@pytest.mark.parametrize(
+    ("title_a", "title_b"),
+    [
+        # One release, each headline quoting another of its figures (issue 13).
+        ("1-7月长江干线港口完成货物吞吐量超20亿吨", "1-7月长江干线集装箱吞吐量1367万标箱"),
+        ("长江干线港口集装箱吞吐量同比增长6.0%", "长江干线港口货物吞吐量同比增长1.0%"),
+        # A headline extended with a quote from the body.
+        (
+            "长江航运服务国家战略能力明显提升",
+            "长江航运服务国家战略能力明显提升：“货物吞吐量20.2亿吨”",
+        ),
+    ],
+)
+def test_one_body_under_conflicting_headlines_is_one_story(title_a: str, title_b: str) -> None:
+    assert dedup.titles_conflict(title_a, title_b) or dedup.title_key(title_a) != dedup.title_key(
+        title_b
+    )
+    a = Candidate(title_a, f"<p>{BODY}</p><p>责任编辑：张三</p>", T0)
+    for wrapped in (
+        f"财联社8月9日电，{BODY}（央视）",
+        f"<p>原标题：{title_a}</p><p>{BODY}</p>",
+        f"<p>{title_a}</p><p>中新网8月9日电 {BODY}</p>",  # the earlier headline echoed
+        f"【{title_b}】{BODY}",  # its own headline echoed
+    ):
+        b = Candidate(title_b, wrapped, T0 + timedelta(minutes=5))
+        assert same_story(a, b), wrapped
+        assert same_story(b, a), wrapped
+
+
+def test_same_body_names_the_same_words() -> None:
+    title = "1-7月长江干线港口完成货物吞吐量超20亿吨"
+    sig = dedup.signature(title, BODY)
+    # Paragraph breaks, markup, width, script and punctuation are presentation.
+    rewrapped = "<div><p>" + BODY.replace("。", "。</p>\n<p>　　") + "</p></div>"
+    assert dedup.same_body(sig, dedup.signature("另一个标题", rewrapped))
+    assert dedup.same_body(sig, dedup.signature("另一个标题", OpenCC("s2t").convert(BODY)))
+    assert dedup.same_body(sig, dedup.signature("另一个标题", BODY.replace("，", " ")))
+    # One figure, one place, one character more: another body.
+    for other in (
+        BODY.replace("20.2亿吨", "20.3亿吨"),
+        BODY.replace("长江航务", "珠江航务"),
+        BODY + "。",
+        BODY.replace("明显提升", "明显提高"),
+    ):
+        if dedup.title_key(other) == dedup.title_key(BODY):
+            continue  # punctuation only: the same words
+        assert not dedup.same_body(sig, dedup.signature("另一个标题", other)), other
+    # Too little text to vouch for a story.
+    short = "详见公司公告，以上内容仅供参考。"
+    assert not dedup.same_body(dedup.signature("甲", short), dedup.signature("乙", short))
+
+
+def test_an_echo_with_other_facts_is_not_the_same_body() -> None:
+    # Flashes carry their facts in the 【】 echo: another echo over the same words is
+    # another flash, unless the echo is one of the two headlines.
+    a = dedup.signature("标题", f"【上海昨日新增1例】{BODY}")
+    b = dedup.signature("标题二", f"【北京昨日新增2例】{BODY}")
+    assert not dedup.same_body(a, b)
+    assert dedup.same_body(
+        dedup.signature("上海昨日新增1例", f"【上海昨日新增1例】{BODY}"),
+        dedup.signature("北京昨日新增2例", f"【北京昨日新增2例】{BODY}"),
+    )
+
+
+def test_editions_of_a_daily_column_stay_apart_even_word_for_word() -> None:
+    notice = (
+        "本栏目每个交易日开盘前发布，汇总当日重要公告、新股申购、限售股解禁安排和停复牌信息，"
+        "供投资者参考，不构成投资建议。"
+    )
+    a = Candidate("8月9日投资提示", notice, T0)
+    assert not same_story(a, Candidate("8月10日投资提示", notice, T0 + timedelta(days=1)))
+    assert not same_story(a, Candidate("周二投资提示", notice, T0))  # 周二 is not 9日
+    assert same_story(a, Candidate("【8月9日】投资提示", notice, T0))
+    assert dedup.days_conflict("8月9日早盘", "8月10日早盘")
+    assert dedup.days_conflict("周一早盘", "星期二早盘")
+    assert not dedup.days_conflict("8月9日早盘", "9日早盘：沪指高开")
+    assert not dedup.days_conflict("8月9日早盘", "早盘：沪指高开")
 
 
 def test_different_corpus_stories_stay_distinct() -> None:
@@ -317,6 +403,37 @@ def test_index_remove_promotes_the_earliest_copy(index: NearDupIndex) -> None:
     assert index.find(cand) is None
 
 
+def test_index_knows_the_headlines_a_story_was_merged_under(index: NearDupIndex) -> None:
+    first, second, third = (
+        "甲标题：港口吞吐量超20亿吨",
+        "乙标题：集装箱1367万标箱",
+        "丙标题：同比增长6.0%",
+    )
+    index.add("x", Candidate(first, BODY, T0))
+    copy2 = Candidate(second, f"<p>原标题：{first}</p><p>{BODY}</p>", T0)
+    assert index.find(copy2) == "x"
+    # The third copy echoes the second's headline, which only the kept story's aliases know.
+    copy3 = Candidate(third, f"<p>{second}</p><p>{BODY}</p>", T0)
+    assert index.find(copy3) is None
+    index.add_alias("x", second)
+    index.add_alias("x", second)  # once is enough
+    assert index.find(copy3) == "x"
+    # A refresh (a revision of the kept story) keeps them.
+    index.add("x", Candidate(first, BODY, T0))
+    assert index.find(copy3) == "x"
+    index.add_alias("never-added", second)
+
+
+def test_alternative_titles_are_other_headlines_only() -> None:
+    kept = "1-7月长江干线港口完成货物吞吐量超20亿吨"
+    assert (
+        dedup.alternative_titles(kept, (), "【财联社】1-7月长江干线港口完成货物吞吐量超20亿吨！")
+        == ()
+    )
+    got = dedup.alternative_titles(kept, ("乙",), "独家：乙", "丙", "丙。", "", kept)
+    assert got == ("乙", "丙")
+
+
 def test_readding_an_id_replaces_its_signature(index: NearDupIndex) -> None:
     index.add("x", Candidate("标题", BODY, T0))
     index.add("x", covid("上海"))
@@ -374,7 +491,7 @@ def test_same_story_meets_quality_goals() -> None:
     results = [(label, same_story(a, b)) for label, a, b in labelled_pairs()]
     precision, recall = precision_recall(results)
     assert precision >= 0.99, precision
-    assert recall >= 0.95, recall
+    assert recall >= 0.97, recall
 
 
 def test_index_find_meets_quality_goals() -> None:
@@ -388,7 +505,7 @@ def test_index_find_meets_quality_goals() -> None:
         mem.close()
     precision, recall = precision_recall(results)
     assert precision >= 0.99, precision
-    assert recall >= 0.95, recall
+    assert recall >= 0.97, recall
 
 
 # --- properties -----------------------------------------------------------------------------

@@ -199,6 +199,83 @@ def test_revision_updates_in_place_and_delete_is_for_good(
     assert not any("废钢" in t for t in entry_titles(public)), "a deleted article stays gone"
 
 
+RELEASE = (
+    "<p>国家统计局今日发布数据显示，7月份，规模以上工业增加值同比实际增长3.8%，"
+    "比上月加快0.3个百分点。</p><p>7月份，社会消费品零售总额同比增长2.7%，"
+    "其中，除汽车以外的消费品零售额增长2.9%。</p><p>7月份，全国城镇调查失业率为5.4%，"
+    "比上月下降0.1个百分点。国家统计局新闻发言人表示，国民经济延续恢复发展态势。</p>"
+)
+
+
+def rss(items: list[tuple[str, str, str, str]]) -> bytes:
+    """An RSS 2.0 channel of (doc id, title, body HTML, pubDate) items, at Sina's URLs."""
+    out = [
+        '<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel>',
+        "<title>新浪财经－国內</title><link>https://finance.sina.com.cn/china/</link>",
+    ]
+    for doc, title, body, date in items:
+        link = f"https://finance.sina.com.cn/china/2022-08-15/doc-{doc}.shtml"
+        out.append(
+            f"<item><title>{title}</title><link>{link}</link><guid>{link}</guid>"
+            f"<pubDate>{date}</pubDate><description><![CDATA[{body}]]></description></item>"
+        )
+    return ("".join(out) + "</channel></rss>").encode()
+
+
+def test_a_story_republished_under_new_headlines_comes_out_once(
+    server: FaultServer, tmp_path: Path
+) -> None:
+    """Issue 13: Sina puts one release out three times, each headline quoting another of its
+    figures, the body the same but for the 原标题 line; a sister city's report in the same
+    words stays a story of its own."""
+    first = "7月份规模以上工业增加值同比增长3.8%"
+    retitles = ["7月份社会消费品零售总额同比增长2.7%", "统计局：7月全国城镇调查失业率为5.4%"]
+    items = [("imhvaaaa0000001", first, RELEASE, "Mon, 15 Aug 2022 02:00:00 GMT")]
+    server.add("/china.xml", Static(rss(items), headers=RSS_TYPE, etag='"1"'))
+    cfg = write_config(
+        tmp_path, [("新浪财经－国內", server.url("/china.xml"), ["金融", "新浪财经"])]
+    )
+    public = tmp_path / "public"
+    assert run_cli("once", "-c", str(cfg)).returncode == 0
+
+    sister = RELEASE.replace("国家统计局", "上海市统计局").replace("3.8%", "4.6%")
+    items += [
+        (
+            "imhvaaaa0000002",
+            retitles[0],
+            f"<p>原标题：{first}</p>{RELEASE}",
+            "Mon, 15 Aug 2022 02:06:00 GMT",
+        ),
+        (
+            "imhvaaaa0000003",
+            retitles[1],
+            f"<p>{retitles[0]}</p>{RELEASE}<p>责任编辑：张三</p>",
+            "Mon, 15 Aug 2022 02:15:00 GMT",
+        ),
+        (
+            "imhvaaaa0000004",
+            "7月份上海规模以上工业增加值同比增长4.6%",
+            sister,
+            "Mon, 15 Aug 2022 02:20:00 GMT",
+        ),
+    ]
+    server.add("/china.xml", Static(rss(items), headers=RSS_TYPE, etag='"2"'))
+    done = run_cli("once", "-c", str(cfg))
+    assert done.returncode == 0, done.stderr
+
+    titles = entry_titles(public)
+    assert sorted(titles) == sorted([first, "7月份上海规模以上工业增加值同比增长4.6%"])
+    assert len(list((public / "posts").glob("*.md"))) == 2
+    feed = json.loads((public / "feed.json").read_text(encoding="utf-8"))
+    (merged,) = [it for it in feed["items"] if it["title"] == first]
+    assert merged["_alternative_titles"] == {"titles": retitles}
+    assert len(merged["_provenance"]["links"]) == 3, "every copy's link kept"
+    (other,) = [it for it in feed["items"] if it["title"] != first]
+    assert "_alternative_titles" not in other
+    rss_doc = (public / "feed.rss").read_text(encoding="utf-8")
+    assert rss_doc.count("<item>") == 2 and retitles[0] not in rss_doc
+
+
 def test_demo_config_works_offline(tmp_path: Path) -> None:
     text = (REPO / "config" / "demo.toml").read_text(encoding="utf-8")
     text = text.replace('"../var/demo.db"', f'"{tmp_path}/demo.db"')

@@ -8,11 +8,13 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+from array import array
 from pathlib import Path
 
 import pytest
 
 from aggregator import migrations
+from aggregator.dedup import headline_hash
 from aggregator.errors import StoreError
 from aggregator.migrations import LATEST, MIGRATIONS, Migration, SchemaTooNewError
 from aggregator.store import Store
@@ -193,6 +195,7 @@ def test_a_failing_migration_leaves_the_database_at_its_version(
     old_db: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     before = table_contents(old_db)
+    old_columns = {t: column_names(old_db, t) for t in before}
 
     def half_done(conn: sqlite3.Connection) -> None:
         conn.execute("ALTER TABLE articles ADD COLUMN doomed TEXT")
@@ -205,8 +208,8 @@ def test_a_failing_migration_leaves_the_database_at_its_version(
         Store(old_db)
     assert sqlite3.connect(old_db).execute("PRAGMA user_version").fetchone() == (LATEST,)
     assert "doomed" not in column_names(old_db, "articles")
-    after = table_contents(old_db)
-    assert all(after[t] == rows for t, rows in before.items())
+    # Migrations before the failing one did their work (new columns); no row was lost.
+    assert all(rows_in(old_db, t, old_columns[t]) == rows for t, rows in before.items())
 
 
 def test_a_read_only_connection_refuses_a_database_not_yet_upgraded(old_db: Path) -> None:
@@ -219,3 +222,62 @@ def test_a_read_only_connection_refuses_a_database_not_yet_upgraded(old_db: Path
 def test_migrations_are_numbered_one_by_one() -> None:
     assert [m.number for m in MIGRATIONS] == list(range(1, LATEST + 1))
     assert all(m.summary for m in MIGRATIONS)
+
+
+def test_version_1_gains_alternative_titles_from_its_copies(
+    old_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Migration 2 (issue 13): every article gets its alternative titles, rebuilt from the
+    copies merged into it before (a copy under the same headline, up to punctuation or a
+    signing outlet, adds none); the dedup index gains its body digests, 0 for old rows."""
+    with monkeypatch.context() as m:
+        m.setattr(migrations, "MIGRATIONS", MIGRATIONS[:1])
+        m.setattr(migrations, "LATEST", 1)
+        Store(old_db).close()
+    con = sqlite3.connect(old_db)
+    assert con.execute("PRAGMA user_version").fetchone() == (1,)
+    (seq,) = con.execute(
+        "SELECT seq FROM articles WHERE title = '1-7月长江干线港口完成货物吞吐量超20亿吨'"
+    ).fetchone()
+    copies = [
+        (
+            "url:https://example.com/2",
+            "长江干线港口集装箱铁水联运量同比增长86.5%",
+            "2022-08-09T14:20:00Z",
+        ),
+        (
+            "url:https://example.com/3",
+            "【财联社】1-7月长江干线港口完成货物吞吐量超20亿吨！",
+            "2022-08-09T14:25:00Z",
+        ),
+        (
+            "url:https://example.com/1",
+            "1-7月长江干线集装箱吞吐量1367万标箱",
+            "2022-08-09T14:10:00Z",
+        ),
+    ]
+    con.executemany(
+        "INSERT INTO copies (key, seq, source, link, title, first_seen)"
+        " VALUES (?, ?, 's', ?, ?, ?)",
+        [(k, seq, k[4:], t, at) for k, t, at in copies],
+    )
+    con.commit()
+    con.close()
+    before = table_contents(old_db)
+    old_columns = {t: column_names(old_db, t) for t in before}
+
+    store = Store(old_db)
+    try:
+        merged = [a for a in store.recent(100) if a.title.startswith("1-7月长江")]
+        assert [a.alt_titles for a in merged] == [
+            ("1-7月长江干线集装箱吞吐量1367万标箱", "长江干线港口集装箱铁水联运量同比增长86.5%")
+        ]
+        assert all(a.alt_titles == () for a in store.recent(100) if a not in merged)
+    finally:
+        store.close()
+    assert sqlite3.connect(old_db).execute("PRAGMA user_version").fetchone() == (2,)
+    assert rows_in(old_db, "dedup_article", ["DISTINCT body, lead, rest"]) == [(0, 0, 0)]
+    (aliases,) = [r[0] for r in rows_in(old_db, "dedup_article", ["aliases"]) if r[0]]
+    assert aliases == array("q", (headline_hash(t) for t in merged[0].alt_titles)).tobytes()
+    for table, rows in before.items():
+        assert rows_in(old_db, table, old_columns[table]) == rows, table

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import unquote
@@ -17,7 +18,7 @@ from lxml import etree
 
 from aggregator.outputs.archives import FH_NS, is_full_archive
 from aggregator.outputs.feeds import category_slug
-from aggregator.outputs.formats import ATOM_NS
+from aggregator.outputs.formats import ATOM_NS, render_json
 from tests.published import BASE, Publisher, make_article
 
 Make = Callable[..., Publisher]
@@ -119,6 +120,22 @@ def test_json_feed_1_1(publisher: Make) -> None:
         assert it.get("image") == art.cover
         assert set(art.links) <= set(it["_provenance"]["links"])
     assert "工信部" in (p.dir / "feed.json").read_text("utf-8")  # not \\u-escaped
+    assert all("_alternative_titles" not in it for it in items)  # only for merged retitles
+
+
+def test_json_feed_lists_alternative_titles(publisher: Make) -> None:
+    p = publisher(2)
+    first, second = p.stored()
+    alts = ("长江干线集装箱吞吐量1367万标箱", "铁水联运量同比增长86.5%\x0b")
+    doc = render_json(
+        [replace(first, alt_titles=alts), second], "t", "feed.json", p.settings.output
+    )
+    first_item, second_item = json.loads(doc)["items"]
+    assert first_item["title"] == first.title
+    assert first_item["_alternative_titles"] == {
+        "titles": ["长江干线集装箱吞吐量1367万标箱", "铁水联运量同比增长86.5%"]
+    }
+    assert "_alternative_titles" not in second_item
 
 
 def test_newest_first_and_feed_size(publisher: Make) -> None:

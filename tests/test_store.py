@@ -112,6 +112,50 @@ def test_cross_outlet_copies_merge_by_default(store: Store) -> None:
     assert store.count() == 1
 
 
+def test_one_body_under_new_headlines_is_one_story_with_its_other_titles(store: Store) -> None:
+    """Issue 13: Sina republishes a release minutes later under headlines quoting other
+    figures of it; the body is the same but for the 原标题 line and the dateline."""
+    first = "1-7月长江干线港口完成货物吞吐量超20亿吨"
+    headlines = [
+        first,
+        "长江干线港口集装箱铁水联运量同比增长86.5%",
+        "【财联社】长江干线港口集装箱铁水联运量同比增长86.5%",  # the same headline, signed
+        "1-7月长江干线集装箱吞吐量1367万标箱",
+    ]
+    bodies = [BODY, f"原标题：{first}\n{BODY}", f"财联社8月9日电，{BODY}", f"{first}\n{BODY}"]
+    for n, (title, text) in enumerate(zip(headlines, bodies, strict=True)):
+        link = f"https://finance.sina.com.cn/roll/2022-08-09/doc-imizmscv54493{n}.shtml"
+        r = store.upsert([art(link, title, text, published=NOW + timedelta(minutes=5 * n))], NOW)
+        assert (r.new, r.merged) == ((1, 0) if n == 0 else (0, 1)), title
+    (a,) = store.recent(10)
+    assert a.title == first
+    assert a.alt_titles == (headlines[1], headlines[3])
+    assert len(a.links) == 4
+    # A revision that takes one of them as its title no longer lists it as another.
+    link0 = "https://finance.sina.com.cn/roll/2022-08-09/doc-imizmscv544930.shtml"
+    assert store.upsert([art(link0, headlines[3], BODY + "（更新）")], NOW).updated == 1
+    (a,) = store.recent(10)
+    assert (a.title, a.alt_titles) == (headlines[3], (headlines[1],))
+
+
+def test_same_template_other_facts_stay_apart(store: Store) -> None:
+    # The same wording filled with another company's figures: two stories, however alike.
+    def report(company: str, profit: str) -> str:
+        return (
+            f"{company}8月9日晚间披露半年度报告，上半年实现归属于上市公司股东的净利润{profit}亿元，"
+            "同比增长8.3%。公司表示，报告期内主营业务保持稳定，经营活动现金流量净额同比改善。"
+        )
+
+    items = [
+        art("https://example.com/a", "贵州茅台上半年净利润297亿元", report("贵州茅台", "297")),
+        art("https://example.com/b", "五粮液上半年净利润149亿元", report("五粮液", "149")),
+        art("https://example.com/c", "宁德时代上半年净利润149亿元", report("宁德时代", "149")),
+    ]
+    store.upsert(items, NOW)
+    assert store.count() == 3
+    assert all(a.alt_titles == () for a in store.recent(10))
+
+
 def test_keep_policy_keeps_copies_apart(tmp_path: Path) -> None:
     s = Store(tmp_path / "k.db", DedupSettings(policy="keep"))
     s.upsert([art(SINA)], NOW)

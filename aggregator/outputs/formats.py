@@ -156,6 +156,8 @@ def _json_item(a: StoredArticle) -> dict[str, Any]:
         "tags": list(a.categories),
         "_provenance": {"links": list(dict.fromkeys((a.link, *a.links)))},
     }
+    if a.alt_titles:  # the other headlines of merged copies (JSON Feed extension object)
+        item["_alternative_titles"] = {"titles": [xml_safe(t) for t in a.alt_titles]}
     if a.cover:
         item["image"] = a.cover
     return item

@@ -190,6 +190,186 @@ def positives(docs: dict[str, Doc], rng: random.Random) -> list[dict[str, object
     return out
 
 
+def fact_clauses(title: str, text: str) -> list[str]:
+    """Clauses of the body a headline could quote: figures first, then any."""
+    seen = {re.sub(r"\W", "", title)}
+    out = []
+    for clause in re.split(r"[。！？；\n]", text):
+        clause = clause.strip(" ，,：:")
+        key = re.sub(r"\W", "", clause)
+        if not 8 <= len(clause) <= 32 or key in seen or re.search(r"原标题|来源|[【】#]", clause):
+            continue
+        seen.add(key)
+        out.append(clause)
+    return sorted(out, key=lambda c: not re.search(r"\d", c))
+
+
+def body_html(text: str, first: str = "") -> str:
+    """The same words as <p> paragraphs, after an optional first paragraph."""
+    paras = ([first] if first else []) + text.splitlines()
+    return "<div>" + "".join(f"<p>{html.escape(p)}</p>" for p in paras) + "</div>"
+
+
+def retitles(docs: dict[str, Doc], rng: random.Random) -> list[dict[str, object]]:
+    """One body under two or three headlines (issue 13): each headline quotes another fact
+    of the body, or extends the first with a quote; the copies differ only in wrappers a
+    republication adds (dateline, 原标题 line, an echo of the earlier headline, credits)."""
+    out: list[dict[str, object]] = []
+    for name, doc in docs.items():
+        if name.startswith("trio-") and name != "trio-sina":
+            continue
+        title, when = doc["title"], datetime.fromisoformat(doc["published"])
+        # The story's paragraphs: a republished copy puts its dateline on the first of them.
+        lines = [ln for ln in plain(doc["text"]).splitlines() if not ln.startswith("原标题")]
+        text = "\n".join(lines)
+        # Headlines quote the body beyond its first paragraph (an echoed headline right above
+        # the paragraph it repeats is another layout, not handled).
+        facts = fact_clauses(title, "\n".join(lines[1:]))
+        if len(facts) < 2:
+            continue
+        t1, t2 = facts[0], facts[1]
+        quote = rng.choice(["{t}：“{q}”", "{t}，{q}", "{t} {q}"]).format(t=title, q=facts[-1])
+        orig = side(title, doc["text"], when)
+        first = side(t1, wire_copy(text, when, rng), when + timedelta(minutes=4))
+        # The third copy carries the earlier headline: as its 原标题 line, or echoed on top.
+        origin = body_html(text, f"原标题：{t1}")
+        echoed = body_html(text, t1)
+        second = side(t2, origin, when + timedelta(minutes=9))
+        third = side(t2, echoed, when + timedelta(minutes=15))
+        out.append(pair("retitle-fact", True, orig, first))
+        out.append(pair("retitle-fact", True, orig, second))
+        out.append(pair("retitle-fact", True, first, second))
+        out.append(pair("retitle-fact-echo", True, first, third))
+        quoted = side(quote, wire_copy(text, when, rng), when + timedelta(minutes=30))
+        out.append(pair("retitle-quote", True, orig, quoted))
+        out.append(pair("retitle-quote", True, first, quoted))
+    # A statistics release put out three times, each headline quoting another of its figures.
+    for month, figures in ((7, ("3.8", "2.7", "5.7")), (8, ("4.2", "5.4", "5.8"))):
+        release = (
+            f"国家统计局今日发布数据显示，{month}月份，规模以上工业增加值同比实际增长"
+            f"{figures[0]}%，比上月加快0.3个百分点。\n"
+            f"{month}月份，社会消费品零售总额同比增长{figures[1]}%，其中，除汽车以外的消费品"
+            "零售额增长2.9%。\n"
+            f"{month}月份，全国城镇调查失业率为{figures[2]}%，比上月下降0.1个百分点。"
+            "国家统计局新闻发言人表示，国民经济延续恢复发展态势，但恢复基础仍需巩固。"
+        )
+        headlines = (
+            f"统计局：{month}月份规模以上工业增加值同比增长{figures[0]}%",
+            f"{month}月份社会消费品零售总额同比增长{figures[1]}%",
+            f"{month}月全国城镇调查失业率为{figures[2]}%",
+        )
+        at = datetime(2022, month + 1, 15, 2, 0, tzinfo=UTC)
+        copies = [
+            side(headlines[0], body_html(release), at),
+            side(headlines[1], wire_copy(release, at, rng), at + timedelta(minutes=5)),
+            side(
+                headlines[2],
+                body_html(release, f"原标题：{headlines[0]}"),
+                at + timedelta(minutes=12),
+            ),
+        ]
+        for x, y in itertools.combinations(copies, 2):
+            out.append(pair("release-three-headlines", True, x, y))
+    return out
+
+
+SECTORS = ["半导体", "白酒", "光伏", "券商", "煤炭", "医药", "军工", "汽车"]
+
+
+def daily_column(day: int, rng: random.Random) -> tuple[str, str]:
+    moves = [f"{rng.randint(1, 90) / 100:.2f}" for _ in range(3)]
+    up, down = rng.sample(SECTORS, 2)
+    title = f"8月{day}日早盘：沪指高开{moves[0]}%"
+    body = (
+        f"<p>8月{day}日，A股三大指数集体高开，沪指涨{moves[0]}%，深成指涨{moves[1]}%，"
+        f"创业板指涨{moves[2]}%。</p><p>板块方面，{up}板块涨幅居前，{down}板块走弱，"
+        "两市超过三千只个股上涨。</p>"
+    )
+    return title, body
+
+
+def region_report(place: str, growth: str) -> tuple[str, str]:
+    title = f"1-7月{place}规模以上工业增加值同比增长{growth}%"
+    body = (
+        f"<p>{place}统计局8月16日发布数据，1-7月，{place}规模以上工业增加值同比增长{growth}%，"
+        "增速比1-6月加快0.2个百分点。分门类看，采矿业增加值增长，制造业增长，"
+        "电力、热力、燃气及水生产和供应业增长。</p>"
+    )
+    return title, body
+
+
+def earnings_report(company: str, profit: str, growth: str) -> tuple[str, str]:
+    title = f"{company}上半年净利润{profit}亿元 同比增长{growth}%"
+    body = (
+        f"<p>{company}8月9日晚间披露半年度报告，上半年实现归属于上市公司股东的净利润{profit}亿元，"
+        f"同比增长{growth}%。公司表示，报告期内主营业务保持稳定，经营活动现金流量净额同比改善，"
+        "研发投入持续增加。</p>"
+    )
+    return title, body
+
+
+def buyback_flash(company: str, low: int, high: int, price: int) -> tuple[str, str]:
+    title = f"{company}：拟回购不超过{high}亿元股份"
+    body = (
+        f"<p>【{title}】财联社8月9日电，{company}公告，拟以集中竞价交易方式回购公司股份，"
+        f"回购资金总额不低于{low}亿元且不超过{high}亿元，回购价格不超过{price}元/股。</p>"
+    )
+    return title, body
+
+
+def hard_negatives(rng: random.Random) -> list[dict[str, object]]:
+    """What looks like one body under several headlines and is not (issue 13)."""
+    out: list[dict[str, object]] = []
+    base = datetime(2022, 8, 8, 1, 30, tzinfo=UTC)
+    editions = {day: daily_column(day, rng) for day in range(8, 13)}
+    for d1, d2 in itertools.combinations(editions, 2):
+        if d2 - d1 > 2:
+            continue
+        (t1, b1), (t2, b2) = editions[d1], editions[d2]
+        a = side(t1, b1, base + timedelta(days=d1 - 8))
+        b = side(t2, b2, base + timedelta(days=d2 - 8))
+        out.append(pair("daily-column", False, a, b))
+    # A column whose body is the same words every day: its editions still differ by day.
+    notice = (
+        "<p>本栏目每个交易日开盘前发布，汇总当日重要公告、新股申购、限售股解禁安排和"
+        "停复牌信息，供投资者参考，不构成投资建议。</p>"
+    )
+    for d1, d2 in ((8, 9), (9, 10), (10, 12)):
+        a = side(f"8月{d1}日投资提示", notice, base + timedelta(days=d1 - 8))
+        b = side(f"8月{d2}日投资提示", notice, base + timedelta(days=d2 - 8))
+        out.append(pair("daily-column-same-words", False, a, b))
+    growths = ["3.8", "4.1", "3.8", "5.2", "3.8"]
+    for (p1, g1), (p2, g2) in itertools.combinations(zip(PLACES[:5], growths, strict=True), 2):
+        t1, b1 = region_report(p1, g1)
+        t2, b2 = region_report(p2, g2)
+        out.append(pair("template-places", False, side(t1, b1, base), side(t2, b2, base)))
+    results = [("12.5", "8.3"), ("12.5", "8.3"), ("30.1", "15.2"), ("7.9", "-3.4"), ("12.5", "9.1")]
+    for (c1, r1), (c2, r2) in itertools.combinations(zip(COMPANIES[:5], results, strict=True), 2):
+        t1, b1 = earnings_report(c1, *r1)
+        t2, b2 = earnings_report(c2, *r2)
+        out.append(pair("template-companies", False, side(t1, b1, base), side(t2, b2, base)))
+    flashes = [
+        buyback_flash(c, rng.randint(1, 5), rng.randint(6, 20), rng.randint(20, 90))
+        for c in COMPANIES
+    ]
+    flashes.append(buyback_flash(COMPANIES[0], 2, 8, 40))
+    flashes.append(buyback_flash(COMPANIES[0], 3, 10, 40))
+    for (t1, b1), (t2, b2) in itertools.combinations(flashes, 2):
+        out.append(pair("flash-template", False, side(t1, b1, base), side(t2, b2, base)))
+    # Flashes whose facts are all in the headline and its echo: the rest is a shared line.
+    for c1, c2 in itertools.combinations(COMPANIES[:4], 2):
+        a, b = (
+            side(
+                f"{c}股价盘中涨停",
+                f"<p>【{c}股价盘中涨停】财联社8月9日电，盘中异动，详见行情。</p>",
+                base,
+            )
+            for c in (c1, c2)
+        )
+        out.append(pair("flash-echo-facts", False, a, b))
+    return out
+
+
 INDICATORS = ["规模以上工业增加值", "社会消费品零售总额", "固定资产投资", "货物进出口总额"]
 REGIONS = ["内蒙古自治区", "广西壮族自治区", "新疆维吾尔自治区", "宁夏回族自治区"]
 PLACES = ["上海", "北京", "广州", "深圳", "天津", "重庆", "杭州", "成都", "武汉", "南京"]
@@ -303,6 +483,7 @@ def main() -> None:
     rng = random.Random(20260918)
     docs = load_corpus()
     rows = positives(docs, rng) + negatives(docs, rng)
+    rows += retitles(docs, rng) + hard_negatives(rng)
     with (HERE / "pairs.jsonl").open("w", encoding="utf-8") as fh:
         for row in rows:
             fh.write(json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n")
