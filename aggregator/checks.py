@@ -134,16 +134,17 @@ async def probe(settings: Settings) -> list[ProbeReport]:
             got = await fetcher.fetch(s.url)
             if got.body is None:  # no validators sent, so a 304 is the server's oddity
                 return ProbeReport(s.name, url, True, "304 Not Modified without validators")
-            _, articles = await asyncio.to_thread(
+            _, articles, warnings = await asyncio.to_thread(
                 prepare, got.body, got.url, got.headers.get("content-type"), s, now
             )
         except Exception as exc:
             return ProbeReport(s.name, url, False, f"{classify(exc)}: {redact_text(str(exc))}")
+        warned = "".join(f"; {kind}: {redact_text(message)}" for kind, message in warnings)
         if not articles:
-            return ProbeReport(s.name, url, True, "a valid feed with no items")
+            return ProbeReport(s.name, url, True, "a valid feed with no items" + warned)
         newest = max(articles, key=lambda a: a.published)
         detail = f"{len(articles)} item(s), newest {rfc3339(newest.published)}: {newest.title}"
-        return ProbeReport(s.name, url, True, detail)
+        return ProbeReport(s.name, url, True, detail + warned)
 
     async with Fetcher(settings.fetch) as fetcher:
         return list(await asyncio.gather(*(one(fetcher, s) for s in settings.sources)))

@@ -178,22 +178,56 @@ _BLANK_RUN = re.compile(r"[ \t\r\f]*\n[ \t\r\n\f]*")
 _TEXT_SPACES = re.compile(r"[^\S\n\u3000]+")
 
 
+# Per-item limits: far above any real article (Sina's longest are ~100 KB of markup), far
+# below what breaks a reader or lxml (10 MB text nodes) — one hostile item cannot stop the
+# publishing of the others. Each cut is recorded on the article (`limits`).
+MAX_MARKUP = 2_000_000  # characters of an item's raw body read at all
+MAX_HTML = 500_000  # characters of cleaned markup (and of plain text) kept
+MAX_DEPTH = 64  # elements nested deeper are unwrapped (their text stays)
+
+
 def clean_html(html: str, base_url: str | None, rules: SiteRules = DEFAULT_RULES) -> CleanedBody:
     """Clean one article body: junk out, URLs absolute, sanitized; plus text, cover, editor."""
+    limits: list[str] = []
+    if len(html) > MAX_MARKUP:
+        html = html[:MAX_MARKUP]
+        limits.append(f"body markup over {MAX_MARKUP} characters: cut")
     html = _strip_illegal_markup(html)
     root = _parse_fragment(html)
     if root is None:
-        return CleanedBody(html="", text="", cover=None, editor=None)
+        return CleanedBody(html="", text="", cover=None, editor=None, limits=tuple(limits))
     editor = _take_editor(root, rules)
     if any(marker in html for marker in rules.junk_comment_spans):  # else no comment has one
         _drop_comment_spans(root, rules.junk_comment_spans)
     _clean_tree(root, base_url, rules)
     _drop_empty_and_unwrap(root)
+    if _flatten_deep(root, MAX_DEPTH):
+        limits.append(f"nesting deeper than {MAX_DEPTH} levels: flattened")
     _tidy_whitespace(root)
     cover = next(_cover_candidates(root, rules), None)
     body = _serialize(root)
     sanitized = strip_illegal(_SANITIZER.clean(body)).strip()
-    return CleanedBody(html=sanitized, text=_plain_text(root), cover=cover, editor=editor)
+    text = _plain_text(root)
+    if len(sanitized) > MAX_HTML:
+        # Cut, then sanitized again: the cut may split a tag or an entity; nh3 repairs it.
+        sanitized = strip_illegal(_SANITIZER.clean(sanitized[:MAX_HTML])).strip()
+        text = text[:MAX_HTML]
+        limits.append(f"cleaned body over {MAX_HTML} characters: cut")
+    return CleanedBody(html=sanitized, text=text, cover=cover, editor=editor, limits=tuple(limits))
+
+
+def _flatten_deep(root: etree._Element, limit: int) -> bool:
+    """Unwrap every element nested more than `limit` deep; True when there was one."""
+    deep: list[etree._Element] = []
+    stack: list[tuple[etree._Element, int]] = [(root, 0)]
+    while stack:  # iterative: the nesting may be thousands deep
+        el, depth = stack.pop()
+        if depth > limit:
+            deep.append(el)
+        stack.extend((child, depth + 1) for child in el if isinstance(child.tag, str))
+    for el in reversed(deep):  # innermost first: each unwrap lifts only kept nodes
+        _drop_tag(el)
+    return bool(deep)
 
 
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*>")

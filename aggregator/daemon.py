@@ -132,6 +132,7 @@ class Daemon:
                     "last_error": redact_text(st.last_error) if st and st.last_error else None,
                     "last_error_kind": st.last_error_kind if st else None,
                     "error_count": st.error_count if st else 0,
+                    "last_warning": st.last_warning if st else None,
                     "next_poll": _iso(due),
                     "polling": s.name in self.inflight,
                     "overdue": self._overdue(s, now),
@@ -139,6 +140,7 @@ class Daemon:
                 }
             )
         failing = [x for x in sources if x["state"] in ("failing", "gone")]
+        warned = [x for x in sources if x["last_warning"]]
         overdue = [x["name"] for x in sources if x["overdue"]]
         healthy = (
             self.scheduler.running
@@ -149,7 +151,7 @@ class Daemon:
         )
         if not healthy:
             status = "unhealthy"
-        elif failing:
+        elif failing or warned:
             status = "degraded"
         elif any(x["state"] == "pending" for x in sources):
             status = "starting"  # some source has not had its first successful poll yet

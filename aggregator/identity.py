@@ -7,7 +7,6 @@ hash of title and date.
 from __future__ import annotations
 
 import hashlib
-import re
 import uuid
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -105,12 +104,3 @@ def identity_keys(
 def article_id(key: str) -> str:
     """The emitted id: an absolute IRI that depends only on the identity key."""
     return f"urn:uuid:{uuid.uuid5(_ID_NAMESPACE, key)}"
-
-
-_SLUG_UNSAFE = re.compile(r"[^0-9a-z]+")
-
-
-def post_slug(key: str, published_date: str) -> str:
-    """File stem for the article's post: date prefix + short hash, safe everywhere."""
-    digest = hashlib.sha1(key.encode()).hexdigest()[:12]
-    return f"{_SLUG_UNSAFE.sub('-', published_date.lower()).strip('-')}-{digest}"

@@ -34,6 +34,12 @@ class Metrics:
         self.poll_failures = Counter(
             "aggregator_poll_failures", "Failed polls by kind.", ["source", "kind"], registry=r
         )
+        self.poll_warnings = Counter(
+            "aggregator_poll_warnings",
+            "Polls that stored a damaged or cut document, by kind (partial, limits, skipped).",
+            ["source", "kind"],
+            registry=r,
+        )
         self.articles = Counter(
             "aggregator_articles", "Articles stored by result.", ["result"], registry=r
         )
@@ -69,6 +75,8 @@ class Metrics:
         """Record one poll outcome observed at `now` (aware)."""
         src = result.source
         self.polls.labels(source=src, status=result.status).inc()
+        for kind, _ in result.warnings:
+            self.poll_warnings.labels(source=src, kind=kind).inc()
         if result.fetch_seconds is not None:
             self.fetch_seconds.labels(source=src).observe(result.fetch_seconds)
         for kind, n in (

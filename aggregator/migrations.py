@@ -173,6 +173,11 @@ def _same_body(conn: sqlite3.Connection) -> None:
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "baseline: the tables of release 0.1", _BASELINE),
     Migration(2, "alternative titles of merged stories; body digests for dedup", _same_body),
+    Migration(
+        3,
+        "sources.last_warning: a partial or cut document, shown until a clean one parses",
+        _statements("ALTER TABLE sources ADD COLUMN last_warning TEXT"),
+    ),
 )
 LATEST = len(MIGRATIONS)
 

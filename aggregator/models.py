@@ -12,7 +12,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from .dedup import Signature
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +85,7 @@ class ParsedFeed:
     version: str  # feedparser's version tag, e.g. 'rss20', 'atom10'
     ttl_minutes: int | None
     entries: tuple[ParsedEntry, ...]
+    problem: str | None = None  # a usable but damaged document (truncated): why it is partial
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +96,7 @@ class CleanedBody:
     text: str  # plain text of the body (for dedup and summaries)
     cover: str | None  # first real article image, absolute https
     editor: str | None = None  # '责任编辑：…' credit removed from the body
+    limits: tuple[str, ...] = ()  # size/nesting limits that cut this body (why, for the record)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +116,8 @@ class Article:
     cover: str | None
     source_name: str
     editor: str | None = None
-    signature: object | None = None  # dedup.Signature, computed off the store's lock
+    signature: Signature | None = None  # computed off the store's lock (prepare.py)
+    limits: tuple[str, ...] = ()  # per-item limits that cut it at ingest (see clean.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +156,7 @@ class SourceState:
     gone: bool = False  # 410 seen: not polled until re-enabled
     redirect_candidate: str | None = None  # permanent redirect seen once, not yet adopted
     configured_url: str | None = None
+    last_warning: str | None = None  # the last parsed document was partial or cut to limits
 
 
 PollStatus = Literal["ok", "not_modified", "unchanged", "error", "gone"]
@@ -170,6 +177,7 @@ class PollResult:
     elapsed: float = 0.0  # the whole poll
     next_poll: datetime | None = None
     fetch_seconds: float | None = None  # the HTTP exchange alone (None: nothing fetched)
+    warnings: tuple[tuple[str, str], ...] = ()  # (kind, message): 'partial' or 'limits'
 
     @property
     def changed(self) -> bool:

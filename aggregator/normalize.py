@@ -22,6 +22,9 @@ _SPACES = re.compile(r"\s+")
 _BRACKET_HEADLINE = re.compile(r"^[\s\u3000]*【([^【】]{1,200})】")
 _SENTENCE_END = re.compile(r"[。！？!?；;\n]")
 _TITLE_MAX = 60
+TITLE_LIMIT = 300  # characters of a feed's own title (and author) kept
+# Bidirectional embeddings, overrides and isolates: they reorder what a reader shows.
+_BIDI = re.compile("[\u202a-\u202e\u2066-\u2069]")
 UNTITLED = "无标题"
 
 
@@ -30,6 +33,9 @@ def normalize_entry(entry: ParsedEntry, source: Source, now: datetime) -> Articl
     link = entry_link(entry, redact(source.url))  # links resolved against it are published
     body = clean_html(entry.content_html, link or None)
     title = clean_title(entry.title) or title_from_text(body.text)
+    limits = body.limits
+    if entry.title and len(entry.title) > TITLE_LIMIT and title.endswith("…"):
+        limits = (*limits, f"title over {TITLE_LIMIT} characters: cut")
     published, fallback = _published(entry, now)
     # A fallback date is the first-seen time: keep it out of the identity so it stays stable.
     key, alt_keys = identity_keys(
@@ -49,15 +55,19 @@ def normalize_entry(entry: ParsedEntry, source: Source, now: datetime) -> Articl
         cover=body.cover or _cover_from(entry.image_urls, link or None),
         source_name=source.name,
         editor=body.editor,
+        limits=limits,
     )
 
 
 def clean_title(raw: str | None) -> str:
-    """The title as published: tags stripped, entities decoded, whitespace collapsed."""
+    """The title as published, plain text: entities decoded once, then tags stripped (so
+    escaped markup cannot come back as markup), bidi overrides removed, whitespace
+    collapsed, at most `TITLE_LIMIT` characters."""
     if not raw:
         return ""
-    text = html.unescape(_TAG.sub("", raw))
-    return _SPACES.sub(" ", strip_illegal(text)).strip()
+    text = _TAG.sub("", html.unescape(raw))
+    text = _SPACES.sub(" ", _BIDI.sub("", strip_illegal(text))).strip()
+    return text if len(text) <= TITLE_LIMIT else text[: TITLE_LIMIT - 1].rstrip() + "…"
 
 
 def title_from_text(text: str) -> str:

@@ -37,6 +37,7 @@ _DECL_ENCODING_TEXT = re.compile(r"""(^\s*<\?xml[^>]{0,200}?encoding\s*=\s*)(["'
 # XML 1.0 Char production minus what we can represent: C0 controls other than \t \n \r,
 # lone surrogates and U+FFFE/U+FFFF.
 _ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_BAD_CHAR_REF = re.compile(r"&#(?:[xX]([0-9a-fA-F]+)|([0-9]+));")
 _CDATA = re.compile(r"<!\[CDATA\[.*?\]\]>", re.DOTALL)
 _ENTITY_DECL = re.compile(r"<!ENTITY", re.IGNORECASE)
 _ROOT_CLOSE = re.compile(r"</(?:[\w.-]+:)?(?:rss|feed|RDF)\s*>\s*(?:<!--.*?-->\s*)*$", re.DOTALL)
@@ -73,7 +74,21 @@ def _prepare(body: bytes, content_type: str | None) -> tuple[str, bytes]:
     if not text.strip():
         raise ParseError("empty", "body holds only whitespace or control characters")
     refuse_entities(text)
+    if "&#" in text:
+        text = _BAD_CHAR_REF.sub(_replace_bad_ref, text)
     return text, _DECL_ENCODING_TEXT.sub(r"\1\2utf-8\2", text, count=1).encode("utf-8")
+
+
+def _replace_bad_ref(m: re.Match[str]) -> str:
+    """A character reference to no XML character (a surrogate, beyond U+10FFFF, a control)
+    would make the whole document unusable to both parsers: it becomes U+FFFD instead."""
+    digits = m.group(1) or m.group(2)
+    if len(digits) > 8:
+        return "\ufffd"
+    code = int(digits, 16) if m.group(1) else int(digits)
+    if code > 0x10FFFF or _ILLEGAL_XML.match(chr(code)) or code in (0, 0x7F):
+        return "\ufffd"
+    return m.group(0)
 
 
 def _parse_feedparser(data: bytes, text: str, url: str) -> ParsedFeed:
@@ -237,8 +252,10 @@ def _to_feed(parsed: Any, text: str, url: str) -> ParsedFeed:
         if bozo and not entries and not _LOOKS_HTML.search(text[:4096]):
             raise ParseError("malformed", f"not well-formed XML: {_bozo_reason(parsed)}")
         raise ParseError("not_a_feed", "no RSS or Atom document (an HTML page?)")
+    problem = None
     if bozo and entries and not _ROOT_CLOSE.search(text[-4096:]):
         entries = entries[:-1]  # truncated document: its last entry may be cut short
+        problem = f"truncated document: kept its {len(entries)} complete item(s)"
     if bozo and not entries:
         raise ParseError("malformed", f"no usable entry: {_bozo_reason(parsed)}")
     feed = _get(parsed, "feed") or {}
@@ -248,6 +265,7 @@ def _to_feed(parsed: Any, text: str, url: str) -> ParsedFeed:
         version=version,
         ttl_minutes=_ttl(_get(feed, "ttl")),
         entries=tuple(_entry(entry, url, version) for entry in entries),
+        problem=problem,
     )
 
 

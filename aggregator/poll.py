@@ -144,13 +144,16 @@ async def _process(
     if body_hash == state.body_hash:
         return PollResult(source.name, "unchanged"), _success(p, source, state, fetched, now)
     content_type = fetched.headers.get("content-type")
-    ttl, articles = await p.workers.run(
+    ttl, articles, warnings = await p.workers.run(
         len(fetched.body), prepare, fetched.body, fetched.url, content_type, source, now
     )
     if turn is not None:
         await turn()
     counts = await p.db(p.store.upsert, articles, now)
-    state = _adopt_redirect(replace(state, body_hash=body_hash), fetched)
+    # The warning stays on the source until a document parses without one (a 304 or an
+    # identical body says the same document is still served).
+    warning = "; ".join(message for _, message in warnings) or None
+    state = _adopt_redirect(replace(state, body_hash=body_hash, last_warning=warning), fetched)
     result = PollResult(
         source.name,
         "ok",
@@ -158,6 +161,7 @@ async def _process(
         updated=counts.updated,
         merged=counts.merged,
         unchanged=counts.unchanged,
+        warnings=tuple(warnings),
     )
     return result, _success(p, source, state, fetched, now, ttl=ttl)
 
@@ -242,6 +246,8 @@ def _unrecorded(
 
 def _log_result(r: PollResult) -> None:
     after = rfc3339(r.next_poll) if r.next_poll else "not scheduled"
+    for kind, message in r.warnings:
+        log.warning("%s: %s: %s", r.source, kind, message)
     if r.status in ("error", "gone"):
         log.warning(
             "%s: %s (%s): %s; next poll %s", r.source, r.status, r.error_kind, r.error, after

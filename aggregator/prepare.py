@@ -17,11 +17,13 @@ log = logging.getLogger(__name__)
 
 def prepare(
     body: bytes, url: str, content_type: str | None, source: Source, now: datetime
-) -> tuple[int | None, list[Article]]:
+) -> tuple[int | None, list[Article], list[tuple[str, str]]]:
     """The CPU-bound middle of a poll: parse → clean/normalize → dedup signature.
 
     Pure (no I/O, no shared state), so it runs in a thread or a worker process alike.
-    Returns the feed's TTL and its articles.
+    Returns the feed's TTL, its articles, and warnings as (kind, message): 'partial' (a
+    damaged document of which the complete items were kept), 'limits' (items cut to the
+    per-item limits), 'skipped' (items that could not be read at all).
     """
     # Imported on first use: a poll where every source answers 304 never needs them, and
     # their imports (feedparser, lxml, nh3, dedup) were a third of such a run's start-up.
@@ -31,11 +33,22 @@ def prepare(
 
     feed = parse_feed(body, url=url, content_type=content_type)
     articles = []
+    skipped = 0
     for entry in feed.entries:
         try:
             a = normalize_entry(entry, source, now)
         except Exception:  # one bad item must not lose the rest of the feed
             log.exception("skipping an item of %s that could not be normalized", source.name)
+            skipped += 1
             continue
         articles.append(replace(a, signature=signature(a.title, a.text)))
-    return feed.ttl_minutes, articles
+    warnings: list[tuple[str, str]] = []
+    if feed.problem:
+        warnings.append(("partial", feed.problem))
+    limited = [a for a in articles if a.limits]
+    if limited:
+        reasons = sorted({r for a in limited for r in a.limits})
+        warnings.append(("limits", f"{len(limited)} item(s) cut: {'; '.join(reasons)}"))
+    if skipped:
+        warnings.append(("skipped", f"{skipped} item(s) could not be read and were skipped"))
+    return feed.ttl_minutes, articles, warnings

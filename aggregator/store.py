@@ -1,27 +1,33 @@
-"""SQLite storage (WAL): source states and every article, behind a narrow interface.
+"""The store: source states, articles and their keys, and change tracking, in one SQLite
+database (WAL). Each concern is its own module; `Store` puts them on one connection.
 
-Decisions about identity and merging happen here, inside one transaction per batch, so a
-crash at any moment leaves either the whole batch or none of it. Callers serialize access
-(one thread at a time); the connection is opened with check_same_thread=False for that.
+    database.py       opening, migrations, transactions
+    source_states.py  what is remembered about each source between polls
+    store.py          articles and their keys: identity, merges, revisions, tombstones, reading
+    changes.py        what changed since the last publish (for the outputs)
+    merge.py          the merge decision itself (pure)
+
+A batch is stored in one transaction, so a crash at any moment leaves either the whole
+batch or none of it.
 """
 
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
-import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import migrations
-from .errors import StoreError
-from .identity import article_id, canonical_url, identity_keys, post_slug
-from .models import Article, DedupSettings, SourceState, StoredArticle
+from . import merge
+from .changes import ChangeTracking
+from .database import chunks, iso, marks, parse_dt
+from .identity import article_id, canonical_url, identity_keys
+from .models import Article, DedupSettings, StoredArticle
+from .outputs.posts import post_slug
+from .source_states import SourceStates
 
 if TYPE_CHECKING:
     from .dedup import NearDupIndex, Signature
@@ -44,40 +50,6 @@ class UpsertResult:
     deleted: int = 0  # tombstoned articles seen again and dropped
 
 
-def _iso(dt: datetime) -> str:
-    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def _dt(s: str | None) -> datetime | None:
-    if s is None:
-        return None
-    return datetime.fromisoformat(s)  # 'Z' is UTC; ~10× faster than strptime
-
-
-_CHUNK = 500  # keys per IN (...) lookup, well under SQLite's bound-parameter limit
-
-
-def _chunks(values: Sequence[str]) -> Iterator[Sequence[str]]:
-    for start in range(0, len(values), _CHUNK):
-        yield values[start : start + _CHUNK]
-
-
-def _ref_keys(ref: str) -> list[str]:
-    """The identity keys an operator's reference (a key or any URL form) may stand for."""
-    keys = [ref]
-    canon = canonical_url(ref)
-    if canon:
-        keys.append(f"url:{canon}")
-    if ref.startswith(("http://", "https://")):
-        key, alts = identity_keys(ref, None, "", "")
-        keys += [key, *alts]
-    return keys
-
-
-def _marks(values: Sequence[object]) -> str:
-    return ",".join("?" * len(values))
-
-
 @dataclass
 class _NewRows:
     """Side rows of the batch's new articles, written with one executemany per table."""
@@ -97,30 +69,19 @@ class _NewRows:
         self.dirty.clear()
 
 
-def content_hash(a: Article) -> str:
-    h = hashlib.sha1()
-    for part in (a.title, a.content_html, a.cover or "", a.author):
-        h.update(part.encode())
-        h.update(b"\x00")
-    return h.hexdigest()
+def _ref_keys(ref: str) -> list[str]:
+    """The identity keys an operator's reference (a key or any URL form) may stand for."""
+    keys = [ref]
+    canon = canonical_url(ref)
+    if canon:
+        keys.append(f"url:{canon}")
+    if ref.startswith(("http://", "https://")):
+        key, alts = identity_keys(ref, None, "", "")
+        keys += [key, *alts]
+    return keys
 
 
-def _refuse_truncated(path: Path) -> None:
-    """A database file cut to 0 bytes (a bad copy, a full disk, a mistaken `>`) is not a new
-    database: taking it as one would silently start over without every stored article."""
-    try:
-        empty = path.stat().st_size == 0
-    except FileNotFoundError:
-        return
-    wal = path.with_name(path.name + "-wal")
-    if empty and not (wal.exists() and wal.stat().st_size > 0):
-        raise StoreError(
-            f"database {path} is an empty file (0 bytes): it may have been truncated."
-            " Restore it from a backup, or delete it to start a new database."
-        )
-
-
-class Store:
+class Store(SourceStates, ChangeTracking):
     """The database. Open once per process; close on shutdown."""
 
     def __init__(
@@ -129,35 +90,7 @@ class Store:
         """`readonly`: a second connection that only reads (a worker process rendering
         outputs while the owner's connection stays the only writer)."""
         self.dedup = dedup or DedupSettings()
-        self.path = None if str(path) == ":memory:" else Path(path)
-        where = f"database {path}"
-        try:
-            if readonly:
-                assert self.path is not None, "an in-memory database has no second connection"
-                uri = f"{self.path.resolve().as_uri()}?mode=ro"
-                self._db = sqlite3.connect(uri, uri=True, isolation_level=None, timeout=30)
-                if migrations.check_not_newer(self._db, where) < migrations.LATEST:
-                    raise StoreError(f"{where} is not upgraded yet: open it read-write first")
-                return
-            if self.path is not None:
-                _refuse_truncated(self.path)
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(
-                str(path), isolation_level=None, check_same_thread=False, timeout=30
-            )
-            migrations.check_not_newer(self._db, where)  # before WAL mode writes the header
-            self._db.execute("PRAGMA journal_mode=WAL")
-            # NORMAL in WAL mode: a killed process loses nothing committed; only power loss
-            # may drop the last transactions, never corrupts.
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            # Migrations run with foreign keys off: SQLite's table-rebuild recipe needs it.
-            migrations.migrate(self._db, where)
-            self._db.execute("PRAGMA foreign_keys=ON")
-        except sqlite3.Error as exc:
-            raise StoreError(f"cannot open {where}: {exc}") from exc
-
-    def close(self) -> None:
-        self._db.close()
+        super().__init__(path, readonly=readonly)
 
     @functools.cached_property
     def _index(self) -> NearDupIndex:
@@ -166,96 +99,6 @@ class Store:
         from .dedup import NearDupIndex
 
         return NearDupIndex(self._db)
-
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        try:
-            self._db.execute("BEGIN IMMEDIATE")
-            try:
-                yield self._db
-            except BaseException:
-                self._db.execute("ROLLBACK")
-                raise
-            self._db.execute("COMMIT")
-        except sqlite3.Error as exc:
-            raise StoreError(str(exc)) from exc
-
-    # --- sources ---------------------------------------------------------------------
-
-    def source_state(self, name: str, configured_url: str) -> SourceState:
-        """The stored state of a source; a changed configured URL resets it (and un-gones)."""
-        state, stored = self._read_state(name, configured_url)
-        if not stored:
-            self.save_state(state)
-        return state
-
-    def peek_state(self, name: str, configured_url: str) -> SourceState:
-        """`source_state` without writing anything (read-only commands)."""
-        return self._read_state(name, configured_url)[0]
-
-    def _read_state(self, name: str, configured_url: str) -> tuple[SourceState, bool]:
-        try:
-            row = self._db.execute(
-                "SELECT name, url, etag, last_modified, body_hash, last_success, last_error,"
-                " last_error_kind, error_count, next_poll, gone, redirect_candidate,"
-                " configured_url FROM sources WHERE name = ?",
-                (name,),
-            ).fetchone()
-        except sqlite3.Error as exc:
-            raise StoreError(str(exc)) from exc
-        if row is None or row[12] != configured_url:
-            state = SourceState(name=name, url=configured_url, configured_url=configured_url)
-            if row is not None:  # keep the history that is still true
-                state = replace(state, last_success=_dt(row[5]))
-            return state, False
-        state = SourceState(
-            name=row[0],
-            url=row[1],
-            etag=row[2],
-            last_modified=row[3],
-            body_hash=row[4],
-            last_success=_dt(row[5]),
-            last_error=row[6],
-            last_error_kind=row[7],
-            error_count=row[8],
-            next_poll=_dt(row[9]),
-            gone=bool(row[10]),
-            redirect_candidate=row[11],
-            configured_url=row[12],
-        )
-        return state, True
-
-    def save_state(self, s: SourceState) -> None:
-        with self._tx() as db:
-            db.execute(
-                "INSERT OR REPLACE INTO sources (name, configured_url, url, etag, last_modified,"
-                " body_hash, last_success, last_error, last_error_kind, error_count, next_poll,"
-                " gone, redirect_candidate) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (
-                    s.name,
-                    s.configured_url or s.url,
-                    s.url,
-                    s.etag,
-                    s.last_modified,
-                    s.body_hash,
-                    _iso(s.last_success) if s.last_success else None,
-                    s.last_error,
-                    s.last_error_kind,
-                    s.error_count,
-                    _iso(s.next_poll) if s.next_poll else None,
-                    int(s.gone),
-                    s.redirect_candidate,
-                ),
-            )
-
-    def enable_source(self, name: str) -> bool:
-        """Clear a 410 'gone' mark and the backoff so the source is polled again."""
-        with self._tx() as db:
-            cur = db.execute(
-                "UPDATE sources SET gone = 0, error_count = 0, next_poll = NULL WHERE name = ?",
-                (name,),
-            )
-        return cur.rowcount > 0
 
     # --- articles ----------------------------------------------------------------------
 
@@ -275,14 +118,15 @@ class Store:
             pending = _NewRows()
             for a in articles:
                 keys = (a.key, *a.alt_keys)
-                if dead.intersection(keys):
+                decision = merge.decide(keys, dead, known)
+                if decision == "deleted":
                     counts["deleted"] += 1
                     continue
-                hits = [known[k] for k in keys if k in known]
-                if hits:
+                result: merge.Outcome
+                if isinstance(decision, merge.Known):
                     self._flush(pending)  # the paths below read the rows they touch
-                    seq, is_copy = min(hits, key=lambda hit: hit[1])
-                    result = self._upsert_known(seq, bool(is_copy), a, keys, now)
+                    seq, is_copy = decision.seq, int(decision.through_copy)
+                    result = self._upsert_known(seq, decision.through_copy, a, keys, now)
                 else:
                     result, seq, is_copy = self._upsert_unknown(a, keys, now, pending)
                 for k in keys:  # later items of the batch find what this one added
@@ -299,18 +143,18 @@ class Store:
     def _tombstoned(self, keys: Sequence[str]) -> set[str]:
         return {
             r[0]
-            for chunk in _chunks(keys)
+            for chunk in chunks(keys)
             for r in self._db.execute(
-                f"SELECT key FROM tombstones WHERE key IN ({_marks(chunk)})", chunk
+                f"SELECT key FROM tombstones WHERE key IN ({marks(chunk)})", chunk
             )
         }
 
     def _known_keys(self, keys: Sequence[str]) -> dict[str, tuple[int, int]]:
         return {
             r[0]: (r[1], r[2])
-            for chunk in _chunks(keys)
+            for chunk in chunks(keys)
             for r in self._db.execute(
-                f"SELECT key, seq, is_copy FROM article_keys WHERE key IN ({_marks(chunk)})",
+                f"SELECT key, seq, is_copy FROM article_keys WHERE key IN ({marks(chunk)})",
                 chunk,
             )
         }
@@ -336,64 +180,23 @@ class Store:
         )
         rows.clear()
 
-    # --- change tracking: outputs are rebuilt only when the generation moved ------------
-
-    def _bump_generation(self) -> None:
-        self._db.execute(
-            "INSERT INTO meta (k, v) VALUES ('generation', '1')"
-            " ON CONFLICT (k) DO UPDATE SET v = CAST(v AS INTEGER) + 1"
-        )
-
-    def _touch_categories(self, seq: int | None) -> None:
-        """Remember the categories whose feeds must be re-rendered at the next publish."""
-        self._db.execute(
-            "INSERT OR IGNORE INTO dirty_categories (category)"
-            " SELECT category FROM article_categories WHERE seq = ?",
-            (seq,),
-        )
-
-    def dirty_categories(self) -> set[str]:
-        return {r[0] for r in self._db.execute("SELECT category FROM dirty_categories")}
-
-    def clear_dirty_categories(self, done: set[str]) -> None:
-        with self._tx() as db:
-            db.executemany("DELETE FROM dirty_categories WHERE category = ?", [(c,) for c in done])
-
-    def generation(self) -> int:
-        """A number that changes whenever anything published could have changed."""
-        row = self._db.execute("SELECT v FROM meta WHERE k = 'generation'").fetchone()
-        return int(row[0]) if row else 0
-
-    def get_meta(self, key: str) -> str | None:
-        row = self._db.execute("SELECT v FROM meta WHERE k = ?", (key,)).fetchone()
-        return str(row[0]) if row else None
-
-    def set_meta(self, key: str, value: str) -> None:
-        with self._tx() as db:
-            db.execute(
-                "INSERT INTO meta (k, v) VALUES (?, ?)"
-                " ON CONFLICT (k) DO UPDATE SET v = excluded.v",
-                (key, value),
-            )
-
     def _upsert_known(
         self, seq: int, is_copy: bool, a: Article, keys: Sequence[str], now: datetime
-    ) -> str:
+    ) -> merge.Outcome:
         """An item with a key already stored: a repeat, a revision, or another channel."""
-        grew = self._attach(seq, a, keys, now, is_copy=is_copy)
-        if is_copy:
-            return "merged" if grew else "unchanged"
-        return self._revise(seq, a, now) or ("merged" if grew else "unchanged")
+        learnt = self._attach(seq, a, keys, now, is_copy=is_copy)
+        revised = not is_copy and self._revise(seq, a, now)
+        return merge.known_outcome(is_copy, revised, learnt)
 
     def _upsert_unknown(
         self, a: Article, keys: Sequence[str], now: datetime, pending: _NewRows
-    ) -> tuple[str, int, int]:
+    ) -> tuple[merge.Outcome, int, int]:
         """An item with no stored key: a near-duplicate of a kept story, or a new one.
         Returns what happened, the article's seq and whether its keys are a copy's."""
         # Usually computed by the poll's worker; computed here once for find and add if not.
-        from .dedup import Candidate, Signature, signature
+        from .dedup import Candidate, signature
 
-        sig = a.signature if isinstance(a.signature, Signature) else signature(a.title, a.text)
+        sig = a.signature or signature(a.title, a.text)
         if self.dedup.policy == "merge":
             window = timedelta(days=self.dedup.window_days)
             kept = self._index.find(Candidate(a.title, a.text, a.published), window, sig)
@@ -404,7 +207,7 @@ class Store:
                 db.execute(
                     "INSERT OR IGNORE INTO copies (key, seq, source, link, title, first_seen)"
                     " VALUES (?,?,?,?,?,?)",
-                    (a.key, seq, a.source_name, a.link, a.title, _iso(now)),
+                    (a.key, seq, a.source_name, a.link, a.title, iso(now)),
                 )
                 self._attach(seq, a, keys, now, is_copy=True)
                 self._add_alt_title(seq, a.title)
@@ -416,8 +219,8 @@ class Store:
         self, a: Article, keys: Sequence[str], now: datetime, sig: Signature, pending: _NewRows
     ) -> int:
         aid = article_id(a.key)
-        published = _iso(a.published)
-        seen = _iso(now)
+        published = iso(a.published)
+        seen = iso(now)
         categories = list(dict.fromkeys(a.categories))
         cur = self._db.execute(
             "INSERT INTO articles (id, key, slug, link, title, published, updated, first_seen,"
@@ -438,7 +241,7 @@ class Store:
                 a.content_html,
                 a.cover,
                 a.editor,
-                content_hash(a),
+                merge.content_hash(a),
             ),
         )
         seq = cur.lastrowid
@@ -467,13 +270,13 @@ class Store:
         link = canonical_url(a.link) or a.link
         db.execute(
             "INSERT OR IGNORE INTO article_links (seq, url, source, first_seen) VALUES (?,?,?,?)",
-            (seq, link, a.source_name, _iso(now)),
+            (seq, link, a.source_name, iso(now)),
         )
         (cats_json,) = db.execute(
             "SELECT categories FROM articles WHERE seq = ?", (seq,)
         ).fetchone()
         cats: list[str] = json.loads(cats_json)
-        merged = list(dict.fromkeys([*cats, *a.categories]))
+        merged = merge.merged_categories(cats, a.categories)
         if merged != cats:
             db.execute(
                 "UPDATE articles SET categories = ?, post_dirty = 1 WHERE seq = ?",
@@ -500,15 +303,15 @@ class Store:
                 (json.dumps(alts, ensure_ascii=False), seq),
             )
 
-    def _revise(self, seq: int, a: Article, now: datetime) -> str | None:
+    def _revise(self, seq: int, a: Article, now: datetime) -> bool:
         """Same identity, changed content: update in place (same id, same slug)."""
         old_hash, aid, alts_json = self._db.execute(
             "SELECT content_hash, id, alt_titles FROM articles WHERE seq = ?", (seq,)
         ).fetchone()
-        new_hash = content_hash(a)
+        new_hash = merge.content_hash(a)
         if new_hash == old_hash:
-            return None
-        from .dedup import Candidate, Signature, alternative_titles
+            return False
+        from .dedup import Candidate, alternative_titles
 
         # A revision retitled to one of the alternatives no longer has it as another title.
         alts = alternative_titles(a.title, (), *json.loads(alts_json))
@@ -522,7 +325,7 @@ class Store:
                 a.author,
                 a.editor,
                 new_hash,
-                _iso(now),
+                iso(now),
                 json.dumps(alts, ensure_ascii=False),
                 seq,
             ),
@@ -530,9 +333,9 @@ class Store:
 
         # A refresh in place: the story keeps its stored order and the headlines it was
         # merged under.
-        sig = a.signature if isinstance(a.signature, Signature) else None
+        sig = a.signature
         self._index.add(aid, Candidate(a.title, a.text, a.published), sig=sig)
-        return "updated"
+        return True
 
     def delete(self, ref: str, now: datetime) -> StoredArticle | None:
         """Delete an article by id, identity key or URL; tombstone every key it had."""
@@ -546,7 +349,7 @@ class Store:
             keys += [r[0] for r in db.execute("SELECT key FROM copies WHERE seq = ?", (seq,))]
             db.executemany(
                 "INSERT OR REPLACE INTO tombstones (key, deleted_at, slug) VALUES (?,?,?)",
-                [(k, _iso(now), art.slug) for k in dict.fromkeys(keys)],
+                [(k, iso(now), art.slug) for k in dict.fromkeys(keys)],
             )
             self._index.remove(art.id)
             self._touch_categories(seq)
@@ -580,13 +383,7 @@ class Store:
                 if article_id(key) == ref:
                     row = (when,)
                     break
-        return _dt(row[0]) if row else None
-
-    def deleted_slugs(self) -> list[str]:
-        return [
-            r[0]
-            for r in self._db.execute("SELECT DISTINCT slug FROM tombstones WHERE slug IS NOT NULL")
-        ]
+        return parse_dt(row[0]) if row else None
 
     # --- reading (the outputs.ArticleView protocol) -------------------------------------
 
@@ -638,28 +435,13 @@ class Store:
         """The stored articles of `ids` that still exist, in that order."""
         seqs = [
             r[0]
-            for chunk in _chunks(ids)
+            for chunk in chunks(ids)
             for r in self._db.execute(
-                f"SELECT seq FROM articles WHERE id IN ({_marks(chunk)})", chunk
+                f"SELECT seq FROM articles WHERE id IN ({marks(chunk)})", chunk
             )
         ]
         by_id = {a.id: a for a in self._load(seqs)}
         return [by_id[i] for i in ids if i in by_id]
-
-    def dirty_post_ids(self) -> list[str]:
-        """Articles whose post must be written again, in insertion order."""
-        return [
-            r[0]
-            for r in self._db.execute("SELECT id FROM articles WHERE post_dirty = 1 ORDER BY seq")
-        ]
-
-    def mark_posts_clean(self, ids: Iterable[str]) -> None:
-        with self._tx() as db:
-            db.executemany("UPDATE articles SET post_dirty = 0 WHERE id = ?", [(i,) for i in ids])
-
-    def mark_all_posts_dirty(self) -> None:
-        with self._tx() as db:
-            db.execute("UPDATE articles SET post_dirty = 1")
 
     def _load(self, seqs: Sequence[int]) -> list[StoredArticle]:
         if not seqs:
@@ -682,8 +464,8 @@ class Store:
             r = rows.get(seq)
             if r is None:
                 continue
-            published = _dt(r[5])
-            updated = _dt(r[6])
+            published = parse_dt(r[5])
+            updated = parse_dt(r[6])
             assert published is not None and updated is not None
             out.append(
                 StoredArticle(

@@ -357,3 +357,27 @@ def test_layout_tidied(source: str, expected_html: str, expected_text: str) -> N
 @given(st.text(alphabet=" \n\t\r\x0b\x0c\x1c\u3000\xa0\x85\u2028ab", max_size=16))
 def test_line_break_collapse_is_the_regex(text: str) -> None:
     assert _collapse_line_breaks(text) == re.sub(r"\s*\n\s*", "\n", text)
+
+
+def test_deep_nesting_is_flattened_and_recorded() -> None:
+    # (layout <div>s are unwrapped anyway: quotes in quotes are what nests for real)
+    body = "<blockquote>" * 1000 + "<p>深处的文字</p>" + "</blockquote>" * 1000 + "<p>后文</p>"
+    cleaned = clean_html(body, "https://a.example/")
+    assert "深处的文字" in cleaned.text and "后文" in cleaned.text
+    depth = max(
+        len(list(el.iterancestors()))
+        for el in lxml.html.fromstring(f"<div>{cleaned.html}</div>").iter()
+    )
+    assert depth <= 66
+    assert cleaned.limits == ("nesting deeper than 64 levels: flattened",)
+
+
+def test_a_huge_body_is_cut_and_recorded() -> None:
+    body = "<p>" + "x" * 3_000_000 + "</p><p>end</p>"
+    cleaned = clean_html(body, "https://a.example/")
+    assert len(cleaned.html) <= 500_100 and len(cleaned.text) <= 500_000
+    assert cleaned.limits == (
+        "body markup over 2000000 characters: cut",
+        "cleaned body over 500000 characters: cut",
+    )
+    assert clean_html("<p>normal</p>", None).limits == ()

@@ -18,11 +18,11 @@ import lxml.html
 import pytest
 
 from aggregator.clean import clean_html
-from aggregator.identity import article_id, post_slug
+from aggregator.identity import article_id
 from aggregator.models import Article, StoredArticle
 from aggregator.normalize import normalize_entry
 from aggregator.outputs.hexo import render_post
-from aggregator.outputs.posts import post_name
+from aggregator.outputs.posts import post_name, post_slug
 from tests.corpus_posts import all_posts
 
 SITE = Path(__file__).parent / "hexo"

@@ -275,9 +275,25 @@ def test_version_1_gains_alternative_titles_from_its_copies(
         assert all(a.alt_titles == () for a in store.recent(100) if a not in merged)
     finally:
         store.close()
-    assert sqlite3.connect(old_db).execute("PRAGMA user_version").fetchone() == (2,)
+    assert sqlite3.connect(old_db).execute("PRAGMA user_version").fetchone() == (LATEST,)
     assert rows_in(old_db, "dedup_article", ["DISTINCT body, lead, rest"]) == [(0, 0, 0)]
     (aliases,) = [r[0] for r in rows_in(old_db, "dedup_article", ["aliases"]) if r[0]]
     assert aliases == array("q", (headline_hash(t) for t in merged[0].alt_titles)).tobytes()
     for table, rows in before.items():
         assert rows_in(old_db, table, old_columns[table]) == rows, table
+
+
+def test_migration_3_adds_the_source_warning_keeping_the_sources(
+    old_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    before = rows_in(old_db, "sources", ["name", "url", "error_count"])
+    with monkeypatch.context() as m:  # a version-2 database: what the release before wrote
+        m.setattr(migrations, "MIGRATIONS", MIGRATIONS[:2])
+        m.setattr(migrations, "LATEST", 2)
+        Store(old_db).close()
+    assert sqlite3.connect(old_db).execute("PRAGMA user_version").fetchone() == (2,)
+    assert "last_warning" not in column_names(old_db, "sources")
+    Store(old_db).close()
+    assert "last_warning" in column_names(old_db, "sources")
+    assert rows_in(old_db, "sources", ["name", "url", "error_count"]) == before
+    assert {r[0] for r in rows_in(old_db, "sources", ["last_warning"])} == {None}

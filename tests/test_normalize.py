@@ -251,3 +251,24 @@ def test_identity_keys_of_a_guid_that_repeats_the_link(link: str, guid: str | No
         keys.append(identity_keys(None, None, "t", "d")[0])
     unique = list(dict.fromkeys(keys))
     assert identity_keys(link or None, guid, "t", "d") == (unique[0], tuple(unique[1:]))
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("&lt;script&gt;alert(1)&lt;/script&gt;", "alert(1)"),  # escaped once in the XML
+        ("<b>A &amp; B</b>", "A & B"),
+        ("\u202egnp.exe \u2066x\u2069", "gnp.exe x"),
+        ("《三体》<i>上</i> 1<2", "《三体》上 1<2"),
+        ("长" * 400, "长" * 299 + "…"),
+    ],
+)
+def test_titles_stay_plain_text(raw: str, expected: str) -> None:
+    assert clean_title(raw) == expected
+
+
+def test_a_cut_title_is_recorded_on_the_article() -> None:
+    entry = ParsedEntry(None, "https://a.example/1", "长" * 100_000, "<p>x</p>", None, None, None)
+    a = normalize_entry(entry, Source("源", "https://a.example/", ("金融",), "作者", 60), NOW)
+    assert len(a.title) == 300
+    assert a.limits == ("title over 300 characters: cut",)

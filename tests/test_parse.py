@@ -675,3 +675,27 @@ def test_fast_path_falls_back_or_equals_feedparser(doc: str) -> None:
         return  # refused before either parser ran (e.g. only control characters)
     if fast is not None:
         assert fast == slow
+
+
+@pytest.mark.parametrize("ref", ["&#xD800;", "&#x110000;", "&#99999999999;", "&#0;", "&#x1;"])
+def test_a_bad_character_reference_is_replaced_not_fatal(ref: str) -> None:
+    items = "".join(
+        f"<item><title>第{i}条{ref if i == 2 else ''}</title>"
+        f"<link>https://a.example/{i}</link></item>"
+        for i in range(1, 4)
+    )
+    body = f'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>{items}'
+    feed = parse_feed((body + "</channel></rss>").encode(), url="https://a.example/")
+    assert [e.title for e in feed.entries] == ["第1条", "第2条\ufffd", "第3条"]
+    assert feed.problem is None
+
+
+def test_a_truncated_document_says_so() -> None:
+    body = (
+        '<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>'
+        "<item><title>一</title><link>https://a.example/1</link></item>"
+        "<item><title>二</title><link>https://a.example/2</link></item><item><title>三"
+    )
+    feed = parse_feed(body.encode(), url="https://a.example/")
+    assert [e.title for e in feed.entries] == ["一", "二"]
+    assert feed.problem == "truncated document: kept its 2 complete item(s)"

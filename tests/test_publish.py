@@ -353,3 +353,19 @@ def test_changed_sources_rewrite_only_the_opml(publisher: Make) -> None:
     (outline,) = opml.iter("outline")
     assert outline.get("xmlUrl") == "https://rsshub.example/sina?limit=5"  # no secrets
     assert outline.get("text") == "新浪财经－国內" and outline.get("category") == "/金融"
+
+
+def test_an_article_that_cannot_be_rendered_is_skipped_not_fatal(
+    publisher: Make, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Stored before the ingest limits existed (or by any other way): a body lxml refuses
+    # (a text node over 10 M characters) must not stop the other articles' publishing.
+    p = publisher(5, archive_size=4)
+    p.add(make_article(7, content_html="x" * 10_000_001))
+    bad = p.store.page(5, 1)[0]
+    p.publish()
+    for name in ("feed.atom", "feed.rss", "archive/2.atom"):
+        ids = [e.id for e in parse(p.dir / name).entries]
+        assert bad.id not in ids and len(ids) == (5 if name.startswith("feed") else 1), name
+    assert bad.id in caplog.text and "skips article" in caplog.text
+    assert len(list((p.dir / "posts").glob("*.md"))) == 6, "its post is not the problem"

@@ -18,7 +18,7 @@ from ..atomic import fsync_all
 from ..models import Settings
 from ..progress import Progress
 from .archives import Archives
-from .base import ArticleView, Context, Output, Rendered
+from .base import ArticleView, Context, Output, Rendered, render_isolated
 from .feeds import CategoryFeeds, Feed
 from .pages import Pages
 from .posts import Posts
@@ -89,7 +89,7 @@ def publish(
     for o, jobs in here:
         if not o.links_others:
             for job in jobs:
-                o.write(contexts[o.name], job, o.render(store, settings, job))
+                o.write(contexts[o.name], job, render_isolated(o, store, settings, job))
                 if shown is not None:
                     shown.step()
                 background.write_ready(contexts)
@@ -97,7 +97,7 @@ def publish(
     for o, jobs in here:
         if o.links_others:
             for job in jobs:
-                o.write(contexts[o.name], job, o.render(store, settings, job))
+                o.write(contexts[o.name], job, render_isolated(o, store, settings, job))
                 if shown is not None:
                     shown.step()
     if shown is not None:
@@ -140,7 +140,7 @@ def render_in_worker(db_path: Path, settings: Settings, output: str, job: object
             old.close()
         _readers.clear()
         store = _readers[key] = Store(db_path, readonly=True)
-    return _BY_NAME[output].render(store, settings, job)
+    return render_isolated(_BY_NAME[output], store, settings, job)
 
 
 class _Renders:
@@ -217,7 +217,7 @@ class _Renders:
                 self._workers, self._window = None, 0
                 del self._futures[self._next :]
         if rendered is None:
-            rendered = output.render(self._store, self._settings, job)
+            rendered = render_isolated(output, self._store, self._settings, job)
         output.write(contexts[output.name], job, rendered)
         if self._progress is not None:
             self._progress.step()

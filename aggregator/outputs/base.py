@@ -13,7 +13,9 @@ and, once every file is durable, `finish` (acknowledge the changes it consumed).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, Protocol
@@ -24,6 +26,8 @@ from ..models import OutputSettings, Settings, StoredArticle
 
 if TYPE_CHECKING:
     from ..store import Store
+
+log = logging.getLogger(__name__)
 
 Rendered = list[tuple[str, bytes]]  # (path relative to the output's folder, bytes)
 
@@ -116,3 +120,61 @@ class Output:
 
     def finish(self, ctx: Context) -> None:
         """After every output's files are durable: acknowledge what this publish consumed."""
+
+
+def render_isolated(output: Output, view: ArticleView, settings: Settings, job: object) -> Rendered:
+    """`output.render`, leaving out (and logging) any article that cannot be rendered.
+
+    Whatever got into the store (a body lxml refuses, written before the ingest limits),
+    one article must not stop the publishing of all the others. Costs nothing until a
+    render fails: then each article the job read is tried alone.
+    """
+    try:
+        return output.render(view, settings, job)
+    except Exception as exc:
+        failure = exc
+    read: dict[str, StoredArticle] = {}
+
+    def record(a: StoredArticle) -> bool:
+        read[a.id] = a
+        return True
+
+    with contextlib.suppress(Exception):  # it fails again, having read the articles
+        output.render(_Only(view, record), settings, job)
+    bad: set[str] = set()
+    for a in read.values():
+        try:
+            output.render(_Only(view, _is(a.id)), settings, job)
+        except Exception as exc:
+            bad.add(a.id)
+            log.error("publishing %s skips article %s (%s): %s", output.name, a.id, a.link, exc)
+    if not bad:
+        raise failure  # not one article's fault
+    return output.render(_Only(view, lambda x: x.id not in bad), settings, job)
+
+
+def _is(article_id: str) -> Callable[[StoredArticle], bool]:
+    return lambda a: a.id == article_id
+
+
+class _Only:
+    """The view, showing only the articles `keep` accepts."""
+
+    def __init__(self, view: ArticleView, keep: Callable[[StoredArticle], bool]) -> None:
+        self._view = view
+        self._keep = keep
+
+    def recent(self, limit: int, category: str | None = None) -> list[StoredArticle]:
+        return [a for a in self._view.recent(limit, category) if self._keep(a)]
+
+    def categories(self) -> list[str]:
+        return self._view.categories()
+
+    def count(self, category: str | None = None) -> int:
+        return self._view.count(category)
+
+    def page(self, offset: int, limit: int, category: str | None = None) -> list[StoredArticle]:
+        return [a for a in self._view.page(offset, limit, category) if self._keep(a)]
+
+    def articles(self, ids: Sequence[str]) -> list[StoredArticle]:
+        return [a for a in self._view.articles(ids) if self._keep(a)]

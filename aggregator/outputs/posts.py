@@ -5,6 +5,7 @@ and removed when the article is deleted.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -14,6 +15,16 @@ from ..models import OutputSettings, Settings
 from .base import ArticleView, Context, Output, Rendered
 
 _SAFE_SLUG = re.compile(r"^[0-9A-Za-z][0-9A-Za-z._-]{0,200}$")
+_SLUG_UNSAFE = re.compile(r"[^0-9a-z]+")
+
+
+def post_slug(key: str, published_date: str) -> str:
+    """File stem for the article's post: date prefix + short hash, safe everywhere.
+
+    The store assigns it once, when the article is first stored, and keeps it (a revision
+    or a merge never renames a post); tombstones keep it so the post can be removed."""
+    digest = hashlib.sha1(key.encode()).hexdigest()[:12]
+    return f"{_SLUG_UNSAFE.sub('-', published_date.lower()).strip('-')}-{digest}"
 
 
 def post_name(slug: str) -> str:

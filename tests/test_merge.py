@@ -1,0 +1,52 @@
+"""The merge decision (merge.py): pure, so every branch is checked without a database."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from aggregator.merge import Known, decide, known_outcome, merged_categories
+
+KEYS = ("sina:abc", "url:https://finance.sina.com.cn/a.shtml")
+
+
+def test_a_tombstoned_key_wins_over_everything() -> None:
+    assert decide(KEYS, {"url:https://finance.sina.com.cn/a.shtml"}, {"sina:abc": (1, 0)}) == (
+        "deleted"
+    )
+
+
+def test_unknown_keys_are_left_to_near_duplicate_detection() -> None:
+    assert decide(KEYS, set(), {"sina:other": (1, 0)}) is None
+
+
+def test_the_storys_own_key_wins_over_a_copys() -> None:
+    known = {"sina:abc": (7, 1), "url:https://finance.sina.com.cn/a.shtml": (3, 0)}
+    assert decide(KEYS, set(), known) == Known(3, through_copy=False)
+    assert decide(KEYS[:1], set(), known) == Known(7, through_copy=True)
+
+
+@pytest.mark.parametrize(
+    ("through_copy", "revised", "learnt", "outcome"),
+    [
+        (False, True, False, "updated"),
+        (False, True, True, "updated"),
+        (False, False, True, "merged"),
+        (False, False, False, "unchanged"),
+        (True, True, True, "merged"),  # a copy's new text never replaces the kept story's
+        (True, True, False, "unchanged"),
+        (True, False, False, "unchanged"),
+    ],
+)
+def test_known_outcome(through_copy: bool, revised: bool, learnt: bool, outcome: str) -> None:
+    assert known_outcome(through_copy, revised, learnt) == outcome
+
+
+@given(st.lists(st.text(max_size=3), max_size=6), st.lists(st.text(max_size=3), max_size=6))
+def test_merged_categories_keep_first_seen_order_without_repeats(
+    stored: list[str], incoming: list[str]
+) -> None:
+    merged = merged_categories(stored, incoming)
+    assert len(merged) == len(set(merged)) == len(set(stored) | set(incoming))
+    assert merged[: len(dict.fromkeys(stored))] == list(dict.fromkeys(stored))
