@@ -293,7 +293,7 @@ def test_enable_finds_names_however_typed(tmp_path: Path) -> None:
     assert "did you mean '新浪财经－国內'?" in typo.stderr
 
 
-@pytest.mark.parametrize("command", ["check-config", "status"])
+@pytest.mark.parametrize("command", ["check-config", "status", "export-opml"])
 def test_read_only_commands_create_nothing(tmp_path: Path, command: str) -> None:
     cfg = demo_config(tmp_path)
     before = files_under(tmp_path)
