@@ -259,24 +259,21 @@ def _status(settings: Settings) -> int:
 
 
 def state_json(st: SourceState) -> dict[str, object]:
-    """A source's state for people and scripts: timestamps as RFC 3339 UTC with `Z`,
-    passwords in its URLs and errors removed."""
+    """A source's state for people and scripts: every field, timestamps as RFC 3339 UTC
+    with `Z`, passwords in its URLs and messages removed."""
+    from dataclasses import asdict
+
     from .dates import rfc3339
 
-    return {
-        "name": st.name,
-        "url": redact(st.url),
-        "configured_url": redact(st.configured_url) if st.configured_url else None,
-        "last_success": rfc3339(st.last_success) if st.last_success else None,
-        "last_error": redact_text(st.last_error) if st.last_error else None,
-        "last_error_kind": st.last_error_kind,
-        "error_count": st.error_count,
-        "next_poll": rfc3339(st.next_poll) if st.next_poll else None,
-        "gone": st.gone,
-        "redirect_candidate": redact(st.redirect_candidate) if st.redirect_candidate else None,
-        "etag": st.etag,
-        "last_modified": st.last_modified,
-    }
+    shown: dict[str, object] = asdict(st)
+    for key, value in shown.items():
+        if isinstance(value, datetime):
+            shown[key] = rfc3339(value)
+        elif isinstance(value, str) and key in ("url", "configured_url", "redirect_candidate"):
+            shown[key] = redact(value)
+        elif isinstance(value, str) and key in ("last_error", "last_warning"):
+            shown[key] = redact_text(value)
+    return shown
 
 
 def post_ref(ref: str) -> str:
