@@ -123,6 +123,7 @@ async def probe(settings: Settings) -> list[ProbeReport]:
     import asyncio
 
     from .fetch import Fetcher
+    from .kinds import KINDS
     from .prepare import prepare
     from .schedule import classify
 
@@ -130,20 +131,25 @@ async def probe(settings: Settings) -> list[ProbeReport]:
 
     async def one(fetcher: Fetcher, s: Source) -> ProbeReport:
         url = redact(s.url)
+        kind = KINDS[s.kind]
         try:
-            got = await fetcher.fetch(s.url)
+            got = await fetcher.fetch(kind.list_url(s.url, 1) or s.url, referer=kind.referer)
             if got.body is None:  # no validators sent, so a 304 is the server's oddity
                 return ProbeReport(s.name, url, True, "304 Not Modified without validators")
-            _, articles, warnings = await asyncio.to_thread(
+            read = await asyncio.to_thread(
                 prepare, got.body, got.url, got.headers.get("content-type"), s, now
             )
         except Exception as exc:
             return ProbeReport(s.name, url, False, f"{classify(exc)}: {redact_text(str(exc))}")
-        warned = "".join(f"; {kind}: {redact_text(message)}" for kind, message in warnings)
-        if not articles:
+        warned = "".join(f"; {k}: {redact_text(message)}" for k, message in read.warnings)
+        if read.items:  # a list whose pages are fetched when polled (a native Sina list)
+            first = read.items[0].entry.title or "?"
+            detail = f"{len(read.items)} item(s) listed, first: {first}"
+            return ProbeReport(s.name, url, True, detail + warned)
+        if not read.articles:
             return ProbeReport(s.name, url, True, "a valid feed with no items" + warned)
-        newest = max(articles, key=lambda a: a.published)
-        detail = f"{len(articles)} item(s), newest {rfc3339(newest.published)}: {newest.title}"
+        newest = max(read.articles, key=lambda a: a.published)
+        detail = f"{len(read.articles)} item(s), newest {rfc3339(newest.published)}: {newest.title}"
         return ProbeReport(s.name, url, True, detail + warned)
 
     async with Fetcher(settings.fetch) as fetcher:

@@ -271,7 +271,7 @@ def state_json(st: SourceState) -> dict[str, object]:
             shown[key] = rfc3339(value)
         elif isinstance(value, str) and key in ("url", "configured_url", "redirect_candidate"):
             shown[key] = redact(value)
-        elif isinstance(value, str) and key in ("last_error", "last_warning"):
+        elif isinstance(value, str) and key in ("last_error", "last_warning", "last_page_error"):
             shown[key] = redact_text(value)
     return shown
 

@@ -39,7 +39,10 @@ class SourceStates(Database):
             if row is not None:  # keep the history that is still true
                 state = replace(state, last_success=parse_dt(row[5]))
             return state, False
+        pending, page_error = self._page_status(name)
         state = SourceState(
+            pages_pending=pending,
+            last_page_error=page_error,
             name=row[0],
             url=row[1],
             etag=row[2],
@@ -56,6 +59,21 @@ class SourceStates(Database):
             last_warning=row[13],
         )
         return state, True
+
+    def _page_status(self, name: str) -> tuple[int, str | None]:
+        """Article pages listed but not yet fetched at their version (native sources), and
+        the newest page error."""
+        (pending,) = self._db.execute(
+            "SELECT COUNT(*) FROM listed WHERE source = ? AND refused = 0"
+            " AND (done IS NULL OR done != version)",
+            (name,),
+        ).fetchone()
+        row = self._db.execute(
+            "SELECT error FROM listed WHERE source = ? AND error IS NOT NULL"
+            " ORDER BY error_at DESC LIMIT 1",
+            (name,),
+        ).fetchone()
+        return int(pending), row[0] if row else None
 
     def save_state(self, s: SourceState) -> None:
         with self._tx() as db:

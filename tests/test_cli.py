@@ -129,9 +129,10 @@ def test_init_writes_a_working_commented_starter(tmp_path: Path) -> None:
     assert settings.output.dir == (target / "public").resolve()
     # The same channels as the repository's default config (one list, two copies: kept equal).
     shipped = config.load(REPO / "config" / "aggregator.toml")
-    assert [(s.name, s.url, s.interval) for s in settings.sources] == [
-        (s.name, s.url, s.interval) for s in shipped.sources
+    assert [(s.name, s.kind, s.url, s.interval) for s in settings.sources] == [
+        (s.name, s.kind, s.url, s.interval) for s in shipped.sources
     ]
+    assert {s.kind for s in settings.sources} == {"sina-roll", "sina-zhibo"}, "native lists"
     assert len(settings.sources) >= 10
 
     again = cli("init", str(target))
