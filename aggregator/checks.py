@@ -9,11 +9,10 @@ from __future__ import annotations
 import os
 import socket
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
-from .dates import rfc3339
-from .errors import SourceError
+from .dates import rfc3339, utcnow
+from .errors import SourceError, classify
 from .models import Settings, Source
 from .pidfile import running_pid
 from .urls import redact, redact_text
@@ -125,9 +124,8 @@ async def probe(settings: Settings) -> list[ProbeReport]:
     from .fetch import Fetcher
     from .kinds import KINDS
     from .prepare import prepare
-    from .schedule import classify
 
-    now = datetime.now(UTC)
+    now = utcnow()
 
     async def one(fetcher: Fetcher, s: Source) -> ProbeReport:
         url = redact(s.url)

@@ -8,7 +8,7 @@ import json
 import os
 import sys
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -293,7 +293,9 @@ def _operator_command(args: argparse.Namespace, settings: Settings) -> int:
     try:
         if args.command == "delete":
             ref = post_ref(args.ref)
-            now = datetime.now(UTC)
+            from .dates import utcnow
+
+            now = utcnow()
             art = store.delete(ref, now)
             if art is None:
                 when = store.deleted_at(ref)

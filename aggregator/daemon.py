@@ -22,12 +22,11 @@ import uvicorn
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from . import __version__
-from .dates import rfc3339
+from .dates import rfc3339, utcnow
 from .errors import ConfigError
 from .fetch import Fetcher
 from .metrics import Metrics
 from .models import Settings, Source, SourceState
-from .once import utcnow
 from .outputs import publish
 from .pidfile import PidFile
 from .poll import Pipeline, poll_source

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
     from .dedup import Signature
+    from .errors import ErrorKind
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,7 +189,7 @@ class PollResult:
     updated: int = 0
     merged: int = 0
     unchanged: int = 0
-    error_kind: str | None = None
+    error_kind: ErrorKind | None = None
     error: str | None = None
     elapsed: float = 0.0  # the whole poll
     next_poll: datetime | None = None

@@ -10,11 +10,12 @@ import re
 from datetime import datetime
 from urllib.parse import urljoin, urlsplit
 
-from .clean import clean_html, image_url, is_cover_url, strip_illegal
+from .clean import clean_html, image_url, is_cover_url
 from .dates import parse_date
 from .identity import identity_keys
 from .models import Article, ParsedEntry, Source
 from .urls import publishable, redact
+from .xmlchars import xml_safe
 
 _TAG = re.compile(r"</?[A-Za-z][^<>]*>")
 _SPACES = re.compile(r"\s+")
@@ -72,7 +73,7 @@ def clean_title(raw: str | None) -> str:
     if not raw:
         return ""
     text = _TAG.sub("", html.unescape(raw))
-    text = _SPACES.sub(" ", _BIDI.sub("", strip_illegal(text))).strip()
+    text = _SPACES.sub(" ", _BIDI.sub("", xml_safe(text))).strip()
     return text if len(text) <= TITLE_LIMIT else text[: TITLE_LIMIT - 1].rstrip() + "…"
 
 

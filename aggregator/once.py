@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from datetime import UTC, datetime
 
+from .dates import utcnow
 from .fetch import Fetcher
 from .models import PollResult, Settings
 from .outputs import publish
@@ -18,10 +18,6 @@ from .workers import Workers
 log = logging.getLogger(__name__)
 
 OK_STATUSES = ("ok", "not_modified", "unchanged")
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 async def run_once(settings: Settings) -> int:

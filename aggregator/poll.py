@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from .dates import rfc3339
-from .errors import FetchError, SourceError, StoreError
+from .errors import FetchError, SourceError, StoreError, classify
 from .fetch import Fetcher
 from .kinds import KINDS, Item, Kind, item_from_json, item_to_json
 from .listed import Listed, ListedRow
@@ -34,7 +34,7 @@ from .models import (
 )
 from .prepare import PageJob, Prepared, complete, prepare
 from .progress import Progress
-from .schedule import classify, next_delay
+from .schedule import next_delay
 from .sites.domains import same_site
 from .store import Store, UpsertResult
 from .urls import redact_text, with_credentials_of

@@ -167,3 +167,31 @@ def test_posts_can_go_straight_into_a_hexo_site(tmp_path: Path) -> None:
     text = MINIMAL.replace('dir = "public"', 'dir = "public"\nposts_dir = "blog/source/_posts"')
     s = config.load(write(tmp_path, text))
     assert s.output.posts == (tmp_path / "sub").resolve() / "blog/source/_posts"
+
+
+def test_defaults_and_allowed_keys_come_from_the_settings_dataclasses(tmp_path: Path) -> None:
+    import dataclasses
+
+    from aggregator.errors import ConfigError
+    from aggregator.models import DedupSettings, FetchSettings, OutputSettings
+
+    s = config.load(write(tmp_path, MINIMAL))
+    assert s.dedup == DedupSettings()
+    assert s.fetch == FetchSettings(user_agent=s.fetch.user_agent)
+    plain = OutputSettings(dir=s.output.dir, base_url=s.output.base_url, title=s.output.title)
+    assert s.output == plain
+    for cls, table in (
+        (FetchSettings, "fetch"),
+        (OutputSettings, "output"),
+        (DedupSettings, "dedup"),
+    ):
+        header = f"[{table}]\n"
+        text = (
+            MINIMAL.replace(header, header + "not_a_key = 1\n")
+            if header in MINIMAL
+            else MINIMAL + f"\n{header}not_a_key = 1\n"
+        )
+        with pytest.raises(ConfigError) as err:
+            config.load(write(tmp_path, text))
+        listed = str(err.value).split("allowed here: ")[1].rstrip(")").split(", ")
+        assert sorted(listed) == sorted(f.name for f in dataclasses.fields(cls)), table

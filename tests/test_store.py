@@ -150,9 +150,12 @@ def test_same_template_other_facts_stay_apart(store: Store) -> None:
         art("https://example.com/a", "贵州茅台上半年净利润297亿元", report("贵州茅台", "297")),
         art("https://example.com/b", "五粮液上半年净利润149亿元", report("五粮液", "149")),
         art("https://example.com/c", "宁德时代上半年净利润149亿元", report("宁德时代", "149")),
+        # Headlines unlike the others: only the bodies' swapped names and figures tell.
+        art("https://example.com/d", "比亚迪半年报出炉", report("比亚迪", "297")),
+        art("https://example.com/e", "业绩快报：招商银行", report("招商银行", "149")),
     ]
     store.upsert(items, NOW)
-    assert store.count() == 3
+    assert store.count() == 5
     assert all(a.alt_titles == () for a in store.recent(10))
 
 
