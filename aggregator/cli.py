@@ -164,7 +164,7 @@ def _export_opml(settings: Settings, output: str | None) -> int:
     from .atomic import write_atomic
 
     write_atomic(Path(output), data)
-    print(f"wrote {len(settings.sources)} source(s) to {output}")
+    print(f"wrote {len(opml.parse(data))} source(s) to {output}")
     return 0
 
 

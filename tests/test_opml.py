@@ -123,9 +123,17 @@ def test_plan_import_skips_what_is_configured_by_url_or_folded_name() -> None:
 # --- the commands ------------------------------------------------------------------------
 
 
+# Two subscribable sources besides the demo's local files (which an export leaves out).
+WEB = (
+    '[[sources]]\nname = "路透中文"\nurl = "https://cn.reuters.example/rss"\n'
+    'categories = ["外媒"]\n'
+    '[[sources]]\nname = "Caixin"\nurl = "https://caixin.example/feed.xml?key=s3cret&x=1"\n'
+)
+
+
 def test_export_import_round_trip_through_newsboat(tmp_path: Path) -> None:
     binary = newsboat_binary()
-    src = demo_config(tmp_path / "a")
+    src = demo_config(tmp_path / "a", extra_sources=WEB)
     exported = cli("export-opml", "-c", str(src))
     assert exported.returncode == 0, exported.stderr
     (tmp_path / "ours.opml").write_text(exported.stdout, encoding="utf-8")
@@ -155,7 +163,8 @@ def test_export_import_round_trip_through_newsboat(tmp_path: Path) -> None:
     after = config.load(dst)
     assert [s.url for s in after.sources] == [
         "https://x.example/",
-        *(s.url for s in config.load(src).sources),
+        "https://cn.reuters.example/rss",
+        "https://caixin.example/feed.xml?x=1",  # the access key is never exported
     ]
     assert after.storage_path == before.storage_path
     assert "imported 2 source(s)" in done.stdout
@@ -178,9 +187,13 @@ def test_import_that_would_break_the_config_changes_nothing(tmp_path: Path) -> N
     assert missing.returncode == 2 and "cannot read" in missing.stderr
 
 
-def test_export_to_a_file(tmp_path: Path) -> None:
-    cfg = demo_config(tmp_path)
+def test_export_to_a_file_lists_what_others_can_subscribe_to(tmp_path: Path) -> None:
+    cfg = demo_config(tmp_path, extra_sources=WEB)
     done = cli("-c", str(cfg), "export-opml", "-o", str(tmp_path / "out.opml"))
     assert done.returncode == 0, done.stderr
-    names = [o.name for o in opml.parse((tmp_path / "out.opml").read_bytes())]
-    assert names == ["新浪财经－国內", "证券时报网－快讯"]
+    assert done.stdout == f"wrote 2 source(s) to {tmp_path / 'out.opml'}\n"
+    found = opml.parse((tmp_path / "out.opml").read_bytes())
+    assert found == [
+        opml.OpmlSource("路透中文", "https://cn.reuters.example/rss", ("外媒",)),
+        opml.OpmlSource("Caixin", "https://caixin.example/feed.xml?x=1", ()),
+    ], "local file: sources are left out"
