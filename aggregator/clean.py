@@ -1,4 +1,4 @@
-"""HTML cleanup of article bodies (SPEC §4) and the choice of the cover image.
+"""HTML cleanup of article bodies and the choice of the cover image.
 
 Pipeline: strip XML-illegal characters → parse the fragment with lxml → remove junk by
 structure (site rules are data, see `SiteRules` and sites/sina.py) → tidy (unwrap <font>,

@@ -1,4 +1,4 @@
-"""Publication dates as feeds write them → aware UTC datetimes (SPEC §1, §3).
+"""Publication dates as feeds write them → aware UTC datetimes.
 
 Sina writes China time in many ways; feedparser's own date handling reads naive times as
 UTC, `CST` as US Central and `2024年03月05日` as garbage, so the raw string is parsed here.

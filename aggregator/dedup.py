@@ -1,4 +1,4 @@
-"""Near-duplicate stories across outlets and retitled copies (SPEC §5).
+"""Near-duplicate stories across outlets and retitled copies.
 
 Identity-level dedup (same doc id / URL) is identity.py's job; this module decides
 whether two *different* articles tell the same story:

@@ -1,6 +1,6 @@
 """Fetch stage: one polite, bounded HTTP GET → FetchResult (304 is a result, not an error).
 
-Bounds (SPEC §9): a total deadline per fetch (`asyncio.timeout`: httpx has none, a drip-feeding
+Bounds: a total deadline per fetch (`asyncio.timeout`: httpx has none, a drip-feeding
 server could hold a request forever), a cap on wire bytes read with `aiter_raw()` and a cap on
 decompressed bytes (we inflate ourselves with `max_length`: httpx's decoders would hand us a
 bomb in one chunk), redirects followed by hand (to detect loops and remember 301/308), per-host

@@ -1,4 +1,4 @@
-"""One parsed feed item → one Article: true title, date, cover, categories, identity (SPEC §3).
+"""One parsed feed item → one Article: true title, date, cover, categories, identity.
 
 Pure: no I/O, `now` is passed in (it is the first-seen time when the feed's date is absurd).
 """

@@ -187,7 +187,7 @@ async def _process(
     return result, _success(p, source, state, fetched, now, ttl=ttl)
 
 
-# --- kinds that track their items: more list pages, article pages (SPEC §11) --------------
+# --- kinds that track their items: more list pages, article pages --------------
 
 PAGE_RETRY_MAX = 6 * 3600.0  # a failing page is tried again at least this often
 

@@ -1,4 +1,4 @@
-"""Precision and recall of near-duplicate detection on the labelled set (SPEC §5).
+"""Precision and recall of near-duplicate detection on the labelled set.
 
 Usage: ``.venv/bin/python bench/dedup_quality.py [--show-errors]``. Evaluates
 ``same_story`` pairwise, and what the store decides: ``NearDupIndex.find`` (a fresh in-memory

@@ -1,4 +1,4 @@
-"""Near-duplicate stories (SPEC §5): folding, fingerprint, the story rule, the SQLite index."""
+"""Near-duplicate stories: folding, fingerprint, the story rule, the SQLite index."""
 
 from __future__ import annotations
 

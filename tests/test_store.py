@@ -9,48 +9,16 @@ import sys
 import tempfile
 import time
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from aggregator.identity import identity_keys
-from aggregator.models import Article, DedupSettings, SourceState
+from aggregator.models import DedupSettings, SourceState
 from aggregator.store import Store
-
-NOW = datetime(2022, 8, 9, 15, 0, tzinfo=UTC)
-BODY = (
-    "记者从交通运输部长江航务管理局获悉，随着长江航运高质量发展深入推进，长江航运服务长江经济带、"
-    "长三角一体化等国家战略能力明显提升。今年1-7月，长江干线港口完成货物吞吐量20.2亿吨、"
-    "集装箱吞吐量1367万标箱，同比增长1.0%、6.0%；港口集装箱铁水联运量完成21.7万标箱，同比增长86.5%。"
-)
-
-
-def art(
-    link: str,
-    title: str = "1-7月长江干线港口完成货物吞吐量超20亿吨",
-    text: str = BODY,
-    source: str = "新浪财经－国內",
-    cats: tuple[str, ...] = ("金融", "新浪财经"),
-    published: datetime = NOW,
-) -> Article:
-    key, alts = identity_keys(link, None, title, published.isoformat())
-    return Article(
-        key=key,
-        alt_keys=alts,
-        link=link,
-        title=title,
-        published=published,
-        date_is_fallback=False,
-        author=cats[-1],
-        categories=(*cats, source),
-        content_html=f"<p>{text}</p>",
-        text=text,
-        cover=None,
-        source_name=source,
-    )
+from tests.published import BODY, NOW, art
 
 
 @pytest.fixture
@@ -234,7 +202,7 @@ def test_source_state_round_trip_and_reset_on_url_change(store: Store) -> None:
 CHILD = r"""
 import random, sys
 from datetime import UTC, datetime
-from tests.test_store import art
+from tests.published import art
 from aggregator.store import Store
 
 s = Store(sys.argv[1])

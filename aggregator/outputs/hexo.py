@@ -1,4 +1,4 @@
-"""The Hexo markdown post of one article, in the article schema of SPEC §3.
+"""The Hexo markdown post of one article, in the post schema shown in README (Outputs).
 
 The front matter is built by hand in the schema's fixed key order, but every scalar goes
 through `_quoted`/`_scalar`, which are checked against a YAML parser in the tests: a title

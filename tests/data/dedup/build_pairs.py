@@ -3,7 +3,7 @@
 Run from the repo root: ``.venv/bin/python tests/data/dedup/build_pairs.py``. Deterministic
 (fixed seed), so the committed pairs.jsonl is reproducible. Each line:
 ``{"kind": ..., "label": true|false, "a": {title, text, published}, "b": {...}}``,
-label true = same story (SPEC §5). Labels are set by construction, never by the detector.
+label true = same story. Labels are set by construction, never by the detector.
 """
 
 from __future__ import annotations
