@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from aggregator import config
-from tests.test_cli import Running, cli, demo_config
+from tests.processes import Running, cli, demo_config
 
 REPO = Path(__file__).resolve().parents[1]
 

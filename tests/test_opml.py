@@ -13,8 +13,7 @@ from hypothesis import strategies as st
 from aggregator import config, opml
 from aggregator.errors import ConfigError
 from aggregator.models import Source
-from tests.test_cli import cli, demo_config
-from tests.test_newsboat import newsboat_binary
+from tests.processes import cli, demo_config, newsboat_binary
 
 
 def source(name: str, url: str, *categories: str) -> Source:

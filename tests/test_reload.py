@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.test_cli import DEMO, Running, cli, demo_config
+from tests.processes import DEMO, Running, cli, demo_config
 
 
 def wait_until(predicate: Callable[[], bool], timeout: float = 30) -> bool:
