@@ -118,12 +118,13 @@ def test_a_wheel_install_can_start_with_init(tmp_path: Path) -> None:
         REPO / "aggregator", src / "aggregator", ignore=shutil.ignore_patterns("__pycache__")
     )
     pip = [sys.executable, "-m", "pip", "--disable-pip-version-check", "-q"]
-    subprocess.run(
+    built = subprocess.run(
         [*pip, "wheel", "--no-deps", "-w", str(tmp_path / "dist"), str(src)],
-        check=True,
         timeout=600,
         capture_output=True,
+        text=True,
     )
+    assert built.returncode == 0, built.stdout + built.stderr
     (wheel,) = (tmp_path / "dist").glob("sina_aggregator-*.whl")
     venv = tmp_path / "venv"
     subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
