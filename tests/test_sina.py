@@ -30,7 +30,7 @@ from hypothesis import strategies as st
 from aggregator import config
 from aggregator.errors import ParseError
 from aggregator.fetch import Fetcher
-from aggregator.kinds import KINDS
+from aggregator.kinds import KINDS, sinajson
 from aggregator.kinds.sina_roll import RollKind, read_article_page
 from aggregator.kinds.sina_zhibo import ZhiboKind
 from aggregator.metrics import Metrics
@@ -675,6 +675,18 @@ def test_any_bytes_give_a_parse_error_or_a_listing(body: bytes) -> None:
     for kind in (ROLL, KINDS["sina-zhibo"]):
         with contextlib.suppress(ParseError):
             kind.read_list(body, "https://feed.mix.sina.com.cn/api/roll/get", None, T0)
+
+
+@pytest.mark.parametrize("odd_id", ["¹", "①", "٣", "--5", "1_000", "+7", ""])
+def test_an_id_that_is_not_ascii_digits_is_no_id_not_a_crash(odd_id: str) -> None:
+    # str.isdigit() says yes to '¹' and '①', which int() refuses: one such flash must
+    # not fail the whole list (hypothesis found '¹').
+    zhibo = json.dumps(
+        {"result": {"status": {"code": 0}, "data": {"feed": {"list": [{"id": odd_id}]}}}}
+    ).encode()
+    assert KINDS["sina-zhibo"].read_list(zhibo, "u", None, T0).items == ()
+    assert sinajson.as_int(f" {odd_id} ") is None
+    assert sinajson.as_int(" -42 ") == -42 and sinajson.as_int("0") == 0
 
 
 @hsettings(max_examples=150, deadline=None)
