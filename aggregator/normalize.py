@@ -15,7 +15,7 @@ from .dates import parse_date
 from .identity import identity_keys
 from .models import Article, ParsedEntry, Source
 from .urls import publishable, redact
-from .xmlchars import xml_safe
+from .xmlchars import join_surrogate_refs, xml_safe
 
 _TAG = re.compile(r"</?[A-Za-z][^<>]*>")
 _SPACES = re.compile(r"\s+")
@@ -72,7 +72,7 @@ def clean_title(raw: str | None) -> str:
     collapsed, at most `TITLE_LIMIT` characters."""
     if not raw:
         return ""
-    text = _TAG.sub("", html.unescape(raw))
+    text = _TAG.sub("", html.unescape(join_surrogate_refs(raw)))
     text = _SPACES.sub(" ", _BIDI.sub("", xml_safe(text))).strip()
     return text if len(text) <= TITLE_LIMIT else text[: TITLE_LIMIT - 1].rstrip() + "…"
 

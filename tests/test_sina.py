@@ -27,7 +27,6 @@ from hypothesis import given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
-from aggregator import config
 from aggregator.errors import ParseError
 from aggregator.fetch import Fetcher
 from aggregator.kinds import KINDS
@@ -61,18 +60,6 @@ ROLL = KINDS["sina-roll"]
 @pytest.fixture
 def site(server: FaultServer) -> SinaSite:
     return SinaSite(server)
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    cfg = tmp_path / "a.toml"
-    cfg.write_text(
-        '[storage]\npath = "a.db"\n[output]\ndir = "out"\nbase_url = "http://127.0.0.1/"\n'
-        'title = "t"\n[server]\nport = 8080\n[fetch]\ndeadline = "2s"\n'
-        '[[sources]]\nname = "x"\nurl = "https://example.com/"\n',
-        encoding="utf-8",
-    )
-    return config.load(cfg)
 
 
 def roll_source(url: str, name: str = "新浪财经－国內", **kw: Any) -> Source:
