@@ -37,7 +37,7 @@ from aggregator.models import ParsedEntry, PollResult, Settings, Source, StoredA
 from aggregator.poll import Pipeline, poll_all, poll_source
 from aggregator.sites.domains import same_site
 from aggregator.store import Store
-from tests.faultserver import FaultServer, Stall, Static
+from tests.faultserver import FaultServer, Redirect, Stall, Static
 from tests.sina_site import (
     HTML,
     JSON,
@@ -462,6 +462,22 @@ def test_pages_on_another_site_are_refused(h: Harness, site: SinaSite, server: F
     assert r.status == "ok" and h.articles() == []
     state = h.store.source_state(src.name, src.url)
     assert "not on the site" in (state.last_page_error or "") and state.pages_pending == 0
+
+
+def test_page_redirects_stay_on_the_site(h: Harness, site: SinaSite, server: FaultServer) -> None:
+    inside, outside = roll_item(1, site.base), roll_item(2, site.base)
+    site.set_list(1686, [inside, outside])
+    moved = dict(inside, url=f"{site.base}/moved/doc-i{docid_of(inside)}.shtml")
+    site.set_page(inside, Redirect(str(moved["url"])))
+    site.set_page(moved)
+    elsewhere = str(outside["url"]).replace("127.0.0.1", "localhost")  # another site
+    site.set_page(outside, Redirect(elsewhere))
+    src = roll_source(site.list_url(1686))
+    [r] = h.poll(src)
+    assert r.new == 1 and [a.title for a in h.articles()] == [inside["title"]]
+    assert not any("localhost" in str(seen.headers.get("host")) for seen in server.requests)
+    state = h.store.source_state(src.name, src.url)
+    assert state.pages_pending == 1 and "redirect off the site" in (state.last_page_error or "")
 
 
 def test_the_page_budget_leaves_the_rest_for_the_next_poll(h: Harness, site: SinaSite) -> None:
