@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
+from .dates import rfc3339
 from .errors import FetchError, SourceError, StoreError, classify
 from .fetch import Fetcher
 from .kinds import KINDS, Item, Kind, item_from_json, item_to_json
@@ -32,6 +33,7 @@ from .models import (
     SourceState,
 )
 from .prepare import PageJob, Prepared, complete, prepare
+from .progress import Progress
 from .schedule import next_delay
 from .sites.domains import same_site
 from .store import Store, UpsertResult
@@ -227,7 +229,7 @@ async def _tracked(
             fetch.append((item, attempts))
         else:  # over this poll's budget: the next poll takes it
             rows.append(_row(item))
-    results = await asyncio.gather(*(_page(p, kind, item) for item, _ in fetch))
+    results = await asyncio.gather(*(_page(p, kind, url, item) for item, _ in fetch))
     jobs: list[PageJob] = []
     for (item, attempts), got in zip(fetch, results, strict=True):
         if got is STORED:  # another list stored it meanwhile
@@ -326,7 +328,9 @@ class _Stored:
 STORED = _Stored()
 
 
-async def _page(p: Pipeline, kind: Kind, item: Item) -> FetchResult | SourceError | _Stored:
+async def _page(
+    p: Pipeline, kind: Kind, list_url: str, item: Item
+) -> FetchResult | SourceError | _Stored:
     """Fetch an item's page once per version, however many lists carry it right now."""
     assert item.page_url is not None
     flight = (item.key, item.version)
@@ -334,7 +338,9 @@ async def _page(p: Pipeline, kind: Kind, item: Item) -> FetchResult | SourceErro
         return STORED
     pending = p.page_flights.get(flight)
     if pending is None:  # kept until the poll that started it has stored its pages
-        pending = asyncio.ensure_future(p.fetcher.fetch(item.page_url, referer=kind.referer))
+        pending = asyncio.ensure_future(
+            p.fetcher.fetch(item.page_url, referer=kind.referer, within_site_of=list_url)
+        )
         p.page_flights[flight] = pending
     try:
         return await asyncio.shield(pending)
@@ -453,7 +459,7 @@ def _unrecorded(
 
 
 def _log_result(r: PollResult) -> None:
-    after = r.next_poll.strftime("%Y-%m-%d %H:%M:%SZ") if r.next_poll else "not scheduled"
+    after = rfc3339(r.next_poll) if r.next_poll else "not scheduled"
     for kind, message in r.warnings:
         log.warning("%s: %s: %s", r.source, kind, message)
     if r.status in ("error", "gone"):
@@ -473,7 +479,9 @@ def _log_result(r: PollResult) -> None:
         )
 
 
-async def poll_all(p: Pipeline, sources: tuple[Source, ...], now: datetime) -> list[PollResult]:
+async def poll_all(
+    p: Pipeline, sources: tuple[Source, ...], now: datetime, progress: Progress | None = None
+) -> list[PollResult]:
     """Poll the sources concurrently (the fetcher bounds per-host concurrency); store their
     batches in config order, so the first-listed outlet's copy of a story is the kept one."""
     stored = [asyncio.Event() for _ in sources]
@@ -483,5 +491,7 @@ async def poll_all(p: Pipeline, sources: tuple[Source, ...], now: datetime) -> l
             return await poll_source(p, source, now, stored[i - 1].wait if i else None)
         finally:
             stored[i].set()
+            if progress is not None:
+                progress.step()
 
     return list(await asyncio.gather(*(one(i, s) for i, s in enumerate(sources))))
