@@ -110,3 +110,21 @@ def test_round_trip_of_shanghai_wall_clock(wall: datetime) -> None:
     assert not fallback
     assert value.astimezone(UTC) == value
     assert value == wall.replace(tzinfo=ZoneInfo("Asia/Shanghai")).astimezone(UTC)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "Mon, 01 Jan 0000 00:00:00 GMT",
+        "Sat, 01 Jan -001 00:00:00 GMT",
+        "Tue, 05 Mar 0024 02:00:00 GMT",
+        "0000-01-01T00:00:00Z",
+        "-0001-01-01T00:00:00Z",
+    ],
+)
+def test_year_zero_and_negative_years_are_absurd_not_2000(raw: str) -> None:
+    assert parse_date(raw, NOW) == (NOW, True)
+
+
+def test_two_digit_years_stay_legal() -> None:
+    assert parse_date("Tue, 05 Mar 24 02:00:00 GMT", NOW) == (EXPECTED, False)
