@@ -144,7 +144,7 @@ def test_posts_can_go_straight_into_a_hexo_site(tmp_path: Path) -> None:
         ('interval = "5m"', "interval = 1e300", "sources[0].interval"),
         ('interval = "5m"', 'interval = "99999d"', "sources[0].interval"),
         ("[server]", "[dedup]\nwindow_days = nan\n[server]", "dedup.window_days"),
-        ("[server]", '[fetch]\ndeadline = -inf\n[server]', "fetch.deadline"),
+        ("[server]", "[fetch]\ndeadline = -inf\n[server]", "fetch.deadline"),
         ('path = "var/a.db"', 'path = "public/agg.db"', "storage.path"),
         ('path = "var/a.db"', 'path = "public/sub/../x/agg.db"', "storage.path"),
         ('dir = "public"', 'dir = "/"', "output.dir"),
