@@ -58,6 +58,8 @@ class SiteRules:
     caption_classes: frozenset[str] = frozenset()
     junk_images: tuple[re.Pattern[str], ...] = ()
     bold_markers: tuple[tuple[str, str], ...] = ()  # (attribute, token) meaning bold text
+    junk_id_prefixes: tuple[str, ...] = ()  # elements whose id starts so are removed
+    junk_block_prefixes: tuple[str, ...] = ()  # a paragraph opening so is removed
 
 
 def merge_rules(rules: Iterable[SiteRules]) -> SiteRules:
@@ -73,11 +75,13 @@ def merge_rules(rules: Iterable[SiteRules]) -> SiteRules:
         caption_classes=frozenset().union(*(r.caption_classes for r in rules)),
         junk_images=tuple(p for r in rules for p in r.junk_images),
         bold_markers=tuple(m for r in rules for m in r.bold_markers),
+        junk_id_prefixes=tuple(p for r in rules for p in r.junk_id_prefixes),
+        junk_block_prefixes=tuple(p for r in rules for p in r.junk_block_prefixes),
     )
 
 
 SINA_RULES = SiteRules(
-    junk_classes=sina.JUNK_CLASSES,
+    junk_classes=sina.JUNK_CLASSES | sina.AD_CLASSES,
     junk_comment_spans=sina.JUNK_COMMENT_SPANS,
     editor_classes=sina.EDITOR_CLASSES,
     editor_label=sina.EDITOR_LABEL,
@@ -85,6 +89,8 @@ SINA_RULES = SiteRules(
     caption_classes=sina.CAPTION_CLASSES,
     junk_images=sina.JUNK_IMAGES,
     bold_markers=sina.BOLD_MARKERS,
+    junk_id_prefixes=sina.JUNK_ID_PREFIXES,
+    junk_block_prefixes=sina.JUNK_BLOCK_PREFIXES,
 )
 DEFAULT_RULES = merge_rules([SINA_RULES])
 
@@ -199,6 +205,8 @@ def clean_html(html: str, base_url: str | None, rules: SiteRules = DEFAULT_RULES
     editor = _take_editor(root, rules)
     if any(marker in html for marker in rules.junk_comment_spans):  # else no comment has one
         _drop_comment_spans(root, rules.junk_comment_spans)
+    if any(prefix in html for prefix in rules.junk_block_prefixes):  # else none opens so
+        _drop_junk_blocks(root, rules.junk_block_prefixes)
     _clean_tree(root, base_url, rules)
     _drop_empty_and_unwrap(root)
     if _flatten_deep(root, MAX_DEPTH):
@@ -289,6 +297,20 @@ def _drop_comment_spans(root: etree._Element, markers: tuple[str, ...]) -> None:
                     _remove(el)
 
 
+_LEAF_BLOCKS = ("p", "div")
+_LEADING_SPACE = " \t\r\n\u3000\xa0"
+
+
+def _drop_junk_blocks(root: etree._Element, prefixes: tuple[str, ...]) -> None:
+    """Remove paragraphs (a <p>, or a <div> holding no other block) whose text opens with
+    one of `prefixes`: topic links and disclaimers, not article text."""
+    for el in [e for e in root.iter(*_LEAF_BLOCKS) if e is not root]:
+        if el.tag == "div" and next(el.iterdescendants(*_LEAF_BLOCKS), None) is not None:
+            continue
+        if _text_content(el).lstrip(_LEADING_SPACE).startswith(prefixes):
+            _remove(el)
+
+
 def _remove(el: etree._Element) -> None:
     """Remove an element or comment with its content, keeping the text that follows it."""
     parent = el.getparent()
@@ -367,6 +389,7 @@ def _clean_node(
         tag in _DROP_WITH_CONTENT
         or not classes.isdisjoint(rules.junk_classes)
         or el.get("hidden") is not None
+        or (rules.junk_id_prefixes and (el.get("id") or "").startswith(rules.junk_id_prefixes))
         or _DISPLAY_NONE.search(el.get("style") or "")
     ):
         _remove(el)

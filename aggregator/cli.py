@@ -139,4 +139,6 @@ def _state_json(st: SourceState) -> dict[str, object]:
             shown[key] = redact(str(shown[key]))
     if st.last_error:
         shown["last_error"] = redact_text(st.last_error)
+    if st.last_page_error:
+        shown["last_page_error"] = redact_text(st.last_page_error)
     return shown

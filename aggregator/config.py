@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 from . import PROJECT_URL, __version__
 from .errors import ConfigError
+from .kinds import DEFAULT_KIND, KINDS
 from .models import DedupSettings, FetchSettings, OutputSettings, Settings, Source
 
 DEFAULT_CONFIG = Path("config/aggregator.toml")
@@ -37,6 +38,18 @@ _TOP_KEYS = {
     "sources",
     "log_level",
     "workers",
+}
+_SOURCE_KEYS = {
+    "name",
+    "url",
+    "route",
+    "categories",
+    "author",
+    "interval",
+    "kind",  # feed (default) | sina-roll | sina-zhibo
+    "list_pages",  # list pages one poll may read (sina kinds)
+    "backfill_pages",  # list pages the first poll reads (sina kinds)
+    "page_budget",  # article pages one poll may fetch (sina-roll)
 }
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNITS = {None: 1.0, "ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
@@ -217,7 +230,7 @@ def _sources(
         key = f"sources[{i}]"
         if not isinstance(s, dict):
             raise ConfigError(key, "must be a table")
-        _no_unknown(s, {"name", "url", "route", "categories", "author", "interval"}, key)
+        _no_unknown(s, _SOURCE_KEYS, key)
         name = _str(s, "name", f"{key}.name").strip()
         if not name:
             raise ConfigError(f"{key}.name", "must not be empty")
@@ -225,6 +238,13 @@ def _sources(
             raise ConfigError(f"{key}.name", f"duplicate source name {name!r}")
         seen.add(name)
         author = _str(s, "author", f"{key}.author", default=d_author).strip() or name
+        kind = _str(s, "kind", f"{key}.kind", default=DEFAULT_KIND)
+        if kind not in KINDS:
+            raise ConfigError(f"{key}.kind", f"must be one of {', '.join(KINDS)}, got {kind!r}")
+        if kind != DEFAULT_KIND and "route" in s:
+            raise ConfigError(
+                f"{key}.route", f"an RSSHub route is a feed: give kind {kind!r} a url"
+            )
         sources.append(
             Source(
                 name=name,
@@ -232,6 +252,14 @@ def _sources(
                 categories=tuple(_str_list(s, "categories", f"{key}.categories", d_categories)),
                 author=author,
                 interval=_duration(s, "interval", f"{key}.interval", d_interval),
+                kind=kind,
+                list_pages=_int(s, "list_pages", f"{key}.list_pages", default=5, lo=1, hi=100),
+                backfill_pages=_int(
+                    s, "backfill_pages", f"{key}.backfill_pages", default=2, lo=1, hi=100
+                ),
+                page_budget=_int(
+                    s, "page_budget", f"{key}.page_budget", default=100, lo=0, hi=10_000
+                ),
             )
         )
     return tuple(sources)

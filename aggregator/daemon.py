@@ -131,6 +131,10 @@ class Daemon:
                     "polling": s.name in self.inflight,
                     "overdue": self._overdue(s, now),
                     "gone": st.gone if st else False,
+                    "pages_pending": st.pages_pending if st else 0,
+                    "last_page_error": redact_text(st.last_page_error)
+                    if st and st.last_page_error
+                    else None,
                 }
             )
         failing = [x for x in sources if x["error_count"]]

@@ -55,17 +55,23 @@ def parse_date(raw: str | None, now: datetime) -> tuple[datetime, bool]:
 
 
 def _parse(raw: str) -> datetime | None:
+    """Each form goes to the one parser that knows it. A text that has a form but is invalid
+    in it (month 13, offset +25:00) is rejected rather than handed to a parser with other
+    rules, which could read it differently and would hide the first parser's mistakes."""
     text = raw.strip()
     if not text or len(text) > 100:
         return None
-    for parser in (_parse_epoch, _parse_numeric, _parse_iso, _parse_rfc822):
-        try:
-            value = parser(text)
-        except (ValueError, OverflowError, TypeError, IndexError):
-            value = None
-        if value is not None:
-            return value
-    return None
+    try:
+        if m := _EPOCH.match(text):
+            return _from_epoch(m)
+        if m := _NUMERIC.match(text):
+            return _from_numeric(m)
+        if text[:4].isdigit():
+            # The rest of ISO 8601: basic (20240305T100000Z), week and hour-only forms.
+            return _to_utc(datetime.fromisoformat(text.replace("z", "Z")))
+        return _parse_rfc822(text)
+    except (ValueError, OverflowError, TypeError, IndexError):
+        return None
 
 
 def _to_utc(value: datetime, default_zone: tzinfo = SHANGHAI) -> datetime:
@@ -74,19 +80,13 @@ def _to_utc(value: datetime, default_zone: tzinfo = SHANGHAI) -> datetime:
     return value.astimezone(UTC)
 
 
-def _parse_epoch(text: str) -> datetime | None:
-    m = _EPOCH.match(text)
-    if m is None:
-        return None
+def _from_epoch(m: re.Match[str]) -> datetime:
     digits = m.group(1)
     seconds = int(digits) / 1000 if len(digits) >= 12 else int(digits)
     return datetime.fromtimestamp(seconds, UTC)
 
 
-def _parse_numeric(text: str) -> datetime | None:
-    m = _NUMERIC.match(text)
-    if m is None:
-        return None
+def _from_numeric(m: re.Match[str]) -> datetime:
     g = m.groupdict()
     micro = int((g["frac"] or "0")[:6].ljust(6, "0"))
     value = datetime(
@@ -104,7 +104,7 @@ def _parse_numeric(text: str) -> datetime | None:
 def _zone(token: str | None) -> tzinfo:
     if not token:
         return SHANGHAI
-    token = token.strip().upper()
+    token = token.upper()
     if token == "CST":
         return timezone(timedelta(hours=8))
     for prefix in ("GMT", "UTC"):
@@ -119,38 +119,22 @@ def _offset(token: str) -> timezone:
     sign = -1 if token[0] == "-" else 1
     digits = token[1:].replace(":", "")
     hours, minutes = (digits, "0") if len(digits) <= 2 else (digits[:-2], digits[-2:])
-    delta = timedelta(hours=int(hours), minutes=int(minutes))
-    if delta >= timedelta(hours=24):
-        raise ValueError(f"offset out of range: {token}")
-    return timezone(sign * delta)
+    # timezone() refuses a day or more (+25:00): ValueError.
+    return timezone(sign * timedelta(hours=int(hours), minutes=int(minutes)))
 
 
-def _parse_iso(text: str) -> datetime | None:
-    if not text[:4].isdigit():
-        return None
-    return _to_utc(datetime.fromisoformat(text.replace("z", "Z")))
-
-
-def _parse_rfc822(text: str) -> datetime | None:
+def _parse_rfc822(text: str) -> datetime:
     year = _RFC822_YEAR.search(text)
     if year and (
         year.group(1).startswith("-") or (len(year.group(1)) > 2 and int(year.group(1)) < 100)
     ):
-        return None  # year 0000, 0026 or negative: email.utils would read 2000 or 2026
+        # year 0000, 0026 or negative: email.utils would read 2000 or 2026
+        raise ValueError(f"absurd year {year.group(1)}")
+    zone: tzinfo = SHANGHAI
     m = _RFC822_ZONE.search(text)
-    if m:
-        if m.group(1):
-            offset = _offset(m.group(1).replace(" ", ""))
-            text = text[: m.start()] + " " + _format_offset(offset)
-        elif m.group(2).upper() in _ZONE_NAMES:
-            text = text[: m.start()] + " " + _ZONE_NAMES[m.group(2).upper()]
-    value = email.utils.parsedate_to_datetime(text)
-    # parsedate_to_datetime gives naive for '-0000' (unknown zone): China time for Sina.
-    return _to_utc(value)
-
-
-def _format_offset(offset: timezone) -> str:
-    delta = offset.utcoffset(None)
-    minutes = int(delta.total_seconds() // 60)
-    sign = "-" if minutes < 0 else "+"
-    return f"{sign}{abs(minutes) // 60:02d}{abs(minutes) % 60:02d}"
+    if m and (m.group(1) or m.group(2).upper() in _ZONE_NAMES):
+        zone = _offset(m.group(1) or _ZONE_NAMES[m.group(2).upper()])
+        text = text[: m.start()]
+    # Naive when the text names no zone or '-0000' ("unknown"): then China time, or the zone
+    # read above.
+    return _to_utc(email.utils.parsedate_to_datetime(text), zone)

@@ -460,8 +460,19 @@ def _hash64(text: str) -> int:
 
 
 def headline_hash(title: str) -> int:
-    """What `same_body` compares an echoed line with: the hash of its title key."""
-    return _hash64(title_key(title))
+    """What `same_body` compares an echoed line with: the hash of the title's word characters
+    (folded as the body is)."""
+    return _key_headline(title_key(title))
+
+
+def _key_headline(key: str) -> int:
+    """`headline_hash` from a title key (already folded: only its number joints go)."""
+    return _hash64(_NOT_WORD.sub("", key))
+
+
+def _line_headline(line: str) -> int:
+    """`headline_hash` of a body line, without the cost of a title key."""
+    return _hash64(_NOT_WORD.sub("", _fold(line)))
 
 
 def _body_identity(
@@ -476,18 +487,20 @@ def _body_identity(
     if shingles < BODY_MIN_SHINGLES:
         return 0, 0, 0
     if echo:
-        rest, lead = _hash64(chars), headline_hash(echo)
+        rest, lead = _hash64(chars), _line_headline(echo)
         return _to_signed(_mix(_to_unsigned(rest) ^ _to_unsigned(lead))) or 1, lead, rest
     body = _hash64(chars)
     first, newline, _ = stripped.partition("\n")
+    if not newline or len(first) > LEAD_MAX_CHARS:
+        return body, 0, 0
     first_chars = _NOT_WORD.sub("", _fold(first))
-    if not (newline and len(first) <= LEAD_MAX_CHARS and chars.startswith(first_chars)):
+    if not chars.startswith(first_chars):
         return body, 0, 0
     k = len(first_chars)
     # The first k grams hold at most k distinct ones: count the rest's only when in doubt.
     if shingles - k < BODY_MIN_SHINGLES and len(set(grams[k:])) < BODY_MIN_SHINGLES:
         return body, 0, 0
-    return body, headline_hash(first), _hash64(chars[k:])
+    return body, _hash64(first_chars), _hash64(chars[k:])
 
 
 def signature(title: str, text: str) -> Signature:
@@ -601,7 +614,7 @@ def same_body(a: Signature, b: Signature) -> bool:
     width, script, punctuation and paragraph breaks aside. Exact on purpose: a template
     filled with another place, company, day or figure differs in its words, so only the
     same report can pass, and it then passes whatever its headline says."""
-    echoes = {_hash64(k) for k in (a.key, b.key) if k}.union(a.aliases, b.aliases)
+    echoes = {_key_headline(k) for k in (a.key, b.key) if k}.union(a.aliases, b.aliases)
     return not _body_forms(a, echoes).isdisjoint(_body_forms(b, echoes))
 
 

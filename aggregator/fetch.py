@@ -88,7 +88,12 @@ class Fetcher:
         await self._client.aclose()
 
     async def fetch(
-        self, url: str, *, etag: str | None = None, last_modified: str | None = None
+        self,
+        url: str,
+        *,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        referer: str | None = None,
     ) -> FetchResult:
         """GET `url` (following redirects) or read a file: URL; raise FetchError on failure."""
         if url[:5].lower() == "file:":
@@ -99,6 +104,8 @@ class Fetcher:
         host = _host_of(url)
         started = time.monotonic()
         headers = _conditional(etag, last_modified)
+        if referer:
+            headers["Referer"] = referer
         async with self._total, self._host_slot(host):
             try:
                 async with asyncio.timeout(self._settings.deadline):

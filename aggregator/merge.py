@@ -48,11 +48,15 @@ def known_outcome(through_copy: bool, revised: bool, learnt: bool) -> Outcome:
 
 
 def content_hash(a: Article) -> str:
-    """What a revision is: a change of title, body, cover or author."""
+    """What a revision is: a change of title, body, cover, author, outlet or tags."""
     h = hashlib.sha1()
     for part in (a.title, a.content_html, a.cover or "", a.author):
         h.update(part.encode())
         h.update(b"\x00")
+    if a.outlet or a.tags:  # only then: hashes of articles without them stay as they were
+        for part in (a.outlet or "", *a.tags):
+            h.update(part.encode())
+            h.update(b"\x00")
     return h.hexdigest()
 
 

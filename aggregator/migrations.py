@@ -170,6 +170,31 @@ def _same_body(conn: sqlite3.Connection) -> None:
             )
 
 
+# Native sources (SPEC §11): an article's outlet and tags, and what each source listed —
+# one row per (source, item): the version seen, the version handled (stored or attached),
+# and while its article page is pending the item itself, its attempts and last error.
+_NATIVE_SOURCES = _statements(
+    "ALTER TABLE articles ADD COLUMN outlet TEXT",
+    "ALTER TABLE articles ADD COLUMN tags TEXT NOT NULL DEFAULT '[]'",
+    """CREATE TABLE listed (
+        source TEXT NOT NULL,
+        key TEXT NOT NULL,
+        version TEXT NOT NULL,
+        page_url TEXT,
+        done TEXT,
+        item TEXT,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_try TEXT,
+        error TEXT,
+        error_kind TEXT,
+        error_at TEXT,
+        refused INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (source, key)
+    ) WITHOUT ROWID""",
+    "CREATE INDEX listed_key ON listed (key, done)",
+)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "baseline: the tables of release 0.1", _BASELINE),
     Migration(2, "alternative titles of merged stories; body digests for dedup", _same_body),
@@ -178,6 +203,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         "sources.last_warning: a partial or cut document, shown until a clean one parses",
         _statements("ALTER TABLE sources ADD COLUMN last_warning TEXT"),
     ),
+    Migration(4, "native sources: article outlet and tags, listed items", _NATIVE_SOURCES),
 )
 LATEST = len(MIGRATIONS)
 

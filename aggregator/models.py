@@ -27,6 +27,10 @@ class Source:
     categories: tuple[str, ...]
     author: str  # default author of its articles
     interval: float  # seconds between polls
+    kind: str = "feed"  # how it is read: kinds.KINDS ('feed', 'sina-roll', 'sina-zhibo')
+    list_pages: int = 5  # list pages one poll may read (paged kinds)
+    backfill_pages: int = 2  # list pages the first poll reads (paged kinds)
+    page_budget: int = 100  # article pages one poll may fetch; the rest wait for the next
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +78,11 @@ class ParsedEntry:
     updated_raw: str | None
     author: str | None
     image_urls: tuple[str, ...] = ()  # enclosures / media thumbnails
+    # What native sources know beyond a feed item (SPEC §11); a feed leaves them empty.
+    identity: tuple[str, ...] = ()  # identity keys the source states (then links are not used)
+    outlet: str | None = None  # originating outlet (Sina's media_name)
+    categories: tuple[str, ...] = ()  # the item's own categories (7×24 tag names)
+    tags: tuple[str, ...] = ()  # e.g. stocks, 'name symbol'
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,6 +127,8 @@ class Article:
     editor: str | None = None
     signature: Signature | None = None  # computed off the store's lock (prepare.py)
     limits: tuple[str, ...] = ()  # per-item limits that cut it at ingest (see clean.py)
+    outlet: str | None = None  # originating outlet, when the source states one
+    tags: tuple[str, ...] = ()  # e.g. the stocks a flash is about, 'name symbol'
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +148,8 @@ class StoredArticle:
     links: tuple[str, ...] = ()  # provenance: every URL the story was seen at
     date_is_fallback: bool = False
     alt_titles: tuple[str, ...] = ()  # other headlines of merged copies, first seen first
+    outlet: str | None = None  # originating outlet (Sina's media_name), shown with the article
+    tags: tuple[str, ...] = ()  # e.g. stocks, 'name symbol'
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +170,9 @@ class SourceState:
     redirect_candidate: str | None = None  # permanent redirect seen once, not yet adopted
     configured_url: str | None = None
     last_warning: str | None = None  # the last parsed document was partial or cut to limits
+    # Article pages of native sources (derived from the pages table, not saved with the row).
+    pages_pending: int = 0  # listed, not yet fetched at their current version
+    last_page_error: str | None = None
 
 
 PollStatus = Literal["ok", "not_modified", "unchanged", "error", "gone"]

@@ -37,10 +37,14 @@ def normalize_entry(entry: ParsedEntry, source: Source, now: datetime) -> Articl
     if entry.title and len(entry.title) > TITLE_LIMIT and title.endswith("…"):
         limits = (*limits, f"title over {TITLE_LIMIT} characters: cut")
     published, fallback = _published(entry, now)
-    # A fallback date is the first-seen time: keep it out of the identity so it stays stable.
-    key, alt_keys = identity_keys(
-        link or None, entry.guid, title, "" if fallback else published.isoformat()
-    )
+    if entry.identity:  # the source names the item (a Sina docid, a flash id)
+        key, alt_keys = entry.identity[0], entry.identity[1:]
+    else:
+        # A fallback date is the first-seen time: keep it out of the identity so it stays
+        # stable.
+        key, alt_keys = identity_keys(
+            link or None, entry.guid, title, "" if fallback else published.isoformat()
+        )
     return Article(
         key=key,
         alt_keys=alt_keys,
@@ -49,13 +53,15 @@ def normalize_entry(entry: ParsedEntry, source: Source, now: datetime) -> Articl
         published=published,
         date_is_fallback=fallback,
         author=clean_title(entry.author) or source.author,
-        categories=categories_of(source),
+        categories=categories_of(source, entry.categories),
         content_html=body.html,
         text=body.text,
         cover=body.cover or _cover_from(entry.image_urls, link or None),
         source_name=source.name,
         editor=body.editor,
         limits=limits,
+        outlet=clean_title(entry.outlet) or None,
+        tags=tuple(dict.fromkeys(t for t in (clean_title(t) for t in entry.tags) if t)),
     )
 
 
@@ -98,9 +104,10 @@ def entry_link(entry: ParsedEntry, feed_url: str) -> str:
     return ""
 
 
-def categories_of(source: Source) -> tuple[str, ...]:
-    """The source's categories, then its channel name; each once, in order."""
-    names = (c.strip() for c in (*source.categories, source.name))
+def categories_of(source: Source, own: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """The source's categories, then its channel name, then the item's own; each once."""
+    configured = (c.strip() for c in (*source.categories, source.name))
+    names = (*configured, *(clean_title(c) for c in own))
     return tuple(dict.fromkeys(n for n in names if n))
 
 

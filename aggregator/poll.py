@@ -13,13 +13,16 @@ import hashlib
 import logging
 import random
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from .errors import FetchError, SourceError, StoreError
 from .fetch import Fetcher
+from .kinds import KINDS, Item, Kind, item_from_json, item_to_json
+from .listed import Listed, ListedRow
 from .models import (
     FetchResult,
     PollResult,
@@ -28,9 +31,10 @@ from .models import (
     Source,
     SourceState,
 )
-from .prepare import prepare
+from .prepare import PageJob, Prepared, complete, prepare
 from .schedule import classify, next_delay
-from .store import Store
+from .sites.domains import same_site
+from .store import Store, UpsertResult
 from .urls import redact_text, with_credentials_of
 from .workers import Workers
 
@@ -54,6 +58,11 @@ class Pipeline:
     rng: random.Random = field(default_factory=random.Random)
     db_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     workers: Workers = field(default_factory=lambda: Workers(0))
+    # Article pages by (item key, version): being fetched or fetched and not yet stored
+    # (lists polled together that carry the same article share one request), and the last
+    # ones stored (a list that looked them up just before they were stored attaches to them).
+    page_flights: dict[tuple[str, str], asyncio.Future[FetchResult]] = field(default_factory=dict)
+    pages_stored: OrderedDict[tuple[str, str], None] = field(default_factory=OrderedDict)
 
     async def db(self, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run a store call in a worker thread, one at a time.
@@ -90,8 +99,12 @@ async def poll_source(
         return PollResult(source.name, "gone", error_kind="http_410", error=state.last_error)
     fetch_seconds = None
     try:
+        kind = KINDS[source.kind]
         fetched = await p.fetcher.fetch(
-            state.url, etag=state.etag, last_modified=state.last_modified
+            kind.list_url(state.url, 1) or state.url,
+            etag=state.etag,
+            last_modified=state.last_modified,
+            referer=kind.referer,
         )
         fetch_seconds = time.monotonic() - started
         result, state = await _process(p, source, state, fetched, now, turn)
@@ -128,40 +141,231 @@ async def _process(
     now: datetime,
     turn: Callable[[], Awaitable[object]] | None,
 ) -> tuple[PollResult, SourceState]:
+    kind = KINDS[source.kind]
     state = replace(
         state,
         etag=fetched.etag or state.etag,
         last_modified=fetched.last_modified or state.last_modified,
     )
     # 304 and byte-identical bodies prove the redirect target serves what already parsed.
-    if fetched.body is None or hashlib.sha256(fetched.body).hexdigest() == state.body_hash:
+    body_hash = hashlib.sha256(fetched.body).hexdigest() if fetched.body is not None else None
+    prepared = None
+    if body_hash is None or body_hash == state.body_hash:
         state = _adopt_redirect(state, fetched)
-    if fetched.body is None:
-        return PollResult(source.name, "not_modified"), _success(p, source, state, fetched, now)
-    body_hash = hashlib.sha256(fetched.body).hexdigest()
-    if body_hash == state.body_hash:
-        return PollResult(source.name, "unchanged"), _success(p, source, state, fetched, now)
-    content_type = fetched.headers.get("content-type")
-    ttl, articles, warnings = await p.workers.run(
-        len(fetched.body), prepare, fetched.body, fetched.url, content_type, source, now
-    )
-    if turn is not None:
-        await turn()
-    counts = await p.db(p.store.upsert, articles, now)
-    # The warning stays on the source until a document parses without one (a 304 or an
-    # identical body says the same document is still served).
-    warning = "; ".join(message for _, message in warnings) or None
-    state = _adopt_redirect(replace(state, body_hash=body_hash, last_warning=warning), fetched)
+        status: PollStatus = "not_modified" if body_hash is None else "unchanged"
+    else:
+        assert fetched.body is not None
+        content_type = fetched.headers.get("content-type")
+        prepared = await p.workers.run(
+            len(fetched.body), prepare, fetched.body, fetched.url, content_type, source, now
+        )
+        # The warning stays on the source until a document parses without one (a 304 or an
+        # identical body says the same document is still served).
+        warning = "; ".join(message for _, message in prepared.warnings) or None
+        state = _adopt_redirect(replace(state, body_hash=body_hash, last_warning=warning), fetched)
+        status = "ok"
+    if kind.tracks_items:  # pages waiting from earlier polls are due even when nothing moved
+        counts = await _tracked(p, source, kind, state.url, prepared, now, turn)
+    elif prepared is not None:
+        if turn is not None:
+            await turn()
+        counts = await p.db(p.store.upsert, prepared.articles, now)
+    else:
+        counts = UpsertResult()
     result = PollResult(
         source.name,
-        "ok",
+        status,
         new=counts.new,
         updated=counts.updated,
         merged=counts.merged,
         unchanged=counts.unchanged,
-        warnings=tuple(warnings),
+        warnings=tuple(prepared.warnings) if prepared is not None else (),
     )
+    ttl = prepared.ttl_minutes if prepared is not None else None
     return result, _success(p, source, state, fetched, now, ttl=ttl)
+
+
+# --- kinds that track their items: more list pages, article pages (SPEC §11) --------------
+
+PAGE_RETRY_MAX = 6 * 3600.0  # a failing page is tried again at least this often
+
+
+async def _tracked(
+    p: Pipeline,
+    source: Source,
+    kind: Kind,
+    url: str,
+    first: Prepared | None,
+    now: datetime,
+    turn: Callable[[], Awaitable[object]] | None,
+) -> UpsertResult:
+    """New or revised items of a list → articles, each page fetched once per version."""
+    items, mine = await _list_pages(p, source, kind, url, first, now)
+    fresh = [i for i in items if (m := mine.get(i.key)) is None or m.done != i.version]
+    paged = [i for i in fresh if i.page_url is not None]
+    handled = await p.db(p.store.handled_anywhere, [i.key for i in paged]) if paged else set()
+    whole = [i for i in fresh if i.page_url is None]
+    attach = [i for i in paged if (i.key, i.version) in handled]
+    wanted = [(i, mine[i.key].attempts if i.key in mine else 0) for i in paged if i not in attach]
+    room = source.page_budget - len(wanted)
+    retries = await p.db(p.store.pending_items, source.name, now, room, [i.key for i, _ in wanted])
+    wanted += [(item_from_json(data), attempts) for data, attempts in retries]
+    rows: list[ListedRow] = []
+    fetch: list[tuple[Item, int]] = []
+    for item, attempts in wanted:
+        refusal = _refusal(url, item.page_url)
+        if refusal:
+            log.warning("%s: %s", source.name, refusal)
+            rows.append(_row(item, error=refusal, error_kind="refused", refused=True))
+        elif len(fetch) < source.page_budget:
+            fetch.append((item, attempts))
+        else:  # over this poll's budget: the next poll takes it
+            rows.append(_row(item))
+    results = await asyncio.gather(*(_page(p, kind, item) for item, _ in fetch))
+    jobs: list[PageJob] = []
+    for (item, attempts), got in zip(fetch, results, strict=True):
+        if got is STORED:  # another list stored it meanwhile
+            attach.append(item)
+        elif isinstance(got, SourceError):
+            rows.append(_failed(p, source, item, attempts, got.kind, str(got), now))
+        elif isinstance(got, FetchResult) and got.body is not None:
+            jobs.append(PageJob(item, got.body, got.url, got.headers.get("content-type")))
+    if not (whole or jobs or attach):
+        if rows:
+            await p.db(p.store.record_listed, source.name, rows, now)
+        _landed(p, [], [i for i, _ in fetch])
+        return UpsertResult()
+    size = sum(len(j.body) for j in jobs)
+    done = await p.workers.run(size, complete, source, whole, jobs, attach, now)
+    tries = dict(fetch)
+    for job in jobs:
+        if job.item.key in done.failed:
+            kind_, message = done.failed[job.item.key]
+            rows.append(_failed(p, source, job.item, tries[job.item], kind_, message, now))
+    rows += [_row(i, done=True) for i in (*whole, *attach)]
+    rows += [_row(j.item, done=True) for j in jobs if j.item.key in done.articles]
+    if turn is not None:
+        await turn()
+    counts = await p.db(p.store.upsert, list(done.articles.values()), now)
+    if done.attach:
+        extra = await p.db(p.store.attach, done.attach, now)
+        counts = replace(counts, merged=counts.merged + extra.merged)
+    await p.db(p.store.record_listed, source.name, rows, now)
+    _landed(p, [j.item for j in jobs if j.item.key in done.articles], [i for i, _ in fetch])
+    return counts
+
+
+PAGES_STORED_MEMORY = 10_000  # (key, version) pairs remembered as stored in this process
+
+
+def _landed(p: Pipeline, stored: list[Item], fetched: list[Item]) -> None:
+    """The poll recorded its pages: the stored ones are remembered, the flights let go."""
+    for item in stored:
+        p.pages_stored[(item.key, item.version)] = None
+        p.pages_stored.move_to_end((item.key, item.version))
+    while len(p.pages_stored) > PAGES_STORED_MEMORY:
+        p.pages_stored.popitem(last=False)
+    for item in fetched:
+        p.page_flights.pop((item.key, item.version), None)
+
+
+async def _list_pages(
+    p: Pipeline, source: Source, kind: Kind, url: str, first: Prepared | None, now: datetime
+) -> tuple[list[Item], dict[str, Listed]]:
+    """The items of list page 1, then of page 2… until a page holds an item this source
+    already listed, or the poll's list pages are used (a first poll backfills)."""
+    if first is None:
+        return [], {}
+    limit = (
+        source.list_pages
+        if await p.db(p.store.has_listed, source.name)
+        else (source.backfill_pages)
+    )
+    items: dict[str, Item] = {}
+    mine: dict[str, Listed] = {}
+    prepared, page = first, 1
+    while True:
+        new = [i for i in prepared.items if i.key not in items]
+        known = await p.db(p.store.listed, source.name, [i.key for i in new])
+        mine.update(known)
+        items.update((i.key, i) for i in new)
+        page += 1
+        next_url = kind.list_url(url, page)
+        if known or not new or not prepared.more or page > limit or next_url is None:
+            break
+        try:
+            fetched = await p.fetcher.fetch(next_url, referer=kind.referer)
+            if fetched.body is None:
+                break
+            ctype = fetched.headers.get("content-type")
+            prepared = await p.workers.run(
+                len(fetched.body), prepare, fetched.body, fetched.url, ctype, source, now
+            )
+        except SourceError as exc:  # keep what the earlier pages gave
+            log.warning(
+                "%s: list page %d failed (%s): %s",
+                source.name,
+                page,
+                exc.kind,
+                redact_text(str(exc)),
+            )
+            break
+    return list(items.values()), mine
+
+
+class _Stored:
+    """A page another list stored while this one was deciding to fetch it."""
+
+
+STORED = _Stored()
+
+
+async def _page(p: Pipeline, kind: Kind, item: Item) -> FetchResult | SourceError | _Stored:
+    """Fetch an item's page once per version, however many lists carry it right now."""
+    assert item.page_url is not None
+    flight = (item.key, item.version)
+    if flight in p.pages_stored:
+        return STORED
+    pending = p.page_flights.get(flight)
+    if pending is None:  # kept until the poll that started it has stored its pages
+        pending = asyncio.ensure_future(p.fetcher.fetch(item.page_url, referer=kind.referer))
+        p.page_flights[flight] = pending
+    try:
+        return await asyncio.shield(pending)
+    except SourceError as exc:
+        return exc
+
+
+def _refusal(list_url: str, page_url: str | None) -> str | None:
+    """Why a page may not be fetched for a list at `list_url`, or None: pages come only from
+    the list's own site (same registrable domain; a local list: its own folder)."""
+    if page_url is None:
+        return "no page URL"
+    if same_site(list_url, page_url):
+        return None
+    return redact_text(f"page {page_url} is not on the site of {list_url}: not fetched")
+
+
+def _row(item: Item, *, done: bool = False, **error: Any) -> ListedRow:
+    return ListedRow(
+        key=item.key,
+        version=item.version,
+        page_url=item.page_url,
+        item=None if done else item_to_json(item),
+        done=done,
+        **error,
+    )
+
+
+def _failed(
+    p: Pipeline, source: Source, item: Item, attempts: int, kind: str, message: str, now: datetime
+) -> ListedRow:
+    """A page that failed: tried again on a later poll, later each time (never given up)."""
+    message = redact_text(message)
+    log.warning("%s: page of %s failed (%s): %s", source.name, item.key, kind, message)
+    delay = min(PAGE_RETRY_MAX, source.interval * 2.0 ** min(attempts, 20))
+    retry = now + timedelta(seconds=delay * p.rng.uniform(0.5, 1.0))
+    return _row(item, error=message, error_kind=kind, next_try=retry)
 
 
 def _adopt_redirect(state: SourceState, fetched: FetchResult) -> SourceState:

@@ -1,54 +1,124 @@
-"""The CPU-bound middle of a poll: parse → clean/normalize → dedup signature.
+"""The CPU-bound middle of a poll: read a list (parse) → clean/normalize → dedup signature.
 
 Its own module so that a worker process running it imports the stages it needs and
-nothing of the orchestrator (httpx, asyncio: a third of a worker's start-up).
+nothing of the orchestrator (httpx, asyncio: a third of a worker's start-up). Pure (no I/O,
+no shared state): everything runs in a thread or a worker process alike.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from .models import Article, Source
+from .errors import SourceError
+from .kinds import KINDS, Item
+from .models import Article, ParsedEntry, Source
 
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """One list response, read. A feed's entries come out as articles at once; a kind that
+    tracks its items hands them back, so only new or revised ones are completed."""
+
+    ttl_minutes: int | None
+    articles: list[Article]
+    items: list[Item] = field(default_factory=list)
+    more: bool = False  # a next list page exists
+    # (kind, message): 'partial' (a damaged document of which the complete items were
+    # kept), 'limits' (items cut to the per-item limits), 'skipped' (items not readable).
+    warnings: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class PageJob:
+    """An item and its fetched article page."""
+
+    item: Item
+    body: bytes
+    url: str
+    content_type: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Completed:
+    """What became of a poll's new or revised items."""
+
+    articles: dict[str, Article]  # by item key: stored as they are
+    attach: list[Article]  # items stored already (another list's): only channel and link
+    failed: dict[str, tuple[str, str]]  # item key → (error kind, message): retried later
+
+
 def prepare(
     body: bytes, url: str, content_type: str | None, source: Source, now: datetime
-) -> tuple[int | None, list[Article], list[tuple[str, str]]]:
-    """The CPU-bound middle of a poll: parse → clean/normalize → dedup signature.
-
-    Pure (no I/O, no shared state), so it runs in a thread or a worker process alike.
-    Returns the feed's TTL, its articles, and warnings as (kind, message): 'partial' (a
-    damaged document of which the complete items were kept), 'limits' (items cut to the
-    per-item limits), 'skipped' (items that could not be read at all).
-    """
-    # Imported on first use: a poll where every source answers 304 never needs them, and
-    # their imports (feedparser, lxml, nh3, dedup) were a third of such a run's start-up.
-    from .dedup import signature
-    from .normalize import normalize_entry
-    from .parse import parse_feed
-
-    feed = parse_feed(body, url=url, content_type=content_type)
-    articles = []
-    skipped = 0
-    for entry in feed.entries:
-        try:
-            a = normalize_entry(entry, source, now)
-        except Exception:  # one bad item must not lose the rest of the feed
-            log.exception("skipping an item of %s that could not be normalized", source.name)
-            skipped += 1
-            continue
-        articles.append(replace(a, signature=signature(a.title, a.text)))
+) -> Prepared:
+    """Read one list response of `source`. For a feed: parse → clean/normalize → signature."""
+    kind = KINDS[source.kind]
+    listing = kind.read_list(body, url, content_type, now)
+    if kind.tracks_items:
+        unique = {i.key: i for i in reversed(listing.items)}  # first occurrence wins
+        items = [i for i in listing.items if unique.get(i.key) is i]
+        return Prepared(listing.ttl_minutes, [], items, listing.more)
+    articles = [a for e in (i.entry for i in listing.items) if (a := _article(e, source, now))]
     warnings: list[tuple[str, str]] = []
-    if feed.problem:
-        warnings.append(("partial", feed.problem))
+    if listing.problem:
+        warnings.append(("partial", listing.problem))
     limited = [a for a in articles if a.limits]
     if limited:
         reasons = sorted({r for a in limited for r in a.limits})
         warnings.append(("limits", f"{len(limited)} item(s) cut: {'; '.join(reasons)}"))
+    skipped = len(listing.items) - len(articles)
     if skipped:
         warnings.append(("skipped", f"{skipped} item(s) could not be read and were skipped"))
-    return feed.ttl_minutes, articles, warnings
+    return Prepared(listing.ttl_minutes, articles, more=listing.more, warnings=warnings)
+
+
+def complete(
+    source: Source,
+    whole: Sequence[Item],
+    pages: Sequence[PageJob],
+    attach: Sequence[Item],
+    now: datetime,
+) -> Completed:
+    """Items complete as listed, items with their fetched page, and items to attach only
+    → articles. A page with no article, or whose article has no text, fails its item:
+    nothing is published without its full text."""
+    kind = KINDS[source.kind]
+    articles: dict[str, Article] = {}
+    failed: dict[str, tuple[str, str]] = {}
+    for item in whole:
+        a = _article(item.entry, source, now)
+        if a is not None:
+            articles[item.key] = a
+    for job in pages:
+        try:
+            entry = kind.read_page(job.item, job.body, job.url, job.content_type)
+        except SourceError as exc:
+            failed[job.item.key] = (exc.kind, f"{job.url}: {exc}")
+            continue
+        a = _article(entry, source, now)
+        if a is None or not (a.text.strip() or a.cover):
+            failed[job.item.key] = ("empty", f"{job.url}: the article has no text")
+            continue
+        articles[job.item.key] = a
+    attached = [a for i in attach if (a := _article(i.entry, source, now, sign=False))]
+    return Completed(articles, attached, failed)
+
+
+def _article(
+    entry: ParsedEntry, source: Source, now: datetime, sign: bool = True
+) -> Article | None:
+    # Imported on first use: a poll where every source answers 304 never needs them, and
+    # their imports (lxml, nh3, dedup) were a third of such a run's start-up.
+    from .dedup import signature
+    from .normalize import normalize_entry
+
+    try:
+        a = normalize_entry(entry, source, now)
+    except Exception:  # one bad item must not lose the rest of the list
+        log.exception("skipping an item of %s that could not be normalized", source.name)
+        return None
+    return replace(a, signature=signature(a.title, a.text)) if sign else a

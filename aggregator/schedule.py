@@ -34,7 +34,8 @@ def next_delay(
     floor = min(max(retry_after or 0.0, 0.0), MAX_RETRY_AFTER)
     if error_count <= 0:
         delay = interval * rng.uniform(1 - SUCCESS_JITTER, 1 + SUCCESS_JITTER)
-        ttl = float(ttl_minutes) * 60 if ttl_minutes and ttl_minutes > 0 else 0.0
+        # A zero or negative <ttl> is below the delay: the max() ignores it.
+        ttl = (ttl_minutes or 0) * 60.0
         return max(delay, ttl, floor)
     ceiling = min(max_backoff, interval * 2.0 ** min(error_count, _MAX_EXPONENT))
     return max(rng.uniform(ceiling / 2, ceiling), floor)

@@ -30,7 +30,10 @@ class SourceStates(Database):
                 state = replace(state, last_success=parse_dt(row[5]))
             self.save_state(state)
             return state
+        pending, page_error = self._page_status(name)
         return SourceState(
+            pages_pending=pending,
+            last_page_error=page_error,
             name=row[0],
             url=row[1],
             etag=row[2],
@@ -46,6 +49,21 @@ class SourceStates(Database):
             configured_url=row[12],
             last_warning=row[13],
         )
+
+    def _page_status(self, name: str) -> tuple[int, str | None]:
+        """Article pages listed but not yet fetched at their version (native sources), and
+        the newest page error."""
+        (pending,) = self._db.execute(
+            "SELECT COUNT(*) FROM listed WHERE source = ? AND refused = 0"
+            " AND (done IS NULL OR done != version)",
+            (name,),
+        ).fetchone()
+        row = self._db.execute(
+            "SELECT error FROM listed WHERE source = ? AND error IS NOT NULL"
+            " ORDER BY error_at DESC LIMIT 1",
+            (name,),
+        ).fetchone()
+        return int(pending), row[0] if row else None
 
     def save_state(self, s: SourceState) -> None:
         with self._tx() as db:

@@ -3,6 +3,7 @@ database (WAL). Each concern is its own module; `Store` puts them on one connect
 
     database.py       opening, migrations, transactions
     source_states.py  what is remembered about each source between polls
+    listed.py         what native sources listed: item versions handled, pages pending
     store.py          articles and their keys: identity, merges, revisions, tombstones, reading
     changes.py        what changed since the last publish (for the outputs)
     merge.py          the merge decision itself (pure)
@@ -25,6 +26,7 @@ from . import merge
 from .changes import ChangeTracking
 from .database import chunks, iso, marks, parse_dt
 from .identity import article_id, canonical_url, identity_keys
+from .listed import ListedItems
 from .models import Article, DedupSettings, StoredArticle
 from .outputs.posts import post_slug
 from .source_states import SourceStates
@@ -35,7 +37,7 @@ if TYPE_CHECKING:
 
 _ARTICLE_COLUMNS = (
     "seq, id, slug, link, title, published, updated, author, categories, content_html, "
-    "cover, date_fallback, alt_titles"
+    "cover, date_fallback, alt_titles, outlet, tags"
 )
 
 
@@ -69,7 +71,7 @@ class _NewRows:
         self.dirty.clear()
 
 
-class Store(SourceStates, ChangeTracking):
+class Store(SourceStates, ListedItems, ChangeTracking):
     """The database. Open once per process; close on shutdown."""
 
     def __init__(
@@ -212,8 +214,8 @@ class Store(SourceStates, ChangeTracking):
         categories = list(dict.fromkeys(a.categories))
         cur = self._db.execute(
             "INSERT INTO articles (id, key, slug, link, title, published, updated, first_seen,"
-            " date_fallback, author, categories, content_html, cover, editor, content_hash)"
-            " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            " date_fallback, author, categories, content_html, cover, editor, content_hash,"
+            " outlet, tags) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (
                 aid,
                 a.key,
@@ -230,6 +232,8 @@ class Store(SourceStates, ChangeTracking):
                 a.cover,
                 a.editor,
                 merge.content_hash(a),
+                a.outlet,
+                json.dumps(list(a.tags), ensure_ascii=False),
             ),
         )
         seq = cur.lastrowid
@@ -276,6 +280,29 @@ class Store(SourceStates, ChangeTracking):
         )
         return keys_added or db.total_changes != before
 
+    def attach(self, articles: Sequence[Article], now: datetime) -> UpsertResult:
+        """Another list carries stored articles: add its channel and link to each, never
+        its content (that came from the page). Unknown or deleted ones are left alone."""
+        merged = unchanged = 0
+        keys = list(dict.fromkeys(k for a in articles for k in (a.key, *a.alt_keys)))
+        with self._tx():
+            known = self._known_keys(keys)
+            for a in articles:
+                decision = merge.decide((a.key, *a.alt_keys), (), known)
+                if not isinstance(decision, merge.Known):
+                    continue
+                learnt = self._attach(
+                    decision.seq, a, (a.key, *a.alt_keys), now, is_copy=decision.through_copy
+                )
+                if learnt:
+                    self._touch_categories(decision.seq)
+                    merged += 1
+                else:
+                    unchanged += 1
+            if merged:
+                self._bump_generation()
+        return UpsertResult(merged=merged, unchanged=unchanged)
+
     def _add_alt_title(self, seq: int, title: str) -> None:
         """Record a merged copy's headline as one of the story's alternative titles."""
         from .dedup import alternative_titles
@@ -305,7 +332,8 @@ class Store(SourceStates, ChangeTracking):
         alts = alternative_titles(a.title, (), *json.loads(alts_json))
         self._db.execute(
             "UPDATE articles SET title = ?, content_html = ?, cover = ?, author = ?, editor = ?,"
-            " content_hash = ?, updated = ?, alt_titles = ?, post_dirty = 1 WHERE seq = ?",
+            " content_hash = ?, updated = ?, alt_titles = ?, outlet = ?, tags = ?,"
+            " post_dirty = 1 WHERE seq = ?",
             (
                 a.title,
                 a.content_html,
@@ -315,6 +343,8 @@ class Store(SourceStates, ChangeTracking):
                 new_hash,
                 iso(now),
                 json.dumps(alts, ensure_ascii=False),
+                a.outlet,
+                json.dumps(list(a.tags), ensure_ascii=False),
                 seq,
             ),
         )
@@ -460,6 +490,8 @@ class Store(SourceStates, ChangeTracking):
                     links=tuple(links.get(seq, ())),
                     date_is_fallback=bool(r[11]),
                     alt_titles=tuple(json.loads(r[12])),
+                    outlet=r[13],
+                    tags=tuple(json.loads(r[14])),
                 )
             )
         return out

@@ -118,6 +118,7 @@ def test_a_poll_after_the_upgrade_finds_every_story_known(old_db: Path, tmp_path
     text = text.replace('"../var/demo.db"', f'"{old_db}"')
     text = text.replace('"../demo-public"', f'"{tmp_path / "public"}"')
     text = text.replace('"file:demo/', f'"file:{REPO / "config" / "demo"}/')
+    text = text[: text.index("# Native Sina sources")]  # release 0.1 read only the feeds
     cfg = tmp_path / "demo.toml"
     cfg.write_text(text, encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if k != "AGGREGATOR_CONFIG"}
@@ -297,3 +298,31 @@ def test_migration_3_adds_the_source_warning_keeping_the_sources(
     assert "last_warning" in column_names(old_db, "sources")
     assert rows_in(old_db, "sources", ["name", "url", "error_count"]) == before
     assert {r[0] for r in rows_in(old_db, "sources", ["last_warning"])} == {None}
+
+
+def test_version_3_gains_outlets_tags_and_listed_items(
+    old_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Migration 4 (native sources): a database at version 3 keeps every row, its articles
+    read with no outlet and no tags, and it can remember what native sources listed."""
+    with monkeypatch.context() as m:
+        m.setattr(migrations, "MIGRATIONS", MIGRATIONS[:3])
+        m.setattr(migrations, "LATEST", 3)
+        Store(old_db).close()
+    assert sqlite3.connect(old_db).execute("PRAGMA user_version").fetchone() == (3,)
+    before = table_contents(old_db)
+    old_columns = {t: column_names(old_db, t) for t in before}
+    store = Store(old_db)
+    try:
+        assert migrations.version(store._db) == LATEST >= 4
+        articles = store.recent(100)
+        assert articles and all(a.outlet is None and a.tags == () for a in articles)
+        assert not store.has_listed("新浪财经－国內")
+        state = store.source_state("新浪财经－国內", "file:demo/sina-china.xml")
+        assert state.pages_pending == 0 and state.last_page_error is None
+    finally:
+        store.close()
+    for table, rows in before.items():
+        assert rows_in(old_db, table, old_columns[table]) == rows, table
+    assert {"outlet", "tags"} <= set(column_names(old_db, "articles"))
+    assert column_names(old_db, "listed")

@@ -219,40 +219,6 @@ def test_any_entry_normalizes(e: ParsedEntry) -> None:
     assert article.key
 
 
-_URLS = st.sampled_from(
-    [
-        "https://finance.sina.com.cn/china/2022-08-09/doc-imizmscv5449371.shtml",
-        "http://finance.sina.cn/2022-08-09/detail-imizmscv5449371.d.html?from=wap",
-        "https://www.stcn.com/a/1.html?utm_source=x#top",
-        "tag:sina.com.cn,2022:abc",
-        " ",
-        "",
-    ]
-)
-
-
-@settings(deadline=None)
-@given(_URLS | st.text(max_size=40), _URLS | st.none() | st.text(max_size=40))
-def test_identity_keys_of_a_guid_that_repeats_the_link(link: str, guid: str | None) -> None:
-    """The shortcut for guid == link gives what deriving keys from both would give."""
-    from aggregator.identity import canonical_url
-    from aggregator.sites import sina
-
-    keys: list[str] = []
-    for candidate in (link, guid):
-        if candidate and (doc := sina.doc_id(candidate)):
-            keys.append(f"sina:{doc}")
-    for candidate in (link, guid):
-        if candidate and (canon := canonical_url(candidate)):
-            keys.append(f"url:{canon}")
-    if guid:
-        keys.append(f"guid:{guid.strip()}")
-    if not keys:
-        keys.append(identity_keys(None, None, "t", "d")[0])
-    unique = list(dict.fromkeys(keys))
-    assert identity_keys(link or None, guid, "t", "d") == (unique[0], tuple(unique[1:]))
-
-
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [

@@ -4,10 +4,13 @@ Writing, rewriting and removing them is tested through the outputs layer in test
 
 from __future__ import annotations
 
+import html
 import locale
 import re
+import time
 from dataclasses import replace
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
@@ -15,8 +18,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from aggregator.models import StoredArticle
-from aggregator.outputs.hexo import render_post
-from aggregator.outputs.posts import post_name
+from aggregator.outputs.hexo import render_post, rfc822_gmt
+from aggregator.outputs.posts import post_name, post_slug
 
 COVER = "https://n.sinaimg.cn/finance/real-article-image.jpg"
 ARTICLE = StoredArticle(
@@ -92,6 +95,50 @@ def test_date_in_english_whatever_the_locale() -> None:
         assert "\ndate: Tue, 05 Mar 2024 02:00:07 GMT\n" in post
     finally:
         locale.setlocale(locale.LC_TIME, saved)
+
+
+def test_a_date_in_another_zone_is_written_in_gmt(monkeypatch: pytest.MonkeyPatch) -> None:
+    shanghai = datetime(2024, 3, 5, 10, 0, 7, tzinfo=ZoneInfo("Asia/Shanghai"))
+    new_york = datetime(2024, 3, 4, 21, 0, 7, tzinfo=ZoneInfo("America/New_York"))
+    # Whatever zone the machine runs in.
+    monkeypatch.setenv("TZ", "Asia/Kolkata")
+    time.tzset()
+    try:
+        assert rfc822_gmt(shanghai) == "Tue, 05 Mar 2024 02:00:07 GMT"
+        assert rfc822_gmt(new_york) == "Tue, 05 Mar 2024 02:00:07 GMT"
+        post = render_post(replace(ARTICLE, published=shanghai))
+        assert "\ndate: Tue, 05 Mar 2024 02:00:07 GMT\n" in post
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+
+
+def test_no_categories_is_an_empty_list() -> None:
+    for categories in ((), ("", " \n ")):
+        post = render_post(replace(ARTICLE, categories=categories))
+        meta, _, _ = front_matter(post)
+        assert meta["categories"] == []
+        assert "\ncategories: []\n" in post
+
+
+def test_an_empty_body_is_an_empty_div() -> None:
+    for content in ("", "  \n ", "\x00"):
+        assert render_post(replace(ARTICLE, content_html=content)).endswith("---\n\n<div></div>\n")
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        "<pre>a{b}\n\n\n  c</pre>\n\n<p>```js</p>",
+        "<p>{{ x }}{% raw %}</p>\n \t\n<p>`code`</p>",
+        "<p>一</p>\n\n\n\n<p>二</p>",
+    ],
+)
+def test_the_body_shows_a_browser_the_same_characters(content: str) -> None:
+    """Escaping for Hexo changes how the body is written, never what a reader sees."""
+    _, _, body = front_matter(render_post(replace(ARTICLE, content_html=content)))
+    inner = body.strip("\n").removeprefix("<div>\n").removesuffix("\n</div>")
+    assert html.unescape(inner) == content
 
 
 def test_braces_never_reach_nunjucks_and_no_blank_line_in_body() -> None:
@@ -170,5 +217,17 @@ def test_property_title_and_author_round_trip(title: str, author: str) -> None:
 
 @pytest.mark.parametrize("slug", ["../escape", "a/b", "", ".hidden", "a\\b"])
 def test_unsafe_slugs_refused(slug: str) -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=re.escape(f"unsafe post slug: {slug!r}")):
         post_name(slug)
+
+
+@pytest.mark.parametrize(
+    ("key", "date", "slug"),
+    [
+        ("sina:mizmscv5449371", "2022-08-09", "2022-08-09-fd116cc88f5a"),
+        ("sina:mizmscv5449371", "2022-08-09T10:00", "2022-08-09t10-00-fd116cc88f5a"),
+        ("k", "--Weird Date!!", "weird-date-13fbd79c3d39"),
+    ],
+)
+def test_post_slug_is_stable_and_safe(key: str, date: str, slug: str) -> None:
+    assert post_slug(key, date) == slug

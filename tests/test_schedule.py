@@ -32,6 +32,24 @@ def test_rss_ttl_is_a_floor() -> None:
     assert min(delays(interval=300.0, error_count=0, ttl_minutes=1)) >= 270.0  # below interval
 
 
+@pytest.mark.parametrize("retry_after", [None, 0.0, -5.0])
+def test_without_a_server_floor_a_short_interval_stays_short(retry_after: float | None) -> None:
+    got = delays(interval=0.2, error_count=0, retry_after=retry_after)
+    assert all(0.18 <= d <= 0.22 for d in got)
+    failing = delays(interval=0.2, error_count=1, retry_after=retry_after)
+    assert all(0.2 <= d <= 0.4 for d in failing)
+
+
+def test_a_ttl_above_the_interval_is_the_delay() -> None:
+    assert set(delays(interval=10.0, error_count=0, ttl_minutes=1)) == {60.0}
+    assert set(delays(interval=10.0, error_count=0, ttl_minutes=2)) == {120.0}
+
+
+@pytest.mark.parametrize("ttl", [0, -1, None])
+def test_no_ttl_leaves_the_interval(ttl: int | None) -> None:
+    assert all(9.0 <= d <= 11.0 for d in delays(interval=10.0, error_count=0, ttl_minutes=ttl))
+
+
 def test_max_age_or_retry_after_is_a_floor_on_success() -> None:
     assert min(delays(interval=300.0, error_count=0, retry_after=900.0)) == 900.0
 

@@ -36,7 +36,11 @@ def test_worker_process_gives_what_a_thread_gives() -> None:
             in_thread = await Workers(0).run(len(SINA), prepare, *ARGS)
             in_worker = await workers.run(len(SINA), prepare, *ARGS)
             assert in_worker == in_thread
-            ttl, articles, warnings = in_worker
+            ttl, articles, warnings = (
+                in_worker.ttl_minutes,
+                in_worker.articles,
+                in_worker.warnings,
+            )
             assert ttl == 5 and len(articles) == 11 and warnings == []
             assert all(isinstance(a.signature, Signature) for a in articles)
             assert workers._pool is not None, "the document really went to a worker"
@@ -66,8 +70,8 @@ def test_errors_and_crashes_cross_the_process_boundary() -> None:
             with pytest.raises(SourceError) as crash:
                 await workers.run(1, _die)
             assert crash.value.kind == "worker_crashed"
-            _, articles, _ = await workers.run(len(SINA), prepare, *ARGS)  # a fresh pool
-            assert len(articles) == 11
+            prepared = await workers.run(len(SINA), prepare, *ARGS)  # a fresh pool
+            assert len(prepared.articles) == 11
         finally:
             workers.close()
 

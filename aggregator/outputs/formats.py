@@ -16,6 +16,7 @@ from feedgen.feed import FeedGenerator
 from lxml import etree
 
 from ..models import OutputSettings, StoredArticle
+from ..sites import sina
 from ..xmlchars import xml_safe
 from .archives import FH_NS
 from .base import url
@@ -73,9 +74,13 @@ def _add_entries(fg: FeedGenerator, articles: Sequence[StoredArticle], rss: bool
         fe.content(xml_safe(a.content_html), type="html")
         for cat in a.categories:
             fe.category(term=xml_safe(cat))
+        for tag in a.tags:  # stocks: their own scheme, so readers tell them from channels
+            fe.category(term=xml_safe(tag), scheme=sina.STOCK_SCHEME)
         if rss:
             fe.guid(a.id, permalink=False)
             fe.dc.dc_creator(xml_safe(a.author))
+            if a.outlet:
+                fe.dc.dc_publisher(xml_safe(a.outlet))
             if a.cover:
                 fe.enclosure(xml_safe(a.cover), "0", _image_type(a.cover))
         else:
@@ -99,6 +104,9 @@ def render_atom(articles: Sequence[StoredArticle], doc: FeedDoc, settings: Outpu
 def _add_atom_extras(root: Any, articles: Sequence[StoredArticle], archive: bool) -> None:
     """What feedgen cannot express: entry link relations, covers, the archive marker."""
     for entry, a in zip(root.iter(f"{{{ATOM_NS}}}entry"), articles, strict=True):
+        if a.outlet:  # the originating outlet: where the entry was first published
+            source = etree.SubElement(entry, f"{{{ATOM_NS}}}source")
+            etree.SubElement(source, f"{{{ATOM_NS}}}title").text = xml_safe(a.outlet)
         for link in dict.fromkeys(a.links):
             if link != a.link:
                 etree.SubElement(entry, f"{{{ATOM_NS}}}link", rel="related", href=xml_safe(link))
@@ -153,11 +161,13 @@ def _json_item(a: StoredArticle) -> dict[str, Any]:
         "date_published": _utc(a.published).isoformat(),
         "date_modified": _utc(a.updated).isoformat(),
         "authors": [{"name": xml_safe(a.author)}],
-        "tags": list(a.categories),
+        "tags": [*a.categories, *a.tags],
         "_provenance": {"links": list(dict.fromkeys((a.link, *a.links)))},
     }
     if a.alt_titles:  # the other headlines of merged copies (JSON Feed extension object)
         item["_alternative_titles"] = {"titles": [xml_safe(t) for t in a.alt_titles]}
     if a.cover:
         item["image"] = a.cover
+    if a.outlet:
+        item["_outlet"] = xml_safe(a.outlet)
     return item

@@ -110,6 +110,8 @@ def _index_article(a: StoredArticle) -> str:
         f"<article>{cover}<div>"
         f'<h2><a href="{e(a.link)}" rel="noopener noreferrer">{e(a.title)}</a></h2>'
         f'<div class="meta"><time datetime="{local.isoformat()}">'
-        f"{local:%Y-%m-%d %H:%M}</time> · {e(a.author)} · {e(' / '.join(a.categories))}</div>"
+        f"{local:%Y-%m-%d %H:%M}</time> · {e(a.author)}"
+        + (f" · 来源：{e(a.outlet)}" if a.outlet and a.outlet != a.author else "")
+        + f" · {e(' / '.join(a.categories))}</div>"
         "</div></article>"
     )

@@ -24,7 +24,9 @@ def post_slug(key: str, published_date: str) -> str:
     The store assigns it once, when the article is first stored, and keeps it (a revision
     or a merge never renames a post); tombstones keep it so the post can be removed."""
     digest = hashlib.sha1(key.encode()).hexdigest()[:12]
-    return f"{_SLUG_UNSAFE.sub('-', published_date.lower()).strip('-')}-{digest}"
+    stem = _SLUG_UNSAFE.sub("-", published_date.lower())
+    stem = stem.strip("-")  # pragma: no mutate (after lower() no "X" is left to strip)
+    return f"{stem}-{digest}"
 
 
 def post_name(slug: str) -> str:

@@ -1,0 +1,148 @@
+"""Mutation-test one module of `aggregator` with the tests that cover it (mutmut 3).
+
+    .venv/bin/python tools/mutation.py dates [--max-children 2] [--survivors]
+
+mutmut reads its settings from the pyproject.toml of the directory it runs in and mutates
+every module under `source_paths`; this script gives each module its own scratch project
+under `.mutation/<module>/` (links to `aggregator/` and `tests/`, a pyproject.toml holding
+`[tool.mutmut]` plus `only_mutate` and the module's tests from `[tool.mutation.modules]`), so
+one module is mutated and each mutant runs only the tests that cover it. Every run starts
+afresh: mutmut's cache keeps a survivor's verdict when only the tests changed.
+
+Prints `killed/total` and the surviving mutants (`mutmut show NAME` in that folder shows one);
+mutmut's own output goes to `.mutation/<module>/run.log`.
+Equivalent mutants are excluded in the source with `# pragma: no mutate` and a reason
+(see tests/mutmut-equivalent.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tomllib
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+# Test helpers and data every test file may import; tests/hexo (a node project) is not needed.
+_TEST_SKIP = {"hexo", "__pycache__"}
+
+
+def _toml_value(value: object) -> str:
+    # JSON strings, numbers, booleans and arrays of them are valid TOML.
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _project(mutate: list[str], tests: list[str], pyproject: dict[str, Any]) -> str:
+    pytest_options = pyproject["tool"]["pytest"]["ini_options"]
+    mutmut = dict(pyproject["tool"]["mutmut"])
+    mutmut["only_mutate"] = mutate
+    mutmut["pytest_add_cli_args_test_selection"] = tests
+    lines = ["[tool.pytest.ini_options]"]
+    lines += [f"{k} = {_toml_value(v)}" for k, v in pytest_options.items()]
+    lines += ["", "[tool.mutmut]"]
+    lines += [f"{k} = {_toml_value(v)}" for k, v in mutmut.items()]
+    return "\n".join(lines) + "\n"
+
+
+def _module(name: str, table: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """(files to mutate, test files): `name = [tests]` mutates aggregator/<name>.py,
+    `name = {mutate = [...], tests = [...]}` names its files."""
+    if name not in table:
+        sys.exit(f"{name!r} is not in [tool.mutation.modules] of pyproject.toml")
+    entry = table[name]
+    if isinstance(entry, list):
+        return [f"aggregator/{name}.py"], entry
+    return list(entry["mutate"]), list(entry["tests"])
+
+
+def _link(target: Path, link: Path) -> None:
+    if link.is_symlink() or link.exists():
+        if link.resolve() == target.resolve():
+            return
+        link.unlink()
+    link.symlink_to(target)
+
+
+def prepare(name: str) -> Path:
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    mutate, tests = _module(name, pyproject["tool"]["mutation"]["modules"])
+    work = ROOT / ".mutation" / name
+    (work / "tests").mkdir(parents=True, exist_ok=True)
+    _link(ROOT / "aggregator", work / "aggregator")
+    for entry in (ROOT / "tests").iterdir():
+        if entry.name not in _TEST_SKIP:
+            _link(entry, work / "tests" / entry.name)
+    text = _project(mutate, tests, pyproject)
+    path = work / "pyproject.toml"
+    if not path.exists() or path.read_text(encoding="utf-8") != text:
+        path.write_text(text, encoding="utf-8")
+    return work
+
+
+def _mutmut() -> str:
+    return str(Path(sys.executable).with_name("mutmut"))
+
+
+def score(work: Path) -> tuple[Counter[str], list[str]]:
+    out = subprocess.run(
+        [_mutmut(), "results", "--all=True"],
+        cwd=work,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    statuses: Counter[str] = Counter()
+    survivors = []
+    for line in out.splitlines():
+        name, sep, status = line.strip().rpartition(": ")
+        if not sep:
+            continue
+        statuses[status] += 1
+        if status not in ("killed", "timeout"):
+            survivors.append(f"{name}: {status}")
+    return statuses, survivors
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("module", help="a name in [tool.mutation.modules], e.g. dates")
+    parser.add_argument("--max-children", type=int, default=2)
+    parser.add_argument("--survivors", action="store_true", help="list every mutant not killed")
+    parser.add_argument("--no-run", action="store_true", help="only report the last results")
+    args = parser.parse_args()
+    work = prepare(args.module)
+    if not args.no_run:
+        shutil.rmtree(work / "mutants", ignore_errors=True)
+        env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
+        log = work / "run.log"
+        with log.open("w", encoding="utf-8") as out:
+            done = subprocess.run(
+                [_mutmut(), "run", "--max-children", str(args.max_children)],
+                cwd=work,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=env,
+            )
+        if done.returncode:
+            sys.exit(f"mutmut failed ({done.returncode}), see {log}")
+    statuses, survivors = score(work)
+    total = sum(statuses.values())
+    # A mutant that hangs the tests (timeout) is caught too: the suite did not pass.
+    killed = statuses["killed"] + statuses["timeout"]
+    if args.survivors:
+        print("\n".join(survivors))
+    detail = "; ".join(f"{n} {s}" for s, n in sorted(statuses.items()) if s != "killed")
+    percent = 100 * killed / total if total else 0.0
+    print(
+        f"{args.module}: {killed}/{total} killed ({percent:.1f} %)" + (f"; {detail}" * bool(detail))
+    )
+
+
+if __name__ == "__main__":
+    main()
