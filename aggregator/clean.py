@@ -1,4 +1,4 @@
-"""HTML cleanup of article bodies (SPEC §4) and the choice of the cover image.
+"""HTML cleanup of article bodies and the choice of the cover image.
 
 Pipeline: strip XML-illegal characters → parse the fragment with lxml → remove junk by
 structure (site rules are data, see `SiteRules` and sites/sina.py) → tidy (unwrap <font>,
@@ -20,29 +20,21 @@ from lxml import etree
 from .models import CleanedBody
 from .sites import sina
 from .urls import publishable
-
-# Characters XML 1.0 forbids (and C1 controls, never text): one of them breaks a whole feed.
-_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f\ud800-\udfff\ufffe\uffff]")
-
+from .xmlchars import is_text_char, xml_safe
 
 _CHAR_REF = re.compile(r"&#(?:[xX]([0-9a-fA-F]{1,8})|([0-9]{1,10}));?")
 
 
-def strip_illegal(text: str) -> str:
-    """Remove the characters XML 1.0 cannot carry."""
-    return _XML_ILLEGAL.sub("", text)
-
-
 def _drop_illegal_ref(m: re.Match[str]) -> str:
     code = int(m.group(1), 16) if m.group(1) else int(m.group(2))
-    if code > 0x10FFFF or _XML_ILLEGAL.match(chr(code)):
+    if code > 0x10FFFF or not is_text_char(chr(code)):
         return ""
     return m.group(0)
 
 
 def _strip_illegal_markup(html: str) -> str:
     """Illegal characters out of raw markup, written literally or as character references."""
-    html = strip_illegal(html)
+    html = xml_safe(html)
     return _CHAR_REF.sub(_drop_illegal_ref, html) if "&#" in html else html
 
 
@@ -214,11 +206,11 @@ def clean_html(html: str, base_url: str | None, rules: SiteRules = DEFAULT_RULES
     _tidy_whitespace(root)
     cover = next(_cover_candidates(root, rules), None)
     body = _serialize(root)
-    sanitized = strip_illegal(_SANITIZER.clean(body)).strip()
+    sanitized = xml_safe(_SANITIZER.clean(body)).strip()
     text = _plain_text(root)
     if len(sanitized) > MAX_HTML:
         # Cut, then sanitized again: the cut may split a tag or an entity; nh3 repairs it.
-        sanitized = strip_illegal(_SANITIZER.clean(sanitized[:MAX_HTML])).strip()
+        sanitized = xml_safe(_SANITIZER.clean(sanitized[:MAX_HTML])).strip()
         text = text[:MAX_HTML]
         limits.append(f"cleaned body over {MAX_HTML} characters: cut")
     return CleanedBody(html=sanitized, text=text, cover=cover, editor=editor, limits=tuple(limits))
@@ -606,7 +598,7 @@ def _plain_text(root: etree._Element) -> str:
     for el in root.iter(*_BLOCKS):
         el.tail = "\n" + (el.tail or "")
     text = _TEXT_SPACES.sub(" ", _text_content(root))
-    return strip_illegal(_collapse_line_breaks(text)).strip()
+    return xml_safe(_collapse_line_breaks(text)).strip()
 
 
 def _collapse_line_breaks(text: str) -> str:

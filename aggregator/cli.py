@@ -1,4 +1,4 @@
-"""Command line (SPEC §8): run | once | check-config, plus operator commands. No logic here."""
+"""Command line: run | once | check-config, plus operator commands. No logic here."""
 
 from __future__ import annotations
 

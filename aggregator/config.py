@@ -7,6 +7,7 @@ Relative paths resolve against the config file's folder. Sources may share setti
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import re
@@ -98,7 +99,7 @@ def parse(data: Mapping[str, Any], path: Path) -> Settings:
     defaults = _table(data, "defaults")
     _no_unknown(defaults, {"rsshub", "interval", "categories", "author"}, "defaults")
 
-    log_level = _str(data, "log_level", "log_level", default="INFO").upper()
+    log_level = _str(data, "log_level", "log_level", default=_d(Settings, "log_level")).upper()
     if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise ConfigError("log_level", "must be one of DEBUG, INFO, WARNING, ERROR")
 
@@ -142,8 +143,7 @@ def _default_workers() -> int:
 
 
 def _output(t: Mapping[str, Any], base: Path) -> OutputSettings:
-    keys = {"dir", "base_url", "title", "feed_size", "archive_size", "default_image", "posts_dir"}
-    _no_unknown(t, keys, "output")
+    _no_unknown(t, _keys(OutputSettings), "output")
     base_url = _str(t, "base_url", "output.base_url")
     if not _is_http_url(base_url):
         raise ConfigError("output.base_url", f"must be an absolute http(s) URL, got {base_url!r}")
@@ -156,8 +156,22 @@ def _output(t: Mapping[str, Any], base: Path) -> OutputSettings:
         dir=_path(t, "dir", "output.dir", base),
         base_url=base_url,
         title=_str(t, "title", "output.title"),
-        feed_size=_int(t, "feed_size", "output.feed_size", default=50, lo=1, hi=10_000),
-        archive_size=_int(t, "archive_size", "output.archive_size", default=200, lo=10, hi=10_000),
+        feed_size=_int(
+            t,
+            "feed_size",
+            "output.feed_size",
+            default=_d(OutputSettings, "feed_size"),
+            lo=1,
+            hi=10_000,
+        ),
+        archive_size=_int(
+            t,
+            "archive_size",
+            "output.archive_size",
+            default=_d(OutputSettings, "archive_size"),
+            lo=10,
+            hi=10_000,
+        ),
         default_image=default_image,
         posts_dir=_path(t, "posts_dir", "output.posts_dir", base) if "posts_dir" in t else None,
     )
@@ -169,38 +183,43 @@ def _port(t: Mapping[str, Any]) -> int:
 
 
 def _fetch(t: Mapping[str, Any]) -> FetchSettings:
-    keys = {
-        "user_agent",
-        "connect_timeout",
-        "deadline",
-        "max_bytes",
-        "max_decompressed",
-        "per_host",
-        "total",
-        "max_redirects",
-    }
-    _no_unknown(t, keys, "fetch")
+    _no_unknown(t, _keys(FetchSettings), "fetch")
     ua = f"sina-aggregator/{__version__} (+{PROJECT_URL})"
+
+    def d(name: str) -> Any:
+        return _d(FetchSettings, name)
+
     return FetchSettings(
         user_agent=_str(t, "user_agent", "fetch.user_agent", default=ua),
-        connect_timeout=_duration(t, "connect_timeout", "fetch.connect_timeout", 10.0),
-        deadline=_duration(t, "deadline", "fetch.deadline", 30.0),
-        max_bytes=_int(t, "max_bytes", "fetch.max_bytes", default=10 << 20, lo=1024, hi=1 << 31),
-        max_decompressed=_int(
-            t, "max_decompressed", "fetch.max_decompressed", default=20 << 20, lo=1024, hi=1 << 31
+        connect_timeout=_duration(
+            t, "connect_timeout", "fetch.connect_timeout", d("connect_timeout")
         ),
-        per_host=_int(t, "per_host", "fetch.per_host", default=2, lo=1, hi=64),
-        total=_int(t, "total", "fetch.total", default=16, lo=1, hi=512),
-        max_redirects=_int(t, "max_redirects", "fetch.max_redirects", default=5, lo=0, hi=20),
+        deadline=_duration(t, "deadline", "fetch.deadline", d("deadline")),
+        max_bytes=_int(
+            t, "max_bytes", "fetch.max_bytes", default=d("max_bytes"), lo=1024, hi=1 << 31
+        ),
+        max_decompressed=_int(
+            t,
+            "max_decompressed",
+            "fetch.max_decompressed",
+            default=d("max_decompressed"),
+            lo=1024,
+            hi=1 << 31,
+        ),
+        per_host=_int(t, "per_host", "fetch.per_host", default=d("per_host"), lo=1, hi=64),
+        total=_int(t, "total", "fetch.total", default=d("total"), lo=1, hi=512),
+        max_redirects=_int(
+            t, "max_redirects", "fetch.max_redirects", default=d("max_redirects"), lo=0, hi=20
+        ),
     )
 
 
 def _dedup(t: Mapping[str, Any]) -> DedupSettings:
-    _no_unknown(t, {"policy", "window_days"}, "dedup")
-    policy = _str(t, "policy", "dedup.policy", default="merge")
+    _no_unknown(t, _keys(DedupSettings), "dedup")
+    policy = _str(t, "policy", "dedup.policy", default=_d(DedupSettings, "policy"))
     if policy not in ("merge", "keep"):
         raise ConfigError("dedup.policy", f"must be 'merge' or 'keep', got {policy!r}")
-    window = t.get("window_days", 3.0)
+    window = t.get("window_days", _d(DedupSettings, "window_days"))
     if (
         isinstance(window, bool)
         or not isinstance(window, int | float)
@@ -293,6 +312,18 @@ def _file_url(url: str, base: Path) -> str:
 
 
 # --- small typed readers -------------------------------------------------------------
+
+
+def _keys(cls: type[Any]) -> set[str]:
+    """The keys of a config table: the fields of the settings dataclass it fills."""
+    return {f.name for f in dataclasses.fields(cls)}
+
+
+def _d(cls: type[Any], name: str) -> Any:
+    """A setting's default: the one its dataclass declares (models.py)."""
+    field = next(f for f in dataclasses.fields(cls) if f.name == name)
+    assert field.default is not dataclasses.MISSING, name
+    return field.default
 
 
 def _no_unknown(t: Mapping[str, Any], allowed: set[str], prefix: str) -> None:

@@ -19,11 +19,11 @@ from typing import Any
 import uvicorn
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from .dates import utcnow
 from .errors import ConfigError
 from .fetch import Fetcher
 from .metrics import Metrics
 from .models import Settings, Source, SourceState
-from .once import utcnow
 from .outputs import publish
 from .poll import Pipeline, poll_source
 from .server import create_app

@@ -1,4 +1,4 @@
-"""Publication dates as feeds write them → aware UTC datetimes (SPEC §1, §3).
+"""Publication dates as feeds write them → aware UTC datetimes.
 
 Sina writes China time in many ways; feedparser's own date handling reads naive times as
 UTC, `CST` as US Central and `2024年03月05日` as garbage, so the raw string is parsed here.
@@ -138,3 +138,9 @@ def _parse_rfc822(text: str) -> datetime:
     # Naive when the text names no zone or '-0000' ("unknown"): then China time, or the zone
     # read above.
     return _to_utc(email.utils.parsedate_to_datetime(text), zone)
+
+
+def utcnow() -> datetime:
+    """The current time, aware, in UTC. Only the orchestrators read the clock; the stages
+    are handed `now`, so tests can run them at any time."""
+    return datetime.now(UTC)

@@ -1,4 +1,4 @@
-"""Near-duplicate stories across outlets and retitled copies (SPEC §5).
+"""Near-duplicate stories across outlets and retitled copies.
 
 Identity-level dedup (same doc id / URL) is identity.py's job; this module decides
 whether two *different* articles tell the same story:
@@ -56,6 +56,9 @@ MAX_SWAP_CHARS = 4
 # `same_body` needs this many distinct shingles (about as many characters): a line of
 # boilerplate shared by unrelated flashes ("详见公告") must not vouch for a story.
 BODY_MIN_SHINGLES = 40
+# A replaced run of body characters at most this long is a template slot (a name, a figure);
+# a longer one is a rewritten passage.
+MAX_BODY_SWAP = 8
 # A first line at most this long may be an echoed headline.
 LEAD_MAX_CHARS = 120
 
@@ -645,12 +648,48 @@ def same_signature(a: Signature, b: Signature) -> bool:
     return not titles_conflict(a.title, b.title)  # the costly check, last
 
 
+def bodies_conflict(a: Candidate, b: Candidate) -> bool:
+    """Bodies that differ where a template's slots are: a figure replaced by another figure,
+    or a word one title names replaced by something the other title does not name (上海 →
+    北京, 贵州茅台 → 五粮液). Catches templated reports the signatures call near-identical
+    under titles too unlike to be compared (`titles_conflict` sees no swap between
+    "上海昨日本土无新增" and "最新通报：北京疫情防控情况"). Needs both texts: the store
+    checks the kept story's once `NearDupIndex.find` has named it. Insertions, deletions and
+    rewritten passages (longer than MAX_BODY_SWAP) are edits, not other facts."""
+    ca, cb = _body_chars(a.text), _body_chars(b.text)
+    if ca == cb:
+        return False
+    ta, tb = _NOT_WORD.sub("", _fold(a.title)), _NOT_WORD.sub("", _fold(b.title))
+    for tag, i1, i2, j1, j2 in SequenceMatcher(None, ca, cb, autojunk=False).get_opcodes():
+        x, y = ca[i1:i2], cb[j1:j2]
+        if tag != "replace" or max(len(x), len(y)) > MAX_BODY_SWAP:
+            continue
+        if _DIGIT.search(x) and _DIGIT.search(y):
+            return True
+        if _names(ca, i1, i2, ta, tb) or _names(cb, j1, j2, tb, ta):
+            return True
+    return False
+
+
+_DIGIT = re.compile(r"\d")
+
+
+def _names(chars: str, i: int, j: int, own: str, other: str) -> bool:
+    """The replaced run chars[i:j] is (part of) a word its own title names and the other
+    title does not. A one-character run is taken with a neighbour: 上海 → 上饶 replaces 海."""
+    runs = [chars[i:j]] if j - i > 1 else [chars[max(i - 1, 0) : j], chars[i : j + 1]]
+    return any(len(run) > 1 and run in own and run not in other for run in runs)
+
+
 def same_story(a: Candidate, b: Candidate, window: timedelta = DEFAULT_WINDOW) -> bool:
-    """Same story: equal title keys or near-identical bodies, titles not conflicting,
-    published within ``window`` of each other."""
+    """Same story: the same body, or equal title keys or near-identical bodies under titles
+    not conflicting; bodies not differing in a template's slots; published within
+    ``window`` of each other."""
     if abs(a.published - b.published) > window:
         return False
-    return same_signature(signature(a.title, a.text), signature(b.title, b.text))
+    if not same_signature(signature(a.title, a.text), signature(b.title, b.text)):
+        return False
+    return not bodies_conflict(a, b)
 
 
 # --- index --------------------------------------------------------------------------------

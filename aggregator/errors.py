@@ -10,7 +10,28 @@ AggregatorError
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
+
+FetchKind = Literal[
+    "timeout",
+    "connect",
+    "tls",
+    "http_404",
+    "http_410",
+    "http_429",
+    "http_4xx",
+    "http_5xx",
+    "too_large",
+    "redirect_loop",
+    "too_many_redirects",
+    "bad_url",
+    "io",
+]
+ParseKind = Literal[
+    "empty", "not_a_feed", "malformed", "entities", "encoding", "api_error", "no_article"
+]
+# Every label a failed poll is recorded and counted under (state, /healthz, metrics).
+ErrorKind = FetchKind | ParseKind | Literal["worker_crashed", "store", "internal"]
 
 
 class AggregatorError(Exception):
@@ -29,9 +50,9 @@ class ConfigError(AggregatorError):
 class SourceError(AggregatorError):
     """A source could not be polled; `kind` is a short stable label (metrics, state)."""
 
-    kind: str = "error"
+    kind: ErrorKind
 
-    def __init__(self, kind: str, message: str) -> None:
+    def __init__(self, kind: ErrorKind, message: str) -> None:
         super().__init__(message)
         self.kind = kind
         self.message = message
@@ -41,7 +62,7 @@ class SourceError(AggregatorError):
         return (_rebuild, (type(self), self.kind, self.message, dict(self.__dict__)))
 
 
-def _rebuild(cls: type[SourceError], kind: str, message: str, state: dict[str, Any]) -> Any:
+def _rebuild(cls: type[SourceError], kind: ErrorKind, message: str, state: dict[str, Any]) -> Any:
     err = cls.__new__(cls)
     SourceError.__init__(err, kind, message)
     err.__dict__.update(state)
@@ -49,12 +70,11 @@ def _rebuild(cls: type[SourceError], kind: str, message: str, state: dict[str, A
 
 
 class FetchError(SourceError):
-    """Fetching failed. Kinds: timeout, connect, tls, http_404, http_410, http_429,
-    http_4xx, http_5xx, too_large, redirect_loop, too_many_redirects, bad_url, io."""
+    """Fetching failed; `kind` is one of `FetchKind`."""
 
     def __init__(
         self,
-        kind: str,
+        kind: FetchKind,
         message: str,
         *,
         status: int | None = None,
@@ -66,9 +86,21 @@ class FetchError(SourceError):
 
 
 class ParseError(SourceError):
-    """The body is not a usable feed. Kinds: empty, not_a_feed, malformed, entities,
-    encoding."""
+    """The body is not a usable feed; `kind` is one of `ParseKind`."""
+
+    def __init__(self, kind: ParseKind, message: str) -> None:
+        super().__init__(kind, message)
 
 
 class StoreError(AggregatorError):
     """The database failed."""
+
+
+def classify(exc: BaseException) -> ErrorKind:
+    """A stable short label for any failure: the SourceError kind, 'store' for the
+    database, else 'internal'."""
+    if isinstance(exc, SourceError):
+        return exc.kind
+    if isinstance(exc, StoreError):
+        return "store"
+    return "internal"

@@ -1,6 +1,6 @@
 """Fetch stage: one polite, bounded HTTP GET → FetchResult (304 is a result, not an error).
 
-Bounds (SPEC §9): a total deadline per fetch (`asyncio.timeout`: httpx has none, a drip-feeding
+Bounds: a total deadline per fetch (`asyncio.timeout`: httpx has none, a drip-feeding
 server could hold a request forever), a cap on wire bytes read with `aiter_raw()` and a cap on
 decompressed bytes (we inflate ourselves with `max_length`: httpx's decoders would hand us a
 bomb in one chunk), redirects followed by hand (to detect loops and remember 301/308), per-host
@@ -28,7 +28,7 @@ from urllib.request import url2pathname
 
 import httpx
 
-from .errors import FetchError
+from .errors import FetchError, FetchKind
 from .models import FetchResult, FetchSettings
 from .urls import redact, same_origin, split_credentials
 
@@ -242,9 +242,14 @@ def _conditional(etag: str | None, last_modified: str | None) -> dict[str, str]:
     return headers
 
 
+# Statuses that mean something of their own to the scheduler: gone, not found, slow down.
+_OWN_KIND: dict[int, FetchKind] = {404: "http_404", 410: "http_410", 429: "http_429"}
+
+
 def _status_error(url: str, status: int, headers: Mapping[str, str]) -> FetchError:
-    if status in (404, 410, 429):
-        kind = f"http_{status}"
+    kind: FetchKind
+    if status in _OWN_KIND:
+        kind = _OWN_KIND[status]
     elif 500 <= status < 600:
         kind = "http_5xx"
     else:
@@ -384,10 +389,9 @@ def _translated(url: str) -> Iterator[None]:
     except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
         raise FetchError("bad_url", f"{url!r}: {exc}") from exc
     except httpx.ConnectError as exc:
-        kind = "tls" if _is_tls(exc) else "connect"
-        raise FetchError(kind, f"cannot connect to {url}: {exc}") from exc
+        raise FetchError(_tls_or_connect(exc), f"cannot connect to {url}: {exc}") from exc
     except (httpx.ReadError, httpx.WriteError, httpx.RemoteProtocolError) as exc:
-        kind = "tls" if _is_tls(exc) else "connect"
+        kind = _tls_or_connect(exc)
         raise FetchError(
             kind, f"connection to {url} broken: {str(exc) or type(exc).__name__}"
         ) from exc
@@ -397,6 +401,10 @@ def _translated(url: str) -> Iterator[None]:
         raise FetchError("tls", f"TLS failure for {url}: {exc}") from exc
     except OSError as exc:
         raise FetchError("connect", f"{url}: {exc}") from exc
+
+
+def _tls_or_connect(exc: BaseException) -> FetchKind:
+    return "tls" if _is_tls(exc) else "connect"
 
 
 def _is_tls(exc: BaseException) -> bool:

@@ -1,4 +1,4 @@
-"""Identity keys of an article (SPEC §5, first bullet) and its stable emitted id.
+"""Identity keys of an article and its stable emitted id.
 
 Pure functions. Order of preference: Sina document id, canonical URL, feed guid,
 hash of title and date.

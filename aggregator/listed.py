@@ -1,4 +1,4 @@
-"""What native sources listed (SPEC §11): per source and item, the version last listed and
+"""What native sources listed: per source and item, the version last listed and
 the version handled (stored or attached), and while its article page is pending the item
 itself, its attempts and last error (the `listed` table)."""
 
@@ -13,7 +13,7 @@ from .database import Database, chunks, iso, marks
 
 @dataclass(frozen=True, slots=True)
 class ListedRow:
-    """What a poll learnt about one listed item of a native source (SPEC §11)."""
+    """What a poll learnt about one listed item of a native source."""
 
     key: str
     version: str

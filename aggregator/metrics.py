@@ -16,7 +16,7 @@ from prometheus_client import (
     generate_latest,
 )
 
-from aggregator.models import PollResult, SourceState
+from .models import PollResult, SourceState
 
 # Fetches take from tens of milliseconds to the 30 s deadline.
 _FETCH_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)

@@ -1,4 +1,4 @@
-"""Schema versions and the numbered migrations between them (SPEC §13).
+"""Schema versions and the numbered migrations between them.
 
 The database's version is `PRAGMA user_version`: the number of migrations applied. Opening
 a database applies the missing ones in order, each in its own transaction together with the
@@ -170,7 +170,7 @@ def _same_body(conn: sqlite3.Connection) -> None:
             )
 
 
-# Native sources (SPEC §11): an article's outlet and tags, and what each source listed —
+# Native sources: an article's outlet and tags, and what each source listed —
 # one row per (source, item): the version seen, the version handled (stored or attached),
 # and while its article page is pending the item itself, its attempts and last error.
 _NATIVE_SOURCES = _statements(

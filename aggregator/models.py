@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
     from .dedup import Signature
+    from .errors import ErrorKind
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +79,7 @@ class ParsedEntry:
     updated_raw: str | None
     author: str | None
     image_urls: tuple[str, ...] = ()  # enclosures / media thumbnails
-    # What native sources know beyond a feed item (SPEC §11); a feed leaves them empty.
+    # What native sources know beyond a feed item; a feed leaves them empty.
     identity: tuple[str, ...] = ()  # identity keys the source states (then links are not used)
     outlet: str | None = None  # originating outlet (Sina's media_name)
     categories: tuple[str, ...] = ()  # the item's own categories (7×24 tag names)
@@ -188,7 +189,7 @@ class PollResult:
     updated: int = 0
     merged: int = 0
     unchanged: int = 0
-    error_kind: str | None = None
+    error_kind: ErrorKind | None = None
     error: str | None = None
     elapsed: float = 0.0  # the whole poll
     next_poll: datetime | None = None
@@ -219,7 +220,7 @@ class OutputSettings:
 
 @dataclass(frozen=True, slots=True)
 class DedupSettings:
-    """Near-duplicate policy (SPEC §5)."""
+    """Near-duplicate policy."""
 
     policy: Literal["merge", "keep"] = "merge"
     window_days: float = 3.0

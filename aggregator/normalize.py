@@ -1,4 +1,4 @@
-"""One parsed feed item → one Article: true title, date, cover, categories, identity (SPEC §3).
+"""One parsed feed item → one Article: true title, date, cover, categories, identity.
 
 Pure: no I/O, `now` is passed in (it is the first-seen time when the feed's date is absurd).
 """
@@ -10,11 +10,12 @@ import re
 from datetime import datetime
 from urllib.parse import urljoin, urlsplit
 
-from .clean import clean_html, image_url, is_cover_url, strip_illegal
+from .clean import clean_html, image_url, is_cover_url
 from .dates import parse_date
 from .identity import identity_keys
 from .models import Article, ParsedEntry, Source
 from .urls import publishable, redact
+from .xmlchars import xml_safe
 
 _TAG = re.compile(r"</?[A-Za-z][^<>]*>")
 _SPACES = re.compile(r"\s+")
@@ -78,7 +79,7 @@ def clean_title(raw: str | None) -> str:
 def _plain_title(text: str) -> str:
     """Text as a title: no tags, no bidi controls, one line, at most `TITLE_LIMIT`."""
     text = _TAG.sub("", text)
-    text = _SPACES.sub(" ", _BIDI.sub("", strip_illegal(text))).strip()
+    text = _SPACES.sub(" ", _BIDI.sub("", xml_safe(text))).strip()
     return text if len(text) <= TITLE_LIMIT else text[: TITLE_LIMIT - 1].rstrip() + "…"
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import UTC, datetime
 
+from .dates import utcnow
 from .fetch import Fetcher
 from .models import Settings
 from .outputs import publish
@@ -16,10 +16,6 @@ from .workers import Workers
 log = logging.getLogger(__name__)
 
 OK_STATUSES = ("ok", "not_modified", "unchanged")
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 async def run_once(settings: Settings) -> int:

@@ -29,14 +29,12 @@ from lxml import etree
 
 from .errors import ParseError
 from .models import ParsedEntry, ParsedFeed
+from .xmlchars import is_xml_char, xml_chars_only
 
 _CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9._:-]+)", re.IGNORECASE)
 _XML_DECL = re.compile(rb"^\s*<\?xml[^>]{0,200}?\?>")
 _DECL_ENCODING = re.compile(rb"""encoding\s*=\s*["']([A-Za-z0-9._:-]+)["']""")
 _DECL_ENCODING_TEXT = re.compile(r"""(^\s*<\?xml[^>]{0,200}?encoding\s*=\s*)(["'])[^"']*\2""")
-# XML 1.0 Char production minus what we can represent: C0 controls other than \t \n \r,
-# lone surrogates and U+FFFE/U+FFFF.
-_ILLEGAL_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 _BAD_CHAR_REF = re.compile(r"&#(?:[xX]([0-9a-fA-F]+)|([0-9]+));")
 _CDATA = re.compile(r"<!\[CDATA\[.*?\]\]>", re.DOTALL)
 _ENTITY_DECL = re.compile(r"<!ENTITY", re.IGNORECASE)
@@ -70,7 +68,7 @@ def _prepare(body: bytes, content_type: str | None) -> tuple[str, bytes]:
     """Decoded text (for the bozo policy) and the UTF-8 bytes both parsers read."""
     if not body.strip():
         raise ParseError("empty", "empty body")
-    text = _ILLEGAL_XML.sub("", decode(body, content_type=content_type))
+    text = xml_chars_only(decode(body, content_type=content_type))
     if not text.strip():
         raise ParseError("empty", "body holds only whitespace or control characters")
     refuse_entities(text)
@@ -86,7 +84,7 @@ def _replace_bad_ref(m: re.Match[str]) -> str:
     if len(digits) > 8:
         return "\ufffd"
     code = int(digits, 16) if m.group(1) else int(digits)
-    if code > 0x10FFFF or _ILLEGAL_XML.match(chr(code)) or code in (0, 0x7F):
+    if code > 0x10FFFF or not is_xml_char(chr(code)) or code in (0, 0x7F):
         return "\ufffd"
     return m.group(0)
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
-from .errors import FetchError, SourceError, StoreError
+from .errors import FetchError, SourceError, StoreError, classify
 from .fetch import Fetcher
 from .kinds import KINDS, Item, Kind, item_from_json, item_to_json
 from .listed import Listed, ListedRow
@@ -32,7 +32,7 @@ from .models import (
     SourceState,
 )
 from .prepare import PageJob, Prepared, complete, prepare
-from .schedule import classify, next_delay
+from .schedule import next_delay
 from .sites.domains import same_site
 from .store import Store, UpsertResult
 from .urls import redact_text, with_credentials_of
@@ -185,7 +185,7 @@ async def _process(
     return result, _success(p, source, state, fetched, now, ttl=ttl)
 
 
-# --- kinds that track their items: more list pages, article pages (SPEC §11) --------------
+# --- kinds that track their items: more list pages, article pages --------------
 
 PAGE_RETRY_MAX = 6 * 3600.0  # a failing page is tried again at least this often
 

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import random
 
-from .errors import SourceError, StoreError
-
 SUCCESS_JITTER = 0.10
 # A server may ask for a long pause, but not for one long enough to look like "never again".
 MAX_RETRY_AFTER = 7 * 24 * 3600.0
@@ -39,13 +37,3 @@ def next_delay(
         return max(delay, ttl, floor)
     ceiling = min(max_backoff, interval * 2.0 ** min(error_count, _MAX_EXPONENT))
     return max(rng.uniform(ceiling / 2, ceiling), floor)
-
-
-def classify(exc: BaseException) -> str:
-    """A stable short label for any failure: the SourceError kind, 'store' for the
-    database, else 'internal'."""
-    if isinstance(exc, SourceError):
-        return exc.kind
-    if isinstance(exc, StoreError):
-        return "store"
-    return "internal"

@@ -184,16 +184,15 @@ class Store(SourceStates, ListedItems, ChangeTracking):
         """An item with no stored key: a near-duplicate of a kept story, or a new one.
         Returns what happened, the article's seq and whether its keys are a copy's."""
         # Usually computed by the poll's worker; computed here once for find and add if not.
-        from .dedup import Candidate, signature
+        from .dedup import signature
 
         sig = a.signature or signature(a.title, a.text)
         if self.dedup.policy == "merge":
-            window = timedelta(days=self.dedup.window_days)
-            kept = self._index.find(Candidate(a.title, a.text, a.published), window, sig)
-            if kept is not None:
+            found = self._kept_story(a, sig)
+            if found is not None:
+                kept, seq = found
                 self._flush(pending)
                 db = self._db
-                seq = db.execute("SELECT seq FROM articles WHERE id = ?", (kept,)).fetchone()[0]
                 db.execute(
                     "INSERT OR IGNORE INTO copies (key, seq, source, link, title, first_seen)"
                     " VALUES (?,?,?,?,?,?)",
@@ -204,6 +203,22 @@ class Store(SourceStates, ListedItems, ChangeTracking):
                 self._index.add_alias(kept, a.title)
                 return "merged", seq, 1
         return "new", self._insert(a, keys, now, sig, pending), 0
+
+    def _kept_story(self, a: Article, sig: Signature) -> tuple[str, int] | None:
+        """The kept story (id, seq) ``a`` is a copy of. The index judges signatures; the two
+        texts have the last word (`dedup.bodies_conflict`: a template's slots)."""
+        from .dedup import Candidate, bodies_conflict
+
+        cand = Candidate(a.title, a.text, a.published)
+        kept = self._index.find(cand, timedelta(days=self.dedup.window_days), sig)
+        if kept is None:
+            return None
+        seq, title, html = self._db.execute(
+            "SELECT seq, title, content_html FROM articles WHERE id = ?", (kept,)
+        ).fetchone()
+        if bodies_conflict(cand, Candidate(title, html, a.published)):
+            return None
+        return kept, int(seq)
 
     def _insert(
         self, a: Article, keys: Sequence[str], now: datetime, sig: Signature, pending: _NewRows

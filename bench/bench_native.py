@@ -1,4 +1,4 @@
-"""Native Sina sources (SPEC §11): requests per poll, and how soon a new item is published.
+"""Native Sina sources: requests per poll, and how soon a new item is published.
 
 A real HTTP server on 127.0.0.1 speaks Sina's shapes (tests/sina_site.py: roll lists of 50
 items a page, article pages built on the real page template, 7×24 flashes). Three roll

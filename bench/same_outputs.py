@@ -108,9 +108,13 @@ def main() -> int:
             "old": _checkout(args.old, root / "code-old"),
             "new": _checkout(args.new, root / "code-new"),
         }
-        for side in code:  # the demo: its own config, feeds next to it
-            shutil.copytree(REPO / "config", root / "demo" / side / "config")
-            _once(code[side], root / "demo" / side / "config" / "demo.toml")
+        for side in code:  # the demo, run in the same folder (file: URLs are absolute)
+            run = root / "demo-run"
+            shutil.copytree(REPO / "config", run / "config")
+            _once(code[side], run / "config" / "demo.toml")
+            (root / "demo" / side).mkdir(parents=True)
+            (run / "demo-public").rename(root / "demo" / side / "demo-public")
+            shutil.rmtree(run)
         ok &= _compare(
             "demo", root / "demo/old/demo-public", root / "demo/new/demo-public", only_new
         )

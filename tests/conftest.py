@@ -1,5 +1,6 @@
 """Fixtures shared by the test modules: pytest finds them here, no test module imports
-another. Helper modules (faultserver.py, corpus_posts.py, published.py) hold plain code.
+another. Helper modules (faultserver.py, corpus_posts.py, published.py, processes.py,
+asgiserver.py, sina_site.py) hold plain code; fixtures live here.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from aggregator.store import Store
+from tests.faultserver import FaultServer
 from tests.published import Publisher, published
 
 
@@ -26,3 +28,10 @@ def publisher(tmp_path: Path) -> Iterator[Callable[..., Publisher]]:
     yield make
     for store in opened:
         store.close()
+
+
+@pytest.fixture
+def server() -> Iterator[FaultServer]:
+    """A real HTTP server on 127.0.0.1 whose routes each test sets (tests/faultserver.py)."""
+    with FaultServer() as s:
+        yield s

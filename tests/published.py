@@ -1,5 +1,6 @@
-"""Articles and a real store to publish them from, for the publishing, server and reader
-tests (the `publisher` fixture in conftest.py builds on it)."""
+"""Articles for the tests: `art` (one poll's Article, for the store and orchestrator tests),
+`make_article` and a real store to publish them from (the `publisher` fixture in
+conftest.py builds on it) for the publishing, server and reader tests."""
 
 from __future__ import annotations
 
@@ -108,3 +109,38 @@ def published(root: Path, n: int, base_url: str = BASE, **output: object) -> Pub
         p.add(*articles)
         p.add(*(mobile_copy(a) for a in articles), now=p.now + timedelta(minutes=1))
     return p
+
+
+# --- one poll's articles, for the store tests ---------------------------------------------
+
+NOW = datetime(2022, 8, 9, 15, 0, tzinfo=UTC)
+BODY = (
+    "记者从交通运输部长江航务管理局获悉，随着长江航运高质量发展深入推进，长江航运服务长江经济带、"
+    "长三角一体化等国家战略能力明显提升。今年1-7月，长江干线港口完成货物吞吐量20.2亿吨、"
+    "集装箱吞吐量1367万标箱，同比增长1.0%、6.0%；港口集装箱铁水联运量完成21.7万标箱，同比增长86.5%。"
+)
+
+
+def art(
+    link: str,
+    title: str = "1-7月长江干线港口完成货物吞吐量超20亿吨",
+    text: str = BODY,
+    source: str = "新浪财经－国內",
+    cats: tuple[str, ...] = ("金融", "新浪财经"),
+    published: datetime = NOW,
+) -> Article:
+    key, alts = identity_keys(link, None, title, published.isoformat())
+    return Article(
+        key=key,
+        alt_keys=alts,
+        link=link,
+        title=title,
+        published=published,
+        date_is_fallback=False,
+        author=cats[-1],
+        categories=(*cats, source),
+        content_html=f"<p>{text}</p>",
+        text=text,
+        cover=None,
+        source_name=source,
+    )

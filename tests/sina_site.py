@@ -1,4 +1,4 @@
-"""Sina's native shapes (SPEC §11) served by a real local HTTP server, for the tests.
+"""Sina's native shapes served by a real local HTTP server, for the tests.
 
 Lists and pages are built from the samples in tests/data/sina/ (real corpus articles in the
 envelopes of real captures): roll list items keep every field of the sample, article pages

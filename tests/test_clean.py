@@ -1,4 +1,4 @@
-"""Cleaning (SPEC §4): golden outputs over the real corpus, junk rules, cover choice, fuzzing.
+"""Cleaning: golden outputs over the real corpus, junk rules, cover choice, fuzzing.
 
 Regenerate the golden files after an intended change with
 `UPDATE_GOLDEN=1 .venv/bin/pytest tests/test_clean.py`, then read every diff.

@@ -168,3 +168,31 @@ def test_a_config_that_is_not_a_regular_file_is_refused_at_once(tmp_path: Path) 
     big.write_text(MINIMAL + "#" * (2 << 20), encoding="utf-8")
     with pytest.raises(ConfigError, match="larger than"):
         config.load(big)
+
+
+def test_defaults_and_allowed_keys_come_from_the_settings_dataclasses(tmp_path: Path) -> None:
+    import dataclasses
+
+    from aggregator.errors import ConfigError
+    from aggregator.models import DedupSettings, FetchSettings, OutputSettings
+
+    s = config.load(write(tmp_path, MINIMAL))
+    assert s.dedup == DedupSettings()
+    assert s.fetch == FetchSettings(user_agent=s.fetch.user_agent)
+    plain = OutputSettings(dir=s.output.dir, base_url=s.output.base_url, title=s.output.title)
+    assert s.output == plain
+    for cls, table in (
+        (FetchSettings, "fetch"),
+        (OutputSettings, "output"),
+        (DedupSettings, "dedup"),
+    ):
+        header = f"[{table}]\n"
+        text = (
+            MINIMAL.replace(header, header + "not_a_key = 1\n")
+            if header in MINIMAL
+            else MINIMAL + f"\n{header}not_a_key = 1\n"
+        )
+        with pytest.raises(ConfigError) as err:
+            config.load(write(tmp_path, text))
+        listed = str(err.value).split("allowed here: ")[1].rstrip(")").split(", ")
+        assert sorted(listed) == sorted(f.name for f in dataclasses.fields(cls)), table

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -28,12 +28,6 @@ REPO = Path(__file__).resolve().parents[1]
 # Without its <ttl> (5 minutes), which would space the polls out.
 STCN = (REPO / "config" / "demo" / "stcn.xml").read_bytes().replace(b"<ttl>5</ttl>", b"")
 RSS = {"Content-Type": "application/rss+xml"}
-
-
-@pytest.fixture
-def server() -> Iterator[FaultServer]:
-    with FaultServer() as s:
-        yield s
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""End to end (SPEC §9–§10): `aggregator once` with one good source and many faulty ones.
+"""End to end: `aggregator once` with one good source and many faulty ones.
 
 The good source's articles are published, `once` exits 1, and every faulty source has its
 failure recorded with a clear kind (read back through `aggregator status`).

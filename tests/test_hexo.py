@@ -1,4 +1,4 @@
-"""A real Hexo build of the generated posts succeeds and shows every article intact (SPEC §3).
+"""A real Hexo build of the generated posts succeeds and shows every article intact.
 
 Needs the pinned Hexo of tests/hexo: `npm ci --prefix tests/hexo`. Without it the test is
 skipped locally, and fails when the CI environment variable is set.

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 
 from tests.faultserver import FaultServer, Static
-from tests.test_e2e import (
+from tests.processes import (
     RSS_TYPE,
     Daemon,
     entry_titles,

@@ -1,4 +1,4 @@
-"""Identity of an article (SPEC §5): canonical URLs, identity keys, emitted ids.
+"""Identity of an article: canonical URLs, identity keys, emitted ids.
 
 Known answers only: each URL form that must be one article maps to one expected key, and the
 emitted ids are pinned, because they may never change once given.

@@ -1,4 +1,4 @@
-"""Schema versions and migrations (SPEC §13): a database written by an earlier release is
+"""Schema versions and migrations: a database written by an earlier release is
 upgraded in place with nothing lost; one from a newer release is refused and left as it was."""
 
 from __future__ import annotations

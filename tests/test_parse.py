@@ -34,7 +34,7 @@ TEMPLATE = (FEEDS / "zh-utf8.xml").read_text("utf-8")
 GOLDEN = sorted(p for p in FEEDS.iterdir() if p.with_suffix(".expected.json").exists())
 
 
-# What native sources state beyond a feed item (SPEC §11): a feed never sets them.
+# What native sources state beyond a feed item: a feed never sets them.
 NATIVE_ONLY = ("identity", "outlet", "categories", "tags")
 
 

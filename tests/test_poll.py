@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -27,12 +26,6 @@ CLS = (REPO / "config" / "demo" / "cls.xml").read_bytes()
 RSS = {"Content-Type": "application/rss+xml"}
 T0 = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
 INTERVAL = 300.0
-
-
-@pytest.fixture
-def server() -> Iterator[FaultServer]:
-    with FaultServer() as s:
-        yield s
 
 
 @pytest.fixture
@@ -243,7 +236,7 @@ def _tree(root: Path) -> dict[str, bytes]:
 
 def _many_categories(settings: Settings) -> Store:
     """A store whose publish has enough feed jobs to go to the worker processes."""
-    from tests.test_store import art
+    from tests.published import art
 
     store = Store(settings.storage_path)
     items = [

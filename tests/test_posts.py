@@ -1,4 +1,4 @@
-"""Hexo posts in the SPEC §3 schema: exact format, YAML-safe for any title, safe names.
+"""Hexo posts in the schema README shows: exact format, YAML-safe for any title, safe names.
 
 Writing, rewriting and removing them is tested through the outputs layer in test_publish."""
 

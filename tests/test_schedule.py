@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from aggregator.errors import FetchError, ParseError, StoreError
-from aggregator.schedule import MAX_RETRY_AFTER, classify, next_delay
+from aggregator.errors import FetchError, ParseError, StoreError, classify
+from aggregator.schedule import MAX_RETRY_AFTER, next_delay
 
 HOUR = 3600.0
 

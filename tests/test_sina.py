@@ -1,4 +1,4 @@
-"""Native Sina sources (SPEC §11): the roll list with its article pages, and 7×24 flashes.
+"""Native Sina sources: the roll list with its article pages, and 7×24 flashes.
 
 Real pieces throughout: Sina's shapes served by a local HTTP server (tests/sina_site.py),
 the real Fetcher, kinds, cleaner, dedup and SQLite, driven through `poll_source`.
@@ -56,12 +56,6 @@ from tests.sina_site import (
 T0 = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
 INTERVAL = 300.0
 ROLL = KINDS["sina-roll"]
-
-
-@pytest.fixture
-def server() -> Iterator[FaultServer]:
-    with FaultServer() as s:
-        yield s
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""Source kinds: how one source is read (SPEC §11). One module per kind, registered in KINDS.
+"""Source kinds: how one source is read. One module per kind, registered in KINDS.
 
 A kind says what to request (`list_url`), how a response becomes entries (`read_list`) and
 what else to fetch for an entry (`Item.page_url`, completed by `read_page`). It produces the

@@ -119,7 +119,7 @@ def _page_url(url: str, list_url: str) -> str:
     return urlunsplit(("file", list_parts.netloc, posixpath.join(folder, name), "", ""))
 
 
-# --- the article page (SPEC §11) --------------------------------------------------------------
+# --- the article page --------------------------------------------------------------
 
 
 def read_article_page(entry: ParsedEntry, body: bytes, content_type: str | None) -> ParsedEntry:

@@ -1,4 +1,4 @@
-"""Reading Sina's JSON APIs (SPEC §11): plain JSON or JSONP, the `result.status` envelope,
+"""Reading Sina's JSON APIs: plain JSON or JSONP, the `result.status` envelope,
 and fields whose numbers arrive as strings or ints and whose objects arrive as JSON strings."""
 
 from __future__ import annotations

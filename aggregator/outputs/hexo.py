@@ -1,4 +1,4 @@
-"""The Hexo markdown post of one article, in the article schema of SPEC §3.
+"""The Hexo markdown post of one article, in the post schema shown in README (Outputs).
 
 The front matter is built by hand in the schema's fixed key order, but every scalar goes
 through `_quoted`/`_scalar`, which are checked against a YAML parser in the tests: a title
@@ -14,15 +14,14 @@ from datetime import UTC, datetime
 
 import yaml
 
-from ..clean import strip_illegal
 from ..models import StoredArticle
+from ..xmlchars import xml_safe
 
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-# Line breaks (YAML 1.1 counts NEL, LS and PS too) become spaces; characters YAML cannot
-# carry at all disappear.
+# Line breaks (YAML 1.1 counts NEL, LS and PS too) become spaces; what is left is YAML
+# printable once `xml_safe` has run (YAML forbids the same characters, C1 included).
 _LINE_BREAKS = re.compile("[\r\n\x85\u2028\u2029]+")
-_NOT_YAML_PRINTABLE = re.compile("[^\x09\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 # Plain scalars that another YAML reader (js-yaml, YAML 1.2) could take for a non-string.
 _RISKY_PLAIN = re.compile(r"^[-+.~0-9!&*?|>'\"%@`\[\]{},#:]|[:#]\s|\s[#:]|:$|^\s|\s$")
 _BLANK_LINE_BREAK = re.compile(r"\n(?=[ \t]*\n)")
@@ -60,7 +59,7 @@ def rfc822_gmt(when: datetime) -> str:
 
 def _yaml_text(value: str) -> str:
     """One line of characters YAML can carry."""
-    return _NOT_YAML_PRINTABLE.sub("", _LINE_BREAKS.sub(" ", value)).strip()
+    return xml_safe(_LINE_BREAKS.sub(" ", value)).strip()
 
 
 def _quoted(value: str) -> str:
@@ -87,7 +86,7 @@ def _scalar(value: str) -> str:
 
 def _body(html: str) -> str:
     """The cleaned HTML in a <div>, safe from Nunjucks and from markdown."""
-    html = strip_illegal(html).strip()
+    html = xml_safe(html).strip()
     if not html:
         return "<div></div>"
     html = html.replace("{", "&#123;").replace("}", "&#125;")

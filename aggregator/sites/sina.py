@@ -18,7 +18,7 @@ def doc_id(url: str) -> str | None:
     return m.group(1).lower() if m else None
 
 
-# --- Junk in article bodies (SPEC §4), as data for clean.py -------------------------------
+# --- Junk in article bodies, as data for clean.py -------------------------------
 # Rules key on structure (classes, comment markers, one image asset), never on an article's
 # wording, so they hold for every Sina article and are harmless on other sites.
 
@@ -56,7 +56,7 @@ JUNK_IMAGES: tuple[re.Pattern[str], ...] = (
     re.compile(r"^https?://n\.sinaimg\.cn/finance/cece9e13/20200514/343233024\.png", re.I),
 )
 
-# More junk inside #artibody (SPEC §11): the ad slot, live-quote placeholders (empty spans
+# More junk inside #artibody: the ad slot, live-quote placeholders (empty spans
 # whose id starts with quote_; the stock link next to them keeps its text), and blocks that
 # open with a topic link or a disclaimer.
 AD_CLASSES: frozenset[str] = frozenset({"sinaads"})
@@ -64,7 +64,7 @@ JUNK_ID_PREFIXES: tuple[str, ...] = ("quote_",)
 JUNK_BLOCK_PREFIXES: tuple[str, ...] = ("相关专题", "免责声明")
 
 
-# --- Native endpoints (SPEC §11) -----------------------------------------------------------
+# --- Native endpoints -----------------------------------------------------------
 
 # Sina's own pages send this Referer; its list and image hosts expect one of theirs.
 REFERER = "https://finance.sina.com.cn/"

@@ -3,7 +3,7 @@
 Run from the repo root: ``.venv/bin/python tests/data/dedup/build_pairs.py``. Deterministic
 (fixed seed), so the committed pairs.jsonl is reproducible. Each line:
 ``{"kind": ..., "label": true|false, "a": {title, text, published}, "b": {...}}``,
-label true = same story (SPEC §5). Labels are set by construction, never by the detector.
+label true = same story. Labels are set by construction, never by the detector.
 """
 
 from __future__ import annotations
@@ -348,6 +348,27 @@ def hard_negatives(rng: random.Random) -> list[dict[str, object]]:
         t1, b1 = earnings_report(c1, *r1)
         t2, b2 = earnings_report(c2, *r2)
         out.append(pair("template-companies", False, side(t1, b1, base), side(t2, b2, base)))
+    # The same templates under headlines written differently: the titles cannot be aligned,
+    # only the bodies' swapped names and figures tell the reports apart.
+    styles = [
+        "{c}上半年净利润{p}亿元 同比增长{g}%",
+        "{c}半年报出炉",
+        "{c}发布半年报",
+        "业绩快报：{c}",
+    ]
+    for (i, (c1, r1)), (j, (c2, r2)) in itertools.combinations(
+        enumerate(zip(COMPANIES[:5], results, strict=True)), 2
+    ):
+        b1, b2 = earnings_report(c1, *r1)[1], earnings_report(c2, *r2)[1]
+        t1 = styles[i % 4].format(c=c1, p=r1[0], g=r1[1])
+        t2 = styles[j % 4].format(c=c2, p=r2[0], g=r2[1])
+        out.append(
+            pair("template-companies-other-headline", False, side(t1, b1, base), side(t2, b2, base))
+        )
+    for p1, p2 in itertools.combinations(PLACES[:5], 2):
+        (t1, b1), (_, b2) = covid_template(p1, 8), covid_template(p2, 8)
+        a, b = side(t1, b1, base), side(f"最新通报：{p2}疫情防控情况", b2, base)
+        out.append(pair("place-swap-other-headline", False, a, b))
     flashes = [
         buyback_flash(c, rng.randint(1, 5), rng.randint(6, 20), rng.randint(20, 90))
         for c in COMPANIES
