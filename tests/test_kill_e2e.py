@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from tests.faultserver import FaultServer, _Handler, _send_head
-from tests.test_e2e import REPO, free_port, run_cli, write_config
+from tests.processes import REPO, free_port, run_cli, write_config
 
 KILLS = 22
 
