@@ -6,6 +6,7 @@ import asyncio
 import logging
 
 from .dates import utcnow
+from .errors import OutputError
 from .fetch import Fetcher
 from .models import Settings
 from .outputs import publish
@@ -26,11 +27,18 @@ async def run_once(settings: Settings) -> int:
         async with Fetcher(settings.fetch) as fetcher:
             p = Pipeline(settings, store, fetcher, None, workers=workers)
             results = await poll_all(p, settings.sources, utcnow())
-        await asyncio.to_thread(publish, settings, store, workers)
+        failed = [r for r in results if r.status not in OK_STATUSES]
+        for r in failed:
+            log.error("%s failed: %s: %s", r.source, r.error_kind, r.error)
+        try:
+            await asyncio.to_thread(publish, settings, store, workers)
+        except OSError as exc:
+            where = exc.filename or settings.output.dir
+            raise OutputError(
+                f"cannot write the outputs ({where}: {exc.strerror or exc}); what was fetched"
+                " is stored and will be published by the next run"
+            ) from exc
     finally:
         workers.close()
         store.close()
-    failed = [r for r in results if r.status not in OK_STATUSES]
-    for r in failed:
-        log.error("%s failed: %s: %s", r.source, r.error_kind, r.error)
     return 1 if failed else 0
