@@ -52,6 +52,7 @@ LAYERS: dict[str, int] = {
     # 4: orchestration and entry points
     "poll": 4,
     "server": 4,
+    "serving": 4,
     "once": 5,
     "daemon": 5,
     "cli": 6,
