@@ -150,6 +150,23 @@ class Big:
 
 
 @dataclass(frozen=True)
+class Encoded:
+    """`body` sent as is under `encoding` (gzip, deflate…), with or without Content-Length;
+    without, it ends when the connection closes."""
+
+    body: bytes
+    encoding: str = "gzip"
+    content_length: bool = False
+
+    def serve(self, handler: _Handler, stop: threading.Event) -> None:
+        headers = {"Content-Type": "application/rss+xml", "Content-Encoding": self.encoding}
+        if self.content_length:
+            headers["Content-Length"] = str(len(self.body))
+        _send_head(handler, 200, headers)
+        handler.wfile.write(self.body)
+
+
+@dataclass(frozen=True)
 class GzipBomb:
     """A gzip body of zeros that inflates to `size` bytes (about size/1000 on the wire)."""
 

@@ -193,6 +193,48 @@ def test_junk_between_markers_goes_whatever_it_holds() -> None:
     assert clean_html(source, None).html == "<p>正文</p><p>尾段</p>"
 
 
+@pytest.mark.parametrize(
+    "marker",
+    ["文末二维码", "开户二维码", "总声明", "正文下iframe", "video-list", "编辑姓名及工作代码"],
+)
+def test_a_marker_repeated_four_times_brackets_one_block(marker: str) -> None:
+    """Sina's QR block repeats its start/end comments: all between the first and the last
+    goes, not only what lies inside each pair."""
+    source = (
+        f"<p>正文</p><!-- {marker} start --><div>甲</div><!-- {marker} end -->"
+        f"<div>乙</div><!-- {marker} start --><div>丙</div><!-- {marker} end --><p>尾段</p>"
+    )
+    assert clean_html(source, None).html == "<p>正文</p><p>尾段</p>"
+
+
+def test_one_marker_alone_removes_nothing() -> None:
+    source = "<p>正文</p><!-- 文末二维码 start --><p>尾段</p>"
+    assert clean_html(source, None).html == "<p>正文</p><p>尾段</p>"
+
+
+@pytest.mark.parametrize(
+    "hidden",
+    [
+        '<div style="display:none">隐藏<img src="https://a.example/x.jpg"></div>',
+        '<span style="DISPLAY : None">隐藏</span>',
+        '<div style="color:red; display: none !important"><p>隐藏</p></div>',
+        "<div hidden>隐藏</div>",
+    ],
+)
+def test_hidden_elements_go_with_their_content(hidden: str) -> None:
+    cleaned = clean_html(f"<p>正文</p>{hidden}<p>尾段</p>", None)
+    assert (cleaned.html, cleaned.text, cleaned.cover) == (
+        "<p>正文</p><p>尾段</p>",
+        "正文\n尾段",
+        None,
+    )
+
+
+def test_visible_styles_keep_the_content() -> None:
+    cleaned = clean_html('<p>正文</p><div style="display:block">可见</div>', None)
+    assert cleaned.html == "<p>正文</p><div>可见</div>"
+
+
 def test_control_characters_removed() -> None:
     cleaned = clean_html("<p>a\x00b\x08c\x0bd\x1fe\ufffff&#1;g</p>", None)
     assert cleaned.html == "<p>abcdefg</p>"

@@ -258,6 +258,22 @@ def test_conflicting_titles_separate_near_identical_bodies(title_a: str, title_b
 @pytest.mark.parametrize(
     ("title_a", "title_b"),
     [
+        ("呼和浩特发布会", "乌鲁木齐发布会"),  # a swap of four characters, the longest "short" one
+        ("发布会呼和浩特", "发布会乌鲁木齐"),
+        ("上海发布会", "北京发布会"),
+        ("上海昨日本土无新增", "北京昨日本土无新增"),
+    ],
+)
+def test_a_swapped_place_of_up_to_four_characters_is_another_story(
+    title_a: str, title_b: str
+) -> None:
+    assert dedup.titles_conflict(title_a, title_b)
+    assert dedup.titles_conflict(title_b, title_a)
+
+
+@pytest.mark.parametrize(
+    ("title_a", "title_b"),
+    [
         # One release, each headline quoting another of its figures (issue 13).
         ("1-7月长江干线港口完成货物吞吐量超20亿吨", "1-7月长江干线集装箱吞吐量1367万标箱"),
         ("长江干线港口集装箱吞吐量同比增长6.0%", "长江干线港口货物吞吐量同比增长1.0%"),
@@ -439,6 +455,16 @@ def test_index_remove_promotes_the_earliest_copy(index: NearDupIndex) -> None:
     index.remove("copy2")
     index.remove("never-added")
     assert index.find(cand) is None
+
+
+def test_a_copy_found_through_another_copy_resolves_to_the_kept_article(
+    index: NearDupIndex,
+) -> None:
+    # The kept article is out of the window of the third copy; the second copy is not.
+    index.add("kept", Candidate("标题", BODY, T0))
+    index.add("copy", Candidate("标题", BODY, T0 + timedelta(days=2)), "kept")
+    late = Candidate("标题", BODY, T0 + timedelta(days=4))
+    assert index.find(late, timedelta(days=3)) == "kept"
 
 
 def test_index_knows_the_headlines_a_story_was_merged_under(index: NearDupIndex) -> None:

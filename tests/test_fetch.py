@@ -10,6 +10,7 @@ import asyncio
 import gzip
 import json
 import os
+import random
 import threading
 import time
 import tracemalloc
@@ -31,6 +32,7 @@ from aggregator.parse import parse_feed
 from tests.faultserver import (
     Big,
     Drip,
+    Encoded,
     FaultServer,
     GzipBomb,
     Redirect,
@@ -340,6 +342,57 @@ def test_gzip_bomb_is_too_large_with_bounded_memory(server: FaultServer) -> None
     kind, peak = failure_and_peak(url)
     assert kind == "too_large"
     assert peak < 4 << 20  # decompressed cap is 2 MiB: about the cap, not twice it
+
+
+def _incompressible(size: int) -> bytes:
+    # A fixed pseudo-random sequence: gzip cannot shrink it, and runs are repeatable.
+    return random.Random(size).randbytes(size)
+
+
+@pytest.mark.parametrize("content_length", [False, True])
+def test_the_wire_cap_holds_for_compressed_bodies(
+    server: FaultServer, content_length: bool
+) -> None:
+    """8 KB of gzip that inflates to 8 KB: under the 100 KB decompressed cap, over the 4 KB
+    wire cap, so too large."""
+    wire = gzip.compress(_incompressible(8000))
+    url = server.add(f"/wire-{content_length}", Encoded(wire, content_length=content_length))
+    error, _ = fails(url, max_bytes=4000, max_decompressed=100_000, deadline=5.0)
+    assert error.kind == "too_large"
+    # The same body under a wire cap it fits is read whole.
+    assert get(url, max_bytes=len(wire), max_decompressed=100_000, deadline=5.0).body == (
+        _incompressible(8000)
+    )
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate"])
+def test_a_body_exactly_at_the_decompressed_cap_is_read(server: FaultServer, encoding: str) -> None:
+    for size in (5000, 5001):
+        payload = b"<rss>" + bytes(size - 5)
+        wire = gzip.compress(payload) if encoding == "gzip" else zlib.compress(payload)
+        url = server.add(f"/cap-{encoding}-{size}", Encoded(wire, encoding=encoding))
+        if size == 5000:
+            assert get(url, max_decompressed=5000, deadline=5.0).body == payload
+        else:
+            error, _ = fails(url, max_decompressed=5000, deadline=5.0)
+            assert error.kind == "too_large"
+
+
+@pytest.mark.parametrize("content_length", [False, True])
+def test_a_plain_body_exactly_at_the_wire_cap_is_read(
+    server: FaultServer, content_length: bool
+) -> None:
+    for size in (3000, 3001):
+        body = _incompressible(size)
+        headers = {"Content-Encoding": "identity"}
+        behaviour = (
+            Static(body, headers=headers) if content_length else Encoded(body, encoding="identity")
+        )
+        url = server.add(f"/plain-{content_length}-{size}", behaviour)
+        if size == 3000:
+            assert get(url, max_bytes=3000, deadline=5.0).body == body
+        else:
+            assert fails(url, max_bytes=3000, deadline=5.0)[0].kind == "too_large"
 
 
 # --- concurrency ---------------------------------------------------------------------------

@@ -118,7 +118,8 @@ def test_a_poll_after_the_upgrade_finds_every_story_known(old_db: Path, tmp_path
     text = text.replace('"../var/demo.db"', f'"{old_db}"')
     text = text.replace('"../demo-public"', f'"{tmp_path / "public"}"')
     text = text.replace('"file:demo/', f'"file:{REPO / "config" / "demo"}/')
-    text = text[: text.index("# Native Sina sources")]  # release 0.1 read only the feeds
+    native = text[text.index("# Native Sina sources") : text.index("# End of native sources")]
+    text = text.replace(native, "")  # release 0.1 read only the feeds
     cfg = tmp_path / "demo.toml"
     cfg.write_text(text, encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if k != "AGGREGATOR_CONFIG"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -254,6 +255,16 @@ def test_unsafe_category_names_get_a_stable_safe_slug(name: str) -> None:
     assert slug and slug not in (".", "..") and len(slug.encode()) <= 200
     assert not set(slug) & set('/\\:*?"<>|% #\x00')
     assert category_slug("macro") != category_slug("Macro")
+
+
+@pytest.mark.parametrize(
+    "name", ["con", "prn", "aux", "nul", "com1", "com9", "lpt1", "lpt9", "Nul", "COM1"]
+)
+def test_windows_reserved_names_never_become_a_file_stem(name: str) -> None:
+    """Windows cannot create con.atom or nul.xml: a category so named gets a digest."""
+    slug = category_slug(name)
+    assert slug.split("-")[0] == name.lower() and slug != name.lower()
+    assert re.fullmatch(r"[0-9a-f]{8}", slug.split("-")[1])
 
 
 @given(st.text(max_size=80), st.text(max_size=80))

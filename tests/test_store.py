@@ -161,6 +161,38 @@ def test_deleted_article_never_comes_back(store: Store) -> None:
     assert gone.slug in store.deleted_slugs()
 
 
+def test_a_deleted_article_stays_gone_under_any_of_its_keys(store: Store) -> None:
+    guid = "guid:tag:stcn.com,2022:667233"
+    first = art("https://www.stcn.com/a/1.html")
+    store.upsert([replace(first, alt_keys=(*first.alt_keys, guid))], NOW)
+    assert store.delete(first.link, NOW) is not None
+    # The story again under another URL: only its guid, not its main key, was deleted.
+    again = art("https://stcn.com/mobile/1.html")
+    assert again.key != first.key
+    result = store.upsert([replace(again, alt_keys=(*again.alt_keys, guid))], NOW)
+    assert (result.deleted, result.new, store.count()) == (1, 0, 0)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"cover": "https://n.sinaimg.cn/finance/new-cover.jpg"},
+        {"author": "证券时报网"},
+        {"title": "长江干线港口1-7月货物吞吐量超20亿吨"},
+    ],
+)
+def test_a_change_of_cover_author_or_title_alone_is_a_revision(
+    store: Store, change: dict[str, str]
+) -> None:
+    store.upsert([art(SINA)], NOW)
+    result = store.upsert([replace(art(SINA), **change)], NOW + timedelta(hours=1))
+    assert (result.updated, result.unchanged) == (1, 0)
+    (stored,) = store.recent(1)
+    field = next(iter(change))
+    assert getattr(stored, field) == change[field]
+    assert stored.updated == NOW + timedelta(hours=1)
+
+
 def test_reading_order_and_pages(store: Store) -> None:
     arts = [
         art(
