@@ -152,25 +152,17 @@ def _output(t: Mapping[str, Any], base: Path) -> OutputSettings:
     default_image = _str(t, "default_image", "output.default_image", default="") or None
     if default_image and not default_image.startswith("https://"):
         raise ConfigError("output.default_image", "must be an absolute https:// URL")
+
+    def d(name: str) -> Any:
+        return _d(OutputSettings, name)
+
     return OutputSettings(
         dir=_path(t, "dir", "output.dir", base),
         base_url=base_url,
         title=_str(t, "title", "output.title"),
-        feed_size=_int(
-            t,
-            "feed_size",
-            "output.feed_size",
-            default=_d(OutputSettings, "feed_size"),
-            lo=1,
-            hi=10_000,
-        ),
+        feed_size=_int(t, "feed_size", "output.feed_size", default=d("feed_size"), lo=1, hi=10**4),
         archive_size=_int(
-            t,
-            "archive_size",
-            "output.archive_size",
-            default=_d(OutputSettings, "archive_size"),
-            lo=10,
-            hi=10_000,
+            t, "archive_size", "output.archive_size", default=d("archive_size"), lo=10, hi=10**4
         ),
         default_image=default_image,
         posts_dir=_path(t, "posts_dir", "output.posts_dir", base) if "posts_dir" in t else None,

@@ -4,10 +4,11 @@ workload A's outputs with two commits and compare the trees file by file.
     .venv/bin/python bench/same_outputs.py OLD_COMMIT [NEW_COMMIT]   # NEW: the work tree
 
 Each commit's `aggregator` package is run from a `git archive` of it (the work tree is used
-as is for NEW when no commit is given), on the same inputs: this checkout's `config/demo`
-feeds and one workload A server (fixed seed, one port for both runs). Workload A is run
-with `workers = 2` so the worker-process rendering is compared too. Every run is made
-twice: the second (nothing changed upstream) must write nothing. Exit 1 on any difference.
+as is for NEW when no commit is given), on the same inputs: OLD's offline demo (its
+`config/`, which NEW must still read) and one workload A server (fixed seed, one port for
+both runs). Workload A is run with `workers = 2` so the worker-process rendering is compared
+too. Every run is made twice: the second (nothing changed upstream) must write nothing.
+Exit 1 on any difference.
 """
 
 from __future__ import annotations
@@ -25,12 +26,12 @@ from workload import REPO, FeedServer, write_config
 
 
 def _checkout(commit: str | None, into: Path) -> Path:
-    """The package tree of `commit` (None: this work tree)."""
+    """The package and config/ of `commit` (None: this work tree)."""
     if commit is None:
         return REPO
     into.mkdir(parents=True)
     archive = subprocess.run(
-        ["git", "-C", str(REPO), "archive", commit, "aggregator"],
+        ["git", "-C", str(REPO), "archive", commit, "aggregator", "config"],
         check=True,
         capture_output=True,
     ).stdout
@@ -38,8 +39,9 @@ def _checkout(commit: str | None, into: Path) -> Path:
     return into
 
 
-def _once(code: Path, config: Path) -> None:
+def _once(code: Path, config: Path, out: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(code)}
+    written: list[dict[str, int]] = []
     for _ in range(2):
         done = subprocess.run(
             [sys.executable, "-c", _RUN, str(code), str(config)],
@@ -49,6 +51,9 @@ def _once(code: Path, config: Path) -> None:
         )
         if done.returncode not in (0, 1):  # 1: a source failed (the demo has none)
             sys.exit(f"`once` with {code} failed:\n{done.stderr}")
+        written.append({p.as_posix(): p.stat().st_mtime_ns for p in out.rglob("*")})
+    if written[0] != written[1]:
+        sys.exit(f"`once` with {code} rewrote outputs although nothing had changed")
 
 
 # Runs `once` with the package under test first on sys.path, whatever the venv installed.
@@ -110,8 +115,8 @@ def main() -> int:
         }
         for side in code:  # the demo, run in the same folder (file: URLs are absolute)
             run = root / "demo-run"
-            shutil.copytree(REPO / "config", run / "config")
-            _once(code[side], run / "config" / "demo.toml")
+            shutil.copytree(code["old"] / "config", run / "config")
+            _once(code[side], run / "config" / "demo.toml", run / "demo-public")
             (root / "demo" / side).mkdir(parents=True)
             (run / "demo-public").rename(root / "demo" / side / "demo-public")
             shutil.rmtree(run)
@@ -122,7 +127,7 @@ def main() -> int:
             for side in code:
                 config = write_config(root / "wl" / side, server.feeds, server.base_url)
                 config.write_text("workers = 2\n" + config.read_text(encoding="utf-8"))
-                _once(code[side], config)
+                _once(code[side], config, config.parent / "public")
         ok &= _compare("workload A", root / "wl/old/public", root / "wl/new/public", only_new)
     print("byte-identical" if ok else "OUTPUTS DIFFER")
     return 0 if ok else 1

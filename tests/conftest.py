@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from aggregator import config
+from aggregator.models import Settings
 from aggregator.store import Store
 from tests.faultserver import FaultServer
 from tests.published import Publisher, published
@@ -35,3 +37,17 @@ def server() -> Iterator[FaultServer]:
     """A real HTTP server on 127.0.0.1 whose routes each test sets (tests/faultserver.py)."""
     with FaultServer() as s:
         yield s
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """A loaded config with one placeholder source, its database and outputs in tmp_path,
+    fetches bounded to 2 s (tests add their own sources with `dataclasses.replace`)."""
+    cfg = tmp_path / "a.toml"
+    cfg.write_text(
+        '[storage]\npath = "a.db"\n[output]\ndir = "out"\nbase_url = "http://127.0.0.1/"\n'
+        'title = "t"\n[server]\nport = 8080\n[fetch]\ndeadline = "2s"\n'
+        '[[sources]]\nname = "x"\nurl = "https://example.com/"\n',
+        encoding="utf-8",
+    )
+    return config.load(cfg)

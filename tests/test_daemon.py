@@ -17,7 +17,6 @@ from typing import Any
 
 import pytest
 
-from aggregator import config
 from aggregator.daemon import Daemon
 from aggregator.errors import StoreError
 from aggregator.fetch import Fetcher
@@ -29,18 +28,6 @@ REPO = Path(__file__).resolve().parents[1]
 # Without its <ttl> (5 minutes), which would space the polls out.
 STCN = (REPO / "config" / "demo" / "stcn.xml").read_bytes().replace(b"<ttl>5</ttl>", b"")
 RSS = {"Content-Type": "application/rss+xml"}
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    cfg = tmp_path / "a.toml"
-    cfg.write_text(
-        '[storage]\npath = "a.db"\n[output]\ndir = "out"\nbase_url = "http://127.0.0.1/"\n'
-        'title = "t"\n[server]\nport = 8080\n[fetch]\ndeadline = "2s"\n'
-        '[[sources]]\nname = "x"\nurl = "https://example.com/"\n',
-        encoding="utf-8",
-    )
-    return config.load(cfg)
 
 
 def with_sources(settings: Settings, *sources: Source) -> Settings:

@@ -30,6 +30,7 @@ INTERVAL = 300.0
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
+    """conftest's, with 5 s per fetch instead of 2 (more slack on a busy machine)."""
     cfg = tmp_path / "a.toml"
     cfg.write_text(
         '[storage]\npath = "a.db"\n[output]\ndir = "out"\nbase_url = "http://127.0.0.1/"\n'
