@@ -20,7 +20,7 @@ from lxml import etree
 from .models import CleanedBody
 from .sites import sina
 from .urls import publishable
-from .xmlchars import is_text_char, xml_safe
+from .xmlchars import is_text_char, join_surrogate_refs, xml_safe
 
 _CHAR_REF = re.compile(r"&#(?:[xX]([0-9a-fA-F]{1,8})|([0-9]{1,10}));?")
 
@@ -35,7 +35,7 @@ def _drop_illegal_ref(m: re.Match[str]) -> str:
 def _strip_illegal_markup(html: str) -> str:
     """Illegal characters out of raw markup, written literally or as character references."""
     html = xml_safe(html)
-    return _CHAR_REF.sub(_drop_illegal_ref, html) if "&#" in html else html
+    return _CHAR_REF.sub(_drop_illegal_ref, join_surrogate_refs(html)) if "&#" in html else html
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,7 @@ from .dates import parse_date
 from .identity import identity_keys
 from .models import Article, ParsedEntry, Source
 from .urls import publishable, redact
-from .xmlchars import xml_safe
+from .xmlchars import join_surrogate_refs, xml_safe
 
 _TAG = re.compile(r"</?[A-Za-z][^<>]*>")
 _SPACES = re.compile(r"\s+")
@@ -73,7 +73,7 @@ def clean_title(raw: str | None) -> str:
     collapsed, at most `TITLE_LIMIT` characters."""
     if not raw:
         return ""
-    return _plain_title(html.unescape(raw))
+    return _plain_title(html.unescape(join_surrogate_refs(raw)))
 
 
 def _plain_title(text: str) -> str:

@@ -29,7 +29,7 @@ from lxml import etree
 
 from .errors import ParseError
 from .models import ParsedEntry, ParsedFeed
-from .xmlchars import is_xml_char, xml_chars_only
+from .xmlchars import is_xml_char, join_surrogate_refs, xml_chars_only
 
 _CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9._:-]+)", re.IGNORECASE)
 _XML_DECL = re.compile(rb"^\s*<\?xml[^>]{0,200}?\?>")
@@ -73,7 +73,7 @@ def _prepare(body: bytes, content_type: str | None) -> tuple[str, bytes]:
         raise ParseError("empty", "body holds only whitespace or control characters")
     refuse_entities(text)
     if "&#" in text:
-        text = _BAD_CHAR_REF.sub(_replace_bad_ref, text)
+        text = _BAD_CHAR_REF.sub(_replace_bad_ref, join_surrogate_refs(text))
     return text, _DECL_ENCODING_TEXT.sub(r"\1\2utf-8\2", text, count=1).encode("utf-8")
 
 

@@ -38,3 +38,33 @@ def is_xml_char(c: str) -> bool:
 def xml_chars_only(text: str) -> str:
     """`text` without the characters XML 1.0 forbids (C1 controls kept: see above)."""
     return _NOT_XML_RE.sub("", text)
+
+
+# A UTF-16 surrogate pair written as two character references, hex or decimal: the high half
+# D800–DBFF (55296–56319), then the low half DC00–DFFF (56320–57343).
+_HIGH_REF = (
+    r"&#(?:[xX]0*([dD][89abAB][0-9a-fA-F]{2})|0*(55(?:29[6-9]|[3-9]\d\d)|56(?:[0-2]\d\d|3[01]\d)));"
+)
+_LOW_REF = (
+    r"&#(?:[xX]0*([dD][c-fC-F][0-9a-fA-F]{2})"
+    r"|0*(56(?:3[2-9]\d|[4-9]\d\d)|57(?:[0-2]\d\d|3[0-3]\d|34[0-3])));"
+)
+_SURROGATE_PAIR_REFS = re.compile(_HIGH_REF + _LOW_REF)
+
+
+def join_surrogate_refs(text: str) -> str:
+    """`&#55362;&#57271;` (or `&#xD842;&#xDFB7;`) → `&#x20BB7;` (𠮷).
+
+    Escapers that work in UTF-16 (JavaScript, Java) write a character beyond U+FFFF as two
+    references to the halves of its surrogate pair. Each half alone is no character: XML
+    refuses it and HTML reads it as U+FFFD, so 𠮷 would come out as �� or vanish. Only
+    a high half directly followed by a low half is joined; lone halves are left as they are."""
+    if "&#" not in text:
+        return text
+    return _SURROGATE_PAIR_REFS.sub(_join, text)
+
+
+def _join(m: re.Match[str]) -> str:
+    high = int(m.group(1), 16) if m.group(1) else int(m.group(2))
+    low = int(m.group(3), 16) if m.group(3) else int(m.group(4))
+    return f"&#x{0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00):X};"

@@ -235,6 +235,19 @@ def test_visible_styles_keep_the_content() -> None:
     assert cleaned.html == "<p>正文</p><div>可见</div>"
 
 
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("<p>&#55362;&#57271;野家</p>", "<p>𠮷野家</p>"),
+        ("<p>&#xD842;&#xdfb7;野家 &#xD83D;&#xDE00;</p>", "<p>𠮷野家 😀</p>"),
+        ("<p>&#55296;&#56320;|&#56319;&#57343;</p>", "<p>\U00010000|\U0010ffff</p>"),
+        ("<p>&#55362;孤&#57271;</p>", "<p>孤</p>"),  # lone halves are no characters
+    ],
+)
+def test_astral_characters_escaped_as_surrogate_pairs_are_kept(source: str, expected: str) -> None:
+    assert clean_html(source, None).html == expected
+
+
 def test_control_characters_removed() -> None:
     cleaned = clean_html("<p>a\x00b\x08c\x0bd\x1fe\ufffff&#1;g</p>", None)
     assert cleaned.html == "<p>abcdefg</p>"

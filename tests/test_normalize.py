@@ -108,6 +108,7 @@ def test_untitled_item_without_headline_takes_first_sentence() -> None:
         ("x < y > z", "x < y > z"),
         ('标题："引号" [方括号] #井号 yes: no', '标题："引号" [方括号] #井号 yes: no'),
         ("控制\x00字符\x1f", "控制字符"),
+        ("&#55362;&#57271;野家 &#xD83D;&#xDE00;", "𠮷野家 😀"),
         ("a/b?c*d“e”", "a/b?c*d“e”"),
     ],
 )

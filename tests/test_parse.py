@@ -175,6 +175,28 @@ def test_decode_round_trips_any_text_under_its_bom(text: str, bom: tuple[bytes, 
         assert decode(text.encode("utf-8"), content_type="text/xml; charset=gbk") == text
 
 
+def _pair_refs(c: str, hexadecimal: bool) -> str:
+    """`c` as the two character references of its UTF-16 surrogate pair (JavaScript style)."""
+    units = [int.from_bytes(c.encode("utf-16-be")[i : i + 2]) for i in (0, 2)]
+    return "".join(f"&#x{u:X};" if hexadecimal else f"&#{u};" for u in units)
+
+
+@settings(max_examples=100, deadline=None)
+@given(c=st.characters(min_codepoint=0x10000), hexadecimal=st.booleans())
+def test_astral_characters_escaped_as_surrogate_pairs_come_back(c: str, hexadecimal: bool) -> None:
+    """𠮷 written as &#55362;&#57271; (two halves, each no character) is 𠮷, not ��."""
+    text = TEMPLATE.replace(ZH["items"][0]["title"], f"野家{_pair_refs(c, hexadecimal)}财报")
+    assert parse_feed(text.encode("utf-8"), url=BASE).entries[0].title == f"野家{c}财报"
+
+
+def test_lone_surrogate_references_stay_replacement_characters() -> None:
+    lone = "&#55362;孤&#57271;&#xDFB7;&#xD842;"
+    text = TEMPLATE.replace(ZH["items"][0]["title"], lone)
+    assert (
+        parse_feed(text.encode("utf-8"), url=BASE).entries[0].title == "\ufffd孤\ufffd\ufffd\ufffd"
+    )
+
+
 def test_one_corrupt_byte_does_not_ruin_the_feed() -> None:
     body = encoded("gbk", "gbk")
     cut = body.index(ZH["items"][1]["body"][:8].encode("gbk"))
