@@ -156,9 +156,14 @@ async def _process(
     else:
         assert fetched.body is not None
         content_type = fetched.headers.get("content-type")
-        prepared = await p.workers.run(
-            len(fetched.body), prepare, fetched.body, fetched.url, content_type, source, now
-        )
+        known = frozenset() if kind.tracks_items else await p.db(p.store.item_hashes, source.name)
+        args = (fetched.body, fetched.url, content_type, source, now, known)
+        if known:
+            # A feed stored before changes by a few items, which are all that get prepared:
+            # not worth starting (or shipping to) worker processes, whatever its size.
+            prepared = await asyncio.to_thread(prepare, *args)
+        else:
+            prepared = await p.workers.run(len(fetched.body), prepare, *args)
         # The warning stays on the source until a document parses without one (a 304 or an
         # identical body says the same document is still served).
         warning = "; ".join(message for _, message in prepared.warnings) or None
@@ -169,7 +174,8 @@ async def _process(
     elif prepared is not None:
         if turn is not None:
             await turn()
-        counts = await p.db(p.store.upsert, prepared.articles, now)
+        items = (source.name, prepared.hashes)
+        counts = await p.db(p.store.upsert, prepared.articles, now, items)
     else:
         counts = UpsertResult()
     result = PollResult(
@@ -178,7 +184,7 @@ async def _process(
         new=counts.new,
         updated=counts.updated,
         merged=counts.merged,
-        unchanged=counts.unchanged,
+        unchanged=counts.unchanged + (prepared.unchanged if prepared is not None else 0),
         warnings=tuple(prepared.warnings) if prepared is not None else (),
     )
     ttl = prepared.ttl_minutes if prepared is not None else None

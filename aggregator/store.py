@@ -92,8 +92,21 @@ class Store(SourceStates, ListedItems, ChangeTracking):
 
     # --- articles ----------------------------------------------------------------------
 
-    def upsert(self, articles: Sequence[Article], now: datetime) -> UpsertResult:
+    def item_hashes(self, source: str) -> frozenset[bytes]:
+        """The `prepare.item_hash`es of the items `source`'s last stored document held."""
+        rows = self._db.execute("SELECT hash FROM source_items WHERE source = ?", (source,))
+        return frozenset(r[0] for r in rows)
+
+    def upsert(
+        self,
+        articles: Sequence[Article],
+        now: datetime,
+        items: tuple[str, Sequence[bytes]] | None = None,
+    ) -> UpsertResult:
         """Store a batch from one poll in one transaction (identity, merges, revisions).
+
+        `items`: (source name, the item hashes of its document), recorded in the same
+        transaction as what they stand for, so a hash is known only once its item is stored.
 
         Tombstones and known keys are looked up for the whole batch at once, and the side
         rows of new articles (keys, links, categories) go in with one executemany each at
@@ -128,6 +141,13 @@ class Store(SourceStates, ListedItems, ChangeTracking):
             self._flush(pending)
             if counts["new"] + counts["updated"] + counts["merged"]:
                 self._bump_generation()
+            if items is not None:
+                source, hashes = items
+                self._db.execute("DELETE FROM source_items WHERE source = ?", (source,))
+                self._db.executemany(
+                    "INSERT OR IGNORE INTO source_items (source, hash) VALUES (?, ?)",
+                    [(source, h) for h in hashes],
+                )
         return UpsertResult(**counts)
 
     def _tombstoned(self, keys: Sequence[str]) -> set[str]:
@@ -161,7 +181,8 @@ class Store(SourceStates, ListedItems, ChangeTracking):
             rows.links,
         )
         db.executemany(
-            "INSERT OR IGNORE INTO article_categories (category, seq) VALUES (?,?)",
+            "INSERT OR IGNORE INTO article_categories (category, seq, published, id)"
+            " SELECT ?, seq, published, id FROM articles WHERE seq = ?",
             rows.categories,
         )
         db.executemany(
@@ -290,7 +311,8 @@ class Store(SourceStates, ListedItems, ChangeTracking):
                 (json.dumps(merged, ensure_ascii=False), seq),
             )
         db.executemany(
-            "INSERT OR IGNORE INTO article_categories (category, seq) VALUES (?,?)",
+            "INSERT OR IGNORE INTO article_categories (category, seq, published, id)"
+            " SELECT ?, seq, published, id FROM articles WHERE seq = ?",
             [(c, seq) for c in merged],
         )
         return keys_added or db.total_changes != before
@@ -410,6 +432,12 @@ class Store(SourceStates, ListedItems, ChangeTracking):
 
     # --- reading (the outputs.ArticleView protocol) -------------------------------------
 
+    # Every read here costs what it returns, not what is stored (issue 15): `recent` walks
+    # an index in its order (articles_published; article_categories_recent), `page` counts
+    # its offset from the nearer end, counts and categories are kept by triggers
+    # (migration 5). New queries for outputs should keep that shape: ORDER BY an indexed
+    # order with LIMIT, never OFFSET deep into the archive, COUNT(*) or DISTINCT over it.
+
     def recent(self, limit: int, category: str | None = None) -> list[StoredArticle]:
         if category is None:
             rows = self._db.execute(
@@ -417,42 +445,46 @@ class Store(SourceStates, ListedItems, ChangeTracking):
             )
         else:
             rows = self._db.execute(
-                "SELECT a.seq FROM article_categories c JOIN articles a ON a.seq = c.seq"
-                " WHERE c.category = ? ORDER BY a.published DESC, a.id LIMIT ?",
+                "SELECT seq FROM article_categories WHERE category = ?"
+                " ORDER BY published DESC, id LIMIT ?",
                 (category, limit),
             )
         return self._load([r[0] for r in rows])
 
     def page(self, offset: int, limit: int, category: str | None = None) -> list[StoredArticle]:
-        """Oldest first in insertion order: archive pages keep their positions."""
-        if category is None:
-            rows = self._db.execute(
-                "SELECT seq FROM articles ORDER BY seq LIMIT ? OFFSET ?", (limit, offset)
-            )
+        """Oldest first in insertion order: archive pages keep their positions.
+
+        The page is counted from whichever end of the archive is nearer, so the newest
+        pages (the archive tail, rewritten on every publish) skip nothing."""
+        total = self.count(category)
+        take = min(limit, total - offset)
+        if offset < 0 or take <= 0:
+            return []
+        from_end = total - offset - take
+        where = "" if category is None else "WHERE category = ?"
+        table = "articles" if category is None else "article_categories"
+        args: tuple[object, ...] = () if category is None else (category,)
+        if offset <= from_end:
+            sql = f"SELECT seq FROM {table} {where} ORDER BY seq LIMIT ? OFFSET ?"
+            seqs = [r[0] for r in self._db.execute(sql, (*args, take, offset))]
         else:
-            rows = self._db.execute(
-                "SELECT seq FROM article_categories WHERE category = ? ORDER BY seq"
-                " LIMIT ? OFFSET ?",
-                (category, limit, offset),
-            )
-        return self._load([r[0] for r in rows])
+            sql = f"SELECT seq FROM {table} {where} ORDER BY seq DESC LIMIT ? OFFSET ?"
+            seqs = [r[0] for r in self._db.execute(sql, (*args, take, from_end))][::-1]
+        return self._load(seqs)
 
     def categories(self) -> list[str]:
         return [
-            r[0]
-            for r in self._db.execute(
-                "SELECT DISTINCT category FROM article_categories ORDER BY category"
-            )
+            r[0] for r in self._db.execute("SELECT category FROM category_counts ORDER BY category")
         ]
 
     def count(self, category: str | None = None) -> int:
         if category is None:
-            (n,) = self._db.execute("SELECT COUNT(*) FROM articles").fetchone()
+            row = self._db.execute("SELECT n FROM article_count").fetchone()
         else:
-            (n,) = self._db.execute(
-                "SELECT COUNT(*) FROM article_categories WHERE category = ?", (category,)
+            row = self._db.execute(
+                "SELECT n FROM category_counts WHERE category = ?", (category,)
             ).fetchone()
-        return int(n)
+        return int(row[0]) if row else 0
 
     def articles(self, ids: Sequence[str]) -> list[StoredArticle]:
         """The stored articles of `ids` that still exist, in that order."""
