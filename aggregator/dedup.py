@@ -178,6 +178,11 @@ def _fold(text: str) -> str:
     return _to_simplified(_nfkc(text)).casefold()
 
 
+def fold(text: str) -> str:
+    """What makes two spellings one: width, traditional/simplified, case (names.py too)."""
+    return _fold(text)
+
+
 # Punctuation between digits is part of a number (1.5升 ≠ 15升, 1-11 ≠ 11-1): keep it,
 # normalized; thousands separators go; every other non-word character goes.
 _STRIP = re.compile(r"(?<=\d)([.:/\-~])(?=\d)|[\W_]+")

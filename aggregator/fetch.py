@@ -179,7 +179,7 @@ class Fetcher:
 
     async def _fetch_file(self, url: str, etag: str | None) -> FetchResult:
         started = time.monotonic()
-        path = _file_path(url)
+        path = file_path(url)
         try:
             async with asyncio.timeout(self._settings.deadline):
                 stat, body = await asyncio.to_thread(_read_file, path, etag, self._settings)
@@ -439,7 +439,7 @@ async def _maybe(semaphore: asyncio.Semaphore | None) -> AsyncIterator[None]:
 # --- file: URLs (the offline demo) ------------------------------------------------------------
 
 
-def _file_path(url: str) -> Path:
+def file_path(url: str) -> Path:
     try:
         parts = urlsplit(url)
     except ValueError as exc:

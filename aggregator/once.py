@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 from .dates import utcnow
 from .errors import OutputError
 from .fetch import Fetcher
-from .models import Settings
+from .models import PollResult, Settings
 from .outputs import publish
 from .poll import Pipeline, poll_all
+from .progress import Progress
 from .store import Store
 from .workers import Workers
 
@@ -20,18 +22,20 @@ OK_STATUSES = ("ok", "not_modified", "unchanged")
 
 
 async def run_once(settings: Settings) -> int:
-    """Poll every source once, publish, return the exit code (0 all fetched, 1 some failed)."""
+    """Poll every source once, publish, return the exit code (0 all fetched, 1 some failed).
+
+    Each failure is logged once, by the poll; the run ends with one summary line."""
+    started = time.monotonic()
     store = Store(settings.storage_path, settings.dedup)
     workers = Workers(settings.workers)
     try:
         async with Fetcher(settings.fetch) as fetcher:
             p = Pipeline(settings, store, fetcher, None, workers=workers)
-            results = await poll_all(p, settings.sources, utcnow())
-        failed = [r for r in results if r.status not in OK_STATUSES]
-        for r in failed:
-            log.error("%s failed: %s: %s", r.source, r.error_kind, r.error)
+            shown = Progress("polling sources", len(settings.sources))
+            results = await poll_all(p, settings.sources, utcnow(), shown)
+            shown.done()
         try:
-            await asyncio.to_thread(publish, settings, store, workers)
+            written = await asyncio.to_thread(publish, settings, store, workers, progress=True)
         except OSError as exc:
             where = exc.filename or settings.output.dir
             raise OutputError(
@@ -41,4 +45,16 @@ async def run_once(settings: Settings) -> int:
     finally:
         workers.close()
         store.close()
-    return 1 if failed else 0
+    log.info("%s", summary(results, len(written), time.monotonic() - started))
+    return 0 if all(r.status in OK_STATUSES for r in results) else 1
+
+
+def summary(results: list[PollResult], files: int, seconds: float) -> str:
+    failed = [r.source for r in results if r.status not in OK_STATUSES]
+    total = {k: sum(getattr(r, k) for r in results) for k in ("new", "updated", "merged")}
+    return (
+        f"once: sources {len(results) - len(failed)} ok, {len(failed)} failed"
+        + (f" ({', '.join(failed)})" if failed else "")
+        + f"; articles {total['new']} new, {total['updated']} updated, {total['merged']} merged"
+        + f"; {files} file(s) written; {seconds:.1f}s"
+    )

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
+from .dates import rfc3339
 from .errors import FetchError, SourceError, StoreError, classify
 from .fetch import Fetcher
 from .kinds import KINDS, Item, Kind, item_from_json, item_to_json
@@ -32,6 +33,7 @@ from .models import (
     SourceState,
 )
 from .prepare import PageJob, Prepared, complete, prepare
+from .progress import Progress
 from .schedule import next_delay
 from .sites.domains import same_site
 from .store import Store, UpsertResult
@@ -453,7 +455,7 @@ def _unrecorded(
 
 
 def _log_result(r: PollResult) -> None:
-    after = r.next_poll.strftime("%Y-%m-%d %H:%M:%SZ") if r.next_poll else "not scheduled"
+    after = rfc3339(r.next_poll) if r.next_poll else "not scheduled"
     for kind, message in r.warnings:
         log.warning("%s: %s: %s", r.source, kind, message)
     if r.status in ("error", "gone"):
@@ -473,7 +475,9 @@ def _log_result(r: PollResult) -> None:
         )
 
 
-async def poll_all(p: Pipeline, sources: tuple[Source, ...], now: datetime) -> list[PollResult]:
+async def poll_all(
+    p: Pipeline, sources: tuple[Source, ...], now: datetime, progress: Progress | None = None
+) -> list[PollResult]:
     """Poll the sources concurrently (the fetcher bounds per-host concurrency); store their
     batches in config order, so the first-listed outlet's copy of a story is the kept one."""
     stored = [asyncio.Event() for _ in sources]
@@ -483,5 +487,7 @@ async def poll_all(p: Pipeline, sources: tuple[Source, ...], now: datetime) -> l
             return await poll_source(p, source, now, stored[i - 1].wait if i else None)
         finally:
             stored[i].set()
+            if progress is not None:
+                progress.step()
 
     return list(await asyncio.gather(*(one(i, s) for i, s in enumerate(sources))))

@@ -71,6 +71,18 @@ class _NewRows:
         self.dirty.clear()
 
 
+def _ref_keys(ref: str) -> list[str]:
+    """The identity keys an operator's reference (a key or any URL form) may stand for."""
+    keys = [ref]
+    canon = canonical_url(ref)
+    if canon:
+        keys.append(f"url:{canon}")
+    if ref.startswith(("http://", "https://")):
+        key, alts = identity_keys(ref, None, "", "")
+        keys += [key, *alts]
+    return keys
+
+
 class Store(SourceStates, ListedItems, ChangeTracking):
     """The database. Open once per process; close on shutdown."""
 
@@ -417,18 +429,28 @@ class Store(SourceStates, ListedItems, ChangeTracking):
         row = db.execute("SELECT seq FROM articles WHERE id = ? OR slug = ?", (ref, ref)).fetchone()
         if row:
             return int(row[0])
-        candidates = [ref]
-        canon = canonical_url(ref)
-        if canon:
-            candidates.append(f"url:{canon}")
-        if ref.startswith(("http://", "https://")):
-            key, alts = identity_keys(ref, None, "", "")
-            candidates += [key, *alts]
-        for key in candidates:
+        for key in _ref_keys(ref):
             row = db.execute("SELECT seq FROM article_keys WHERE key = ?", (key,)).fetchone()
             if row:
                 return int(row[0])
         return None
+
+    def deleted_at(self, ref: str) -> datetime | None:
+        """When the article `ref` (slug, id, URL or key) was deleted; None if it was not."""
+        db = self._db
+        row = db.execute(
+            "SELECT deleted_at FROM tombstones WHERE slug = ? LIMIT 1", (ref,)
+        ).fetchone()
+        for key in _ref_keys(ref):
+            if row:
+                break
+            row = db.execute("SELECT deleted_at FROM tombstones WHERE key = ?", (key,)).fetchone()
+        if row is None and ref.startswith("urn:uuid:"):  # ids are derived from keys
+            for key, when in db.execute("SELECT key, deleted_at FROM tombstones"):
+                if article_id(key) == ref:
+                    row = (when,)
+                    break
+        return parse_dt(row[0]) if row else None
 
     # --- reading (the outputs.ArticleView protocol) -------------------------------------
 
