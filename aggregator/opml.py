@@ -50,13 +50,15 @@ def public_url(url: str) -> str:
 def render(sources: Iterable[Source], title: str) -> bytes:
     """The OPML document listing `sources` in config order, filed under their categories.
     Sources read from a local file (`file:` URLs, the offline demo) are left out: nobody
-    else can subscribe to them, and their paths are this machine's business."""
+    else can subscribe to them, and their paths are this machine's business. So are the
+    native kinds (`sina-roll`, `sina-zhibo`): their URL is a JSON API, which no feed reader
+    can read."""
     root = etree.Element("opml", version="2.0")
     head = etree.SubElement(root, "head")
     etree.SubElement(head, "title").text = xml_safe(title)
     body = etree.SubElement(root, "body")
     for s in sources:
-        if not s.url.lower().startswith(("http://", "https://")):
+        if s.kind != "feed" or not s.url.lower().startswith(("http://", "https://")):
             continue
         etree.SubElement(
             body,

@@ -229,7 +229,7 @@ async def _tracked(
             fetch.append((item, attempts))
         else:  # over this poll's budget: the next poll takes it
             rows.append(_row(item))
-    results = await asyncio.gather(*(_page(p, kind, item) for item, _ in fetch))
+    results = await asyncio.gather(*(_page(p, kind, url, item) for item, _ in fetch))
     jobs: list[PageJob] = []
     for (item, attempts), got in zip(fetch, results, strict=True):
         if got is STORED:  # another list stored it meanwhile
@@ -328,7 +328,9 @@ class _Stored:
 STORED = _Stored()
 
 
-async def _page(p: Pipeline, kind: Kind, item: Item) -> FetchResult | SourceError | _Stored:
+async def _page(
+    p: Pipeline, kind: Kind, list_url: str, item: Item
+) -> FetchResult | SourceError | _Stored:
     """Fetch an item's page once per version, however many lists carry it right now."""
     assert item.page_url is not None
     flight = (item.key, item.version)
@@ -336,7 +338,9 @@ async def _page(p: Pipeline, kind: Kind, item: Item) -> FetchResult | SourceErro
         return STORED
     pending = p.page_flights.get(flight)
     if pending is None:  # kept until the poll that started it has stored its pages
-        pending = asyncio.ensure_future(p.fetcher.fetch(item.page_url, referer=kind.referer))
+        pending = asyncio.ensure_future(
+            p.fetcher.fetch(item.page_url, referer=kind.referer, within_site_of=list_url)
+        )
         p.page_flights[flight] = pending
     try:
         return await asyncio.shield(pending)

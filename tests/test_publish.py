@@ -358,11 +358,20 @@ def test_changed_sources_rewrite_only_the_opml(publisher: Make) -> None:
         300.0,
     )
     local = Source("本地", "file:///srv/feeds/local.xml", ("金融",), "本地", 300.0)
-    p.settings = replace(p.settings, sources=(source, local))
+    native = Source(
+        "新浪财经－宏观经济",
+        "https://feed.mix.sina.com.cn/api/roll/get?pageid=155&lid=1687",
+        ("金融",),
+        "新浪财经",
+        300.0,
+        kind="sina-roll",
+    )
+    p.settings = replace(p.settings, sources=(source, local, native))
     changed = {path.relative_to(p.dir).as_posix() for path in p.publish()}
     assert changed == {"sources.opml"}
     opml = etree.parse(str(p.dir / "sources.opml")).getroot()
-    (outline,) = opml.iter("outline")  # a file: source is nobody else's to subscribe to
+    # A file: source is nobody else's to subscribe to; a native one is a JSON API, no feed.
+    (outline,) = opml.iter("outline")
     assert outline.get("xmlUrl") == "https://rsshub.example/sina?limit=5"  # no secrets
     assert outline.get("text") == "新浪财经－国內" and outline.get("category") == "/金融"
 
