@@ -354,7 +354,14 @@ async def _serve(settings: Settings) -> int:
             _log_setup(settings, served_url(settings.server_host, listener.getsockname()[1]))
             await daemon.start()
             reloads = asyncio.create_task(_reload_on(hup, daemon))
-            app = create_app(settings.output.dir, health=daemon.health, metrics=daemon.metrics)
+            from .live import LiveSite
+
+            live = LiveSite(
+                settings.output, settings.storage_path, lambda: daemon.health()[1]["sources"]
+            )
+            app = create_app(
+                settings.output.dir, health=daemon.health, metrics=daemon.metrics, site=live
+            )
             cap = http.connection_cap(fd_limit)
             config = uvicorn.Config(
                 app,
@@ -382,6 +389,7 @@ async def _serve(settings: Settings) -> int:
             if serving not in done:
                 await serving
             stopping.cancel()
+            live.close()
             return code
     finally:
         if reloads is not None:

@@ -244,6 +244,36 @@ _SOURCE_ITEMS = _statements(
     ) WITHOUT ROWID"""
 )
 
+
+# The search index (search.py: rowid = the article's seq) and its vocabulary; the website's
+# list pages (paging.py: where each page of each list starts, and which are dirty).
+_SITE_TABLES = (
+    "CREATE VIRTUAL TABLE search_fts USING fts5(title, body, tokenize = 'trigram')",
+    "CREATE VIRTUAL TABLE search_vocab USING fts5vocab(search_fts, 'row')",
+    """CREATE TABLE site_pages (
+        list TEXT NOT NULL,
+        n INTEGER NOT NULL,
+        first_seq INTEGER NOT NULL,
+        dirty INTEGER NOT NULL DEFAULT 1,
+        PRIMARY KEY (list, n)
+    ) WITHOUT ROWID""",
+    "CREATE UNIQUE INDEX site_pages_seq ON site_pages (list, first_seq)",
+    "CREATE INDEX site_pages_dirty ON site_pages (dirty) WHERE dirty = 1",
+)
+
+
+def _site(conn: sqlite3.Connection) -> None:
+    """The search index and the site's page table; every stored article is indexed."""
+    from . import search
+    from .clean import html_text
+
+    for statement in _SITE_TABLES:
+        conn.execute(statement)
+    rows = conn.execute("SELECT seq, title, content_html FROM articles ORDER BY seq")
+    while batch := rows.fetchmany(500):
+        search.index_rows(conn, [(seq, title, html_text(body)) for seq, title, body in batch])
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "baseline: the tables of release 0.1", _BASELINE),
     Migration(2, "alternative titles of merged stories; body digests for dedup", _same_body),
@@ -255,6 +285,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(4, "native sources: article outlet and tags, listed items", _NATIVE_SOURCES),
     Migration(5, "flat publishing: category order index, maintained counts", _FLAT_PUBLISH),
     Migration(6, "item hashes of each source's last document", _SOURCE_ITEMS),
+    Migration(7, "site: full-text search index (FTS5 trigram) and list pages", _site),
 )
 LATEST = len(MIGRATIONS)
 

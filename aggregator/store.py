@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import merge
+from . import merge, paging, search
 from .changes import ChangeTracking
 from .database import chunks, iso, marks, parse_dt
 from .identity import article_id, canonical_url, identity_keys
@@ -131,6 +131,7 @@ class Store(SourceStates, ListedItems, ChangeTracking):
             dead = self._tombstoned(all_keys)
             known = self._known_keys(all_keys)
             pending = _NewRows()
+            self._to_index: dict[int, tuple[int, str, str]] = {}
             for a in articles:
                 keys = (a.key, *a.alt_keys)
                 decision = merge.decide(keys, dead, known)
@@ -149,8 +150,12 @@ class Store(SourceStates, ListedItems, ChangeTracking):
                 counts[result] += 1
                 if result in ("updated", "merged"):
                     self._flush(pending)
-                    self._touch_categories(seq)
+                    self._touch(seq)
             self._flush(pending)
+            # The search index last: FTS5 writes its pending rows at the next statement's
+            # savepoint, which would count as changes `_attach` reads as something learnt.
+            search.index_rows(self._db, self._to_index.values())
+            self._to_index = {}
             if counts["new"] + counts["updated"] + counts["merged"]:
                 self._bump_generation()
             if items is not None:
@@ -290,6 +295,7 @@ class Store(SourceStates, ListedItems, ChangeTracking):
         pending.links.append((seq, canonical_url(a.link) or a.link, a.source_name, seen))
         pending.categories.extend((c, seq) for c in categories)
         pending.dirty.update(categories)
+        self._to_index[seq] = (seq, a.title, a.text)
         from .dedup import Candidate
 
         self._index.add(aid, Candidate(a.title, a.text, a.published), sig=sig, new=True)
@@ -398,6 +404,7 @@ class Store(SourceStates, ListedItems, ChangeTracking):
             ),
         )
 
+        self._to_index[seq] = (seq, a.title, a.text)
         # A refresh in place: the story keeps its stored order and the headlines it was
         # merged under.
         sig = a.signature
@@ -419,10 +426,19 @@ class Store(SourceStates, ListedItems, ChangeTracking):
                 [(k, iso(now), art.slug) for k in dict.fromkeys(keys)],
             )
             self._index.remove(art.id)
-            self._touch_categories(seq)
+            self._touch(seq)
+            search.unindex(db, seq)
             db.execute("DELETE FROM articles WHERE seq = ?", (seq,))
             self._bump_generation()
         return art
+
+    def _touch(self, seq: int) -> None:
+        """An article changed (revised, merged into, deleted): its post and page are
+        rewritten, and the category feeds and list pages holding it re-rendered, at the
+        next publish (a merged copy changes the article's page, not always its post)."""
+        self._db.execute("UPDATE articles SET post_dirty = 1 WHERE seq = ?", (seq,))
+        paging.touch(self._db, seq)
+        self._touch_categories(seq)
 
     def _find_seq(self, ref: str) -> int | None:
         db = self._db
@@ -519,6 +535,26 @@ class Store(SourceStates, ListedItems, ChangeTracking):
         ]
         by_id = {a.id: a for a in self._load(seqs)}
         return [by_id[i] for i in ids if i in by_id]
+
+    def all_ids(self) -> list[str]:
+        return [r[0] for r in self._db.execute("SELECT id FROM articles ORDER BY seq")]
+
+    def load(self, seqs: Sequence[int]) -> list[StoredArticle]:
+        """The articles of `seqs`, in that order (seqs no longer stored are left out)."""
+        return self._load(seqs)
+
+    def copies(self, ids: Sequence[str]) -> dict[str, list[tuple[str, str, str]]]:
+        """The merged copies of each article id: (source, link, title), oldest first."""
+        out: dict[str, list[tuple[str, str, str]]] = {}
+        for chunk in chunks(ids):
+            for aid, source, link, title in self._db.execute(
+                "SELECT a.id, c.source, c.link, c.title FROM copies c"
+                f" JOIN articles a ON a.seq = c.seq WHERE a.id IN ({marks(chunk)})"
+                " ORDER BY c.first_seen, c.link",
+                chunk,
+            ):
+                out.setdefault(aid, []).append((source, link, title))
+        return out
 
     def _load(self, seqs: Sequence[int]) -> list[StoredArticle]:
         if not seqs:

@@ -52,12 +52,15 @@ LAYERS: dict[str, int] = {
     "changes": 2,
     "listed": 2,
     "store": 2,
+    "search": 2,
+    "paging": 2,
     # 3: the outputs layer
     "outputs": 3,
     # 4: orchestration and entry points
     "poll": 4,
     "server": 4,
     "serving": 4,
+    "live": 4,
     "checks": 4,
     "once": 5,
     "daemon": 5,

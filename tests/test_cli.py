@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import socket
 import tomllib
 from dataclasses import replace
@@ -300,3 +301,34 @@ def test_health_of_a_source_that_never_succeeded_is_pending() -> None:
     assert _source_health(replace(fresh, last_success=datetime.now(UTC))) == "ok"
     assert _source_health(replace(fresh, error_count=2)) == "failing"
     assert _source_health(replace(fresh, error_count=1, gone=True)) == "gone"
+
+
+def test_probe_reads_a_native_sina_list_without_fetching_its_pages(tmp_path: Path) -> None:
+    shutil.copy(DEMO / "sina" / "roll-pageid155-lid1686.json", tmp_path / "roll.json")
+    cfg = demo_config(
+        tmp_path,
+        extra_sources='[[sources]]\nname = "原生"\nkind = "sina-roll"\nurl = "file:roll.json"\n',
+    )
+    done = cli("check-config", "--probe", "-c", str(cfg))
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert re.search(r"ok 原生: \d+ item\(s\) listed, first: \S+", done.stdout), done.stdout
+    assert not (tmp_path / "var").exists(), "a probe stores nothing"
+
+
+def test_enable_a_gone_source(tmp_path: Path) -> None:
+    with FaultServer() as server:
+        server.add("/gone.xml", Static(b"gone", status=410))
+        cfg = demo_config(
+            tmp_path,
+            extra_sources=f'[[sources]]\nname = "旧源"\nurl = "{server.url("/gone.xml")}"\n',
+        )
+        assert cli("once", "-c", str(cfg)).returncode == 1
+    states = {s["name"]: s for s in json.loads(cli("status", "-c", str(cfg)).stdout)}
+    assert states["旧源"]["gone"] is True
+    done = cli("enable", "舊源", "-c", str(cfg))  # traditional 舊 finds 旧
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == "旧源: enabled again after 410 Gone; it is polled on its next turn\n"
+    states = {s["name"]: s for s in json.loads(cli("status", "-c", str(cfg)).stdout)}
+    assert states["旧源"]["gone"] is False and states["旧源"]["error_count"] == 0
+    again = cli("enable", "旧源", "-c", str(cfg))
+    assert again.stdout == "旧源: not gone and not backing off; nothing to enable\n"

@@ -13,10 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from aggregator import migrations
+from aggregator import config, migrations, search
 from aggregator.dedup import headline_hash
 from aggregator.errors import StoreError
 from aggregator.migrations import LATEST, MIGRATIONS, Migration, SchemaTooNewError
+from aggregator.outputs import publish as publish_outputs
 from aggregator.store import Store
 
 REPO = Path(__file__).resolve().parents[1]
@@ -381,5 +382,38 @@ def test_migration_6_starts_with_no_item_known(
     try:
         assert store.item_hashes("新浪财经－国內") == frozenset()
         assert column_names(old_db, "source_items") == ["source", "hash"]
+    finally:
+        store.close()
+
+
+def test_version_6_gains_the_search_index_and_site_pages(
+    old_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Migration 7: every article stored before it is searchable and gets its page."""
+    _at_version(old_db, 6, monkeypatch)  # the database as the previous release left it
+    assert sqlite3.connect(old_db).execute("PRAGMA user_version").fetchone() == (6,)
+    before = table_contents(old_db)
+    store = Store(old_db)
+    try:
+        assert migrations.version(store.db) == LATEST
+        n = store.count()
+        assert store.db.execute("SELECT COUNT(*) FROM search_fts").fetchone() == (n,)
+        hits = search.search(store.db, search.parse_query("中小企业发展规划")).hits
+        assert [h.title[:3] for h in hits] == ["工信部"]
+        assert [h.title[:3] for h in search.search(store.db, search.parse_query("规划")).hits]
+        for table, rows in before.items():  # nothing else moved
+            assert rows_in(old_db, table, column_names(old_db, table)) == rows, table
+        settings = config.parse(
+            {
+                "storage": {"path": str(old_db)},
+                "output": {"dir": str(tmp_path / "public"), "base_url": "http://x/", "title": "t"},
+                "server": {"port": 8080},
+                "sources": [{"name": "新浪财经－国內", "url": "https://example.com/"}],
+            },
+            tmp_path / "c.toml",
+        )
+        publish_outputs(settings, store)
+        pages = list((tmp_path / "public" / "articles").glob("*.html"))
+        assert len(pages) == n
     finally:
         store.close()

@@ -18,10 +18,12 @@ from ..atomic import fsync_all
 from ..models import Settings
 from ..progress import Progress
 from .archives import Archives
+from .article_pages import ArticlePages
 from .base import ArticleView, Context, Output, Rendered, render_isolated
 from .feeds import CategoryFeeds, Feed
 from .pages import Pages
 from .posts import Posts
+from .site_pages import SitePages
 from .sources_opml import SourcesOpml
 
 if TYPE_CHECKING:
@@ -35,10 +37,12 @@ log = logging.getLogger(__name__)
 # The registry, in writing order (outputs with `links_others` are written after the rest).
 OUTPUTS: tuple[Output, ...] = (
     Posts(),
+    ArticlePages(),
     Archives(),
     Feed(),
     CategoryFeeds(),
     Pages(),
+    SitePages(),
     SourcesOpml(),
 )
 _BY_NAME = {o.name: o for o in OUTPUTS}
