@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from aggregator.dates import parse_date
+from aggregator.dates import parse_date, utcnow
 
 NOW = datetime(2024, 3, 6, 0, 0, tzinfo=UTC)
 # 2024-03-05 10:00 in Shanghai.
@@ -288,3 +288,11 @@ def test_rfc822_with_an_offset_agrees_with_feedparser(wall: datetime, minutes: i
     assert reference is not None
     expected = datetime.fromtimestamp(calendar.timegm(reference), UTC)
     assert parse_date(raw, NOW) == (expected, False)
+
+
+def test_utcnow_is_the_current_instant_in_utc() -> None:
+    before = datetime.now(UTC)
+    now = utcnow()
+    assert now.tzinfo is UTC
+    assert before <= now <= datetime.now(UTC)
+
