@@ -593,6 +593,13 @@ def _serialize(root: etree._Element) -> str:
     return html[html.index(">") + 1 : html.rindex("<")]
 
 
+def html_text(html: str) -> str:
+    """The plain text of a cleaned body, as `clean_html` gives it (for the search index of
+    articles stored before it existed)."""
+    root = _parse_fragment(html)
+    return "" if root is None else _plain_text(root)
+
+
 def _plain_text(root: etree._Element) -> str:
     """Body text, one line per block, for dedup and summaries."""
     for el in root.iter(*_BLOCKS):

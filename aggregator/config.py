@@ -52,13 +52,49 @@ _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _UNITS = {None: 1.0, "ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 
 
-def config_path(cli_value: str | None, env: Mapping[str, str]) -> Path:
-    """-c wins, then $AGGREGATOR_CONFIG, then config/aggregator.toml."""
+APP_DIR = "sina-aggregator"  # folder name under the user's config and data folders
+CONFIG_NAME = "aggregator.toml"
+
+
+def user_config_dir(env: Mapping[str, str]) -> Path:
+    """$XDG_CONFIG_HOME/sina-aggregator, else ~/.config/sina-aggregator."""
+    base = env.get("XDG_CONFIG_HOME") or str(Path(env.get("HOME") or Path.home()) / ".config")
+    return Path(base) / APP_DIR
+
+
+def user_data_dir(env: Mapping[str, str]) -> Path:
+    """$XDG_DATA_HOME/sina-aggregator, else ~/.local/share/sina-aggregator."""
+    base = env.get("XDG_DATA_HOME") or str(
+        Path(env.get("HOME") or Path.home()) / ".local" / "share"
+    )
+    return Path(base) / APP_DIR
+
+
+def candidates(env: Mapping[str, str], cwd: Path) -> list[Path]:
+    """Where a config is looked for when neither -c nor $AGGREGATOR_CONFIG names one."""
+    return [
+        cwd / CONFIG_NAME,
+        cwd / DEFAULT_CONFIG,
+        user_config_dir(env) / CONFIG_NAME,
+    ]
+
+
+def config_path(cli_value: str | None, env: Mapping[str, str], cwd: Path | None = None) -> Path:
+    """-c wins, then $AGGREGATOR_CONFIG, then the first of `candidates` that exists."""
     if cli_value:
         return Path(cli_value)
     if env.get("AGGREGATOR_CONFIG"):
         return Path(env["AGGREGATOR_CONFIG"])
-    return DEFAULT_CONFIG
+    looked = candidates(env, cwd or Path.cwd())
+    for path in looked:
+        if path.is_file():
+            return path
+    raise ConfigError(
+        "config",
+        "no config file found; looked for "
+        + ", ".join(str(p) for p in looked)
+        + " (give one with -c or $AGGREGATOR_CONFIG, or write a starter with `aggregator init`)",
+    )
 
 
 def load(path: Path) -> Settings:
@@ -85,7 +121,7 @@ def parse(data: Mapping[str, Any], path: Path) -> Settings:
     storage = _table(data, "storage", required=True)
     _no_unknown(storage, {"path"}, "storage")
     output = _table(data, "output", required=True)
-    server = _table(data, "server", required=True)
+    server = _table(data, "server")
     defaults = _table(data, "defaults")
     _no_unknown(defaults, {"rsshub", "interval", "categories", "author"}, "defaults")
 

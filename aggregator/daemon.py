@@ -9,22 +9,26 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import random
 import signal
 import socket
 from collections.abc import Generator, Iterable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import uvicorn
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from .dates import utcnow
+from . import __version__
+from .dates import rfc3339, utcnow
 from .errors import ConfigError
 from .fetch import Fetcher
 from .metrics import Metrics
 from .models import Settings, Source, SourceState
 from .outputs import publish
+from .pidfile import PidFile
 from .poll import Pipeline, poll_source
 from .server import create_app
 from .store import Store
@@ -121,6 +125,7 @@ class Daemon:
             sources.append(
                 {
                     "name": s.name,
+                    "state": _source_health(st),
                     "url": redact(st.url if st else s.url),
                     "last_success": _iso(st.last_success) if st else None,
                     "last_error": redact_text(st.last_error) if st and st.last_error else None,
@@ -137,7 +142,7 @@ class Daemon:
                     else None,
                 }
             )
-        failing = [x for x in sources if x["error_count"]]
+        failing = [x for x in sources if x["state"] in ("failing", "gone")]
         warned = [x for x in sources if x["last_warning"]]
         overdue = [x["name"] for x in sources if x["overdue"]]
         healthy = (
@@ -147,9 +152,14 @@ class Daemon:
             and not overdue
             and self.publisher.error is None
         )
-        status = "unhealthy"
-        if healthy:
-            status = "degraded" if failing or warned else "ok"
+        if not healthy:
+            status = "unhealthy"
+        elif failing or warned:
+            status = "degraded"
+        elif any(x["state"] == "pending" for x in sources):
+            status = "starting"  # some source has not had its first successful poll yet
+        else:
+            status = "ok"
         publishing = {"ok": self.publisher.error is None, "error": self.publisher.error}
         return healthy, {"status": status, "publishing": publishing, "sources": sources}
 
@@ -222,9 +232,69 @@ class Daemon:
             self.sources[name] = s
             # Spread the first polls so a restart does not hit every source at once.
             first = now + timedelta(seconds=self.rng.uniform(0, min(s.interval, 5.0)))
-            if st.next_poll and st.next_poll > first:  # a backoff survives a restart
+            retimed = old is not None and old.interval != s.interval
+            if retimed and not st.error_count and st.last_success:
+                # A reload changed the interval: count it from the last poll, not the stored
+                # next poll (computed with the old interval). A backoff is kept as it is.
+                first = max(first, st.last_success + timedelta(seconds=s.interval))
+            elif st.next_poll and st.next_poll > first:  # a backoff survives a restart
                 first = st.next_poll
             self.due[name] = first
+            _log_plan(s, st, first, now)
+
+    async def reload(self) -> None:
+        """Re-read the config file and apply it; a bad one is refused, the old one kept.
+
+        Sources are added, removed, re-timed and re-pointed; output settings and the log
+        level apply at once. What the store, the server and the fetcher were built with
+        (database, output folder, listen address, fetch limits, dedup, workers) needs a
+        restart: a change there is logged and the running value kept.
+        """
+        from . import config, logs
+
+        old = self.settings
+        try:
+            new = await asyncio.to_thread(config.load, old.config_path)
+        except ConfigError as exc:
+            log.error("reload refused, keeping the running config: %s", exc)
+            return
+        was, now = _restart_only(old), _restart_only(new)
+        for key in was:
+            if now[key] != was[key]:
+                log.warning("reload: %s changed; that takes effect after a restart", key)
+        new = replace(
+            new,
+            storage_path=old.storage_path,
+            output=replace(new.output, dir=old.output.dir),
+            server_host=old.server_host,
+            server_port=old.server_port,
+            fetch=old.fetch,
+            dedup=old.dedup,
+            workers=old.workers,
+        )
+        before = dict(self.sources)
+        after = {s.name: s for s in new.sources}
+        self.settings = self.p.settings = new
+        if new.log_level != old.log_level:
+            logs.set_level(new.log_level)
+        await self.set_sources(new.sources)
+        added = [n for n in after if n not in before]
+        removed = [n for n in before if n not in after]
+        changed = [n for n in after if n in before and after[n] != before[n]]
+        if new.output != old.output:
+            self.publisher.request()
+        if not (added or removed or changed or new != old):
+            log.info("reloaded %s: nothing changed", new.config_path)
+            return
+        log.info(
+            "reloaded %s: %d source(s); added: %s; removed: %s; changed: %s%s",
+            new.config_path,
+            len(after),
+            ", ".join(added) or "none",
+            ", ".join(removed) or "none",
+            ", ".join(changed) or "none",
+            "; output settings changed: publishing again" if new.output != old.output else "",
+        )
 
     async def start(self) -> None:
         await self.set_sources(self.settings.sources)
@@ -262,25 +332,42 @@ class Daemon:
 
 
 async def run_daemon(settings: Settings) -> int:
-    """Run until SIGTERM/SIGINT; returns the exit code."""
+    """Run until SIGTERM/SIGINT, reloading the config on SIGHUP; returns the exit code."""
+    with PidFile(settings.storage_path):  # one daemon per database; `reload` finds it
+        return await _serve(settings)
+
+
+async def _serve(settings: Settings) -> int:
     listener = _listen(settings.server_host, settings.server_port)  # fail before polling
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
+    hup = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    loop.add_signal_handler(signal.SIGHUP, hup.set)
     store = Store(settings.storage_path, settings.dedup)
+    reloads: asyncio.Task[None] | None = None
     try:
         async with Fetcher(settings.fetch) as fetcher:
             daemon = Daemon(settings, store, fetcher)
+            _log_setup(settings, served_url(settings.server_host, listener.getsockname()[1]))
             await daemon.start()
-            app = create_app(settings.output.dir, health=daemon.health, metrics=daemon.metrics)
+            reloads = asyncio.create_task(_reload_on(hup, daemon))
+            from .live import LiveSite
+
+            live = LiveSite(
+                settings.output, settings.storage_path, lambda: daemon.health()[1]["sources"]
+            )
+            app = create_app(
+                settings.output.dir, health=daemon.health, metrics=daemon.metrics, site=live
+            )
             config = uvicorn.Config(
                 app,
                 host=settings.server_host,
                 port=settings.server_port,
                 lifespan="off",
                 access_log=False,
-                log_level=settings.log_level.lower(),
+                log_config=None,  # its loggers go through ours (logs.setup)
             )
             server = _Server(config)
             serving = asyncio.create_task(server.serve(sockets=[listener]))
@@ -291,17 +378,33 @@ async def run_daemon(settings: Settings) -> int:
                 log.error("HTTP server stopped unexpectedly")
                 code = 1
             log.info("shutting down")
+            reloads.cancel()
             await daemon.stop()
             server.should_exit = True
             if serving not in done:
                 await serving
             stopping.cancel()
+            live.close()
             return code
     finally:
+        if reloads is not None:
+            reloads.cancel()
         store.close()
         listener.close()
-        for sig in (signal.SIGTERM, signal.SIGINT):
+        for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
             loop.remove_signal_handler(sig)
+
+
+async def _reload_on(hup: asyncio.Event, daemon: Daemon) -> None:
+    """Reload on each SIGHUP; several arriving during one reload cause one more."""
+    while True:
+        await hup.wait()
+        hup.clear()
+        log.info("SIGHUP: reloading %s", daemon.settings.config_path)
+        try:
+            await daemon.reload()
+        except Exception:  # keep serving with what runs now
+            log.exception("reload failed; keeping the running config")
 
 
 def _listen(host: str, port: int) -> socket.socket:
@@ -321,5 +424,92 @@ def _listen(host: str, port: int) -> socket.socket:
     return sock
 
 
+def _restart_only(s: Settings) -> dict[str, object]:
+    """Settings the store, server, fetcher and workers were built with (see `reload`)."""
+    return {
+        "storage.path": s.storage_path,
+        "output.dir": s.output.dir,
+        "server.host": s.server_host,
+        "server.port": s.server_port,
+        "[fetch]": s.fetch,
+        "[dedup]": s.dedup,
+        "workers": s.workers,
+    }
+
+
+def _source_health(st: SourceState | None) -> str:
+    """ok | pending (never succeeded, not failing yet) | failing | gone."""
+    if st is None:
+        return "pending"
+    if st.gone:
+        return "gone"
+    if st.error_count:
+        return "failing"
+    return "ok" if st.last_success else "pending"
+
+
 def _iso(dt: datetime | None) -> str | None:
-    return dt.astimezone(UTC).isoformat().replace("+00:00", "Z") if dt else None
+    return rfc3339(dt) if dt else None
+
+
+def served_url(host: str, port: int) -> str:
+    """The URL to open for what `run` serves on host:port."""
+    shown = {"0.0.0.0": "127.0.0.1", "::": "[::1]", "": "127.0.0.1"}.get(host)
+    if shown is None:
+        shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}/"
+
+
+def _log_setup(settings: Settings, url: str) -> None:
+    """One line per essential fact, before anything else happens."""
+    log.info("sina-aggregator %s starting (pid %d)", __version__, os.getpid())
+    log.info("config: %s", settings.config_path)
+    log.info("database: %s", settings.storage_path.resolve())
+    log.info("output: %s", settings.output.dir.resolve())
+    if settings.output.posts_dir is not None:
+        log.info("posts: %s", settings.output.posts_dir.resolve())
+    every = " (all interfaces)" if settings.server_host in ("0.0.0.0", "::", "") else ""
+    log.info("serving %s%s: feed %sfeed.atom, health %shealthz", url, every, url, url)
+
+
+def _log_plan(source: Source, state: SourceState, when: datetime, now: datetime) -> None:
+    """When a source is polled next, and why then (first poll, schedule, backoff, gone)."""
+    wait = _human(max(0.0, (when - now).total_seconds()))
+    head = f"source {source.name}: {state.url} every {_human(source.interval)}"
+    if state.gone:
+        log.warning(
+            "%s; gone (410 Gone): not polled until `aggregator enable %s`", head, source.name
+        )
+    elif state.error_count:
+        log.info(
+            "%s; backing off after %d failure(s) (last: %s: %s); next poll %s (in %s)",
+            head,
+            state.error_count,
+            state.last_error_kind,
+            state.last_error,
+            rfc3339(when),
+            wait,
+        )
+    elif state.last_success is None:
+        log.info("%s; never polled; first poll %s (in %s)", head, rfc3339(when), wait)
+    else:
+        log.info(
+            "%s; last success %s; next poll %s (in %s)",
+            head,
+            rfc3339(state.last_success),
+            rfc3339(when),
+            wait,
+        )
+
+
+def _human(seconds: float) -> str:
+    """120 → '2m', 5400 → '1h30m', 4 → '4s'."""
+    s = round(seconds)
+    if s < 60:
+        return f"{s}s"
+    if s < 3600:
+        m, r = divmod(s, 60)
+        return f"{m}m{r}s" if r else f"{m}m"
+    h, r = divmod(s, 3600)
+    m = r // 60
+    return f"{h}h{m}m" if m else f"{h}h"

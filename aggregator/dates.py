@@ -136,3 +136,8 @@ def utcnow() -> datetime:
     """The current time, aware, in UTC. Only the orchestrators read the clock; the stages
     are handed `now`, so tests can run them at any time."""
     return datetime.now(UTC)
+
+
+def rfc3339(dt: datetime) -> str:
+    """The one timestamp format shown to operators (status, /healthz, logs): UTC, `Z`."""
+    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

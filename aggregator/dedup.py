@@ -178,6 +178,11 @@ def _fold(text: str) -> str:
     return _to_simplified(_nfkc(text)).casefold()
 
 
+def fold(text: str) -> str:
+    """What makes two spellings one: width, traditional/simplified, case (names.py too)."""
+    return _fold(text)
+
+
 # Punctuation between digits is part of a number (1.5升 ≠ 15升, 1-11 ≠ 11-1): keep it,
 # normalized; thousands separators go; every other non-word character goes.
 _STRIP = re.compile(r"(?<=\d)([.:/\-~])(?=\d)|[\W_]+")
@@ -715,18 +720,49 @@ def _epoch(moment: datetime) -> int:
 
 
 _COLUMNS = "seq, id, dup_of, title, tkey, fp, shingles, sketch, body, lead, rest, aliases"
-_BY_TITLE = f"SELECT {_COLUMNS} FROM dedup_article WHERE tkey = ? AND published BETWEEN ? AND ?"
+
+# A lookup verifies at most MAX_VERIFIED stored articles, taken from at most
+# NEAREST_PER_KEY rows on each side of the candidate's time per title key and per band key.
+# Text from a small vocabulary (figure tables, template flashes) puts most of the window in
+# the same buckets: unbounded, every lookup verified all of them and ingest grew with the
+# square of the window. The rows most likely to be the story come first: a title-key match
+# outranks any number of bands, then more shared bands, then the earliest stored (the rule
+# `find` answers by). Real stories rarely fill a bucket beyond a few rows, so the caps bind
+# only on look-alike text (bench/bench_lookalike.py, quality: bench/dedup_quality.py).
+NEAREST_PER_KEY = 8
+MAX_VERIFIED = 32
+_TITLE_WEIGHT = 100  # more than all BANDS together
 
 
+def _nearest(table: str, column: str, weight: int) -> list[str]:
+    """Two ranges of one key's index (column, published): the rows just at/after the
+    candidate's time and just before it; parameters (key, at, hi) then (key, lo, at - 1)."""
+    return [
+        f"SELECT seq, {weight} AS w FROM (SELECT seq FROM {table} WHERE {column} = ?"
+        f" AND published BETWEEN ? AND ? ORDER BY published {order} LIMIT {NEAREST_PER_KEY})"
+        for order in ("ASC", "DESC")
+    ]
+
+
+@cache
 def _find_sql(bands: int) -> str:
-    if not bands:
-        return _BY_TITLE
-    marks = ", ".join("?" * bands)
-    by_band = (
-        f"SELECT {_COLUMNS} FROM dedup_article WHERE seq IN (SELECT seq FROM dedup_band"
-        f" WHERE key IN ({marks}) AND published BETWEEN ? AND ?)"
+    """Candidates for one lookup: parameters per `_nearest`, the title key first, then each
+    band key."""
+    parts = _nearest("dedup_article", "tkey", _TITLE_WEIGHT)
+    for _ in range(bands):
+        parts += _nearest("dedup_band", "key", 1)
+    ranked = (
+        f"SELECT seq FROM ({' UNION ALL '.join(parts)}) GROUP BY seq"
+        f" ORDER BY SUM(w) DESC, seq LIMIT {MAX_VERIFIED}"
     )
-    return f"{_BY_TITLE} UNION {by_band} ORDER BY seq"
+    return f"SELECT {_COLUMNS} FROM dedup_article WHERE seq IN ({ranked}) ORDER BY seq"
+
+
+def _find_params(key: str | None, bands: Sequence[int], at: int, span: int) -> list[object]:
+    params: list[object] = []
+    for k in (key, *bands):
+        params += [k, at, at + span, k, at - span, at - 1]
+    return params
 
 
 class NearDupIndex:
@@ -791,11 +827,7 @@ class NearDupIndex:
         """The kept, earliest-stored article that ``cand`` duplicates, or None."""
         sig = sig or signature(cand.title, cand.text)
         at = _epoch(cand.published)
-        span = int(window.total_seconds())
-        lo, hi = at - span, at + span
-        params: list[object] = [sig.key or None, lo, hi]
-        if sig.bands:
-            params += [*sig.bands, lo, hi]
+        params = _find_params(sig.key or None, sig.bands, at, int(window.total_seconds()))
         rows = self._conn.execute(_find_sql(len(sig.bands)), params)
         for row in rows:
             art_id, dup_of, title, tkey, fp, shingles, sketch, body, lead, rest, aliases = row[1:]

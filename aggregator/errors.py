@@ -2,6 +2,7 @@
 
 AggregatorError
 ├── ConfigError          bad config file / value (CLI exit 2); names the key
+├── UsageError           a command's argument names nothing usable (CLI exit 2)
 ├── SourceError          a source's poll failed; `kind` classifies it for state/metrics
 │   ├── FetchError       transport or HTTP level (timeout, connect, tls, http_404, …)
 │   └── ParseError       body is not a usable feed (not_a_feed, malformed, entities, …)
@@ -45,6 +46,10 @@ class ConfigError(AggregatorError):
         super().__init__(f"{key}: {problem}")
         self.key = key
         self.problem = problem
+
+
+class UsageError(AggregatorError):
+    """A command's argument matches nothing (e.g. an unknown source name); says what might."""
 
 
 class SourceError(AggregatorError):

@@ -94,8 +94,12 @@ class Fetcher:
         etag: str | None = None,
         last_modified: str | None = None,
         referer: str | None = None,
+        within_site_of: str | None = None,
     ) -> FetchResult:
-        """GET `url` (following redirects) or read a file: URL; raise FetchError on failure."""
+        """GET `url` (following redirects) or read a file: URL; raise FetchError on failure.
+
+        `within_site_of`: redirects may only lead to the site (registrable domain) of this
+        URL — an article page may not send us anywhere else (no SSRF)."""
         if url[:5].lower() == "file:":
             return await self._fetch_file(url, etag)
         # The password goes into an Authorization header for its own origin only; every
@@ -109,7 +113,7 @@ class Fetcher:
         async with self._total, self._host_slot(host):
             try:
                 async with asyncio.timeout(self._settings.deadline):
-                    hops = await self._follow(url, host, headers, credentials)
+                    hops = await self._follow(url, host, headers, credentials, within_site_of)
             except TimeoutError as exc:
                 raise FetchError(
                     "timeout", f"no complete response within {self._settings.deadline:g} s"
@@ -127,6 +131,7 @@ class Fetcher:
         first_host: str,
         headers: dict[str, str],
         credentials: tuple[str, str] | None,
+        within_site_of: str | None = None,
     ) -> list[_Hop]:
         """Request `url`, then each Location, until a non-redirect answer."""
         hops: list[_Hop] = []
@@ -143,6 +148,15 @@ class Fetcher:
             if hop.status not in _REDIRECTS:
                 return hops
             url = _next_url(hop)
+            if within_site_of is not None:
+                from .sites.domains import same_site
+
+                if not same_site(within_site_of, url):
+                    raise FetchError(
+                        "bad_url",
+                        f"redirect off the site to {redact(url)}: not followed",
+                        status=hop.status,
+                    )
             if url in seen:
                 raise FetchError("redirect_loop", f"redirect loop back to {url}", status=hop.status)
             if len(hops) > self._settings.max_redirects:
@@ -179,7 +193,7 @@ class Fetcher:
 
     async def _fetch_file(self, url: str, etag: str | None) -> FetchResult:
         started = time.monotonic()
-        path = _file_path(url)
+        path = file_path(url)
         try:
             async with asyncio.timeout(self._settings.deadline):
                 stat, body = await asyncio.to_thread(_read_file, path, etag, self._settings)
@@ -439,7 +453,7 @@ async def _maybe(semaphore: asyncio.Semaphore | None) -> AsyncIterator[None]:
 # --- file: URLs (the offline demo) ------------------------------------------------------------
 
 
-def _file_path(url: str) -> Path:
+def file_path(url: str) -> Path:
     try:
         parts = urlsplit(url)
     except ValueError as exc:

@@ -195,6 +195,85 @@ _NATIVE_SOURCES = _statements(
 )
 
 
+# Publishing reads only what it shows, whatever the archive's size (issue 15): a category's
+# newest articles come from an index in that order (each row carries its article's published
+# time and id, which never change once stored), and the counts and the category list are
+# kept by triggers instead of counted and sorted from the whole archive on every publish.
+_FLAT_PUBLISH = _statements(
+    "ALTER TABLE article_categories ADD COLUMN published TEXT NOT NULL DEFAULT ''",
+    "ALTER TABLE article_categories ADD COLUMN id TEXT NOT NULL DEFAULT ''",
+    """UPDATE article_categories SET (published, id) =
+        (SELECT a.published, a.id FROM articles a WHERE a.seq = article_categories.seq)""",
+    "CREATE INDEX article_categories_recent ON article_categories (category, published DESC, id)",
+    """CREATE TABLE category_counts (
+        category TEXT PRIMARY KEY,
+        n INTEGER NOT NULL
+    ) WITHOUT ROWID""",
+    """INSERT INTO category_counts (category, n)
+        SELECT category, COUNT(*) FROM article_categories GROUP BY category""",
+    """CREATE TABLE article_count (
+        one INTEGER PRIMARY KEY CHECK (one = 1),
+        n INTEGER NOT NULL
+    )""",
+    "INSERT INTO article_count (one, n) SELECT 1, COUNT(*) FROM articles",
+    # INSERT OR IGNORE that ignores a row fires no trigger; a cascade from articles does.
+    """CREATE TRIGGER article_categories_counted AFTER INSERT ON article_categories BEGIN
+        INSERT INTO category_counts (category, n) VALUES (NEW.category, 1)
+            ON CONFLICT (category) DO UPDATE SET n = n + 1;
+    END""",
+    """CREATE TRIGGER article_categories_uncounted AFTER DELETE ON article_categories BEGIN
+        UPDATE category_counts SET n = n - 1 WHERE category = OLD.category;
+        DELETE FROM category_counts WHERE category = OLD.category AND n <= 0;
+    END""",
+    """CREATE TRIGGER articles_counted AFTER INSERT ON articles BEGIN
+        UPDATE article_count SET n = n + 1;
+    END""",
+    """CREATE TRIGGER articles_uncounted AFTER DELETE ON articles BEGIN
+        UPDATE article_count SET n = n - 1;
+    END""",
+)
+
+# Work proportional to change (issue 15): the items of a source's last stored document, by
+# a hash of each item as parsed (prepare.item_hash). A poll prepares only the items not
+# among them; bounded by the feed's size per source.
+_SOURCE_ITEMS = _statements(
+    """CREATE TABLE source_items (
+        source TEXT NOT NULL,
+        hash BLOB NOT NULL,
+        PRIMARY KEY (source, hash)
+    ) WITHOUT ROWID"""
+)
+
+
+# The search index (search.py: rowid = the article's seq) and its vocabulary; the website's
+# list pages (paging.py: where each page of each list starts, and which are dirty).
+_SITE_TABLES = (
+    "CREATE VIRTUAL TABLE search_fts USING fts5(title, body, tokenize = 'trigram')",
+    "CREATE VIRTUAL TABLE search_vocab USING fts5vocab(search_fts, 'row')",
+    """CREATE TABLE site_pages (
+        list TEXT NOT NULL,
+        n INTEGER NOT NULL,
+        first_seq INTEGER NOT NULL,
+        dirty INTEGER NOT NULL DEFAULT 1,
+        PRIMARY KEY (list, n)
+    ) WITHOUT ROWID""",
+    "CREATE UNIQUE INDEX site_pages_seq ON site_pages (list, first_seq)",
+    "CREATE INDEX site_pages_dirty ON site_pages (dirty) WHERE dirty = 1",
+)
+
+
+def _site(conn: sqlite3.Connection) -> None:
+    """The search index and the site's page table; every stored article is indexed."""
+    from . import search
+    from .clean import html_text
+
+    for statement in _SITE_TABLES:
+        conn.execute(statement)
+    rows = conn.execute("SELECT seq, title, content_html FROM articles ORDER BY seq")
+    while batch := rows.fetchmany(500):
+        search.index_rows(conn, [(seq, title, html_text(body)) for seq, title, body in batch])
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "baseline: the tables of release 0.1", _BASELINE),
     Migration(2, "alternative titles of merged stories; body digests for dedup", _same_body),
@@ -204,6 +283,9 @@ MIGRATIONS: tuple[Migration, ...] = (
         _statements("ALTER TABLE sources ADD COLUMN last_warning TEXT"),
     ),
     Migration(4, "native sources: article outlet and tags, listed items", _NATIVE_SOURCES),
+    Migration(5, "flat publishing: category order index, maintained counts", _FLAT_PUBLISH),
+    Migration(6, "item hashes of each source's last document", _SOURCE_ITEMS),
+    Migration(7, "site: full-text search index (FTS5 trigram) and list pages", _site),
 )
 LATEST = len(MIGRATIONS)
 

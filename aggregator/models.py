@@ -210,6 +210,7 @@ class OutputSettings:
     title: str
     feed_size: int = 50  # entries in each subscription feed
     archive_size: int = 200  # entries per archive page
+    page_size: int = 50  # articles per HTML list page of the site
     default_image: str | None = None
     posts_dir: Path | None = None  # Hexo posts; None: <dir>/posts
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 
 from .dates import utcnow
 from .fetch import Fetcher
-from .models import Settings
+from .models import PollResult, Settings
 from .outputs import publish
 from .poll import Pipeline, poll_all
+from .progress import Progress
 from .store import Store
 from .workers import Workers
 
@@ -19,18 +21,32 @@ OK_STATUSES = ("ok", "not_modified", "unchanged")
 
 
 async def run_once(settings: Settings) -> int:
-    """Poll every source once, publish, return the exit code (0 all fetched, 1 some failed)."""
+    """Poll every source once, publish, return the exit code (0 all fetched, 1 some failed).
+
+    Each failure is logged once, by the poll; the run ends with one summary line."""
+    started = time.monotonic()
     store = Store(settings.storage_path, settings.dedup)
     workers = Workers(settings.workers)
     try:
         async with Fetcher(settings.fetch) as fetcher:
             p = Pipeline(settings, store, fetcher, None, workers=workers)
-            results = await poll_all(p, settings.sources, utcnow())
-        await asyncio.to_thread(publish, settings, store, workers)
+            shown = Progress("polling sources", len(settings.sources))
+            results = await poll_all(p, settings.sources, utcnow(), shown)
+            shown.done()
+        written = await asyncio.to_thread(publish, settings, store, workers, progress=True)
     finally:
         workers.close()
         store.close()
-    failed = [r for r in results if r.status not in OK_STATUSES]
-    for r in failed:
-        log.error("%s failed: %s: %s", r.source, r.error_kind, r.error)
-    return 1 if failed else 0
+    log.info("%s", summary(results, len(written), time.monotonic() - started))
+    return 0 if all(r.status in OK_STATUSES for r in results) else 1
+
+
+def summary(results: list[PollResult], files: int, seconds: float) -> str:
+    failed = [r.source for r in results if r.status not in OK_STATUSES]
+    total = {k: sum(getattr(r, k) for r in results) for k in ("new", "updated", "merged")}
+    return (
+        f"once: sources {len(results) - len(failed)} ok, {len(failed)} failed"
+        + (f" ({', '.join(failed)})" if failed else "")
+        + f"; articles {total['new']} new, {total['updated']} updated, {total['merged']} merged"
+        + f"; {files} file(s) written; {seconds:.1f}s"
+    )

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
+from .dates import rfc3339
 from .errors import FetchError, SourceError, StoreError, classify
 from .fetch import Fetcher
 from .kinds import KINDS, Item, Kind, item_from_json, item_to_json
@@ -32,6 +33,7 @@ from .models import (
     SourceState,
 )
 from .prepare import PageJob, Prepared, complete, prepare
+from .progress import Progress
 from .schedule import next_delay
 from .sites.domains import same_site
 from .store import Store, UpsertResult
@@ -156,9 +158,14 @@ async def _process(
     else:
         assert fetched.body is not None
         content_type = fetched.headers.get("content-type")
-        prepared = await p.workers.run(
-            len(fetched.body), prepare, fetched.body, fetched.url, content_type, source, now
-        )
+        known = frozenset() if kind.tracks_items else await p.db(p.store.item_hashes, source.name)
+        args = (fetched.body, fetched.url, content_type, source, now, known)
+        if known:
+            # A feed stored before changes by a few items, which are all that get prepared:
+            # not worth starting (or shipping to) worker processes, whatever its size.
+            prepared = await asyncio.to_thread(prepare, *args)
+        else:
+            prepared = await p.workers.run(len(fetched.body), prepare, *args)
         # The warning stays on the source until a document parses without one (a 304 or an
         # identical body says the same document is still served).
         warning = "; ".join(message for _, message in prepared.warnings) or None
@@ -169,7 +176,8 @@ async def _process(
     elif prepared is not None:
         if turn is not None:
             await turn()
-        counts = await p.db(p.store.upsert, prepared.articles, now)
+        items = (source.name, prepared.hashes)
+        counts = await p.db(p.store.upsert, prepared.articles, now, items)
     else:
         counts = UpsertResult()
     result = PollResult(
@@ -178,7 +186,7 @@ async def _process(
         new=counts.new,
         updated=counts.updated,
         merged=counts.merged,
-        unchanged=counts.unchanged,
+        unchanged=counts.unchanged + (prepared.unchanged if prepared is not None else 0),
         warnings=tuple(prepared.warnings) if prepared is not None else (),
     )
     ttl = prepared.ttl_minutes if prepared is not None else None
@@ -221,7 +229,7 @@ async def _tracked(
             fetch.append((item, attempts))
         else:  # over this poll's budget: the next poll takes it
             rows.append(_row(item))
-    results = await asyncio.gather(*(_page(p, kind, item) for item, _ in fetch))
+    results = await asyncio.gather(*(_page(p, kind, url, item) for item, _ in fetch))
     jobs: list[PageJob] = []
     for (item, attempts), got in zip(fetch, results, strict=True):
         if got is STORED:  # another list stored it meanwhile
@@ -320,7 +328,9 @@ class _Stored:
 STORED = _Stored()
 
 
-async def _page(p: Pipeline, kind: Kind, item: Item) -> FetchResult | SourceError | _Stored:
+async def _page(
+    p: Pipeline, kind: Kind, list_url: str, item: Item
+) -> FetchResult | SourceError | _Stored:
     """Fetch an item's page once per version, however many lists carry it right now."""
     assert item.page_url is not None
     flight = (item.key, item.version)
@@ -328,7 +338,9 @@ async def _page(p: Pipeline, kind: Kind, item: Item) -> FetchResult | SourceErro
         return STORED
     pending = p.page_flights.get(flight)
     if pending is None:  # kept until the poll that started it has stored its pages
-        pending = asyncio.ensure_future(p.fetcher.fetch(item.page_url, referer=kind.referer))
+        pending = asyncio.ensure_future(
+            p.fetcher.fetch(item.page_url, referer=kind.referer, within_site_of=list_url)
+        )
         p.page_flights[flight] = pending
     try:
         return await asyncio.shield(pending)
@@ -447,7 +459,7 @@ def _unrecorded(
 
 
 def _log_result(r: PollResult) -> None:
-    after = r.next_poll.strftime("%Y-%m-%d %H:%M:%SZ") if r.next_poll else "not scheduled"
+    after = rfc3339(r.next_poll) if r.next_poll else "not scheduled"
     for kind, message in r.warnings:
         log.warning("%s: %s: %s", r.source, kind, message)
     if r.status in ("error", "gone"):
@@ -467,7 +479,9 @@ def _log_result(r: PollResult) -> None:
         )
 
 
-async def poll_all(p: Pipeline, sources: tuple[Source, ...], now: datetime) -> list[PollResult]:
+async def poll_all(
+    p: Pipeline, sources: tuple[Source, ...], now: datetime, progress: Progress | None = None
+) -> list[PollResult]:
     """Poll the sources concurrently (the fetcher bounds per-host concurrency); store their
     batches in config order, so the first-listed outlet's copy of a story is the kept one."""
     stored = [asyncio.Event() for _ in sources]
@@ -477,5 +491,7 @@ async def poll_all(p: Pipeline, sources: tuple[Source, ...], now: datetime) -> l
             return await poll_source(p, source, now, stored[i - 1].wait if i else None)
         finally:
             stored[i].set()
+            if progress is not None:
+                progress.step()
 
     return list(await asyncio.gather(*(one(i, s) for i, s in enumerate(sources))))

@@ -7,11 +7,13 @@ no shared state): everything runs in a thread or a worker process alike.
 
 from __future__ import annotations
 
+import hashlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from . import __version__
 from .errors import SourceError
 from .kinds import KINDS, Item
 from .models import Article, ParsedEntry, Source
@@ -31,6 +33,17 @@ class Prepared:
     # (kind, message): 'partial' (a damaged document of which the complete items were
     # kept), 'limits' (items cut to the per-item limits), 'skipped' (items not readable).
     warnings: list[tuple[str, str]] = field(default_factory=list)
+    # A feed's items to know next time (`item_hash`, feed order), and how many of its items
+    # were known: seen unchanged in the source's last document, not cleaned or signed again.
+    hashes: tuple[bytes, ...] = ()
+    unchanged: int = 0
+
+
+def item_hash(entry: ParsedEntry, source: Source) -> bytes:
+    """Everything that decides an item's Article, hashed: the item exactly as parsed, the
+    source fields normalizing reads, and the release (whose cleaning rules may differ)."""
+    facts = (__version__, source.name, source.url, source.categories, source.author, entry)
+    return hashlib.blake2b(repr(facts).encode(), digest_size=16).digest()
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,16 +66,38 @@ class Completed:
 
 
 def prepare(
-    body: bytes, url: str, content_type: str | None, source: Source, now: datetime
+    body: bytes,
+    url: str,
+    content_type: str | None,
+    source: Source,
+    now: datetime,
+    known: Collection[bytes] = frozenset(),
 ) -> Prepared:
-    """Read one list response of `source`. For a feed: parse → clean/normalize → signature."""
+    """Read one list response of `source`. For a feed: parse → clean/normalize → signature.
+
+    `known`: the `item_hash`es of the items this feed's last stored document held; those
+    items were stored then exactly as they would be now, so they are not prepared again.
+    Items cut to the limits or not readable are not known next time: they are prepared
+    again, so their warnings stay as long as the document has them.
+    """
     kind = KINDS[source.kind]
     listing = kind.read_list(body, url, content_type, now)
     if kind.tracks_items:
         unique = {i.key: i for i in reversed(listing.items)}  # first occurrence wins
         items = [i for i in listing.items if unique.get(i.key) is i]
         return Prepared(listing.ttl_minutes, [], items, listing.more)
-    articles = [a for e in (i.entry for i in listing.items) if (a := _article(e, source, now))]
+    articles = []
+    hashes = []
+    unchanged = 0
+    for item in listing.items:
+        digest = item_hash(item.entry, source)
+        if digest in known:
+            hashes.append(digest)
+            unchanged += 1
+        elif a := _article(item.entry, source, now):
+            articles.append(a)
+            if not a.limits:
+                hashes.append(digest)
     warnings: list[tuple[str, str]] = []
     if listing.problem:
         warnings.append(("partial", listing.problem))
@@ -70,10 +105,17 @@ def prepare(
     if limited:
         reasons = sorted({r for a in limited for r in a.limits})
         warnings.append(("limits", f"{len(limited)} item(s) cut: {'; '.join(reasons)}"))
-    skipped = len(listing.items) - len(articles)
+    skipped = len(listing.items) - unchanged - len(articles)
     if skipped:
         warnings.append(("skipped", f"{skipped} item(s) could not be read and were skipped"))
-    return Prepared(listing.ttl_minutes, articles, more=listing.more, warnings=warnings)
+    return Prepared(
+        listing.ttl_minutes,
+        articles,
+        more=listing.more,
+        warnings=warnings,
+        hashes=tuple(dict.fromkeys(hashes)),
+        unchanged=unchanged,
+    )
 
 
 def complete(

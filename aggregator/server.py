@@ -18,10 +18,14 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
 from email.utils import formatdate, parsedate_to_datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .metrics import Metrics
 from .outputs.archives import is_full_archive
+from .outputs.html import EMPTY_MARKER
+
+if TYPE_CHECKING:
+    from .live import LiveSite
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -219,8 +223,11 @@ async def _plain(send: Send, status: int, text: str, head: bool, extra: Any = ()
     await _respond(send, status, headers, text.encode(), head)
 
 
-def create_app(output_dir: Path, *, health: Health, metrics: Metrics) -> ASGIApp:
-    """The ASGI application serving `output_dir`."""
+def create_app(
+    output_dir: Path, *, health: Health, metrics: Metrics, site: LiveSite | None = None
+) -> ASGIApp:
+    """The ASGI application serving `output_dir`; with `site`, also /search, and `/` while
+    no article is stored rendered live from the sources' current state."""
     files = _Files(output_dir)
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
@@ -241,8 +248,11 @@ def create_app(output_dir: Path, *, health: Health, metrics: Metrics) -> ASGIApp
             body, ctype = metrics.render()
             headers = [(b"content-type", ctype.encode()), (b"cache-control", b"no-store")]
             await _respond(send, 200, headers, body, head)
+        elif path == "/search" and site is not None:
+            body = await asyncio.to_thread(site.search_page, scope.get("query_string", b""))
+            await _respond(send, 200, _LIVE_HTML, body, head)
         else:
-            await _serve_file(scope, send, files, head)
+            await _serve_file(scope, send, files, head, site)
 
     return app
 
@@ -267,11 +277,20 @@ async def _serve_health(send: Send, health: Health, head: bool) -> None:
     await _respond(send, 200 if ok else 503, headers, body.encode() + b"\n", head)
 
 
-async def _serve_file(scope: Scope, send: Send, files: _Files, head: bool) -> None:
+_LIVE_HTML = [(b"content-type", b"text/html; charset=utf-8"), (b"cache-control", b"no-cache")]
+
+
+async def _serve_file(
+    scope: Scope, send: Send, files: _Files, head: bool, site: LiveSite | None = None
+) -> None:
     rel = _safe_relative(scope["path"])
     version = await files.get(rel) if rel is not None else None
     if version is None:
         await _plain(send, 404, "not found\n", head)
+        return
+    if site is not None and rel == "index.html" and EMPTY_MARKER in version.identity.body:
+        # Nothing stored yet: say why with the sources' state as it is now.
+        await _respond(send, 200, _LIVE_HTML, await asyncio.to_thread(site.empty_page), head)
         return
     accept = inm = ims = None
     for name, value in scope["headers"]:  # one pass: this is the hot path

@@ -15,6 +15,16 @@ class SourceStates(Database):
 
     def source_state(self, name: str, configured_url: str) -> SourceState:
         """The stored state of a source; a changed configured URL resets it (and un-gones)."""
+        state, stored = self._read_state(name, configured_url)
+        if not stored:
+            self.save_state(state)
+        return state
+
+    def peek_state(self, name: str, configured_url: str) -> SourceState:
+        """`source_state` without writing anything (read-only commands)."""
+        return self._read_state(name, configured_url)[0]
+
+    def _read_state(self, name: str, configured_url: str) -> tuple[SourceState, bool]:
         try:
             row = self._db.execute(
                 "SELECT name, url, etag, last_modified, body_hash, last_success, last_error,"
@@ -28,10 +38,9 @@ class SourceStates(Database):
             state = SourceState(name=name, url=configured_url, configured_url=configured_url)
             if row is not None:  # keep the history that is still true
                 state = replace(state, last_success=parse_dt(row[5]))
-            self.save_state(state)
-            return state
+            return state, False
         pending, page_error = self._page_status(name)
-        return SourceState(
+        state = SourceState(
             pages_pending=pending,
             last_page_error=page_error,
             name=row[0],
@@ -49,6 +58,7 @@ class SourceStates(Database):
             configured_url=row[12],
             last_warning=row[13],
         )
+        return state, True
 
     def _page_status(self, name: str) -> tuple[int, str | None]:
         """Article pages listed but not yet fetched at their version (native sources), and

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from . import merge
+from . import merge, paging, search
 from .changes import ChangeTracking
 from .database import chunks, iso, marks, parse_dt
 from .identity import article_id, canonical_url, identity_keys
@@ -71,6 +71,18 @@ class _NewRows:
         self.dirty.clear()
 
 
+def _ref_keys(ref: str) -> list[str]:
+    """The identity keys an operator's reference (a key or any URL form) may stand for."""
+    keys = [ref]
+    canon = canonical_url(ref)
+    if canon:
+        keys.append(f"url:{canon}")
+    if ref.startswith(("http://", "https://")):
+        key, alts = identity_keys(ref, None, "", "")
+        keys += [key, *alts]
+    return keys
+
+
 class Store(SourceStates, ListedItems, ChangeTracking):
     """The database. Open once per process; close on shutdown."""
 
@@ -92,8 +104,21 @@ class Store(SourceStates, ListedItems, ChangeTracking):
 
     # --- articles ----------------------------------------------------------------------
 
-    def upsert(self, articles: Sequence[Article], now: datetime) -> UpsertResult:
+    def item_hashes(self, source: str) -> frozenset[bytes]:
+        """The `prepare.item_hash`es of the items `source`'s last stored document held."""
+        rows = self._db.execute("SELECT hash FROM source_items WHERE source = ?", (source,))
+        return frozenset(r[0] for r in rows)
+
+    def upsert(
+        self,
+        articles: Sequence[Article],
+        now: datetime,
+        items: tuple[str, Sequence[bytes]] | None = None,
+    ) -> UpsertResult:
         """Store a batch from one poll in one transaction (identity, merges, revisions).
+
+        `items`: (source name, the item hashes of its document), recorded in the same
+        transaction as what they stand for, so a hash is known only once its item is stored.
 
         Tombstones and known keys are looked up for the whole batch at once, and the side
         rows of new articles (keys, links, categories) go in with one executemany each at
@@ -106,6 +131,7 @@ class Store(SourceStates, ListedItems, ChangeTracking):
             dead = self._tombstoned(all_keys)
             known = self._known_keys(all_keys)
             pending = _NewRows()
+            self._to_index: dict[int, tuple[int, str, str]] = {}
             for a in articles:
                 keys = (a.key, *a.alt_keys)
                 decision = merge.decide(keys, dead, known)
@@ -124,10 +150,21 @@ class Store(SourceStates, ListedItems, ChangeTracking):
                 counts[result] += 1
                 if result in ("updated", "merged"):
                     self._flush(pending)
-                    self._touch_categories(seq)
+                    self._touch(seq)
             self._flush(pending)
+            # The search index last: FTS5 writes its pending rows at the next statement's
+            # savepoint, which would count as changes `_attach` reads as something learnt.
+            search.index_rows(self._db, self._to_index.values())
+            self._to_index = {}
             if counts["new"] + counts["updated"] + counts["merged"]:
                 self._bump_generation()
+            if items is not None:
+                source, hashes = items
+                self._db.execute("DELETE FROM source_items WHERE source = ?", (source,))
+                self._db.executemany(
+                    "INSERT OR IGNORE INTO source_items (source, hash) VALUES (?, ?)",
+                    [(source, h) for h in hashes],
+                )
         return UpsertResult(**counts)
 
     def _tombstoned(self, keys: Sequence[str]) -> set[str]:
@@ -161,7 +198,8 @@ class Store(SourceStates, ListedItems, ChangeTracking):
             rows.links,
         )
         db.executemany(
-            "INSERT OR IGNORE INTO article_categories (category, seq) VALUES (?,?)",
+            "INSERT OR IGNORE INTO article_categories (category, seq, published, id)"
+            " SELECT ?, seq, published, id FROM articles WHERE seq = ?",
             rows.categories,
         )
         db.executemany(
@@ -257,6 +295,7 @@ class Store(SourceStates, ListedItems, ChangeTracking):
         pending.links.append((seq, canonical_url(a.link) or a.link, a.source_name, seen))
         pending.categories.extend((c, seq) for c in categories)
         pending.dirty.update(categories)
+        self._to_index[seq] = (seq, a.title, a.text)
         from .dedup import Candidate
 
         self._index.add(aid, Candidate(a.title, a.text, a.published), sig=sig, new=True)
@@ -290,7 +329,8 @@ class Store(SourceStates, ListedItems, ChangeTracking):
                 (json.dumps(merged, ensure_ascii=False), seq),
             )
         db.executemany(
-            "INSERT OR IGNORE INTO article_categories (category, seq) VALUES (?,?)",
+            "INSERT OR IGNORE INTO article_categories (category, seq, published, id)"
+            " SELECT ?, seq, published, id FROM articles WHERE seq = ?",
             [(c, seq) for c in merged],
         )
         return keys_added or db.total_changes != before
@@ -364,6 +404,7 @@ class Store(SourceStates, ListedItems, ChangeTracking):
             ),
         )
 
+        self._to_index[seq] = (seq, a.title, a.text)
         # A refresh in place: the story keeps its stored order and the headlines it was
         # merged under.
         sig = a.signature
@@ -385,30 +426,55 @@ class Store(SourceStates, ListedItems, ChangeTracking):
                 [(k, iso(now), art.slug) for k in dict.fromkeys(keys)],
             )
             self._index.remove(art.id)
-            self._touch_categories(seq)
+            self._touch(seq)
+            search.unindex(db, seq)
             db.execute("DELETE FROM articles WHERE seq = ?", (seq,))
             self._bump_generation()
         return art
+
+    def _touch(self, seq: int) -> None:
+        """An article changed (revised, merged into, deleted): its post and page are
+        rewritten, and the category feeds and list pages holding it re-rendered, at the
+        next publish (a merged copy changes the article's page, not always its post)."""
+        self._db.execute("UPDATE articles SET post_dirty = 1 WHERE seq = ?", (seq,))
+        paging.touch(self._db, seq)
+        self._touch_categories(seq)
 
     def _find_seq(self, ref: str) -> int | None:
         db = self._db
         row = db.execute("SELECT seq FROM articles WHERE id = ? OR slug = ?", (ref, ref)).fetchone()
         if row:
             return int(row[0])
-        candidates = [ref]
-        canon = canonical_url(ref)
-        if canon:
-            candidates.append(f"url:{canon}")
-        if ref.startswith(("http://", "https://")):
-            key, alts = identity_keys(ref, None, "", "")
-            candidates += [key, *alts]
-        for key in candidates:
+        for key in _ref_keys(ref):
             row = db.execute("SELECT seq FROM article_keys WHERE key = ?", (key,)).fetchone()
             if row:
                 return int(row[0])
         return None
 
+    def deleted_at(self, ref: str) -> datetime | None:
+        """When the article `ref` (slug, id, URL or key) was deleted; None if it was not."""
+        db = self._db
+        row = db.execute(
+            "SELECT deleted_at FROM tombstones WHERE slug = ? LIMIT 1", (ref,)
+        ).fetchone()
+        for key in _ref_keys(ref):
+            if row:
+                break
+            row = db.execute("SELECT deleted_at FROM tombstones WHERE key = ?", (key,)).fetchone()
+        if row is None and ref.startswith("urn:uuid:"):  # ids are derived from keys
+            for key, when in db.execute("SELECT key, deleted_at FROM tombstones"):
+                if article_id(key) == ref:
+                    row = (when,)
+                    break
+        return parse_dt(row[0]) if row else None
+
     # --- reading (the outputs.ArticleView protocol) -------------------------------------
+
+    # Every read here costs what it returns, not what is stored (issue 15): `recent` walks
+    # an index in its order (articles_published; article_categories_recent), `page` counts
+    # its offset from the nearer end, counts and categories are kept by triggers
+    # (migration 5). New queries for outputs should keep that shape: ORDER BY an indexed
+    # order with LIMIT, never OFFSET deep into the archive, COUNT(*) or DISTINCT over it.
 
     def recent(self, limit: int, category: str | None = None) -> list[StoredArticle]:
         if category is None:
@@ -417,42 +483,46 @@ class Store(SourceStates, ListedItems, ChangeTracking):
             )
         else:
             rows = self._db.execute(
-                "SELECT a.seq FROM article_categories c JOIN articles a ON a.seq = c.seq"
-                " WHERE c.category = ? ORDER BY a.published DESC, a.id LIMIT ?",
+                "SELECT seq FROM article_categories WHERE category = ?"
+                " ORDER BY published DESC, id LIMIT ?",
                 (category, limit),
             )
         return self._load([r[0] for r in rows])
 
     def page(self, offset: int, limit: int, category: str | None = None) -> list[StoredArticle]:
-        """Oldest first in insertion order: archive pages keep their positions."""
-        if category is None:
-            rows = self._db.execute(
-                "SELECT seq FROM articles ORDER BY seq LIMIT ? OFFSET ?", (limit, offset)
-            )
+        """Oldest first in insertion order: archive pages keep their positions.
+
+        The page is counted from whichever end of the archive is nearer, so the newest
+        pages (the archive tail, rewritten on every publish) skip nothing."""
+        total = self.count(category)
+        take = min(limit, total - offset)
+        if offset < 0 or take <= 0:
+            return []
+        from_end = total - offset - take
+        where = "" if category is None else "WHERE category = ?"
+        table = "articles" if category is None else "article_categories"
+        args: tuple[object, ...] = () if category is None else (category,)
+        if offset <= from_end:
+            sql = f"SELECT seq FROM {table} {where} ORDER BY seq LIMIT ? OFFSET ?"
+            seqs = [r[0] for r in self._db.execute(sql, (*args, take, offset))]
         else:
-            rows = self._db.execute(
-                "SELECT seq FROM article_categories WHERE category = ? ORDER BY seq"
-                " LIMIT ? OFFSET ?",
-                (category, limit, offset),
-            )
-        return self._load([r[0] for r in rows])
+            sql = f"SELECT seq FROM {table} {where} ORDER BY seq DESC LIMIT ? OFFSET ?"
+            seqs = [r[0] for r in self._db.execute(sql, (*args, take, from_end))][::-1]
+        return self._load(seqs)
 
     def categories(self) -> list[str]:
         return [
-            r[0]
-            for r in self._db.execute(
-                "SELECT DISTINCT category FROM article_categories ORDER BY category"
-            )
+            r[0] for r in self._db.execute("SELECT category FROM category_counts ORDER BY category")
         ]
 
     def count(self, category: str | None = None) -> int:
         if category is None:
-            (n,) = self._db.execute("SELECT COUNT(*) FROM articles").fetchone()
+            row = self._db.execute("SELECT n FROM article_count").fetchone()
         else:
-            (n,) = self._db.execute(
-                "SELECT COUNT(*) FROM article_categories WHERE category = ?", (category,)
+            row = self._db.execute(
+                "SELECT n FROM category_counts WHERE category = ?", (category,)
             ).fetchone()
-        return int(n)
+        return int(row[0]) if row else 0
 
     def articles(self, ids: Sequence[str]) -> list[StoredArticle]:
         """The stored articles of `ids` that still exist, in that order."""
@@ -465,6 +535,26 @@ class Store(SourceStates, ListedItems, ChangeTracking):
         ]
         by_id = {a.id: a for a in self._load(seqs)}
         return [by_id[i] for i in ids if i in by_id]
+
+    def all_ids(self) -> list[str]:
+        return [r[0] for r in self._db.execute("SELECT id FROM articles ORDER BY seq")]
+
+    def load(self, seqs: Sequence[int]) -> list[StoredArticle]:
+        """The articles of `seqs`, in that order (seqs no longer stored are left out)."""
+        return self._load(seqs)
+
+    def copies(self, ids: Sequence[str]) -> dict[str, list[tuple[str, str, str]]]:
+        """The merged copies of each article id: (source, link, title), oldest first."""
+        out: dict[str, list[tuple[str, str, str]]] = {}
+        for chunk in chunks(ids):
+            for aid, source, link, title in self._db.execute(
+                "SELECT a.id, c.source, c.link, c.title FROM copies c"
+                f" JOIN articles a ON a.seq = c.seq WHERE a.id IN ({marks(chunk)})"
+                " ORDER BY c.first_seen, c.link",
+                chunk,
+            ):
+                out.setdefault(aid, []).append((source, link, title))
+        return out
 
     def _load(self, seqs: Sequence[int]) -> list[StoredArticle]:
         if not seqs:

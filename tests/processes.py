@@ -4,6 +4,8 @@ the helpers of the end-to-end tests."""
 from __future__ import annotations
 
 import os
+import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -13,12 +15,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+import pytest
 from lxml import etree
 
 from tests.faultserver import FaultServer, Static
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / "config" / "demo"
+RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")  # the one timestamp format
 ATOM = "{http://www.w3.org/2005/Atom}"
 RSS_TYPE = {"Content-Type": "application/rss+xml; charset=utf-8"}
 
@@ -136,3 +140,109 @@ def wait_for(predicate: Callable[[], bool], timeout: float = 30) -> bool:
 
 def healthz(port: int) -> httpx.Response:
     return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+
+
+# --- the operator commands (tests/test_cli.py and beside it) --------------------------
+
+
+def cli(
+    *args: str, cwd: Path = REPO, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    base = {
+        k: v for k, v in os.environ.items() if k not in ("AGGREGATOR_CONFIG", "XDG_CONFIG_HOME")
+    }
+    # The package must be importable from any working folder (it is installed editable,
+    # but a plain checkout is importable from the repo only).
+    base["PYTHONPATH"] = str(REPO)
+    return subprocess.run(
+        [sys.executable, "-m", "aggregator", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=cwd,
+        env={**base, **(env or {})},
+    )
+
+
+def demo_config(folder: Path, *, extra_sources: str = "", port: int = 0) -> Path:
+    """A config polling two demo feeds (copied next to it) into folder/public."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in ("sina-china.xml", "stcn.xml"):
+        shutil.copy(DEMO / name, folder / name)
+    path = folder / "aggregator.toml"
+    path.write_text(
+        f"""
+[storage]
+path = "var/agg.db"
+[output]
+dir = "public"
+base_url = "http://127.0.0.1:8080/"
+title = "新浪财经聚合"
+[server]
+host = "127.0.0.1"
+port = {port}
+[[sources]]
+name = "新浪财经－国內"
+url = "file:sina-china.xml"
+categories = ["金融", "新浪财经"]
+[[sources]]
+name = "证券时报网－快讯"
+url = "file:stcn.xml"
+categories = ["金融", "证券时报网"]
+{extra_sources}""",
+        encoding="utf-8",
+    )
+    return path
+
+
+class Running:
+    """`aggregator run` in a subprocess, its stderr in a file readable while it runs."""
+
+    def __init__(self, cfg: Path, *args: str) -> None:
+        self.cfg = cfg
+        self.args = args
+        self.log = cfg.parent / "run.log"
+
+    def __enter__(self) -> Running:
+        env = {k: v for k, v in os.environ.items() if k != "AGGREGATOR_CONFIG"}
+        self._fh = self.log.open("w", encoding="utf-8")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "aggregator", "run", "-c", str(self.cfg), *self.args],
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=self._fh,
+        )
+        return self
+
+    def text(self) -> str:
+        return self.log.read_text(encoding="utf-8")
+
+    def wait_for(self, needle: str, timeout: float = 30) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            text = self.text()
+            if needle in text:
+                return text
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.1)
+        raise AssertionError(f"{needle!r} not logged; log so far:\n{self.text()}")
+
+    def __exit__(self, *exc: object) -> None:
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self._fh.close()
+
+
+def newsboat_binary() -> str:
+    found = shutil.which("newsboat")
+    if found is None:
+        if os.environ.get("CI"):
+            pytest.fail("newsboat is required in CI (apt-get install newsboat)")
+        pytest.skip("newsboat not installed (Debian package 'newsboat')")
+    return found

@@ -25,6 +25,8 @@ LAYERS: dict[str, int] = {
     "dates": 0,
     "atomic": 0,
     "sites": 0,
+    "logs": 0,
+    "progress": 0,
     # 1: the stages, each pure or with its own I/O only
     "fetch": 1,
     "parse": 1,
@@ -40,6 +42,9 @@ LAYERS: dict[str, int] = {
     "config": 1,
     "metrics": 1,
     "workers": 1,
+    "names": 1,
+    "pidfile": 1,
+    "starter": 1,
     # 2: the store
     "database": 2,
     "migrations": 2,
@@ -47,11 +52,15 @@ LAYERS: dict[str, int] = {
     "changes": 2,
     "listed": 2,
     "store": 2,
+    "search": 2,
+    "paging": 2,
     # 3: the outputs layer
     "outputs": 3,
     # 4: orchestration and entry points
     "poll": 4,
     "server": 4,
+    "live": 4,
+    "checks": 4,
     "once": 5,
     "daemon": 5,
     "cli": 6,

@@ -68,7 +68,6 @@ def test_minimal_config_resolves_paths_against_its_folder(tmp_path: Path) -> Non
         (lambda t: t + '[[sources]]\nname = "新浪财经－国內"\nroute = "/x"\n', "sources[1].name"),
         (lambda t: t.split("[[sources]]")[0], "sources"),
         (lambda t: t + "\n[dedup]\npolicy = 'sometimes'\n", "dedup.policy"),
-        (lambda t: t.replace('[server]\nhost = "127.0.0.1"\nport = 8080\n', ""), "server"),
     ],
 )
 def test_bad_values_name_the_key(tmp_path: Path, change, key: str) -> None:  # type: ignore[no-untyped-def]
@@ -105,10 +104,44 @@ def test_file_urls_are_relative_to_the_config(tmp_path: Path) -> None:
     assert src.url == (tmp_path / "sub/feeds/a.xml").resolve().as_uri()
 
 
-def test_config_path_precedence() -> None:
-    assert config.config_path("x.toml", {"AGGREGATOR_CONFIG": "y.toml"}) == Path("x.toml")
-    assert config.config_path(None, {"AGGREGATOR_CONFIG": "y.toml"}) == Path("y.toml")
-    assert config.config_path(None, {}) == Path("config/aggregator.toml")
+def test_server_table_is_optional_with_the_readme_defaults(tmp_path: Path) -> None:
+    text = MINIMAL.replace('[server]\nhost = "127.0.0.1"\nport = 8080\n', "")
+    assert "[server]" not in text
+    s = config.load(write(tmp_path, text))
+    assert (s.server_host, s.server_port) == ("127.0.0.1", 8080)
+
+
+def test_config_path_precedence(tmp_path: Path) -> None:
+    cwd, xdg = tmp_path / "cwd", tmp_path / "xdg"
+    env = {"XDG_CONFIG_HOME": str(xdg), "HOME": str(tmp_path / "home")}
+    assert config.config_path("x.toml", {**env, "AGGREGATOR_CONFIG": "y.toml"}, cwd) == Path(
+        "x.toml"
+    )
+    assert config.config_path(None, {**env, "AGGREGATOR_CONFIG": "y.toml"}, cwd) == Path("y.toml")
+    # Without either: ./aggregator.toml, ./config/aggregator.toml, then the user's folder.
+    found = [
+        cwd / "aggregator.toml",
+        cwd / "config/aggregator.toml",
+        xdg / "sina-aggregator/aggregator.toml",
+    ]
+    for path in reversed(found):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("", encoding="utf-8")
+        assert config.config_path(None, env, cwd) == path
+    # ~/.config when XDG_CONFIG_HOME is unset
+    home_env = {"HOME": str(tmp_path / "home")}
+    assert config.user_config_dir(home_env) == tmp_path / "home/.config/sina-aggregator"
+
+
+def test_no_config_found_says_where_it_looked(tmp_path: Path) -> None:
+    env = {"XDG_CONFIG_HOME": str(tmp_path / "xdg")}
+    with pytest.raises(ConfigError) as info:
+        config.config_path(None, env, tmp_path)
+    message = str(info.value)
+    assert str(tmp_path / "aggregator.toml") in message
+    assert str(tmp_path / "config/aggregator.toml") in message
+    assert str(tmp_path / "xdg/sina-aggregator/aggregator.toml") in message
+    assert "aggregator init" in message
 
 
 @pytest.mark.parametrize("name", ["aggregator.toml", "demo.toml"])

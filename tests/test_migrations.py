@@ -13,10 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from aggregator import migrations
+from aggregator import config, migrations, search
 from aggregator.dedup import headline_hash
 from aggregator.errors import StoreError
 from aggregator.migrations import LATEST, MIGRATIONS, Migration, SchemaTooNewError
+from aggregator.outputs import publish as publish_outputs
 from aggregator.store import Store
 
 REPO = Path(__file__).resolve().parents[1]
@@ -327,3 +328,92 @@ def test_version_3_gains_outlets_tags_and_listed_items(
         assert rows_in(old_db, table, old_columns[table]) == rows, table
     assert {"outlet", "tags"} <= set(column_names(old_db, "articles"))
     assert column_names(old_db, "listed")
+
+
+def _at_version(db: Path, version: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    with monkeypatch.context() as m:
+        m.setattr(migrations, "MIGRATIONS", MIGRATIONS[:version])
+        m.setattr(migrations, "LATEST", version)
+        Store(db).close()
+
+
+def test_migration_5_fills_the_publishing_index_and_counts(
+    old_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Migration 5 on a version-4 database: every category row carries its article's
+    published time and id, and the maintained counts are what counting finds."""
+    _at_version(old_db, 4, monkeypatch)
+    Store(old_db).close()
+    con = sqlite3.connect(old_db)
+    try:
+        stale = con.execute(
+            "SELECT COUNT(*) FROM article_categories c JOIN articles a ON a.seq = c.seq"
+            " WHERE c.published != a.published OR c.id != a.id"
+        ).fetchone()[0]
+        assert stale == 0
+        counted = con.execute(
+            "SELECT category, COUNT(*) FROM article_categories GROUP BY category ORDER BY 1"
+        ).fetchall()
+        assert len(counted) > 2
+        assert (
+            con.execute("SELECT category, n FROM category_counts ORDER BY 1").fetchall() == counted
+        )
+        (total,) = con.execute("SELECT COUNT(*) FROM articles").fetchone()
+        assert con.execute("SELECT n FROM article_count").fetchone() == (total,)
+        plan = " ".join(
+            r[-1]
+            for r in con.execute(
+                "EXPLAIN QUERY PLAN SELECT seq FROM article_categories WHERE category = ?"
+                " ORDER BY published DESC, id LIMIT 50",
+                ("x",),
+            )
+        )
+        assert "article_categories_recent" in plan and "TEMP B-TREE" not in plan, plan
+    finally:
+        con.close()
+
+
+def test_migration_6_starts_with_no_item_known(
+    old_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Upgraded from version 5, every source's next changed document is prepared in full."""
+    _at_version(old_db, 5, monkeypatch)
+    store = Store(old_db)
+    try:
+        assert store.item_hashes("新浪财经－国內") == frozenset()
+        assert column_names(old_db, "source_items") == ["source", "hash"]
+    finally:
+        store.close()
+
+
+def test_version_6_gains_the_search_index_and_site_pages(
+    old_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Migration 7: every article stored before it is searchable and gets its page."""
+    _at_version(old_db, 6, monkeypatch)  # the database as the previous release left it
+    assert sqlite3.connect(old_db).execute("PRAGMA user_version").fetchone() == (6,)
+    before = table_contents(old_db)
+    store = Store(old_db)
+    try:
+        assert migrations.version(store.db) == LATEST
+        n = store.count()
+        assert store.db.execute("SELECT COUNT(*) FROM search_fts").fetchone() == (n,)
+        hits = search.search(store.db, search.parse_query("中小企业发展规划")).hits
+        assert [h.title[:3] for h in hits] == ["工信部"]
+        assert [h.title[:3] for h in search.search(store.db, search.parse_query("规划")).hits]
+        for table, rows in before.items():  # nothing else moved
+            assert rows_in(old_db, table, column_names(old_db, table)) == rows, table
+        settings = config.parse(
+            {
+                "storage": {"path": str(old_db)},
+                "output": {"dir": str(tmp_path / "public"), "base_url": "http://x/", "title": "t"},
+                "server": {"port": 8080},
+                "sources": [{"name": "新浪财经－国內", "url": "https://example.com/"}],
+            },
+            tmp_path / "c.toml",
+        )
+        publish_outputs(settings, store)
+        pages = list((tmp_path / "public" / "articles").glob("*.html"))
+        assert len(pages) == n
+    finally:
+        store.close()

@@ -8,30 +8,19 @@ skipped when it is missing, except under CI (env var CI set), where that is a fa
 from __future__ import annotations
 
 import os
-import shutil
 import sqlite3
 import subprocess
 from pathlib import Path
 from urllib.parse import quote
 
-import pytest
-
 from aggregator.metrics import Metrics
 from aggregator.outputs.feeds import category_slug
 from aggregator.server import create_app
 from tests.asgiserver import ThreadedServer
+from tests.processes import newsboat_binary
 from tests.published import published
 
 CATEGORY = "新浪财经－国內"
-
-
-def newsboat_binary() -> str:
-    found = shutil.which("newsboat")
-    if found is None:
-        if os.environ.get("CI"):
-            pytest.fail("newsboat is required in CI (apt-get install newsboat)")
-        pytest.skip("newsboat not installed (Debian package 'newsboat')")
-    return found
 
 
 def test_newsboat_reads_combined_and_category_feeds(tmp_path: Path) -> None:

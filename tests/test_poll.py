@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import random
+import re
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -17,7 +19,9 @@ from aggregator.fetch import Fetcher
 from aggregator.metrics import Metrics
 from aggregator.models import PollResult, Settings, Source
 from aggregator.poll import Pipeline, poll_source
+from aggregator.prepare import prepare
 from aggregator.store import Store
+from aggregator.workers import Workers
 from tests.faultserver import FaultServer, Redirect, Static
 
 REPO = Path(__file__).resolve().parents[1]
@@ -128,6 +132,64 @@ def test_unchanged_body_without_validators_skips_parsing(
     h = Harness(settings, server.url("/f"))
     assert h.poll(T0).status == "ok"
     assert h.poll(T0 + timedelta(minutes=5)).status == "unchanged"
+
+
+SINA_CHINA = (REPO / "config" / "demo" / "sina-china.xml").read_bytes()
+FIRST_ITEM = re.compile(rb"<item>.*?</item>\s*", re.S)
+
+
+def _stored(store: Store) -> list[tuple[object, ...]]:
+    return [
+        (a.id, a.title, a.published, a.categories, a.links, a.content_html, a.cover)
+        for a in store.page(0, 1000)
+    ]
+
+
+def test_a_changed_feed_prepares_only_its_new_item(server: FaultServer, settings: Settings) -> None:
+    older = FIRST_ITEM.sub(b"", SINA_CHINA, count=1)  # the feed before its newest item
+    server.add("/f", Static(older, headers=RSS))
+    h = Harness(settings, server.url("/f"))
+    assert h.poll(T0).new == 10
+    known = h.store.item_hashes(h.source.name)
+    assert len(known) == 10
+    again = prepare(SINA_CHINA, server.url("/f"), None, h.source, T0, known)
+    assert (len(again.articles), again.unchanged, len(again.hashes)) == (1, 10, 11)
+
+    server.add("/f", Static(SINA_CHINA, headers=RSS))
+    later = T0 + timedelta(hours=1)
+    r = h.poll(later)
+    assert (r.status, r.new, r.unchanged) == ("ok", 1, 10)
+    assert h.store.item_hashes(h.source.name) == set(again.hashes)
+
+    # The same two polls preparing every item store exactly the same.
+    elsewhere = _elsewhere(settings, "full")
+    elsewhere = replace(elsewhere, storage_path=settings.storage_path.with_name("full.db"))
+    other = Harness(elsewhere, server.url("/f"))
+    server.add("/f", Static(older, headers=RSS))
+    other.poll(T0)
+    other.store._db.execute("DELETE FROM source_items")  # nothing known: all prepared
+    server.add("/f", Static(SINA_CHINA, headers=RSS))
+    assert other.poll(later).new == 1
+    assert _stored(other.store) == _stored(h.store)
+
+
+def test_a_small_change_starts_no_worker_process(server: FaultServer, settings: Settings) -> None:
+    server.add("/f", Static(FIRST_ITEM.sub(b"", SINA_CHINA, count=1), headers=RSS))
+    h = Harness(settings, server.url("/f"))
+    h.poll(T0)
+    server.add("/f", Static(SINA_CHINA, headers=RSS))
+
+    async def go() -> tuple[PollResult, bool]:
+        workers = Workers(2, min_bytes=0)  # every document would go to a worker process
+        try:
+            async with Fetcher(settings.fetch) as fetcher:
+                p = Pipeline(settings, h.store, fetcher, None, workers=workers)
+                return await poll_source(p, h.source, T0 + timedelta(hours=1)), workers.running
+        finally:
+            workers.close()
+
+    result, started = asyncio.run(go())
+    assert result.new == 1 and not started
 
 
 def test_permanent_redirect_is_adopted_only_when_seen_twice(
@@ -267,8 +329,9 @@ def test_feeds_rendered_by_worker_processes_match_rendering_in_process(
     from aggregator.workers import Workers
 
     store = _many_categories(settings)
-    # the archive tail (60 articles < one page), the whole feed, 20 channels + 2 categories
-    in_workers = 1 + 1 + 22
+    # the archive tail (60 articles < one page), the whole feed, 20 channels + 2 categories,
+    # the article pages (one batch) and their removals
+    in_workers = 1 + 1 + 22 + 2
     assert len(store.categories()) == 22 and in_workers >= PARALLEL_JOBS
     here, there = _elsewhere(settings, "here"), _elsewhere(settings, "there")
 
@@ -291,7 +354,8 @@ def test_feeds_rendered_by_worker_processes_match_rendering_in_process(
         workers.close()
     assert publish(here, store, None)
     rendered = _tree(there.output.dir)
-    assert len([p for p in rendered if p.startswith("categories/")]) == (20 + 2) * 3 + 1
+    feeds = [p for p in rendered if p.startswith("categories/") and not p.endswith(".html")]
+    assert len(feeds) == (20 + 2) * 3 + 1
     assert rendered == _tree(here.output.dir)
 
 

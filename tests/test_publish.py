@@ -295,16 +295,17 @@ def test_index_page(publisher: Make) -> None:
     p.publish()
     page = (p.dir / "index.html").read_text("utf-8")
     assert "<script" not in page and 'name="viewport"' in page
-    for art in p.stored():
-        assert art.link in page
+    for art in p.stored():  # on-site pages, not off to the source
+        assert f'href="articles/{art.slug}.html"' in page and art.link not in page
         assert "工信部印发规划第" in page and "&lt;增长&gt;" in page
     newest = p.store.recent(1)[0]
     local = newest.published + timedelta(hours=8)
     assert f"{local:%Y-%m-%d %H:%M}" in page  # Asia/Shanghai time
-    assert page.index(newest.link) < page.index(p.store.recent(6)[-1].link)
+    oldest = p.store.recent(6)[-1]
+    assert page.index(f"{newest.slug}.html") < page.index(f"{oldest.slug}.html")
     assert 'href="feed.atom"' in page and 'href="feed.rss"' in page
     for name in p.store.categories():
-        assert f"{category_slug(name)}.atom" in unquote(page)
+        assert f"categories/{category_slug(name)}.html" in unquote(page)
 
 
 def test_empty_store_publishes_valid_empty_feeds(
@@ -358,11 +359,20 @@ def test_changed_sources_rewrite_only_the_opml(publisher: Make) -> None:
         300.0,
     )
     local = Source("本地", "file:///srv/feeds/local.xml", ("金融",), "本地", 300.0)
-    p.settings = replace(p.settings, sources=(source, local))
+    native = Source(
+        "新浪财经－宏观经济",
+        "https://feed.mix.sina.com.cn/api/roll/get?pageid=155&lid=1687",
+        ("金融",),
+        "新浪财经",
+        300.0,
+        kind="sina-roll",
+    )
+    p.settings = replace(p.settings, sources=(source, local, native))
     changed = {path.relative_to(p.dir).as_posix() for path in p.publish()}
     assert changed == {"sources.opml"}
     opml = etree.parse(str(p.dir / "sources.opml")).getroot()
-    (outline,) = opml.iter("outline")  # a file: source is nobody else's to subscribe to
+    # A file: source is nobody else's to subscribe to; a native one is a JSON API, no feed.
+    (outline,) = opml.iter("outline")
     assert outline.get("xmlUrl") == "https://rsshub.example/sina?limit=5"  # no secrets
     assert outline.get("text") == "新浪财经－国內" and outline.get("category") == "/金融"
 

@@ -29,7 +29,7 @@ from hypothesis import strategies as st
 
 from aggregator.errors import ParseError
 from aggregator.fetch import Fetcher
-from aggregator.kinds import KINDS
+from aggregator.kinds import KINDS, sinajson
 from aggregator.kinds.sina_roll import RollKind, read_article_page
 from aggregator.kinds.sina_zhibo import ZhiboKind
 from aggregator.metrics import Metrics
@@ -37,7 +37,7 @@ from aggregator.models import ParsedEntry, PollResult, Settings, Source, StoredA
 from aggregator.poll import Pipeline, poll_all, poll_source
 from aggregator.sites.domains import same_site
 from aggregator.store import Store
-from tests.faultserver import FaultServer, Stall, Static
+from tests.faultserver import FaultServer, Redirect, Stall, Static
 from tests.sina_site import (
     HTML,
     JSON,
@@ -464,6 +464,22 @@ def test_pages_on_another_site_are_refused(h: Harness, site: SinaSite, server: F
     assert "not on the site" in (state.last_page_error or "") and state.pages_pending == 0
 
 
+def test_page_redirects_stay_on_the_site(h: Harness, site: SinaSite, server: FaultServer) -> None:
+    inside, outside = roll_item(1, site.base), roll_item(2, site.base)
+    site.set_list(1686, [inside, outside])
+    moved = dict(inside, url=f"{site.base}/moved/doc-i{docid_of(inside)}.shtml")
+    site.set_page(inside, Redirect(str(moved["url"])))
+    site.set_page(moved)
+    elsewhere = str(outside["url"]).replace("127.0.0.1", "localhost")  # another site
+    site.set_page(outside, Redirect(elsewhere))
+    src = roll_source(site.list_url(1686))
+    [r] = h.poll(src)
+    assert r.new == 1 and [a.title for a in h.articles()] == [inside["title"]]
+    assert not any("localhost" in str(seen.headers.get("host")) for seen in server.requests)
+    state = h.store.source_state(src.name, src.url)
+    assert state.pages_pending == 1 and "redirect off the site" in (state.last_page_error or "")
+
+
 def test_the_page_budget_leaves_the_rest_for_the_next_poll(h: Harness, site: SinaSite) -> None:
     items = [roll_item(n, site.base) for n in range(1, 11)]
     _serve(site, 1686, items)
@@ -683,6 +699,18 @@ def test_any_bytes_give_a_parse_error_or_a_listing(body: bytes) -> None:
     for kind in (ROLL, KINDS["sina-zhibo"]):
         with contextlib.suppress(ParseError):
             kind.read_list(body, "https://feed.mix.sina.com.cn/api/roll/get", None, T0)
+
+
+@pytest.mark.parametrize("odd_id", ["¹", "①", "٣", "--5", "1_000", "+7", ""])
+def test_an_id_that_is_not_ascii_digits_is_no_id_not_a_crash(odd_id: str) -> None:
+    # str.isdigit() says yes to '¹' and '①', which int() refuses: one such flash must
+    # not fail the whole list (hypothesis found '¹').
+    zhibo = json.dumps(
+        {"result": {"status": {"code": 0}, "data": {"feed": {"list": [{"id": odd_id}]}}}}
+    ).encode()
+    assert KINDS["sina-zhibo"].read_list(zhibo, "u", None, T0).items == ()
+    assert sinajson.as_int(f" {odd_id} ") is None
+    assert sinajson.as_int(" -42 ") == -42 and sinajson.as_int("0") == 0
 
 
 @hsettings(max_examples=150, deadline=None)

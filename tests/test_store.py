@@ -341,3 +341,100 @@ def test_a_read_only_connection_sees_committed_articles_and_cannot_write(tmp_pat
     finally:
         reader.close()
         writer.close()
+
+
+# --- publishing reads: what they return does not depend on how it is found ----------------
+
+# The reads as the archive's size would have them: sorting, counting and skipping over
+# every stored row. The store answers from indexes and maintained counts (migration 5).
+REFERENCE_RECENT = (
+    "SELECT a.seq FROM article_categories c JOIN articles a ON a.seq = c.seq"
+    " WHERE c.category = ? ORDER BY a.published DESC, a.id LIMIT ?"
+)
+
+
+def _reference(s: Store, cats: list[str]) -> tuple[object, ...]:
+    db = s._db
+    counts = {
+        c: db.execute(f"SELECT COUNT(*) FROM article_categories WHERE category = '{c}'").fetchone()[
+            0
+        ]
+        for c in cats
+    }
+    total = db.execute("SELECT COUNT(*) FROM articles").fetchone()[0]
+    recent = {c: [r[0] for r in db.execute(REFERENCE_RECENT, (c, 3))] for c in cats}
+    pages = [
+        [r[0] for r in db.execute("SELECT seq FROM articles ORDER BY seq LIMIT ? OFFSET ?", (2, o))]
+        for o in range(total + 1)
+    ]
+    cat_pages = {
+        c: [
+            [
+                r[0]
+                for r in db.execute(
+                    "SELECT seq FROM article_categories WHERE category = ?"
+                    " ORDER BY seq LIMIT 2 OFFSET ?",
+                    (c, o),
+                )
+            ]
+            for o in range(counts[c] + 1)
+        ]
+        for c in cats
+    }
+    listed = [
+        r[0] for r in db.execute("SELECT DISTINCT category FROM article_categories ORDER BY 1")
+    ]
+    return counts, total, recent, pages, cat_pages, listed
+
+
+def _answers(s: Store, cats: list[str]) -> tuple[object, ...]:
+    def seqs(arts: list[object]) -> list[int]:
+        by_id = dict(s._db.execute("SELECT id, seq FROM articles"))
+        return [by_id[a.id] for a in arts]  # type: ignore[attr-defined]
+
+    counts = {c: s.count(c) for c in cats}
+    total = s.count()
+    recent = {c: seqs(s.recent(3, c)) for c in cats}
+    pages = [seqs(s.page(o, 2)) for o in range(total + 1)]
+    cat_pages = {c: [seqs(s.page(o, 2, c)) for o in range(counts[c] + 1)] for c in cats}
+    return counts, total, recent, pages, cat_pages, s.categories()
+
+
+PUBLISH_POOL = [
+    art(
+        f"https://example.com/p/{i}",
+        title=f"第{i}号公告：{'甲乙丙丁戊'[i % 5]}公司",
+        text=f"公告{i}" + "".join(chr(0x4E00 + (i * 131 + k * 7) % 9000) for k in range(120)),
+        source=f"源{i % 3}",
+        cats=(("金融", "新浪财经") if i % 2 else ("新浪财经",)),
+        published=NOW - timedelta(hours=(i * 5) % 7),  # ties in published: order by id
+    )
+    for i in range(12)
+]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.booleans(), st.sampled_from(range(len(PUBLISH_POOL)))), max_size=20))
+def test_publishing_reads_match_the_full_scans(ops: list[tuple[bool, int]]) -> None:
+    cats = ["金融", "新浪财经", "源0", "源1", "源2", "无此分类"]
+    with tempfile.TemporaryDirectory() as tmp:
+        s = Store(Path(tmp) / "p.db")
+        try:
+            for delete, i in ops:
+                if delete:
+                    s.delete(PUBLISH_POOL[i].link, NOW)  # cascades to article_categories
+                else:
+                    s.upsert(
+                        [
+                            PUBLISH_POOL[i],
+                            replace(
+                                PUBLISH_POOL[(i + 1) % 12],
+                                source_name="源x",
+                                categories=("金融", "源x"),
+                            ),
+                        ],
+                        NOW,
+                    )
+                assert _answers(s, [*cats, "源x"]) == _reference(s, [*cats, "源x"])
+        finally:
+            s.close()

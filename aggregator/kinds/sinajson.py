@@ -16,6 +16,7 @@ _JSONP = re.compile(
     r"(?:\}\s*catch\s*\(\s*\w*\s*\)\s*\{\s*\}\s*;?\s*)?$",
     re.DOTALL,
 )
+_INT = re.compile(r"-?[0-9]+")
 
 
 def read_result(body: bytes, content_type: str | None, ok_code: int) -> Mapping[str, Any]:
@@ -51,7 +52,8 @@ def as_int(value: object) -> int | None:
         return None
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+    # ASCII digits only: str.isdigit() also accepts '¹' or '①', which int() refuses.
+    if isinstance(value, str) and _INT.fullmatch(value.strip()):
         return int(value.strip())
     return None
 

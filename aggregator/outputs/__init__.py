@@ -16,11 +16,14 @@ from typing import TYPE_CHECKING
 from .. import __version__
 from ..atomic import fsync_all
 from ..models import Settings
+from ..progress import Progress
 from .archives import Archives
+from .article_pages import ArticlePages
 from .base import ArticleView, Context, Output, Rendered, render_isolated
 from .feeds import CategoryFeeds, Feed
 from .pages import Pages
 from .posts import Posts
+from .site_pages import SitePages
 from .sources_opml import SourcesOpml
 
 if TYPE_CHECKING:
@@ -34,10 +37,12 @@ log = logging.getLogger(__name__)
 # The registry, in writing order (outputs with `links_others` are written after the rest).
 OUTPUTS: tuple[Output, ...] = (
     Posts(),
+    ArticlePages(),
     Archives(),
     Feed(),
     CategoryFeeds(),
     Pages(),
+    SitePages(),
     SourcesOpml(),
 )
 _BY_NAME = {o.name: o for o in OUTPUTS}
@@ -51,7 +56,9 @@ PARALLEL_JOBS = 16
 __all__ = ["OUTPUTS", "ArticleView", "Context", "Output", "Rendered", "publish"]
 
 
-def publish(settings: Settings, store: Store, workers: Workers | None = None) -> list[Path]:
+def publish(
+    settings: Settings, store: Store, workers: Workers | None = None, *, progress: bool = False
+) -> list[Path]:
     """Bring every output up to date with the store; return the files written or removed.
 
     Nothing is rendered when the store's generation is the one last published and no
@@ -59,7 +66,8 @@ def publish(settings: Settings, store: Store, workers: Workers | None = None) ->
     Otherwise each output plans what changed; an output whose setup changed or whose files
     are gone plans everything. With `workers`, a big publish renders the `in_workers` jobs in
     worker processes while this thread writes the others. The caller holds the store's
-    writers off until this returns (workers read the store while it runs).
+    writers off until this returns (workers read the store while it runs). `progress`:
+    show the documents written on a terminal (a first backfill writes thousands).
     """
     generation = str(store.generation())
     setups = {o.name: f"{__version__} {o.setup(settings)}" for o in OUTPUTS}
@@ -73,20 +81,31 @@ def publish(settings: Settings, store: Store, workers: Workers | None = None) ->
     changed: list[Path] = []
     contexts = {o.name: Context(settings, store, full[o.name], dirty, changed) for o in OUTPUTS}
     plans = [(o, o.plan(contexts[o.name])) for o in OUTPUTS]
+    shown = Progress("publishing", sum(len(jobs) for _, jobs in plans)) if progress else None
     background = _Renders(
-        store, settings, [(o, job) for o, jobs in plans if o.in_workers for job in jobs], workers
+        store,
+        settings,
+        [(o, job) for o, jobs in plans if o.in_workers for job in jobs],
+        workers,
+        shown,
     )
     here = [(o, jobs) for o, jobs in plans if not o.in_workers]
     for o, jobs in here:
         if not o.links_others:
             for job in jobs:
                 o.write(contexts[o.name], job, render_isolated(o, store, settings, job))
+                if shown is not None:
+                    shown.step()
                 background.write_ready(contexts)
     background.write_all(contexts)
     for o, jobs in here:
         if o.links_others:
             for job in jobs:
                 o.write(contexts[o.name], job, render_isolated(o, store, settings, job))
+                if shown is not None:
+                    shown.step()
+    if shown is not None:
+        shown.done()
     # Durable before the publish is recorded: a power loss before this point means the
     # next run publishes again; one pass of fsyncs after all writes flushes each file once.
     fsync_all(changed)
@@ -139,7 +158,9 @@ class _Renders:
         settings: Settings,
         jobs: Sequence[tuple[Output, object]],
         workers: Workers | None,
+        progress: Progress | None = None,
     ) -> None:
+        self._progress = progress
         self._store = store
         self._settings = settings
         self._jobs = jobs
@@ -202,4 +223,6 @@ class _Renders:
         if rendered is None:
             rendered = render_isolated(output, self._store, self._settings, job)
         output.write(contexts[output.name], job, rendered)
+        if self._progress is not None:
+            self._progress.step()
         self._top_up()

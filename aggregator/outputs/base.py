@@ -58,6 +58,10 @@ class ArticleView(Protocol):
         """The stored articles of `ids` that still exist, in that order."""
         ...
 
+    def copies(self, ids: Sequence[str]) -> dict[str, list[tuple[str, str, str]]]:
+        """The copies merged into each article of `ids`: (source, link, title)."""
+        ...
+
 
 @dataclass
 class Context:
@@ -178,3 +182,6 @@ class _Only:
 
     def articles(self, ids: Sequence[str]) -> list[StoredArticle]:
         return [a for a in self._view.articles(ids) if self._keep(a)]
+
+    def copies(self, ids: Sequence[str]) -> dict[str, list[tuple[str, str, str]]]:
+        return self._view.copies(ids)

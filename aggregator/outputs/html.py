@@ -1,0 +1,290 @@
+"""The site's HTML (SPEC §12): where each page lives and how it is rendered.
+
+Every page but search is a file written on publish, like the feeds (so a static server or a
+CDN can serve them, with ETags and 304s from ours): outputs/article_pages.py and
+outputs/site_pages.py write them; live.py renders search. HTML comes from the Jinja2
+templates in `aggregator/templates/` with autoescaping on — only the sanitized article body
+is marked safe. No scripts; links are relative, so the site works under any base path.
+
+    index.html                    the newest `page_size` articles, every category, → older
+    pages/<n>.html                every article, `page_size` per page by arrival, 1 = oldest
+    categories/<slug>.html        a category's newest articles, its feeds linked
+    categories/<slug>/<n>.html    its pages, numbered like pages/<n>.html
+    articles/<slug>.html          one article: full text, outlet, categories, sources, copies
+    site.css, favicon.svg
+
+What a publish renders is bounded by what changed (see paging.py): the pages of changed
+articles, the tail and head pages of the lists they are on, the pages marked dirty.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.resources
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote, urlencode
+from zoneinfo import ZoneInfo
+
+import jinja2
+from markupsafe import Markup, escape
+
+from .. import paging as pages
+from .. import search
+from ..models import OutputSettings, StoredArticle
+from ..urls import redact_text
+from ..xmlchars import xml_safe
+from .feeds import category_slug
+
+_SHANGHAI = ZoneInfo("Asia/Shanghai")
+EMPTY_MARKER = b'<meta name="aggregator-state" content="empty">'
+ASSETS = ("site.css", "favicon.svg")
+
+
+@functools.cache
+def _env() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("aggregator", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        finalize=_printable,
+    )
+
+
+def _printable(value: Any) -> Any:
+    """What `{{ … }}` prints, without the control characters no page should carry."""
+    if isinstance(value, Markup):
+        return Markup(xml_safe(value))
+    return xml_safe(value) if isinstance(value, str) else value
+
+
+def _render(template: str, settings: OutputSettings, root: str, **context: Any) -> bytes:
+    site = {"title": settings.title, "max_query": search.MAX_QUERY}
+    context.setdefault("feeds", [])
+    context.setdefault("q", "")
+    html = _env().get_template(template).render(site=site, root=root, **context)
+    return html.encode("utf-8")
+
+
+def assets() -> list[tuple[str, bytes]]:
+    folder = importlib.resources.files("aggregator") / "static"
+    return [(name, (folder / name).read_bytes()) for name in ASSETS]
+
+
+# --- where things are ----------------------------------------------------------------
+
+
+def article_path(slug: str) -> str:
+    return f"articles/{slug}.html"
+
+
+def category_path(name: str) -> str:
+    return f"categories/{category_slug(name)}.html"
+
+
+def page_path(name: str, n: int) -> str:
+    if name == pages.ALL:
+        return f"pages/{n}.html"
+    return f"categories/{category_slug(name)}/{n}.html"
+
+
+def head_path(name: str) -> str:
+    return "index.html" if name == pages.ALL else category_path(name)
+
+
+def _href(path: str) -> str:
+    return quote(path)
+
+
+def _root(path: str) -> str:
+    """The relative way back to the site's root from the page at `path`."""
+    return "../" * path.count("/")
+
+
+def _when(dt: datetime) -> tuple[str, str]:
+    local = dt.astimezone(_SHANGHAI)
+    return local.isoformat(), f"{local:%Y-%m-%d %H:%M}"
+
+
+def _feeds(name: str) -> list[dict[str, str]]:
+    stem = "feed" if name == pages.ALL else f"categories/{category_slug(name)}"
+    kinds = (
+        ("atom", "application/atom+xml", "Atom"),
+        ("rss", "application/rss+xml", "RSS"),
+        ("json", "application/feed+json", "JSON Feed"),
+    )
+    title = "全部文章" if name == pages.ALL else name
+    return [
+        {"href": _href(f"{stem}.{ext}"), "type": t, "label": label, "title": f"{title} ({label})"}
+        for ext, t, label in kinds
+    ]
+
+
+def _rooted(feeds: list[dict[str, str]], root: str) -> list[dict[str, str]]:
+    return [{**f, "href": root + f["href"]} for f in feeds]
+
+
+def _item(a: StoredArticle) -> dict[str, Any]:
+    iso, when = _when(a.published)
+    return {
+        "href": article_path(a.slug),
+        "title": a.title,
+        "cover": a.cover,
+        "iso": iso,
+        "when": when,
+        "outlet": _outlet(a),
+    }
+
+
+def _outlet(a: StoredArticle) -> str:
+    return a.outlet or a.author
+
+
+def _categories(names: Iterable[str]) -> list[dict[str, str]]:
+    return [{"name": n, "href": _href(category_path(n))} for n in names]
+
+
+# --- rendering -------------------------------------------------------------------------
+
+
+def render_article(
+    settings: OutputSettings, a: StoredArticle, copies: Sequence[tuple[str, str, str]] = ()
+) -> bytes:
+    path = article_path(a.slug)
+    iso, when = _when(a.published)
+    updated = a.updated > a.published and a.updated.replace(microsecond=0) != a.published
+    updated_iso, updated_when = _when(a.updated)
+    alt_titles = [t for t in a.alt_titles if t != a.title]
+    view = {
+        "title": a.title,
+        "alt_titles": alt_titles,
+        "iso": iso,
+        "when": when,
+        "updated_iso": updated_iso,
+        "updated_when": updated_when if updated and updated_when != when else "",
+        "outlet": _outlet(a),
+        "author": a.author,
+        "categories": _categories(a.categories),
+        "tags": list(a.tags),
+        "cover": a.cover,
+        "show_cover": a.cover is not None and a.cover not in a.content_html,
+        "body": Markup(a.content_html),  # sanitized by clean.py (nh3 allowlist)
+        "link": a.link,
+        "other_links": [u for u in dict.fromkeys(a.links) if u != a.link],
+        "copies": [{"source": s, "link": link, "title": t} for s, link, t in copies],
+    }
+    root = _root(path)
+    return _render(
+        "article.html",
+        settings,
+        root,
+        a=view,
+        canonical=settings.base_url + _href(path),
+        feeds=_rooted(_feeds(pages.ALL), root),
+    )
+
+
+def render_list(
+    settings: OutputSettings,
+    path: str,
+    name: str,
+    articles: Sequence[StoredArticle],
+    pager: Sequence[tuple[str, str, str]],
+    *,
+    heading: str,
+    categories: Sequence[str] = (),
+) -> bytes:
+    root = _root(path)
+    return _render(
+        "list.html",
+        settings,
+        root,
+        heading=heading,
+        items=[_item(a) for a in articles],
+        categories=_categories(categories),
+        subscribe=name != pages.ALL,
+        pager_links=[(label, _href(p), rel) for label, p, rel in pager],
+        feeds=_rooted(_feeds(name), root),
+    )
+
+
+def render_empty(
+    settings: OutputSettings, sources: Sequence[Mapping[str, Any]], *, live: bool
+) -> bytes:
+    """`/` before any article: why it is empty, from each source's state (the data of
+    /healthz: name, last_success, last_error, last_error_kind, next_poll, gone)."""
+    return _render(
+        "empty.html",
+        settings,
+        "",
+        sources=[_source_row(s) for s in sources],
+        live=live,
+        feeds=_feeds(pages.ALL),
+    )
+
+
+def _source_row(s: Mapping[str, Any]) -> dict[str, str]:
+    def local(value: Any) -> str | None:
+        if not value:
+            return None
+        dt = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+        return _when(dt)[1]
+
+    if s.get("gone"):
+        status = "已停止：来源返回 410 Gone（用 aggregator enable 恢复）"
+    elif s.get("last_error"):
+        error = redact_text(str(s["last_error"]))  # never a password from a source URL
+        status = f"出错（{s.get('last_error_kind') or 'error'}）：{error}"
+    elif s.get("last_success"):
+        status = f"正常，{local(s['last_success'])} 抓取成功，暂无文章"
+    else:
+        status = "尚未抓取"
+    return {"name": str(s["name"]), "status": status, "next": local(s.get("next_poll")) or "—"}
+
+
+def render_search(
+    settings: OutputSettings,
+    results: search.Results | None,
+    query: search.Query,
+    before: int | None,
+) -> bytes:
+    hits = []
+    next_href = ""
+    if results is not None:
+        for h in results.hits:
+            iso, when = _when(datetime.fromisoformat(h.published))
+            hits.append(
+                {
+                    "href": _href(article_path(h.slug)),
+                    "title": h.title,
+                    "iso": iso,
+                    "when": when,
+                    "outlet": h.author,
+                    "snippet": _marked(h.snippet),
+                }
+            )
+        if results.next_before is not None:
+            next_href = "search?" + urlencode({"q": query.text, "before": results.next_before})
+    return _render(
+        "search.html",
+        settings,
+        "",
+        q=query.text,
+        query=query.text,
+        cut=query.cut,
+        hits=hits,
+        partial=bool(results and results.partial),
+        before=before,
+        next_href=next_href,
+        feeds=_feeds(pages.ALL),
+    )
+
+
+def _marked(snippet: str) -> Markup:
+    """The snippet escaped, then its hit markers made <mark> elements."""
+    escaped = str(escape(snippet))
+    return Markup(escaped.replace(search.HIT_START, "<mark>").replace(search.HIT_END, "</mark>"))

@@ -1,0 +1,155 @@
+"""The site's list pages (SPEC §12): index.html, every category's page, the numbered pages
+reaching back to the oldest article (pages/<n>.html, categories/<slug>/<n>.html), the
+stylesheet and the favicon; with no article yet, index.html says why (the sources' state).
+
+Planning closes the tails of the lists that changed (paging.py) and takes the pages marked
+dirty: what one new article costs is its lists' tail and head pages, whatever the store
+holds. `finish` clears the marks once the files are durable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, cast
+
+from .. import paging
+from ..models import OutputSettings, Settings, StoredArticle
+from .base import ArticleView, Context, Output, Rendered
+from .html import (
+    ASSETS,
+    assets,
+    head_path,
+    page_path,
+    render_empty,
+    render_list,
+)
+
+if TYPE_CHECKING:
+    from ..store import Store
+
+
+@dataclass(frozen=True, slots=True)
+class PageJob:
+    """Numbered page `n` of a list ('' = every article, else a category)."""
+
+    list: str
+    n: int
+
+
+@dataclass(frozen=True, slots=True)
+class HeadJob:
+    """A list's first page (index.html for every article)."""
+
+    list: str
+    tail: int  # the number of its tail page
+    categories: tuple[str, ...] = ()  # listed on index.html
+    sources: tuple[Mapping[str, Any], ...] = field(default=())  # for an empty index.html
+
+
+@dataclass(frozen=True, slots=True)
+class AssetsJob:
+    """site.css and favicon.svg."""
+
+
+class SitePages(Output):
+    name = "site_pages"
+    links_others = True  # links to the article pages and the feeds
+
+    def __init__(self) -> None:
+        self._planned: list[tuple[str, int]] = []
+
+    def intact(self, settings: Settings) -> bool:
+        files = ("index.html", "pages/1.html", *ASSETS)  # pages/1.html: even when empty
+        return all((settings.output.dir / name).is_file() for name in files)
+
+    def plan(self, ctx: Context) -> Sequence[object]:
+        store, size = ctx.store, ctx.settings.output.page_size
+        categories = store.categories()
+        names = [paging.ALL, *(categories if ctx.full else sorted(ctx.dirty_categories))]
+        with store.transaction() as db:
+            if ctx.full:
+                paging.mark_all_dirty(db)
+            paging.forget_missing(db, names)
+            tails = {name: paging.close_tail(db, name, size) for name in names}
+            self._planned = sorted({*paging.dirty(db), *((n, t.n) for n, t in tails.items())})
+        jobs: list[object] = [AssetsJob(), *(PageJob(name, n) for name, n in self._planned)]
+        sources = _stored_sources(store, [s.name for s in ctx.settings.sources])
+        for name in names:
+            extra = (tuple(categories), tuple(sources)) if name == paging.ALL else ((), ())
+            jobs.append(HeadJob(name, tails[name].n, *extra))
+        return jobs
+
+    def render(self, view: ArticleView, settings: Settings, job: object) -> Rendered:
+        if isinstance(job, AssetsJob):
+            return assets()
+        store = cast("Store", view)  # not in_workers: rendered from the publishing store
+        if isinstance(job, PageJob):
+            page = paging.page(store.db, job.list, job.n)
+            if page is None:
+                return []
+            return [(page_path(job.list, job.n), _render_page(store, settings.output, page))]
+        assert isinstance(job, HeadJob)
+        return [(head_path(job.list), _render_head(store, settings.output, job))]
+
+    def finish(self, ctx: Context) -> None:
+        with ctx.store.transaction() as db:
+            paging.clear(db, self._planned)
+        self._planned = []
+
+
+def _newest_first(articles: list[StoredArticle]) -> list[StoredArticle]:
+    """Pages are cut by arrival; within one, newest first by date."""
+    return sorted(articles, key=lambda a: (a.published, a.id), reverse=True)
+
+
+def _list_title(name: str) -> str:
+    return "全部文章" if name == paging.ALL else name
+
+
+def _render_page(store: Store, settings: OutputSettings, pg: paging.Page) -> bytes:
+    path = page_path(pg.list, pg.n)
+    seqs = paging.members(store.db, pg.list, pg.first_seq, pg.end_seq)
+    pager = [("最新", head_path(pg.list), "")]
+    if not pg.is_tail:
+        pager.append(("较新的一页", page_path(pg.list, pg.n + 1), "next"))
+    if pg.n > 1:
+        pager.append(("较早的一页", page_path(pg.list, pg.n - 1), "prev"))
+        pager.append(("最早", page_path(pg.list, 1), ""))
+    root = "../" * path.count("/")
+    links = [(label, root + p, rel) for label, p, rel in pager]
+    heading = f"{_list_title(pg.list)} · 第 {pg.n} 页"
+    articles = _newest_first(store.load(seqs))
+    return render_list(settings, path, pg.list, articles, links, heading=heading)
+
+
+def _render_head(store: Store, settings: OutputSettings, job: HeadJob) -> bytes:
+    """A list's first page: the newest `page_size` by date of its last two pages (the
+    newest arrivals: no scan of the list), then a link into its numbered pages."""
+    name, path = job.list, head_path(job.list)
+    tail = paging.page(store.db, name, job.tail)
+    before = paging.page(store.db, name, job.tail - 1) if job.tail > 1 else None
+    first = before.first_seq if before else (tail.first_seq if tail else 0)
+    seqs = paging.members(store.db, name, first, None)
+    if name == paging.ALL and not seqs:
+        return render_empty(settings, job.sources, live=False)
+    articles = _newest_first(store.load(seqs))
+    root = "../" * path.count("/")
+    pager = []
+    if len(articles) > settings.page_size or job.tail > 1:
+        pager.append(("更早的文章", root + page_path(name, job.tail), "next"))
+        if job.tail > 1:
+            pager.append(("最早", root + page_path(name, 1), ""))
+    articles = articles[: settings.page_size]
+    if name == paging.ALL:
+        return render_list(
+            settings, path, name, articles, pager, heading="", categories=job.categories
+        )
+    return render_list(settings, path, name, articles, pager, heading=name)
+
+
+def _stored_sources(store: Store, names: Sequence[str]) -> list[dict[str, Any]]:
+    """The configured sources' recorded states, in config order (for the empty page)."""
+    keys = ("name", "last_success", "last_error", "last_error_kind", "next_poll", "gone")
+    rows = {r[0]: r for r in store.db.execute(f"SELECT {', '.join(keys)} FROM sources")}
+    return [dict(zip(keys, rows[n], strict=True)) if n in rows else {"name": n} for n in names]

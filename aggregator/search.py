@@ -1,0 +1,243 @@
+"""Full-text search over every stored article (SPEC §12): the index and the queries.
+
+The index is an FTS5 table with the `trigram` tokenizer (table `search_fts`, rowid = the
+article's seq): it finds any substring of three characters or more, Chinese included, with
+no word segmenter. The store writes it in the same transaction as the article rows it
+mirrors (`index_rows` on insert and revision, `unindex` on delete), so a search never sees
+an article the store does not have.
+
+A user's query is never FTS syntax: it is cut to `MAX_QUERY` characters and split on
+whitespace into terms that must all appear, each searched as literal text. Terms of three
+characters or more go to MATCH as quoted phrases (quotes doubled, so `"`, `*`, `AND`,
+`NEAR(…)`, `title:` are text).
+
+One- and two-character terms have no trigram of their own. Every indexed column ends with
+`PAD` (two characters stored text never holds), so each occurrence of a short term begins
+some trigram: the vocabulary (`search_vocab`) lists those trigrams by prefix, and the term
+becomes their OR — exact, through the index. A term so common that it begins more than
+`MAX_EXPANSION` trigrams is matched with LIKE instead (wildcards escaped): on the other
+terms' hits, or by scanning newest first, which finds a page quickly for a common term and
+stops after `SCAN_BUDGET` at worst.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+MAX_QUERY = 100  # characters of q kept; longer queries are cut
+MAX_TERMS = 8
+PAGE = 20  # results per page
+SCAN_BUDGET = 2.0  # seconds a short-term scan may take before the page is cut short
+MAX_EXPANSION = 400  # trigrams a short term may stand for in a MATCH
+PAD = "\x01\x01"  # ends every indexed column; XML-illegal, so never in stored text
+# Private-use characters around each hit in a snippet: the text is escaped as a whole
+# later, and these become <mark> only then.
+HIT_START, HIT_END = "\ue000", "\ue001"
+_SNIPPET_TOKENS = 40  # trigram tokens: about as many characters of context
+
+
+def index_rows(db: sqlite3.Connection, rows: Iterable[tuple[int, str, str]]) -> None:
+    """Index articles as (seq, title, plain text); an article already indexed is replaced."""
+    padded = [(seq, title + PAD, text + PAD) for seq, title, text in rows]
+    db.executemany("DELETE FROM search_fts WHERE rowid = ?", [(r[0],) for r in padded])
+    db.executemany("INSERT INTO search_fts (rowid, title, body) VALUES (?,?,?)", padded)
+
+
+def unindex(db: sqlite3.Connection, seq: int) -> None:
+    db.execute("DELETE FROM search_fts WHERE rowid = ?", (seq,))
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    """A user's query as searched: the text kept and its literal terms."""
+
+    text: str  # what is echoed back (cut, whitespace-normalized)
+    terms: tuple[str, ...]
+    cut: bool  # the query was longer than MAX_QUERY and was shortened
+
+
+def parse_query(q: str) -> Query:
+    q = "".join(c for c in q if c.isprintable() or c.isspace())  # no NUL, no PAD
+    words = q.split()
+    text = " ".join(words)
+    cut = len(text) > MAX_QUERY
+    text = text[:MAX_QUERY].strip()
+    terms = tuple(dict.fromkeys(text.split()))[:MAX_TERMS]
+    return Query(text, terms, cut)
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One search result: enough to show and link it."""
+
+    seq: int
+    slug: str
+    title: str
+    published: str  # ISO UTC, as stored
+    author: str
+    snippet: str  # plain text with HIT_START/HIT_END around the matches
+
+
+@dataclass(frozen=True, slots=True)
+class Results:
+    query: Query
+    hits: tuple[Hit, ...]
+    next_before: int | None  # seq to pass as `before` for the next (older) page
+    partial: bool = False  # a scan ran out of time before the page was full
+
+
+def _phrase(term: str) -> str:
+    return '"' + term.replace('"', '""') + '"'
+
+
+def _like(term: str) -> str:
+    return "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def search(db: sqlite3.Connection, q: Query, before: int | None = None) -> Results:
+    """The newest `PAGE` articles (by arrival) holding every term, older than `before`."""
+    if not q.terms:
+        return Results(q, (), None)
+    long_terms = [t for t in q.terms if len(t) >= 3]
+    short_terms = [t for t in q.terms if len(t) < 3]
+    matches = [_phrase(t) for t in long_terms]
+    scanned = []
+    for t in short_terms:
+        trigrams = _expansion(db, t)
+        if trigrams is None:
+            scanned.append(t)
+        elif not trigrams:
+            return Results(q, (), None)  # no stored text holds it
+        else:
+            matches.append("(" + " OR ".join(_phrase(g) for g in trigrams) + ")")
+    where: list[str] = []
+    args: list[object] = []
+    if matches:
+        where.append("search_fts MATCH ?")
+        args.append(" AND ".join(matches))
+    for t in scanned:
+        where.append("(title LIKE ? ESCAPE '\\' OR body LIKE ? ESCAPE '\\')")
+        args += [_like(t), _like(t)]
+    if before is not None:
+        where.append("rowid < ?")
+        args.append(before)
+    snippet_term = long_terms[0] if long_terms else short_terms[0]
+    sql = (
+        f"SELECT rowid, title, body FROM search_fts WHERE {' AND '.join(where)}"
+        f" ORDER BY rowid DESC LIMIT {PAGE + 1}"
+    )
+    rows, partial = _run(db, sql, args, scan=not matches)
+    more = len(rows) > PAGE
+    rows = rows[:PAGE]
+    hits = _hits(db, rows, q.terms, snippet_term)
+    next_before = rows[-1][0] if (more or partial) and rows else None
+    return Results(q, hits, next_before, partial)
+
+
+def _expansion(db: sqlite3.Connection, term: str) -> list[str] | None:
+    """The indexed trigrams that begin with `term` (None: too many to OR together)."""
+    low = term.lower()  # the tokenizer folds case
+    rows = db.execute(
+        "SELECT term FROM search_vocab WHERE term >= ? AND term < ? LIMIT ?",
+        (low, low + "\U0010ffff", MAX_EXPANSION + 1),
+    ).fetchall()
+    return None if len(rows) > MAX_EXPANSION else [r[0] for r in rows]
+
+
+def _run(
+    db: sqlite3.Connection, sql: str, args: Sequence[object], *, scan: bool
+) -> tuple[list[tuple[int, str, str]], bool]:
+    """Rows of `sql`; a scan is stopped after SCAN_BUDGET, keeping the rows found so far."""
+    if not scan:
+        return db.execute(sql, args).fetchall(), False
+    deadline = time.monotonic() + SCAN_BUDGET
+    db.set_progress_handler(lambda: int(time.monotonic() > deadline), 10_000)
+    rows: list[tuple[int, str, str]] = []
+    try:
+        for row in db.execute(sql, args):
+            rows.append(row)
+    except sqlite3.OperationalError as exc:
+        if "interrupt" not in str(exc):
+            raise
+        return rows, True
+    finally:
+        db.set_progress_handler(None, 0)
+    return rows, False
+
+
+def _hits(
+    db: sqlite3.Connection, rows: Sequence[tuple[int, str, str]], terms: Sequence[str], first: str
+) -> tuple[Hit, ...]:
+    if not rows:
+        return ()
+    seqs = [r[0] for r in rows]
+    meta = {
+        r[0]: r[1:]
+        for r in db.execute(
+            f"SELECT seq, slug, published, author FROM articles"
+            f" WHERE seq IN ({','.join('?' * len(seqs))})",
+            seqs,
+        )
+    }
+    hits = []
+    for seq, title, body in rows:
+        if seq not in meta:  # deleted between the two statements of a read-only reader
+            continue
+        slug, published, author = meta[seq]
+        text = body.removesuffix(PAD)
+        hits.append(
+            Hit(seq, slug, title.removesuffix(PAD), published, author, snippet(text, terms, first))
+        )
+    return tuple(hits)
+
+
+def snippet(body: str, terms: Sequence[str], first: str, width: int = 60) -> str:
+    """About `width` characters of `body` around the first hit of `first`, every term
+    marked (case-insensitively, as the trigram index matches)."""
+    at = body.lower().find(first.lower())
+    start = 0 if at < 0 else max(0, at - width // 3)  # < 0: the match was in the title
+    end = min(len(body), start + width)
+    piece = body[start:end].replace("\n", " ")
+    marked = _mark(piece, terms)
+    return ("…" if start > 0 else "") + marked + ("…" if end < len(body) else "")
+
+
+def _mark(text: str, terms: Sequence[str]) -> str:
+    pattern = "|".join(re.escape(t) for t in sorted(terms, key=len, reverse=True))
+    return re.sub(pattern, lambda m: HIT_START + m.group(0) + HIT_END, text, flags=re.I)
+
+
+class Searcher:
+    """Runs searches on read-only connections of its own, one per thread (the server calls
+    it through asyncio.to_thread), so a search never waits for the store's writer."""
+
+    def __init__(self, db_path: Path) -> None:
+        self._uri = f"{Path(db_path).resolve().as_uri()}?mode=ro"
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self._uri, uri=True, check_same_thread=False, timeout=5)
+            conn.execute("PRAGMA query_only = 1")
+            self._local.conn = conn
+            with self._lock:
+                self._all.append(conn)
+        return conn
+
+    def search(self, q: str, before: int | None = None) -> Results:
+        return search(self._conn(), parse_query(q), before)
+
+    def close(self) -> None:
+        with self._lock:
+            for conn in self._all:
+                conn.close()
+            self._all.clear()

@@ -1,0 +1,227 @@
+"""Search (SPEC §12) on a real store: any substring of title or text is found, the index
+follows revisions, merges and deletes, and a query is only ever literal text."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from aggregator import search
+from aggregator.search import MAX_QUERY, PAGE, Searcher, parse_query
+from aggregator.store import Store
+from tests.published import BODY, NOW, art
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    s = Store(tmp_path / "a.db")
+    yield s
+    s.close()
+
+
+def find(store: Store, q: str, before: int | None = None) -> list[str]:
+    return [h.title for h in search.search(store.db, parse_query(q), before).hits]
+
+
+def test_any_substring_of_text_or_title_is_found(store: Store) -> None:
+    store.upsert([art("https://example.com/1")], NOW)
+    other = art(
+        "https://example.com/2", title="央行开展逆回购操作", text="央行今日开展7天期逆回购。"
+    )
+    store.upsert([other], NOW)
+    title = "1-7月长江干线港口完成货物吞吐量超20亿吨"
+    assert find(store, "集装箱铁水联运") == [title]  # 3+ characters: the trigram index
+    assert find(store, "港口") == [title]  # 2 characters: the fallback
+    assert find(store, "吨") == [title]  # 1 character
+    assert find(store, "逆回购") == ["央行开展逆回购操作"]
+    assert find(store, "干线港口完成") == [title]  # in the title
+    assert find(store, "港口 同比增长") == [title]  # every term must appear
+    assert find(store, "港口 逆回购") == []
+    assert find(store, "不存在的词语") == []
+
+
+def test_newest_first_and_paged(store: Store) -> None:
+    for i in range(PAGE + 5):
+        a = art(
+            f"https://example.com/{i}", title=f"第{i}号公告", text=f"公告正文编号{i}，内容{i * 7}"
+        )
+        store.upsert([a], NOW + timedelta(minutes=i))
+    first = search.search(store.db, parse_query("公告正文"))
+    assert [h.title for h in first.hits] == [f"第{i}号公告" for i in range(PAGE + 4, 4, -1)]
+    assert first.next_before is not None
+    rest = search.search(store.db, parse_query("公告正文"), first.next_before)
+    assert [h.title for h in rest.hits] == [f"第{i}号公告" for i in range(4, -1, -1)]
+    assert rest.next_before is None
+    short = search.search(store.db, parse_query("公告"))  # the fallback pages the same way
+    assert len(short.hits) == PAGE and short.next_before == first.next_before
+
+
+def test_match_is_shown_in_context(store: Store) -> None:
+    store.upsert([art("https://example.com/1")], NOW)
+    (hit,) = search.search(store.db, parse_query("铁水联运")).hits
+    marked = f"{search.HIT_START}铁水联运{search.HIT_END}"
+    assert marked in hit.snippet
+    assert len(hit.snippet) < 80 and hit.snippet.startswith("…")
+
+
+def test_index_follows_revisions_merges_and_deletes(store: Store) -> None:
+    a = art("https://example.com/1")
+    store.upsert([a], NOW)
+    revised = replace(a, text="更正后的正文：港口数据有误。", content_html="<p>更正后的正文</p>")
+    assert store.upsert([revised], NOW + timedelta(hours=1)).updated == 1
+    assert find(store, "铁水联运") == []
+    assert find(store, "港口数据有误") == [a.title]
+    copy = art("https://www.stcn.com/x.html", source="证券时报网", text=revised.text)
+    assert store.upsert([copy], NOW + timedelta(hours=1)).merged == 1
+    assert find(store, "港口数据有误") == [a.title]  # one article, not two
+    (stored,) = store.recent(1)
+    store.delete(stored.id, NOW + timedelta(hours=2))
+    assert find(store, "港口数据有误") == [] and find(store, "港口") == []
+    (n,) = store.db.execute("SELECT COUNT(*) FROM search_fts").fetchone()
+    assert n == 0
+
+
+def test_a_failed_batch_leaves_the_index_as_it_was(store: Store) -> None:
+    store.upsert([art("https://example.com/1")], NOW)
+
+    class Boom(Exception):
+        pass
+
+    bad = replace(art("https://example.com/2", title="新文章标题", text="全新的正文内容"))
+    original = store._flush
+
+    def flush_then_fail(rows):  # type: ignore[no-untyped-def]
+        original(rows)
+        if rows is not None:
+            raise Boom
+
+    store._flush = flush_then_fail  # type: ignore[method-assign]
+    with pytest.raises(Boom):
+        store.upsert([bad], NOW)
+    store._flush = original  # type: ignore[method-assign]
+    assert find(store, "全新的正文") == []
+    assert store.count() == 1
+
+
+SYNTAX = [
+    '"',
+    '""',
+    '"港口',
+    "*",
+    "港口*",
+    "AND",
+    "港口 OR 央行",
+    "NOT 港口",
+    "NEAR(港口 吞吐量)",
+    "title:港口",
+    "body:港口",
+    "(港口",
+    ")",
+    "{title body}: 港口",
+    "^港口",
+    "港口 + 央行",
+    "%",
+    "_",
+    "\\",
+    "'",
+    "港口%",
+    "-港口",
+    "\x00",
+]
+
+
+@pytest.mark.parametrize("q", SYNTAX)
+def test_query_syntax_is_literal_text(store: Store, q: str) -> None:
+    store.upsert([art("https://example.com/1")], NOW)
+    store.upsert(
+        [art("https://example.com/2", title="含有 NEAR(港口 吞吐量) 的标题", text="x")], NOW
+    )
+    found = find(store, q)  # never raises
+    for title in found:  # and whatever it finds holds the words literally
+        stored = next(a for a in store.recent(5) if a.title == title)
+        haystack = (stored.title + BODY + "x").lower()
+        assert all(t.lower() in haystack for t in q.split()), (q, title)
+    if q in ("_", "*", '"', "\\", "'"):
+        assert found == []  # not a wildcard, not an error ('%' is in the text: found)
+
+
+def test_long_queries_are_cut() -> None:
+    q = parse_query("港" * 5000)
+    assert q.cut and len(q.text) == MAX_QUERY
+    assert not parse_query("港口").cut
+    assert parse_query("  港口\t\n吞吐量  ").terms == ("港口", "吞吐量")
+    assert parse_query("").terms == () and parse_query("   ").terms == ()
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data())
+def test_every_substring_of_the_text_finds_the_article(store: Store, data: st.DataObject) -> None:
+    if store.count() == 0:
+        store.upsert([art("https://example.com/1")], NOW)
+    start = data.draw(st.integers(0, len(BODY) - 1))
+    length = data.draw(st.integers(1, 12))
+    piece = BODY[start : start + length]
+    if not piece.strip():
+        return
+    assert find(store, piece) == ["1-7月长江干线港口完成货物吞吐量超20亿吨"]
+
+
+@settings(
+    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(q=st.text(max_size=40))
+def test_no_query_raises(store: Store, q: str) -> None:
+    if store.count() == 0:
+        store.upsert([art("https://example.com/1")], NOW)
+    search.search(store.db, parse_query(q))
+
+
+def test_searcher_reads_on_its_own_read_only_connection(tmp_path: Path) -> None:
+    store = Store(tmp_path / "a.db")
+    searcher = Searcher(tmp_path / "a.db")
+    try:
+        store.upsert([art("https://example.com/1")], NOW)
+        assert [h.title for h in searcher.search("铁水联运").hits] == [store.recent(1)[0].title]
+        conn = searcher._conn()
+        with pytest.raises(sqlite3.OperationalError):
+            conn.execute("DELETE FROM search_fts")
+        # A new article committed by the writer is visible to the next search.
+        store.upsert([art("https://example.com/2", title="新消息", text="全新的正文内容")], NOW)
+        assert [h.title for h in searcher.search("全新的正文").hits] == ["新消息"]
+    finally:
+        searcher.close()
+        store.close()
+
+
+def test_short_terms_go_through_the_index_even_at_the_end_of_a_text(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store.upsert([art("https://example.com/1", title="无关标题", text="这是芯片")], NOW)
+    store.upsert([art("https://example.com/2", title="芯片行业", text="别的内容")], NOW)
+    store.upsert([art("https://example.com/3", title="Ab", text="没有")], NOW)
+    monkeypatch.setattr(search, "SCAN_BUDGET", 0.0)  # a scan would find nothing in time
+    assert find(store, "芯片") == ["芯片行业", "无关标题"]
+    assert find(store, "片") == ["芯片行业", "无关标题"]
+    assert find(store, "ab") == ["Ab"] and find(store, "b") == ["Ab"]
+    assert find(store, "芯片 别的") == ["芯片行业"]
+    assert find(store, "无芯") == []
+    (hit,) = search.search(store.db, parse_query("芯片 这是")).hits
+    assert search.PAD not in hit.snippet + hit.title
+
+
+def test_a_term_too_common_to_expand_is_scanned(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store.upsert([art("https://example.com/1", title="无关标题", text="这是芯片")], NOW)
+    monkeypatch.setattr(search, "MAX_EXPANSION", 0)
+    assert find(store, "芯片") == ["无关标题"]
+    assert find(store, "芯片 这是芯片") == ["无关标题"]
