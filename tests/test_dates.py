@@ -295,4 +295,3 @@ def test_utcnow_is_the_current_instant_in_utc() -> None:
     now = utcnow()
     assert now.tzinfo is UTC
     assert before <= now <= datetime.now(UTC)
-
