@@ -26,6 +26,14 @@ async def run_once(settings: Settings) -> int:
 
     Each failure is logged once, by the poll; the run ends with one summary line."""
     started = time.monotonic()
+    # Config discovery may have picked a file the user did not think of: say which, and
+    # where its relative paths led, before anything is written there.
+    log.info(
+        "once: config %s; database %s; output %s",
+        settings.config_path,
+        settings.storage_path.resolve(),
+        settings.output.dir.resolve(),
+    )
     store = Store(settings.storage_path, settings.dedup)
     workers = Workers(settings.workers)
     try:

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from aggregator.dates import parse_date
+from aggregator.dates import parse_date, utcnow
 
 NOW = datetime(2024, 3, 6, 0, 0, tzinfo=UTC)
 # 2024-03-05 10:00 in Shanghai.
@@ -306,3 +306,10 @@ def test_year_zero_and_negative_years_are_absurd_not_2000(raw: str) -> None:
 
 def test_two_digit_years_stay_legal() -> None:
     assert parse_date("Tue, 05 Mar 24 02:00:00 GMT", NOW) == (EXPECTED, False)
+
+
+def test_utcnow_is_the_current_instant_in_utc() -> None:
+    before = datetime.now(UTC)
+    now = utcnow()
+    assert now.tzinfo is UTC
+    assert before <= now <= datetime.now(UTC)
