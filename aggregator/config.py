@@ -8,8 +8,10 @@ Relative paths resolve against the config file's folder. Sources may share setti
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import re
+import stat
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -24,6 +26,8 @@ from .models import DedupSettings, FetchSettings, OutputSettings, Settings, Sour
 DEFAULT_CONFIG = Path("config/aggregator.toml")
 DEFAULT_INTERVAL = 300.0
 MIN_INTERVAL = 1.0
+MAX_DURATION = 30 * 86400.0  # a month: longer intervals and timeouts are mistakes
+MAX_CONFIG_BYTES = 1 << 20
 
 _TOP_KEYS = {
     "storage",
@@ -100,11 +104,17 @@ def config_path(cli_value: str | None, env: Mapping[str, str], cwd: Path | None 
 def load(path: Path) -> Settings:
     """Read and validate the config file at `path`."""
     try:
-        raw = path.read_bytes()
+        with path.open("rb") as fh:
+            # Not a regular file (/dev/zero, a FIFO) or a huge one: refused, not read forever.
+            if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+                raise ConfigError("config", f"{path} is not a regular file")
+            raw = fh.read(MAX_CONFIG_BYTES + 1)
     except FileNotFoundError:
         raise ConfigError("config", f"file not found: {path}") from None
     except OSError as exc:
         raise ConfigError("config", f"cannot read {path}: {exc.strerror}") from exc
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ConfigError("config", f"{path} is larger than {MAX_CONFIG_BYTES} bytes")
     try:
         data = tomllib.loads(raw.decode("utf-8"))
     except UnicodeDecodeError as exc:
@@ -129,11 +139,14 @@ def parse(data: Mapping[str, Any], path: Path) -> Settings:
     if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise ConfigError("log_level", "must be one of DEBUG, INFO, WARNING, ERROR")
 
+    storage_path = _path(storage, "path", "storage.path", base)
+    out = _output(output, base)
+    _check_places(storage_path, out)
     return Settings(
         workers=_int(data, "workers", "workers", default=_default_workers(), lo=0, hi=64),
         config_path=path,
-        storage_path=_path(storage, "path", "storage.path", base),
-        output=_output(output, base),
+        storage_path=storage_path,
+        output=out,
         server_host=_str(server, "host", "server.host", default="127.0.0.1"),
         server_port=_port(server),
         sources=_sources(data, defaults, base),
@@ -141,6 +154,22 @@ def parse(data: Mapping[str, Any], path: Path) -> Settings:
         dedup=_dedup(_table(data, "dedup")),
         log_level=log_level,
     )
+
+
+def _check_places(storage: Path, out: OutputSettings) -> None:
+    """Refuse layouts that would publish the database or write outputs all over a system:
+    everything under the output folder (and the posts folder, which Hexo publishes) is
+    served, and publishing removes posts it no longer has."""
+    home = Path.home().resolve()
+    for key, folder in (("output.dir", out.dir), ("output.posts_dir", out.posts)):
+        real = folder.resolve()
+        if real == Path(real.anchor) or real == home:
+            raise ConfigError(key, f"must be a folder of its own, not {folder}")
+        db = storage.resolve()
+        if db == real or real in db.parents:
+            raise ConfigError(
+                "storage.path", f"{storage} is inside {key} ({folder}): it would be published"
+            )
 
 
 def _default_workers() -> int:
@@ -219,8 +248,12 @@ def _dedup(t: Mapping[str, Any]) -> DedupSettings:
     if policy not in ("merge", "keep"):
         raise ConfigError("dedup.policy", f"must be 'merge' or 'keep', got {policy!r}")
     window = t.get("window_days", _d(DedupSettings, "window_days"))
-    if isinstance(window, bool) or not isinstance(window, int | float) or window < 0:
-        raise ConfigError("dedup.window_days", "must be a number of days ≥ 0")
+    if (
+        isinstance(window, bool)
+        or not isinstance(window, int | float)
+        or not 0 <= window <= 3650  # False for NaN too
+    ):
+        raise ConfigError("dedup.window_days", "must be a number of days from 0 to 3650")
     return DedupSettings(policy="merge" if policy == "merge" else "keep", window_days=float(window))
 
 
@@ -374,16 +407,20 @@ def _path(t: Mapping[str, Any], k: str, name: str, base: Path) -> Path:
 
 
 def parse_duration(value: object) -> float | None:
-    """'5m', '30s', '1h', '1.5h', '250ms' or a number of seconds → seconds (None if invalid)."""
+    """'5m', '30s', '1h', '1.5h', '250ms' or a number of seconds → seconds (None if invalid:
+    also NaN, infinities and anything over `MAX_DURATION`, which no timer can hold)."""
+    seconds = None
     if isinstance(value, bool):
         return None
     if isinstance(value, int | float):
-        return float(value)
-    if isinstance(value, str):
+        seconds = float(value)
+    elif isinstance(value, str):
         m = _DURATION.match(value)
         if m:
-            return float(m.group(1)) * _UNITS[m.group(2)]
-    return None
+            seconds = float(m.group(1)) * _UNITS[m.group(2)]
+    if seconds is None or not math.isfinite(seconds) or seconds > MAX_DURATION:
+        return None
+    return seconds
 
 
 def _duration(t: Mapping[str, Any], k: str, name: str, default: float) -> float:
@@ -391,7 +428,9 @@ def _duration(t: Mapping[str, Any], k: str, name: str, default: float) -> float:
         return default
     seconds = parse_duration(t[k])
     if seconds is None:
-        raise ConfigError(name, f"must be a duration like '30s', '5m', '1h', got {t[k]!r}")
+        raise ConfigError(
+            name, f"must be a duration like '30s', '5m', '1h' (at most 30 days), got {t[k]!r}"
+        )
     if seconds < MIN_INTERVAL and name.endswith("interval"):
         raise ConfigError(name, f"must be at least {MIN_INTERVAL:g}s, got {t[k]!r}")
     if seconds <= 0:

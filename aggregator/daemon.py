@@ -7,13 +7,12 @@ its batch in one transaction), publish once more if anything changed, stop the s
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import random
 import signal
 import socket
-from collections.abc import Generator, Iterable
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -22,11 +21,13 @@ import uvicorn
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from . import __version__
+from . import serving as http
 from .dates import rfc3339, utcnow
 from .errors import ConfigError
 from .fetch import Fetcher
 from .metrics import Metrics
 from .models import Settings, Source, SourceState
+from .outputs import intact as outputs_intact
 from .outputs import publish
 from .pidfile import PidFile
 from .poll import Pipeline, poll_source
@@ -36,14 +37,6 @@ from .urls import redact, redact_text
 from .workers import Workers
 
 log = logging.getLogger(__name__)
-
-
-class _Server(uvicorn.Server):
-    """uvicorn without its own signal handling: the daemon owns SIGTERM/SIGINT."""
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Generator[None, None, None]:
-        yield
 
 
 class _Publisher:
@@ -87,6 +80,7 @@ class _Publisher:
 
 
 TICK = 0.5  # seconds between looks at which sources are due
+OUTPUTS_CHECK = 10  # ticks between looks at whether the outputs are still there
 
 
 class Daemon:
@@ -113,6 +107,7 @@ class Daemon:
         self.started_at: dict[str, datetime] = {}  # in-flight polls: when each started
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self.stopping = False
+        self._ticks = 0
         self.rng = random.Random()
         self.grace = 3.0  # seconds in-flight polls get on shutdown
 
@@ -182,6 +177,11 @@ class Daemon:
             if self.stopping:
                 return
             now = utcnow()
+            self._ticks += 1
+            if self._ticks % OUTPUTS_CHECK == 0 and not outputs_intact(self.settings):
+                # Removed or emptied while running: every source may say 304 for hours,
+                # so publishing cannot wait for a change. The publish rebuilds in full.
+                self.publisher.request()
             for name, when in self.due.items():
                 if when <= now and name not in self.inflight:
                     self.started_at[name] = now
@@ -339,6 +339,7 @@ async def run_daemon(settings: Settings) -> int:
 
 async def _serve(settings: Settings) -> int:
     listener = _listen(settings.server_host, settings.server_port)  # fail before polling
+    fd_limit = http.raise_fd_limit()
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     hup = asyncio.Event()
@@ -361,6 +362,7 @@ async def _serve(settings: Settings) -> int:
             app = create_app(
                 settings.output.dir, health=daemon.health, metrics=daemon.metrics, site=live
             )
+            cap = http.connection_cap(fd_limit)
             config = uvicorn.Config(
                 app,
                 host=settings.server_host,
@@ -368,8 +370,11 @@ async def _serve(settings: Settings) -> int:
                 lifespan="off",
                 access_log=False,
                 log_config=None,  # its loggers go through ours (logs.setup)
+                timeout_keep_alive=int(http.KEEP_ALIVE),
+                limit_concurrency=cap,
             )
-            server = _Server(config)
+            server = http.Server(config, cap)
+            http.limit_server_logs()
             serving = asyncio.create_task(server.serve(sockets=[listener]))
             stopping = asyncio.create_task(stop.wait())
             done, _ = await asyncio.wait({serving, stopping}, return_when=asyncio.FIRST_COMPLETED)

@@ -30,6 +30,8 @@ _ZONE_NAMES: dict[str, str] = {
     "GMT": "+0000",
     "Z": "+0000",
 }
+# The year as written: two digits are a legal (obsolete) RFC 822 year, "0026" is not.
+_RFC822_YEAR = re.compile(r"\b\d{1,2}\s+[A-Za-z]{3,}\.?\s+(-?\d+)\b")
 _RFC822_ZONE = re.compile(r"\s(?:(?:GMT|UTC)\s*([+-]\d{1,2}(?::?\d{2})?)|([A-Z]{1,4}))\s*$")
 
 # Numeric dates: 2024-03-05, 2024/03/05, 2024.03.05, 2024年03月05日, optional time and zone.
@@ -122,6 +124,12 @@ def _offset(token: str) -> timezone:
 
 
 def _parse_rfc822(text: str) -> datetime:
+    year = _RFC822_YEAR.search(text)
+    if year and (
+        year.group(1).startswith("-") or (len(year.group(1)) > 2 and int(year.group(1)) < 100)
+    ):
+        # year 0000, 0026 or negative: email.utils would read 2000 or 2026
+        raise ValueError(f"absurd year {year.group(1)}")
     zone: tzinfo = SHANGHAI
     m = _RFC822_ZONE.search(text)
     if m and (m.group(1) or m.group(2).upper() in _ZONE_NAMES):

@@ -6,7 +6,8 @@ AggregatorError
 ├── SourceError          a source's poll failed; `kind` classifies it for state/metrics
 │   ├── FetchError       transport or HTTP level (timeout, connect, tls, http_404, …)
 │   └── ParseError       body is not a usable feed (not_a_feed, malformed, entities, …)
-└── StoreError           the database refused an operation
+├── StoreError           the database refused an operation
+└── OutputError          the outputs could not be written (what is stored is kept)
 """
 
 from __future__ import annotations
@@ -109,3 +110,8 @@ def classify(exc: BaseException) -> ErrorKind:
     if isinstance(exc, StoreError):
         return "store"
     return "internal"
+
+
+class OutputError(AggregatorError):
+    """The outputs could not be written (a full disk, a folder that is not writable): the
+    stored articles are kept and the next publish writes them."""

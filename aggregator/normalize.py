@@ -33,7 +33,8 @@ def normalize_entry(entry: ParsedEntry, source: Source, now: datetime) -> Articl
     """Interpret one raw feed item as an Article of `source`."""
     link = entry_link(entry, redact(source.url))  # links resolved against it are published
     body = clean_html(entry.content_html, link or None)
-    title = clean_title(entry.title) or title_from_text(body.text)
+    # A title taken from the body's (decoded) text is made plain too, not decoded again.
+    title = clean_title(entry.title) or _plain_title(title_from_text(body.text)) or UNTITLED
     limits = body.limits
     if entry.title and len(entry.title) > TITLE_LIMIT and title.endswith("…"):
         limits = (*limits, f"title over {TITLE_LIMIT} characters: cut")
@@ -72,7 +73,12 @@ def clean_title(raw: str | None) -> str:
     collapsed, at most `TITLE_LIMIT` characters."""
     if not raw:
         return ""
-    text = _TAG.sub("", html.unescape(join_surrogate_refs(raw)))
+    return _plain_title(html.unescape(join_surrogate_refs(raw)))
+
+
+def _plain_title(text: str) -> str:
+    """Text as a title: no tags, no bidi controls, one line, at most `TITLE_LIMIT`."""
+    text = _TAG.sub("", text)
     text = _SPACES.sub(" ", _BIDI.sub("", xml_safe(text))).strip()
     return text if len(text) <= TITLE_LIMIT else text[: TITLE_LIMIT - 1].rstrip() + "…"
 

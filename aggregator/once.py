@@ -7,6 +7,7 @@ import logging
 import time
 
 from .dates import utcnow
+from .errors import OutputError
 from .fetch import Fetcher
 from .models import PollResult, Settings
 from .outputs import publish
@@ -25,6 +26,14 @@ async def run_once(settings: Settings) -> int:
 
     Each failure is logged once, by the poll; the run ends with one summary line."""
     started = time.monotonic()
+    # Config discovery may have picked a file the user did not think of: say which, and
+    # where its relative paths led, before anything is written there.
+    log.info(
+        "once: config %s; database %s; output %s",
+        settings.config_path,
+        settings.storage_path.resolve(),
+        settings.output.dir.resolve(),
+    )
     store = Store(settings.storage_path, settings.dedup)
     workers = Workers(settings.workers)
     try:
@@ -33,7 +42,14 @@ async def run_once(settings: Settings) -> int:
             shown = Progress("polling sources", len(settings.sources))
             results = await poll_all(p, settings.sources, utcnow(), shown)
             shown.done()
-        written = await asyncio.to_thread(publish, settings, store, workers, progress=True)
+        try:
+            written = await asyncio.to_thread(publish, settings, store, workers, progress=True)
+        except OSError as exc:
+            where = exc.filename or settings.output.dir
+            raise OutputError(
+                f"cannot write the outputs ({where}: {exc.strerror or exc}); what was fetched"
+                " is stored and will be published by the next run"
+            ) from exc
     finally:
         workers.close()
         store.close()

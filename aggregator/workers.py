@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import threading
+import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
@@ -28,10 +30,22 @@ T = TypeVar("T")
 MIN_BYTES = 64 * 1024  # documents smaller than this are processed in a thread
 
 
-def _quiet_worker() -> None:
+ORPHAN_CHECK = 0.5  # seconds between a worker's looks at whether its parent still lives
+
+
+def _worker_init(parent: int) -> None:
     # The parent owns SIGINT/SIGTERM (a terminal's Ctrl-C reaches the whole group).
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    # A parent killed outright (kill -9, OOM) cannot shut the pool down: the worker would
+    # wait for work forever. It leaves as soon as it has been re-parented.
+    threading.Thread(target=_exit_when_orphaned, args=(parent,), daemon=True).start()
+
+
+def _exit_when_orphaned(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(ORPHAN_CHECK)
+    os._exit(1)
 
 
 class Workers:
@@ -54,6 +68,8 @@ class Workers:
         from concurrent.futures.process import BrokenProcessPool
 
         pool = self._started()
+        if pool is None:
+            return await asyncio.to_thread(fn, *args, **kwargs)
         loop = asyncio.get_running_loop()
         try:
             return await loop.run_in_executor(pool, _call, fn, args, kwargs)
@@ -72,8 +88,11 @@ class Workers:
             return None
         from concurrent.futures.process import BrokenProcessPool
 
+        pool = self._started()
+        if pool is None:
+            return None
         try:
-            return self._started().submit(fn, *args)
+            return pool.submit(fn, *args)
         except BrokenProcessPool as exc:
             self.forget_if_broken(exc)
             return None
@@ -90,18 +109,25 @@ class Workers:
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
 
-    def _started(self) -> ProcessPoolExecutor:
+    def _started(self) -> ProcessPoolExecutor | None:
+        """The pool, started if need be; None when processes cannot be started here (no
+        /dev/shm, a process limit): the work is then done in threads, said once."""
         with self._lock:
-            if self._pool is None:
+            if self._pool is None and self.processes > 0:
                 import multiprocessing
                 from concurrent.futures import ProcessPoolExecutor
 
-                # spawn, not fork: the parent has threads (uvicorn, to_thread workers).
-                self._pool = ProcessPoolExecutor(
-                    max_workers=self.processes,
-                    mp_context=multiprocessing.get_context("spawn"),
-                    initializer=_quiet_worker,
-                )
+                try:
+                    # spawn, not fork: the parent has threads (uvicorn, to_thread workers).
+                    self._pool = ProcessPoolExecutor(
+                        max_workers=self.processes,
+                        mp_context=multiprocessing.get_context("spawn"),
+                        initializer=_worker_init,
+                        initargs=(os.getpid(),),
+                    )
+                except (OSError, ImportError) as exc:
+                    log.warning("cannot start worker processes (%s); working in threads", exc)
+                    self.processes = 0
             return self._pool
 
     def close(self) -> None:

@@ -59,6 +59,7 @@ LAYERS: dict[str, int] = {
     # 4: orchestration and entry points
     "poll": 4,
     "server": 4,
+    "serving": 4,
     "live": 4,
     "checks": 4,
     "once": 5,

@@ -159,6 +159,7 @@ def test_once_logs_each_failure_once_and_ends_with_a_summary(tmp_path: Path) -> 
     done = cli("once", "-c", str(cfg))
     assert done.returncode == 1
     lines = done.stderr.strip().splitlines()
+    assert f"once: config {cfg.resolve()}; database {tmp_path.resolve()}" in lines[0], lines[0]
     assert sum("坏" in line for line in lines) == 2, "the failure, then the summary naming it"
     assert re.fullmatch(
         r"\S+ INFO aggregator\.once: once: sources 2 ok, 1 failed \(坏\); articles 12 new, "

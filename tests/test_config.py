@@ -169,6 +169,40 @@ def test_posts_can_go_straight_into_a_hexo_site(tmp_path: Path) -> None:
     assert s.output.posts == (tmp_path / "sub").resolve() / "blog/source/_posts"
 
 
+@pytest.mark.parametrize(
+    ("old", "new", "key"),
+    [
+        ('interval = "5m"', "interval = nan", "sources[0].interval"),
+        ('interval = "5m"', "interval = inf", "sources[0].interval"),
+        ('interval = "5m"', "interval = 1e300", "sources[0].interval"),
+        ('interval = "5m"', 'interval = "99999d"', "sources[0].interval"),
+        ("[server]", "[dedup]\nwindow_days = nan\n[server]", "dedup.window_days"),
+        ("[server]", "[fetch]\ndeadline = -inf\n[server]", "fetch.deadline"),
+        ('path = "var/a.db"', 'path = "public/agg.db"', "storage.path"),
+        ('path = "var/a.db"', 'path = "public/sub/../x/agg.db"', "storage.path"),
+        ('dir = "public"', 'dir = "/"', "output.dir"),
+        ('dir = "public"', f'dir = "{Path.home()}"', "output.dir"),
+        ('title = "新浪财经聚合"', 'title = "t"\nposts_dir = "var"', "storage.path"),
+    ],
+)
+def test_dangerous_or_non_finite_values_are_refused(
+    tmp_path: Path, old: str, new: str, key: str
+) -> None:
+    assert old in MINIMAL
+    with pytest.raises(ConfigError) as info:
+        config.load(write(tmp_path, MINIMAL.replace(old, new)))
+    assert info.value.key == key
+
+
+def test_a_config_that_is_not_a_regular_file_is_refused_at_once(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not a regular file"):
+        config.load(Path("/dev/zero"))
+    big = tmp_path / "big.toml"
+    big.write_text(MINIMAL + "#" * (2 << 20), encoding="utf-8")
+    with pytest.raises(ConfigError, match="larger than"):
+        config.load(big)
+
+
 def test_defaults_and_allowed_keys_come_from_the_settings_dataclasses(tmp_path: Path) -> None:
     import dataclasses
 

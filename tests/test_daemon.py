@@ -8,6 +8,7 @@ the daemon runs in this process so the tests can lock its database or break its 
 from __future__ import annotations
 
 import asyncio
+import shutil
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
@@ -179,5 +180,24 @@ def test_set_sources_adds_removes_and_retimes(server: FaultServer, settings: Set
         assert names == ["乙"]
         await asyncio.sleep(1.5)
         assert len(server.requests_to("/a.xml")) == 1, "a removed source is not polled"
+
+    run_daemon(settings, body)
+
+
+def test_outputs_removed_while_running_are_rebuilt_whole(
+    server: FaultServer, settings: Settings
+) -> None:
+    server.add("/feed.xml", Static(STCN, headers=RSS, etag='"a"'))  # 304 from now on
+    settings = with_sources(settings, source(server.url("/feed.xml"), 1.0))
+    out = settings.output.dir
+
+    async def body(d: Daemon) -> None:
+        assert await until(lambda: any((out / "posts").glob("*.md")))
+        await d.publisher.flush()
+        posts = sorted(p.name for p in (out / "posts").glob("*.md"))
+        shutil.rmtree(out)
+        assert await until(lambda: (out / "feed.atom").is_file(), timeout=15)
+        await d.publisher.flush()
+        assert sorted(p.name for p in (out / "posts").glob("*.md")) == posts
 
     run_daemon(settings, body)

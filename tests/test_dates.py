@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from aggregator.dates import parse_date
+from aggregator.dates import parse_date, utcnow
 
 NOW = datetime(2024, 3, 6, 0, 0, tzinfo=UTC)
 # 2024-03-05 10:00 in Shanghai.
@@ -288,3 +288,28 @@ def test_rfc822_with_an_offset_agrees_with_feedparser(wall: datetime, minutes: i
     assert reference is not None
     expected = datetime.fromtimestamp(calendar.timegm(reference), UTC)
     assert parse_date(raw, NOW) == (expected, False)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "Mon, 01 Jan 0000 00:00:00 GMT",
+        "Sat, 01 Jan -001 00:00:00 GMT",
+        "Tue, 05 Mar 0024 02:00:00 GMT",
+        "0000-01-01T00:00:00Z",
+        "-0001-01-01T00:00:00Z",
+    ],
+)
+def test_year_zero_and_negative_years_are_absurd_not_2000(raw: str) -> None:
+    assert parse_date(raw, NOW) == (NOW, True)
+
+
+def test_two_digit_years_stay_legal() -> None:
+    assert parse_date("Tue, 05 Mar 24 02:00:00 GMT", NOW) == (EXPECTED, False)
+
+
+def test_utcnow_is_the_current_instant_in_utc() -> None:
+    before = datetime.now(UTC)
+    now = utcnow()
+    assert now.tzinfo is UTC
+    assert before <= now <= datetime.now(UTC)

@@ -7,12 +7,19 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+import resource
+import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.faultserver import FaultServer, Static
 from tests.processes import (
+    REPO,
     RSS_TYPE,
     Daemon,
     entry_titles,
@@ -146,3 +153,71 @@ def test_a_truncated_document_is_recorded_as_partial(tmp_path: Path) -> None:
             assert source["last_warning"].startswith("truncated document")
             warned = 'aggregator_poll_warnings_total{kind="partial",source="半源"} 1.0'
             assert wait_for(lambda: warned in httpx.get(f"http://127.0.0.1:{port}/metrics").text)
+
+
+def open_files_limit(pid: int) -> tuple[int, int]:
+    for line in Path(f"/proc/{pid}/limits").read_text().splitlines():
+        if line.startswith("Max open files"):
+            soft, hard = line.split()[3:5]
+            return int(soft), int(hard)
+    raise AssertionError("no open files limit")
+
+
+def test_slow_connections_cannot_take_the_server_down(tmp_path: Path) -> None:
+    # 400 connections that never finish their request head, under a soft limit of 256
+    # descriptors (systemd's default is 1024): the daemon raises its limit, keeps
+    # answering, closes them after the header timeout, and does not flood its log.
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 1024:
+        pytest.skip("the hard open-files limit here is too low to show the raise")
+    port = free_port()
+    with FaultServer() as server:
+        server.add("/f.xml", Static(rss(item(1, "<p>一</p>")), headers=RSS_TYPE))
+        cfg = write_config(tmp_path, [("源", server.url("/f.xml"), ["金融", "源"])], port)
+
+        def low_limit() -> None:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (256, hard))
+
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "aggregator", "run", "-c", str(cfg)],
+            cwd=REPO,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            preexec_fn=low_limit,
+        )
+        slow: list[socket.socket] = []
+        try:
+            assert wait_for(lambda: healthz(port).status_code == 200)
+            assert open_files_limit(proc.pid)[0] > 256, "the soft limit was raised"
+            for _ in range(400):
+                s = socket.create_connection(("127.0.0.1", port))
+                s.sendall(b"GET /feed.atom HTTP/1.1\r\nHost: x\r\n")  # and nothing more
+                slow.append(s)
+            started = time.monotonic()
+            assert healthz(port).status_code == 200
+            assert time.monotonic() - started < 3
+            for s in slow:
+                s.settimeout(15)
+                assert s.recv(1024) == b"", "closed by the server after the header timeout"
+        finally:
+            for s in slow:
+                s.close()
+            proc.terminate()
+            _, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 0, stderr[-2000:]
+    assert len(stderr) < 50_000
+
+
+def test_unwritable_outputs_are_a_clear_error_and_lose_nothing(tmp_path: Path) -> None:
+    with FaultServer() as server:
+        server.add("/f.xml", Static(rss(item(1, "<p>一</p>")), headers=RSS_TYPE))
+        cfg = write_config(tmp_path, [("源", server.url("/f.xml"), ["金融", "源"])])
+        (tmp_path / "public").write_text("a file where the output folder should be")
+        done = run_cli("once", "-c", str(cfg))
+        assert done.returncode == 1
+        assert "cannot write the outputs" in done.stderr and "Traceback" not in done.stderr
+        (tmp_path / "public").unlink()
+        again = run_cli("once", "-c", str(cfg))  # stored the first time: published now
+        assert again.returncode == 0, again.stderr
+        assert entry_titles(tmp_path / "public") == ["第1条"]

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
+import sys
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -91,3 +94,45 @@ def test_a_submitted_call_that_kills_its_worker_gets_a_fresh_pool_next() -> None
         assert workers._pool is not None, "only a dead worker drops the pool"
     finally:
         workers.close()
+
+
+PARENT = """
+import asyncio, os, sys
+from aggregator.workers import Workers
+
+async def main():
+    workers = Workers(2, min_bytes=0)
+    await workers.run(1, os.getpid)
+    await asyncio.gather(*(workers.run(1, os.getpid) for _ in range(4)))
+    print(" ".join(str(p) for p in workers._pool._processes), flush=True)
+    await asyncio.sleep(600)
+
+asyncio.run(main())
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().split(") ")[-1][0] != "Z"  # a zombie is dead, just unreaped
+    except FileNotFoundError:
+        return False
+
+
+def test_worker_processes_exit_when_their_parent_is_killed() -> None:
+    parent = subprocess.Popen(
+        [sys.executable, "-c", PARENT], stdout=subprocess.PIPE, text=True, cwd=REPO
+    )
+    try:
+        assert parent.stdout is not None
+        pids = [int(p) for p in parent.stdout.readline().split()]
+        assert pids and all(_alive(p) for p in pids)
+    finally:
+        parent.kill()  # SIGKILL: no shutdown code runs in the parent
+        parent.wait()
+        if parent.stdout is not None:  # orphans would hold the pipe: do not read to its end
+            parent.stdout.close()
+    deadline = time.monotonic() + 10
+    while any(_alive(p) for p in pids) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(_alive(p) for p in pids), "orphaned workers left behind"

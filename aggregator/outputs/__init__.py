@@ -53,7 +53,7 @@ IN_FLIGHT = 4  # jobs per worker process submitted ahead of writing
 # costs more than rendering a few dozen documents here.
 PARALLEL_JOBS = 16
 
-__all__ = ["OUTPUTS", "ArticleView", "Context", "Output", "Rendered", "publish"]
+__all__ = ["OUTPUTS", "ArticleView", "Context", "Output", "Rendered", "intact", "publish"]
 
 
 def publish(
@@ -116,6 +116,11 @@ def publish(
         store.set_meta(_setup_key(o), setups[o.name])
     store.set_meta("published_generation", generation)
     return changed
+
+
+def intact(settings: Settings) -> bool:
+    """Whether every output's files are still there (cheap: a few stats)."""
+    return all(o.intact(settings) for o in OUTPUTS)
 
 
 def _setup_key(output: Output) -> str:

@@ -162,8 +162,10 @@ def _json_item(a: StoredArticle) -> dict[str, Any]:
         "date_modified": _utc(a.updated).isoformat(),
         "authors": [{"name": xml_safe(a.author)}],
         "tags": [*a.categories, *a.tags],
-        "_provenance": {"links": list(dict.fromkeys((a.link, *a.links)))},
+        "_provenance": {"links": [u for u in dict.fromkeys((a.link, *a.links)) if u]},
     }
+    if not a.link:  # an item without a web link (JSON Feed: url is optional, never "")
+        del item["url"]
     if a.alt_titles:  # the other headlines of merged copies (JSON Feed extension object)
         item["_alternative_titles"] = {"titles": [xml_safe(t) for t in a.alt_titles]}
     if a.cover:
