@@ -131,17 +131,22 @@ def _not_modified_since(header: str, mtime: float) -> bool:
 
 
 def _accepts_gzip(header: str) -> bool:
+    """RFC 9110 §12.5.3: gzip's own entry decides when listed, whatever its place (so
+    `*;q=0, gzip` accepts it and `gzip;q=0, *` does not); else `*` stands for it."""
+    weights: dict[str, float] = {}
     for item in header.split(","):
-        name, _, params = item.strip().partition(";")
-        if name.strip().lower() in ("gzip", "*"):
-            q = params.strip().lower()
-            if q.startswith("q="):
+        name, *params = (part.strip() for part in item.split(";"))
+        q = 1.0
+        for param in params:
+            key, _, value = param.partition("=")
+            if key.strip().lower() == "q":
                 try:
-                    return float(q[2:]) > 0
+                    q = float(value)
                 except ValueError:
-                    return False
-            return True
-    return False
+                    q = 0.0
+        weights.setdefault(name.lower(), q)
+    q = weights.get("gzip", weights.get("x-gzip", weights.get("*", 0.0)))
+    return q > 0  # NaN (q=nan) is not > 0: refused like garbage
 
 
 class _Files:

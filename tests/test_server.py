@@ -181,6 +181,30 @@ def test_gzip_when_accepted(client: httpx.Client, served: Served) -> None:
     assert "content-encoding" not in refused.headers
 
 
+@pytest.mark.parametrize(
+    ("accept", "gzipped"),
+    [
+        ("gzip", True),
+        ("deflate, gzip;q=0.5", True),
+        ("*;q=0, gzip", True),  # gzip's own entry wins over the wildcard, wherever it stands
+        ("gzip;q=0, *", False),
+        ("gzip;q=0, *;q=1", False),
+        ("*", True),
+        ("br, *;q=0.1", True),
+        ("br, *;q=0", False),
+        ("identity", False),
+        ("GZIP ; Q=1.0", True),
+        ("gzip;q=garbage", False),
+        ("gzip;q=nan", False),
+    ],
+)
+def test_which_accept_encodings_get_gzip(client: httpx.Client, accept: str, gzipped: bool) -> None:
+    with client.stream("GET", "/feed.atom", headers={"accept-encoding": accept}) as r:
+        r.read()
+    assert r.status_code == 200
+    assert (r.headers.get("content-encoding") == "gzip") is gzipped, accept
+
+
 def test_cache_control(client: httpx.Client) -> None:
     assert client.get("/feed.atom").headers["cache-control"] == FEED_CACHE
     assert client.get("/").headers["cache-control"] == FEED_CACHE
