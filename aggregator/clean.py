@@ -194,6 +194,7 @@ def clean_html(html: str, base_url: str | None, rules: SiteRules = DEFAULT_RULES
     root = _parse_fragment(html)
     if root is None:
         return CleanedBody(html="", text="", cover=None, editor=None, limits=tuple(limits))
+    _raw_text_to_pre(root)
     editor = _take_editor(root, rules)
     if any(marker in html for marker in rules.junk_comment_spans):  # else no comment has one
         _drop_comment_spans(root, rules.junk_comment_spans)
@@ -258,6 +259,24 @@ def _parse_fragment(html: str) -> etree._Element | None:
         root.text = nodes.pop(0)
     root.extend(nodes)  # only elements left
     return root
+
+
+# Obsolete elements whose content is raw text: libxml2 keeps it as text, but serializes it
+# escaped inside a tag nh3 reads as raw text again, so it came out escaped twice.
+_RAW_TEXT = ("xmp", "plaintext", "listing")
+_FRAGMENT_END = "</body></html>"  # lxml's wrapper, swallowed by <plaintext> like the rest
+
+
+def _raw_text_to_pre(root: etree._Element) -> None:
+    """Show such content once, as the preformatted text it is."""
+    for el in list(root.iter(*_RAW_TEXT)):
+        el.tag = "pre"
+        el.attrib.clear()
+        for node in (el, *el.iterdescendants()):
+            for attr in ("text", "tail"):
+                value = getattr(node, attr)
+                if value and value.endswith(_FRAGMENT_END) and node is not root:
+                    setattr(node, attr, value.removesuffix(_FRAGMENT_END))
 
 
 _NO_CLASSES: frozenset[str] = frozenset()

@@ -436,3 +436,20 @@ def test_a_huge_body_is_cut_and_recorded() -> None:
         "cleaned body over 500000 characters: cut",
     )
     assert clean_html("<p>normal</p>", None).limits == ()
+
+
+@pytest.mark.parametrize(
+    ("html", "expected"),
+    [
+        # Raw-text elements: their content is shown once, as written, in a <pre>.
+        (
+            "<p>a</p><xmp><b>x</b> &amp; y</xmp><p>b</p>",
+            "<p>a</p><pre>&lt;b&gt;x&lt;/b&gt; &amp;amp; y</pre><p>b</p>",
+        ),
+        # <plaintext> runs to the end of the document, and no further.
+        ("<p>a</p><plaintext><i>z</i> &lt;", "<p>a</p><pre>&lt;i&gt;z&lt;/i&gt; &amp;lt;</pre>"),
+        ("<p>a</p><listing>q</listing>", "<p>a</p><pre>q</pre>"),
+    ],
+)
+def test_raw_text_elements_are_escaped_once(html: str, expected: str) -> None:
+    assert clean_html(html, "https://finance.sina.com.cn/").html == expected
