@@ -275,7 +275,7 @@ def _raw_text_to_pre(root: etree._Element) -> None:
         for node in (el, *el.iterdescendants()):
             for attr in ("text", "tail"):
                 value = getattr(node, attr)
-                if value and value.endswith(_FRAGMENT_END) and node is not root:
+                if value and value.endswith(_FRAGMENT_END):
                     setattr(node, attr, value.removesuffix(_FRAGMENT_END))
 
 
