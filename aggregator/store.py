@@ -73,14 +73,12 @@ class _NewRows:
 
 def _ref_keys(ref: str) -> list[str]:
     """The identity keys an operator's reference (a key or any URL form) may stand for."""
-    keys = [ref]
-    canon = canonical_url(ref)
-    if canon:
-        keys.append(f"url:{canon}")
-    if ref.startswith(("http://", "https://")):
-        key, alts = identity_keys(ref, None, "", "")
-        keys += [key, *alts]
-    return keys
+    if canonical_url(ref) is None:
+        return [ref]
+    # A URL's keys, as an item linking to it would have them (a URL always has a url: key,
+    # so the title and date, used only without one, are left empty).
+    key, alts = identity_keys(ref, None, "", "")
+    return [key, *alts]
 
 
 class Store(SourceStates, ListedItems, ChangeTracking):
@@ -454,6 +452,9 @@ class Store(SourceStates, ListedItems, ChangeTracking):
     def deleted_at(self, ref: str) -> datetime | None:
         """When the article `ref` (slug, id, URL or key) was deleted; None if it was not."""
         db = self._db
+        if ref.startswith("urn:uuid:"):  # an id: derived from a key, not stored
+            tombstones = db.execute("SELECT key, deleted_at FROM tombstones")
+            return parse_dt(next((w for k, w in tombstones if article_id(k) == ref), None))
         row = db.execute(
             "SELECT deleted_at FROM tombstones WHERE slug = ? LIMIT 1", (ref,)
         ).fetchone()
@@ -461,11 +462,6 @@ class Store(SourceStates, ListedItems, ChangeTracking):
             if row:
                 break
             row = db.execute("SELECT deleted_at FROM tombstones WHERE key = ?", (key,)).fetchone()
-        if row is None and ref.startswith("urn:uuid:"):  # ids are derived from keys
-            for key, when in db.execute("SELECT key, deleted_at FROM tombstones"):
-                if article_id(key) == ref:
-                    row = (when,)
-                    break
         return parse_dt(row[0]) if row else None
 
     # --- reading (the outputs.ArticleView protocol) -------------------------------------

@@ -90,23 +90,39 @@ def _mutmut() -> str:
     return str(Path(sys.executable).with_name("mutmut"))
 
 
-_SQL = re.compile(r"^\s*(?:SELECT|INSERT|UPDATE|DELETE|CREATE|DROP|ALTER|WITH|PRAGMA)\b|\?", re.I)
+# A Python string literal holding SQL: it starts with a statement or clause keyword (the
+# code writes them in capitals), or has a `?` placeholder. SQLite reads keywords and
+# identifiers in any case, not 'literals'.
+_STRING = re.compile(r'"((?:[^"\\]|\\.)*)"')
+_SQL = re.compile(
+    r"^\s*(?:SELECT|INSERT|UPDATE|DELETE|CREATE|DROP|ALTER|WITH|PRAGMA|FROM|WHERE|ORDER|GROUP"
+    r"|JOIN|LIMIT|VALUES|SET|AND|OR)\b|(?:[=(,]\s*|\s)\?"
+)
+_SQL_LITERAL = re.compile(r"'[^']*'")
+
+
+def sql_case_only(removed: str, added: str) -> bool:
+    """Whether a changed line differs only in the letter case of SQL text outside its
+    'literals' (an equivalent mutant: SQLite reads keywords and identifiers in any case)."""
+    if removed == added or removed.lower() != added.lower():
+        return False
+    if _STRING.sub('""', removed) != _STRING.sub('""', added):
+        return False  # code outside the strings changed
+    old, new = _STRING.findall(removed), _STRING.findall(added)
+    changed = [(o, n) for o, n in zip(old, new, strict=True) if o != n]
+    return bool(changed) and all(
+        _SQL.search(o) is not None and _SQL_LITERAL.findall(o) == _SQL_LITERAL.findall(n)
+        for o, n in changed
+    )
 
 
 def _sql_case_only(work: Path, name: str) -> bool:
-    """Whether the mutant only changes the letter case of SQL text: SQLite reads keywords and
-    identifiers in any case, so no test can tell it apart (an equivalent mutant)."""
     diff = subprocess.run(
         [_mutmut(), "show", name], cwd=work, check=True, capture_output=True, text=True
     ).stdout
     removed = [line[1:] for line in diff.splitlines() if line.startswith("-") and line[1:2] != "-"]
     added = [line[1:] for line in diff.splitlines() if line.startswith("+") and line[1:2] != "+"]
-    return (
-        len(removed) == len(added) == 1
-        and removed[0] != added[0]
-        and removed[0].lower() == added[0].lower()
-        and _SQL.search(removed[0]) is not None
-    )
+    return len(removed) == len(added) == 1 and sql_case_only(removed[0], added[0])
 
 
 def score(work: Path) -> tuple[Counter[str], list[str]]:
