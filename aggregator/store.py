@@ -492,17 +492,19 @@ class Store(SourceStates, ListedItems, ChangeTracking):
         pages (the archive tail, rewritten on every publish) skip nothing."""
         total = self.count(category)
         take = min(limit, total - offset)
-        if offset < 0 or take <= 0:
+        if offset < 0 or take < 1:
             return []
         from_end = total - offset - take
-        where = "" if category is None else "WHERE category = ?"
-        table = "articles" if category is None else "article_categories"
-        args: tuple[object, ...] = () if category is None else (category,)
+        args: tuple[str, ...] = ()
+        if category is None:
+            rows = "SELECT seq FROM articles"
+        else:
+            rows, args = "SELECT seq FROM article_categories WHERE category = ?", (category,)
         if offset <= from_end:
-            sql = f"SELECT seq FROM {table} {where} ORDER BY seq LIMIT ? OFFSET ?"
+            sql = f"{rows} ORDER BY seq LIMIT ? OFFSET ?"
             seqs = [r[0] for r in self._db.execute(sql, (*args, take, offset))]
         else:
-            sql = f"SELECT seq FROM {table} {where} ORDER BY seq DESC LIMIT ? OFFSET ?"
+            sql = f"{rows} ORDER BY seq DESC LIMIT ? OFFSET ?"
             seqs = [r[0] for r in self._db.execute(sql, (*args, take, from_end))][::-1]
         return self._load(seqs)
 
@@ -573,9 +575,7 @@ class Store(SourceStates, ListedItems, ChangeTracking):
             r = rows.get(seq)
             if r is None:
                 continue
-            published = parse_dt(r[5])
-            updated = parse_dt(r[6])
-            assert published is not None and updated is not None
+            published, updated = parse_dt(r[5]), parse_dt(r[6])
             out.append(
                 StoredArticle(
                     id=r[1],

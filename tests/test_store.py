@@ -640,3 +640,32 @@ def test_stored_lists_are_readable_utf8_json(store: Store) -> None:
         '["长江干线港口1-7月完成货物吞吐量超20亿吨"]',
         '["五粮液"]',
     )
+
+
+def test_pages_past_either_end_are_empty_and_deleted_seqs_are_left_out(store: Store) -> None:
+    arts = [art(f"https://example.com/{i}", f"第{i}条", f"正文{i}" * 30) for i in range(5)]
+    store.upsert(arts, NOW)
+    for offset, limit in [(-1, 2), (5, 2), (8, 2), (2, 0), (0, -1)]:
+        assert store.page(offset, limit) == [], (offset, limit)
+        assert store.page(offset, limit, "金融") == [], (offset, limit)
+    store.delete(arts[2].link, NOW)
+    assert [a.title for a in store.load([4, 3, 99, 1])] == ["第3条", "第0条"]
+    assert [a.title for a in store.load([5, 3, 1])] == ["第4条", "第0条"]
+
+
+def test_a_page_is_counted_from_the_nearer_end_of_its_list(store: Store) -> None:
+    """The newest pages, rewritten on every publish, skip no rows however long the list."""
+    arts = [art(f"https://example.com/{i}", f"第{i}条", f"正文{i}" * 30) for i in range(10)]
+    store.upsert(arts, NOW)
+    statements: list[str] = []
+    store._db.set_trace_callback(statements.append)
+    try:
+        for category in (None, "金融"):
+            statements.clear()
+            assert [a.title for a in store.page(7, 2, category)] == ["第7条", "第8条"]
+            assert any("DESC LIMIT 2 OFFSET 1" in s for s in statements), statements
+            statements.clear()
+            assert [a.title for a in store.page(1, 2, category)] == ["第1条", "第2条"]
+            assert any("ORDER BY seq LIMIT 2 OFFSET 1" in s for s in statements), statements
+    finally:
+        store._db.set_trace_callback(None)
