@@ -62,7 +62,7 @@ class _NewRows:
     dirty: set[str] = field(default_factory=set)
 
     def __bool__(self) -> bool:
-        return bool(self.keys or self.dirty)
+        return bool(self.keys)  # every row here belongs to a new article, which has keys
 
     def clear(self) -> None:
         self.keys.clear()
@@ -146,15 +146,14 @@ class Store(SourceStates, ListedItems, ChangeTracking):
                 for k in keys:  # later items of the batch find what this one added
                     known.setdefault(k, (seq, is_copy))
                 counts[result] += 1
-                if result in ("updated", "merged"):
-                    self._flush(pending)
+                if result in ("updated", "merged"):  # (both paths flushed `pending` first)
                     self._touch(seq)
             self._flush(pending)
             # The search index last: FTS5 writes its pending rows at the next statement's
             # savepoint, which would count as changes `_attach` reads as something learnt.
             search.index_rows(self._db, self._to_index.values())
-            self._to_index = {}
-            if counts["new"] + counts["updated"] + counts["merged"]:
+            self._to_index.clear()
+            if counts["new"] or counts["updated"] or counts["merged"]:
                 self._bump_generation()
             if items is not None:
                 source, hashes = items

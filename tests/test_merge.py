@@ -64,6 +64,7 @@ def test_content_hash_known_answers() -> None:
         a, cover="https://n.sinaimg.cn/c.jpg", outlet="证券时报", tags=("贵州茅台 sh600519",)
     )
     assert content_hash(full) == "6c953cf00e337684e08592bcdb8ec34d52a35cec"
+    assert content_hash(replace(a, tags=full.tags)) == "250869d6457bc76a3ef19136901b041d829d1bf0"
 
 
 def test_text_moved_between_fields_is_a_change() -> None:

@@ -669,3 +669,58 @@ def test_a_page_is_counted_from_the_nearer_end_of_its_list(store: Store) -> None
             assert any("ORDER BY seq LIMIT 2 OFFSET 1" in s for s in statements), statements
     finally:
         store._db.set_trace_callback(None)
+
+
+def test_the_generation_moves_with_every_batch_that_changes_something(store: Store) -> None:
+    store.upsert([art(SINA)], NOW)
+    other = art("https://example.com/other", "另一条", "另一条消息" * 20)
+    third = art("https://example.com/third", "第三条", "第三条消息" * 20)
+    batches = {
+        "nothing new": ([art(SINA)], False),
+        "a new and a merged one": ([art(SINA_WAP, source="宏观经济"), other], True),
+        "a new and a revised one": ([art(SINA, text=BODY + "（更新）"), third], True),
+        "a merged one": ([art(SINA_WAP, text=BODY + "（更新）", source="国际")], True),
+        "a revised one": ([art(SINA, text=BODY + "（再更新）")], True),
+    }
+    counts = {}
+    for name, (batch, moves) in batches.items():
+        before = store.generation()
+        r = store.upsert(batch, NOW)
+        counts[name] = (r.new, r.updated, r.merged, r.unchanged)
+        assert (store.generation() > before) is moves, name
+    assert list(counts.values()) == [
+        (0, 0, 0, 1),
+        (1, 0, 1, 0),
+        (1, 1, 0, 0),
+        (0, 0, 1, 0),
+        (0, 1, 0, 0),
+    ]
+
+
+def test_an_article_without_categories_is_stored_whole(store: Store) -> None:
+    bare = replace(art(SINA), categories=())
+    assert store.upsert([bare], NOW).new == 1
+    assert store.upsert([bare], NOW).unchanged == 1
+    (a,) = store.recent(1)
+    assert (a.categories, a.links) == ((), (SINA,))
+
+
+def test_the_signature_an_item_carries_is_the_one_it_is_matched_and_indexed_under(
+    store: Store,
+) -> None:
+    """The poll's workers sign items off the store's lock (prepare.py); the store uses that
+    signature, never signing the text again."""
+    from aggregator.dedup import signature
+
+    story = art(SINA)
+    store.upsert([story], NOW)
+    # Signed as the stored story: matched to it, whatever its text.
+    unrelated = art("https://example.com/u", "上海昨日本土无新增", "上海市卫健委通报。" * 10)
+    signed_as_story = replace(unrelated, signature=signature(story.title, story.text))
+    assert store.upsert([signed_as_story], NOW).merged == 1
+    # A revision is indexed under the signature it carries too.
+    other = art("https://example.com/o", "前三季度规模以上工业增加值增长4.0%", OTHER)
+    revised = replace(story, content_html="<p>修订</p>", signature=signature(other.title, OTHER))
+    assert store.upsert([revised], NOW).updated == 1
+    assert store.upsert([other], NOW).merged == 1
+    assert store.count() == 1
