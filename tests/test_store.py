@@ -630,6 +630,10 @@ def test_stored_lists_are_readable_utf8_json(store: Store) -> None:
     """An operator's `sqlite3` query sees the categories, titles and tags as written (and a
     CJK character stored as one character, not a six-byte escape)."""
     store.upsert([replace(art(SINA), tags=("贵州茅台 sh600519",))], NOW)
+    assert store._db.execute("SELECT categories, tags FROM articles").fetchone() == (
+        '["金融", "新浪财经", "新浪财经－国內"]',
+        '["贵州茅台 sh600519"]',
+    )
     other_headline = replace(STCN_COPY, title="长江干线港口1-7月完成货物吞吐量超20亿吨")
     assert store.upsert([other_headline], NOW).merged == 1  # a channel, another headline
     store.upsert([replace(art(SINA), title="新标题", tags=("五粮液",))], NOW)  # revised
@@ -724,3 +728,10 @@ def test_the_signature_an_item_carries_is_the_one_it_is_matched_and_indexed_unde
     assert store.upsert([revised], NOW).updated == 1
     assert store.upsert([other], NOW).merged == 1
     assert store.count() == 1
+
+
+def test_the_provenance_link_is_the_canonical_url(store: Store) -> None:
+    link = "http://Example.com:80/news/1.html?utm_source=rss&b=2&a=1#comments"
+    store.upsert([art(link)], NOW)
+    (a,) = store.recent(1)
+    assert (a.link, a.links) == (link, ("https://example.com/news/1.html?a=1&b=2",))

@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tomllib
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -99,19 +100,24 @@ _SQL = re.compile(
     r"|JOIN|LIMIT|VALUES|SET|AND|OR)\b|(?:[=(,]\s*|\s)\?"
 )
 _SQL_LITERAL = re.compile(r"'[^']*'")
+# A piece of a statement split over lines: column names, commas and brackets only.
+_SQL_NAMES = re.compile(r"^[\s\w,()]*,[\s\w,()]*$")
 
 
-def sql_case_only(removed: str, added: str) -> bool:
+def sql_case_only(removed: str, added: str, context: Sequence[str] = ()) -> bool:
     """Whether a changed line differs only in the letter case of SQL text outside its
-    'literals' (an equivalent mutant: SQLite reads keywords and identifiers in any case)."""
+    'literals' (an equivalent mutant: SQLite reads keywords and identifiers in any case).
+    `context`: the lines around it, where a list of column names finds its statement."""
     if removed == added or removed.lower() != added.lower():
         return False
     if _STRING.sub('""', removed) != _STRING.sub('""', added):
         return False  # code outside the strings changed
     old, new = _STRING.findall(removed), _STRING.findall(added)
     changed = [(o, n) for o, n in zip(old, new, strict=True) if o != n]
+    in_statement = any(_SQL.search(s) for line in context for s in _STRING.findall(line))
     return bool(changed) and all(
-        _SQL.search(o) is not None and _SQL_LITERAL.findall(o) == _SQL_LITERAL.findall(n)
+        (_SQL.search(o) is not None or (in_statement and _SQL_NAMES.match(o) is not None))
+        and _SQL_LITERAL.findall(o) == _SQL_LITERAL.findall(n)
         for o, n in changed
     )
 
@@ -122,7 +128,8 @@ def _sql_case_only(work: Path, name: str) -> bool:
     ).stdout
     removed = [line[1:] for line in diff.splitlines() if line.startswith("-") and line[1:2] != "-"]
     added = [line[1:] for line in diff.splitlines() if line.startswith("+") and line[1:2] != "+"]
-    return len(removed) == len(added) == 1 and sql_case_only(removed[0], added[0])
+    context = [line[1:] for line in diff.splitlines() if line.startswith(" ")]
+    return len(removed) == len(added) == 1 and sql_case_only(removed[0], added[0], context)
 
 
 def score(work: Path) -> tuple[Counter[str], list[str]]:
