@@ -139,12 +139,12 @@ class Store(SourceStates, ListedItems, ChangeTracking):
                 result: merge.Outcome
                 if isinstance(decision, merge.Known):
                     self._flush(pending)  # the paths below read the rows they touch
-                    seq, is_copy = decision.seq, int(decision.through_copy)
-                    result = self._upsert_known(seq, decision.through_copy, a, keys, now)
+                    seq, is_copy = decision.seq, decision.through_copy
+                    result = self._upsert_known(seq, is_copy, a, keys, now)
                 else:
                     result, seq, is_copy = self._upsert_unknown(a, keys, now, pending)
                 for k in keys:  # later items of the batch find what this one added
-                    known.setdefault(k, (seq, is_copy))
+                    known.setdefault(k, (seq, int(is_copy)))
                 counts[result] += 1
                 if result in ("updated", "merged"):  # (both paths flushed `pending` first)
                     self._touch(seq)
@@ -215,7 +215,7 @@ class Store(SourceStates, ListedItems, ChangeTracking):
 
     def _upsert_unknown(
         self, a: Article, keys: Sequence[str], now: datetime, pending: _NewRows
-    ) -> tuple[merge.Outcome, int, int]:
+    ) -> tuple[merge.Outcome, int, bool]:
         """An item with no stored key: a near-duplicate of a kept story, or a new one.
         Returns what happened, the article's seq and whether its keys are a copy's."""
         # Usually computed by the poll's worker; computed here once for find and add if not.
@@ -236,8 +236,8 @@ class Store(SourceStates, ListedItems, ChangeTracking):
                 self._attach(seq, a, keys, now, is_copy=True)
                 self._add_alt_title(seq, a.title)
                 self._index.add_alias(kept, a.title)
-                return "merged", seq, 1
-        return "new", self._insert(a, keys, now, sig, pending), 0
+                return "merged", seq, True
+        return "new", self._insert(a, keys, now, sig, pending), False
 
     def _kept_story(self, a: Article, sig: Signature) -> tuple[str, int] | None:
         """The kept story (id, seq) ``a`` is a copy of. The index judges signatures; the two

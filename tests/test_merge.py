@@ -28,6 +28,9 @@ def test_the_storys_own_key_wins_over_a_copys() -> None:
     known = {"sina:abc": (7, 1), "url:https://finance.sina.com.cn/a.shtml": (3, 0)}
     assert decide(KEYS, set(), known) == Known(3, through_copy=False)
     assert decide(KEYS[:1], set(), known) == Known(7, through_copy=True)
+    # whichever was stored first
+    known = {"sina:abc": (3, 1), "url:https://finance.sina.com.cn/a.shtml": (7, 0)}
+    assert decide(KEYS, set(), known) == Known(7, through_copy=False)
 
 
 @pytest.mark.parametrize(

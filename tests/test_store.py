@@ -728,6 +728,12 @@ def test_the_signature_an_item_carries_is_the_one_it_is_matched_and_indexed_unde
     assert store.upsert([revised], NOW).updated == 1
     assert store.upsert([other], NOW).merged == 1
     assert store.count() == 1
+    # A new story is indexed under the signature it carries.
+    third = art("https://example.com/t", "上半年国民经济运行情况", OTHER[::-1])
+    fresh = art("https://example.com/f", "深圳今日", "深圳发布会介绍夏季防汛准备。" * 5)
+    assert store.upsert([replace(fresh, signature=signature(third.title, third.text))], NOW).new
+    assert store.upsert([third], NOW).merged == 1
+    assert store.count() == 2
 
 
 def test_the_provenance_link_is_the_canonical_url(store: Store) -> None:
@@ -735,3 +741,18 @@ def test_the_provenance_link_is_the_canonical_url(store: Store) -> None:
     store.upsert([art(link)], NOW)
     (a,) = store.recent(1)
     assert (a.link, a.links) == (link, ("https://example.com/news/1.html?a=1&b=2",))
+
+
+def test_new_articles_are_indexed_without_looking_up_what_they_replace(store: Store) -> None:
+    """A cold ingest is almost all new articles: no per-article index lookup for them (a
+    revision does look its old index row up, to replace it)."""
+    arts = [art(f"https://example.com/{i}", f"第{i}条", f"正文{i}" * 30) for i in range(3)]
+    statements: list[str] = []
+    store._db.set_trace_callback(statements.append)
+    try:
+        store.upsert(arts, NOW)
+        assert not [s for s in statements if "FROM dedup_article WHERE id" in s]
+        store.upsert([replace(arts[0], title="第0条（更新）")], NOW)
+        assert [s for s in statements if "FROM dedup_article WHERE id" in s]
+    finally:
+        store._db.set_trace_callback(None)

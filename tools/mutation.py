@@ -9,6 +9,10 @@ under `.mutation/<module>/` (links to `aggregator/` and `tests/`, a pyproject.to
 one module is mutated and each mutant runs only the tests that cover it. Every run starts
 afresh: mutmut's cache keeps a survivor's verdict when only the tests changed.
 
+`--again` after adding tests: only the mutants of changed functions and those the last run
+did not kill are tested again (a kill stands: the tests only grew). Removing or weakening a
+test needs a full run.
+
 Prints `killed/total` and the surviving mutants (`mutmut show NAME` in that folder shows one);
 mutmut's own output goes to `.mutation/<module>/run.log`.
 Equivalent mutants are excluded in the source with `# pragma: no mutate` and a reason
@@ -154,28 +158,52 @@ def score(work: Path) -> tuple[Counter[str], list[str]]:
     return statuses, survivors
 
 
+def _not_killed(work: Path) -> list[str]:
+    """The mutants of the last run that no test killed (survived, no tests, suspicious)."""
+    out = subprocess.run(
+        [_mutmut(), "results"], cwd=work, check=True, capture_output=True, text=True
+    ).stdout
+    return [line.strip().rpartition(": ")[0] for line in out.splitlines() if ": " in line]
+
+
+def _run(work: Path, max_children: int, names: list[str], log: Path) -> None:
+    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
+    with log.open("a", encoding="utf-8") as out:
+        done = subprocess.run(
+            [_mutmut(), "run", "--max-children", str(max_children), *names],
+            cwd=work,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+    if done.returncode:
+        sys.exit(f"mutmut failed ({done.returncode}), see {log}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("module", help="a name in [tool.mutation.modules], e.g. dates")
     parser.add_argument("--max-children", type=int, default=2)
     parser.add_argument("--survivors", action="store_true", help="list every mutant not killed")
     parser.add_argument("--no-run", action="store_true", help="only report the last results")
+    parser.add_argument(
+        "--again",
+        action="store_true",
+        help="after adding tests: test again only the mutants of changed functions and those "
+        "the last run did not kill (the tests only grew, so a kill stands)",
+    )
     args = parser.parse_args()
     work = prepare(args.module)
-    if not args.no_run:
+    log = work / "run.log"
+    if args.again:
+        not_killed = _not_killed(work)
+        _run(work, args.max_children, [], log)  # the mutants of changed functions
+        if not_killed:
+            _run(work, args.max_children, not_killed, log)
+    elif not args.no_run:
         shutil.rmtree(work / "mutants", ignore_errors=True)
-        env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
-        log = work / "run.log"
-        with log.open("w", encoding="utf-8") as out:
-            done = subprocess.run(
-                [_mutmut(), "run", "--max-children", str(args.max_children)],
-                cwd=work,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                env=env,
-            )
-        if done.returncode:
-            sys.exit(f"mutmut failed ({done.returncode}), see {log}")
+        log.unlink(missing_ok=True)
+        _run(work, args.max_children, [], log)
     statuses, survivors = score(work)
     total = sum(statuses.values()) - statuses["equivalent, not counted (SQL case)"]
     # A mutant that hangs the tests (timeout) is caught too: the suite did not pass.
