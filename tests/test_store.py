@@ -36,6 +36,7 @@ SINA_WAP = "http://finance.sina.cn/2022-08-09/detail-imizmscv5449371.d.html?from
 
 def test_new_then_unchanged(store: Store) -> None:
     assert store.upsert([art(SINA)], NOW).new == 1
+    assert store.recent(1)[0].date_is_fallback is False
     again = store.upsert([art(SINA)], NOW + timedelta(minutes=5))
     assert (again.new, again.updated, again.merged, again.unchanged) == (0, 0, 0, 1)
     assert store.count() == 1
@@ -585,6 +586,12 @@ def test_an_article_is_found_by_id_slug_key_or_any_url_form(store: Store) -> Non
     for ref in refs:
         assert store.deleted_at(ref) == NOW, ref
     assert store.deleted_at("https://example.com/never-stored") is None
+    assert store.deleted_at("urn:uuid:00000000-0000-5000-8000-000000000000") is None
+    store.upsert([art("https://example.com/later")], NOW)
+    (later,) = store.recent(1)
+    store.delete(later.id, NOW + timedelta(days=1))
+    assert store.deleted_at(later.id) == NOW + timedelta(days=1)
+    assert store.deleted_at(a.id) == NOW
 
 
 def test_merged_copies_are_listed_oldest_first(store: Store) -> None:
@@ -624,6 +631,14 @@ def test_a_change_to_an_article_marks_the_closed_list_pages_holding_it(store: St
     store.upsert([replace(arts[1], title="第1条（更新）")], NOW)
     assert sorted(paging.dirty(db)) == [(paging.ALL, 1), ("金融", 1)]
     assert store.dirty_post_ids() == [store.page(1, 1)[0].id]
+    # Merged into: another channel's copy of article 0.
+    paging.clear(db, paging.dirty(db))
+    store.mark_posts_clean(store.all_ids())
+    copy = replace(arts[0], link="https://example.com/0?from=wap", key="url:0-wap")
+    copy = replace(copy, source_name="宏观经济", categories=("宏观经济",))
+    assert store.upsert([copy], NOW).merged == 1
+    assert sorted(paging.dirty(db)) == [(paging.ALL, 1), ("金融", 1)]
+    assert store.dirty_post_ids() == [store.page(0, 1)[0].id]
 
 
 def test_stored_lists_are_readable_utf8_json(store: Store) -> None:
