@@ -249,12 +249,26 @@ def _status(settings: Settings) -> int:
             file=sys.stderr,
         )
         return 1
+    from .outputs import skip_report
+
     store = Store(settings.storage_path, settings.dedup, readonly=True)
     try:
         states = [store.peek_state(s.name, s.url) for s in settings.sources]
+        skipped = skip_report(store)
     finally:
         store.close()
     print(json.dumps([state_json(st) for st in states], ensure_ascii=False, indent=2))
+    if skipped["skipped"]:  # not in the JSON: it lists sources, and scripts rely on that
+        print(
+            f"aggregator: the last publish left out {skipped['skipped']} article(s) it could"
+            " not render (the log has each one):",
+            file=sys.stderr,
+        )
+        for a in skipped["articles"]:
+            print(
+                f"  {a['id']} {a['title']} ({', '.join(a['outputs'])}): {a['reason']}",
+                file=sys.stderr,
+            )
     return 0
 
 
