@@ -490,3 +490,23 @@ def test_what_a_publish_leaves_out_is_reported_and_recorded(
     assert p.store.delete(bad.id, p.now) is not None
     outputs.publish(p.settings, p.store)
     assert outputs.skip_report(p.store) == {"skipped": 0, "by_output": {}, "articles": []}
+
+
+def test_an_empty_store_publishes_no_archive_page(publisher: Make) -> None:
+    # Nothing to reach, and its `updated` could only be made up (it was 2000-01-01).
+    def prev_archive(p: Publisher) -> list[str]:
+        root = etree.parse(str(p.dir / "feed.atom")).getroot()
+        return [x.get("href", "") for x in root.iter(f"{A}link") if x.get("rel") == "prev-archive"]
+
+    p = publisher(0)
+    p.publish()
+    assert (p.dir / "feed.atom").is_file() and not (p.dir / "archive" / "1.atom").exists()
+    assert prev_archive(p) == []
+    p.add(make_article(1))
+    p.publish()
+    assert prev_archive(p) == [BASE + "archive/1.atom"]
+    (entry,) = parse(p.dir / "archive" / "1.atom").entries
+    assert p.store.delete(entry.id, p.now) is not None
+    p.publish()
+    assert not (p.dir / "archive" / "1.atom").exists(), "the deleted article's page goes"
+    assert prev_archive(p) == []
