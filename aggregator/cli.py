@@ -209,11 +209,13 @@ def _import_opml(settings: Settings, file: Path) -> int:
 
 def _check_config(settings: Settings, *, probe: bool) -> int:
     from .checks import offline_problems
+    from .normalize import categories_of
 
     print(f"{settings.config_path}: {len(settings.sources)} source(s)")
     for s in settings.sources:
-        url = redact(s.url)
-        print(f"  {s.name}: {url} every {s.interval:g}s → {' / '.join(s.categories)}")
+        # The categories its articles get: the configured ones, then its name (never none).
+        filed = " / ".join(categories_of(s))
+        print(f"  {s.name} ({s.kind}): {redact(s.url)} every {s.interval:g}s → {filed}")
     problems = offline_problems(settings)
     from .pidfile import running_pid
 
