@@ -240,6 +240,7 @@ def test_posts_and_pages_deleted_come_back_byte_identical(tmp_path: Path) -> Non
             assert wait_for(lambda: len(list((public / "articles").glob("*.html"))) == 6)
             before = snapshot(public)
             gone = [*sorted(public.glob("posts/*.md"))[:2], sorted(public.glob("articles/*"))[3]]
+            gone += [public / "feed.rss", next(public.glob("categories/*.atom"))]
             for path in gone:
                 path.unlink()
             d.wait_for("restoring the files of 3 article(s)", timeout=20)

@@ -93,8 +93,13 @@ def publish(
     """
     generation = str(store.generation())
     setups = {o.name: f"{__version__} {o.setup(settings)}" for o in OUTPUTS}
+    touched = completeness.touched(OUTPUTS, settings, store)
+    if touched:
+        log.warning("outputs changed by someone else: writing %s again in full", ", ".join(touched))
     full = {
-        o.name: not o.intact(settings) or store.get_meta(_setup_key(o)) != setups[o.name]
+        o.name: not o.intact(settings)
+        or store.get_meta(_setup_key(o)) != setups[o.name]
+        or o.name in touched
         for o in OUTPUTS
     }
     if not any(full.values()) and store.get_meta("published_generation") == generation:
@@ -209,7 +214,8 @@ def skip_report(store: Store) -> SkipReport:
 
 def find_missing(settings: Settings, store: Store, *, force: bool = False) -> int:
     """Mark the articles whose post or page went missing to be written by the next publish
-    (completeness.py); log and return how many."""
+    (completeness.py); log and return how many, plus one for each output whose folders
+    someone else changed (the next publish writes it again in full)."""
     missing = completeness.find_missing(OUTPUTS, settings, store, force=force)
     if missing:
         log.warning(
@@ -217,7 +223,7 @@ def find_missing(settings: Settings, store: Store, *, force: bool = False) -> in
             missing.articles,
             missing.summary(),
         )
-    return missing.articles
+    return missing.articles + len(completeness.touched(OUTPUTS, settings, store))
 
 
 def intact(settings: Settings) -> bool:
