@@ -207,6 +207,7 @@ def test_outputs_removed_while_running_are_rebuilt_whole(
     run_daemon(settings, body)
 
 
+@pytest.mark.slow  # publishing around a 10 M character body, twice: 10-20 s here
 def test_articles_publishing_skips_show_in_healthz_metrics_and_status(
     server: FaultServer, settings: Settings
 ) -> None:

@@ -138,6 +138,7 @@ def publish(
         shown.done()
     # Durable before the publish is recorded: a power loss before this point means the
     # next run publishes again; one pass of fsyncs after all writes flushes each file once.
+    left_complete = completeness.states_after(OUTPUTS, settings, untouched, full)
     fsync_all(changed)
     for o in OUTPUTS:
         o.finish(contexts[o.name])
@@ -145,7 +146,7 @@ def publish(
     for o in OUTPUTS:
         store.set_meta(_setup_key(o), setups[o.name])
     store.set_meta("published_generation", generation)
-    completeness.record_after(OUTPUTS, settings, store, untouched, full)
+    completeness.record(store, left_complete)
     report = json.dumps(_report(left_out), ensure_ascii=False, sort_keys=True)
     if store.get_meta(SKIPPED_KEY) != report:
         store.set_meta(SKIPPED_KEY, report)

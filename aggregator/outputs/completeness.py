@@ -105,16 +105,17 @@ def states_before(outputs: Sequence[Output], settings: Settings, store: Store) -
     return seen
 
 
-def record_after(
+def states_after(
     outputs: Sequence[Output],
     settings: Settings,
-    store: Store,
     untouched: dict[str, bool],
     full: dict[str, bool],
-) -> None:
-    """After a publish: record the per-article folders it left complete (untouched by
-    others before it, or written in full), and every watched folder (each output is
-    complete now)."""
+) -> dict[str, str]:
+    """Right after a publish's last write: the states to record once it is done (`record`)
+    of the per-article folders it left complete (untouched by others before it, or
+    written in full) and of every watched folder (each output is complete now). Taken
+    before the files are made durable: a file removed by someone else from then on (not
+    during the writing itself) changes the folder's state after this, so it is found."""
     states: dict[str, str] = {}
     for o in outputs:
         files = o.article_files(settings)
@@ -124,6 +125,10 @@ def record_after(
                 states[_key(o)] = state
         for folder in o.watched(settings):
             states[_watch_key(o, folder, settings)] = folder_state(folder) or "missing"
+    return states
+
+
+def record(store: Store, states: dict[str, str]) -> None:
     changed = {k: v for k, v in states.items() if store.get_meta(k) != v}
     if changed:
         store.set_metas(changed)
