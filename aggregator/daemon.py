@@ -27,8 +27,8 @@ from .errors import ConfigError
 from .fetch import Fetcher
 from .metrics import Metrics
 from .models import Settings, Source, SourceState
+from .outputs import find_missing, publish
 from .outputs import intact as outputs_intact
-from .outputs import publish
 from .pidfile import PidFile
 from .poll import Pipeline, poll_source
 from .server import create_app
@@ -81,6 +81,9 @@ class _Publisher:
 
 TICK = 0.5  # seconds between looks at which sources are due
 OUTPUTS_CHECK = 10  # ticks between looks at whether the outputs are still there
+# Looks at the outputs between two that list every per-article folder even if its state
+# says nobody touched it (a coarse file-system clock can hide a removal): about 30 min.
+OUTPUTS_RECOUNT = 360
 
 
 class Daemon:
@@ -108,6 +111,7 @@ class Daemon:
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self.stopping = False
         self._ticks = 0
+        self._completeness: asyncio.Task[None] | None = None
         self.rng = random.Random()
         self.grace = 3.0  # seconds in-flight polls get on shutdown
 
@@ -178,10 +182,14 @@ class Daemon:
                 return
             now = utcnow()
             self._ticks += 1
-            if self._ticks % OUTPUTS_CHECK == 0 and not outputs_intact(self.settings):
-                # Removed or emptied while running: every source may say 304 for hours,
-                # so publishing cannot wait for a change. The publish rebuilds in full.
-                self.publisher.request()
+            if self._ticks % OUTPUTS_CHECK == 0:
+                # Removed, emptied or thinned out while running: every source may say 304
+                # for hours, so publishing cannot wait for a change.
+                if not outputs_intact(self.settings):
+                    self.publisher.request()  # it rebuilds in full
+                elif self._completeness is None or self._completeness.done():
+                    force = self._ticks % (OUTPUTS_CHECK * OUTPUTS_RECOUNT) == 0
+                    self._completeness = asyncio.create_task(self.restore_missing(force=force))
             for name, when in self.due.items():
                 if when <= now and name not in self.inflight:
                     self.started_at[name] = now
@@ -189,6 +197,14 @@ class Daemon:
                     self.inflight[name] = task
         except Exception:  # the tick must survive anything: it is the whole schedule
             log.exception("scheduler tick failed")
+
+    async def restore_missing(self, *, force: bool = False) -> None:
+        """Have the next publish write the posts and pages that went missing. Never raises."""
+        try:
+            if await self.p.db(find_missing, self.settings, self.p.store, force=force):
+                self.publisher.request()
+        except Exception:
+            log.exception("looking for missing output files failed; looking again later")
 
     async def _poll(self, source: Source) -> None:
         """Poll one source and give it its next due time, whatever happens."""
@@ -298,6 +314,7 @@ class Daemon:
 
     async def start(self) -> None:
         await self.set_sources(self.settings.sources)
+        await self.restore_missing()
         await self.publisher.publish_now()  # serve what is stored at once
         self.scheduler.add_job(
             self._tick,
@@ -324,6 +341,8 @@ class Daemon:
                 task.cancel()
             if pending:
                 await asyncio.wait(pending)
+        if self._completeness is not None:
+            await self._completeness
         await self.publisher.flush()
         async with self.p.db_lock:  # no store call is running past this point
             pass

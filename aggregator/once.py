@@ -10,7 +10,7 @@ from .dates import utcnow
 from .errors import OutputError
 from .fetch import Fetcher
 from .models import PollResult, Settings
-from .outputs import publish
+from .outputs import find_missing, publish
 from .poll import Pipeline, poll_all
 from .progress import Progress
 from .store import Store
@@ -37,6 +37,7 @@ async def run_once(settings: Settings) -> int:
     store = Store(settings.storage_path, settings.dedup)
     workers = Workers(settings.workers)
     try:
+        find_missing(settings, store)  # a post or page deleted since: written again below
         async with Fetcher(settings.fetch) as fetcher:
             p = Pipeline(settings, store, fetcher, None, workers=workers)
             shown = Progress("polling sources", len(settings.sources))

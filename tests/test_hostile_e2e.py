@@ -22,10 +22,12 @@ from tests.processes import (
     REPO,
     RSS_TYPE,
     Daemon,
+    Running,
     entry_titles,
     free_port,
     healthz,
     run_cli,
+    snapshot,
     wait_for,
     write_config,
 )
@@ -221,3 +223,35 @@ def test_unwritable_outputs_are_a_clear_error_and_lose_nothing(tmp_path: Path) -
         again = run_cli("once", "-c", str(cfg))  # stored the first time: published now
         assert again.returncode == 0, again.stderr
         assert entry_titles(tmp_path / "public") == ["第1条"]
+
+
+@pytest.mark.slow  # two daemon start-ups and a 5 s look: about 15 s here
+def test_posts_and_pages_deleted_come_back_byte_identical(tmp_path: Path) -> None:
+    # Finding 10: files deleted while their folder remains, with the daemon running (every
+    # source says 304: nothing else would publish) and while it is stopped.
+    with FaultServer() as server:
+        body = rss(*(item(n, f"<p>第{n}条正文。</p>") for n in range(1, 7)))
+        server.add("/f.xml", Static(body, headers=RSS_TYPE, etag='"v1"'))
+        port = free_port()
+        cfg = write_config(tmp_path, [("源", server.url("/f.xml"), ["金融", "源"])], port)
+        public = tmp_path / "public"
+        with Running(cfg) as d:
+            d.wait_for("published")
+            assert wait_for(lambda: len(list((public / "articles").glob("*.html"))) == 6)
+            before = snapshot(public)
+            gone = [*sorted(public.glob("posts/*.md"))[:2], sorted(public.glob("articles/*"))[3]]
+            for path in gone:
+                path.unlink()
+            d.wait_for("restoring the files of 3 article(s)", timeout=20)
+            assert wait_for(lambda: all(p.is_file() for p in gone))
+            after = snapshot(public)
+            assert {k: v[0] for k, v in after.items()} == {k: v[0] for k, v in before.items()}
+            rewritten = {k for k in after if after[k][1] != before[k][1]}
+            assert rewritten == {str(p.relative_to(public)) for p in gone}, "exactly those"
+        gone = [*sorted(public.glob("posts/*.md"))[3:], sorted(public.glob("articles/*"))[0]]
+        for path in gone:
+            path.unlink()
+        done = run_cli("once", "-c", str(cfg))
+        assert done.returncode == 0, done.stderr
+        assert "restoring the files of 4 article(s): posts 3, article_pages 1" in done.stderr
+        assert {k: v[0] for k, v in snapshot(public).items()} == {k: v[0] for k, v in after.items()}

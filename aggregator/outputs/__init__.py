@@ -17,6 +17,7 @@ from .. import __version__
 from ..atomic import fsync_all
 from ..models import Settings
 from ..progress import Progress
+from . import completeness
 from .archives import Archives
 from .article_pages import ArticlePages
 from .base import ArticleView, Context, Output, Rendered, render_isolated
@@ -53,7 +54,16 @@ IN_FLIGHT = 4  # jobs per worker process submitted ahead of writing
 # costs more than rendering a few dozen documents here.
 PARALLEL_JOBS = 16
 
-__all__ = ["OUTPUTS", "ArticleView", "Context", "Output", "Rendered", "intact", "publish"]
+__all__ = [
+    "OUTPUTS",
+    "ArticleView",
+    "Context",
+    "Output",
+    "Rendered",
+    "find_missing",
+    "intact",
+    "publish",
+]
 
 
 def publish(
@@ -77,6 +87,7 @@ def publish(
     }
     if not any(full.values()) and store.get_meta("published_generation") == generation:
         return []
+    untouched = completeness.states_before(OUTPUTS, settings, store)
     dirty = frozenset(store.dirty_categories())
     changed: list[Path] = []
     contexts = {o.name: Context(settings, store, full[o.name], dirty, changed) for o in OUTPUTS}
@@ -115,7 +126,21 @@ def publish(
     for o in OUTPUTS:
         store.set_meta(_setup_key(o), setups[o.name])
     store.set_meta("published_generation", generation)
+    completeness.record_after(OUTPUTS, settings, store, untouched, full)
     return changed
+
+
+def find_missing(settings: Settings, store: Store, *, force: bool = False) -> int:
+    """Mark the articles whose post or page went missing to be written by the next publish
+    (completeness.py); log and return how many."""
+    missing = completeness.find_missing(OUTPUTS, settings, store, force=force)
+    if missing:
+        log.warning(
+            "outputs incomplete: restoring the files of %d article(s): %s",
+            missing.articles,
+            missing.summary(),
+        )
+    return missing.articles
 
 
 def intact(settings: Settings) -> bool:

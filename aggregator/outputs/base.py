@@ -109,6 +109,12 @@ class Output:
         """Whether its files are still there (else the next publish renders it in full)."""
         return True
 
+    def article_files(self, settings: Settings) -> tuple[Path, str] | None:
+        """The folder holding one file of this output per stored article, named
+        `<slug><suffix>`, and that suffix; None when it writes no such files. Files missing
+        there are written again (completeness.py)."""
+        return None
+
     def plan(self, ctx: Context) -> Sequence[object]:
         """The jobs to render in this publish, in writing order."""
         raise NotImplementedError
