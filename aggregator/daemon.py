@@ -359,6 +359,7 @@ async def run_daemon(settings: Settings) -> int:
 async def _serve(settings: Settings) -> int:
     listener = _listen(settings.server_host, settings.server_port)  # fail before polling
     fd_limit = http.raise_fd_limit()
+    cap = http.connection_cap(fd_limit, http.fd_reserve(settings))
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     hup = asyncio.Event()
@@ -371,6 +372,7 @@ async def _serve(settings: Settings) -> int:
         async with Fetcher(settings.fetch) as fetcher:
             daemon = Daemon(settings, store, fetcher)
             _log_setup(settings, served_url(settings.server_host, listener.getsockname()[1]))
+            log.info("connections: at most %d at once (open-files limit %d)", cap, fd_limit)
             await daemon.start()
             reloads = asyncio.create_task(_reload_on(hup, daemon))
             from .live import LiveSite
@@ -381,7 +383,6 @@ async def _serve(settings: Settings) -> int:
             app = create_app(
                 settings.output.dir, health=daemon.health, metrics=daemon.metrics, site=live
             )
-            cap = http.connection_cap(fd_limit)
             config = uvicorn.Config(
                 app,
                 host=settings.server_host,
@@ -393,6 +394,7 @@ async def _serve(settings: Settings) -> int:
                 limit_concurrency=cap,
             )
             server = http.Server(config, cap)
+            listener.guard(cap, fd_limit, server.make_room)
             http.limit_server_logs()
             serving = asyncio.create_task(server.serve(sockets=[listener]))
             stopping = asyncio.create_task(stop.wait())
@@ -431,10 +433,10 @@ async def _reload_on(hup: asyncio.Event, daemon: Daemon) -> None:
             log.exception("reload failed; keeping the running config")
 
 
-def _listen(host: str, port: int) -> socket.socket:
+def _listen(host: str, port: int) -> http.Listener:
     """Bind the HTTP port up front: a port in use is a clear configuration error."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock = http.Listener(family)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
