@@ -27,7 +27,7 @@ from .errors import ConfigError
 from .fetch import Fetcher
 from .metrics import Metrics
 from .models import Settings, Source, SourceState
-from .outputs import find_missing, publish
+from .outputs import Skipped, SkipReport, find_missing, publish, skip_report, skipped_by_output
 from .outputs import intact as outputs_intact
 from .pidfile import PidFile
 from .poll import Pipeline, poll_source
@@ -51,6 +51,8 @@ class _Publisher:
         self._wanted = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.error: str | None = None  # the last publish's failure; None once one succeeds
+        # What the last publish that ran left out (outputs.skip_report), for /healthz.
+        self.skipped: SkipReport = {"skipped": 0, "by_output": {}, "articles": []}
 
     def request(self) -> None:
         self._wanted.set()
@@ -66,10 +68,14 @@ class _Publisher:
     async def publish_now(self) -> None:
         try:
             p = self._p
-            changed = await p.db(publish, p.settings, p.store, p.workers)
+            left_out: list[Skipped] = []
+            changed = await p.db(publish, p.settings, p.store, p.workers, skipped=left_out)
             if changed:
                 log.info("published %d changed output(s)", len(changed))
             self.error = None
+            self.skipped = await p.db(skip_report, p.store)
+            if p.metrics is not None:
+                p.metrics.observe_publish(skipped_by_output(left_out), self.skipped["skipped"])
         except Exception as exc:
             self.error = str(exc) or type(exc).__name__
             log.exception("publishing failed; previous outputs stay in place")
@@ -153,13 +159,19 @@ class Daemon:
         )
         if not healthy:
             status = "unhealthy"
-        elif failing or warned:
+        elif failing or warned or self.publisher.skipped["skipped"]:
             status = "degraded"
         elif any(x["state"] == "pending" for x in sources):
             status = "starting"  # some source has not had its first successful poll yet
         else:
             status = "ok"
-        publishing = {"ok": self.publisher.error is None, "error": self.publisher.error}
+        publishing = {
+            "ok": self.publisher.error is None,
+            "error": self.publisher.error,
+            "skipped": self.publisher.skipped["skipped"],
+            "skipped_by_output": self.publisher.skipped["by_output"],
+            "skipped_articles": self.publisher.skipped["articles"],
+        }
         return healthy, {"status": status, "publishing": publishing, "sources": sources}
 
     def _overdue(self, source: Source, now: datetime) -> bool:

@@ -131,6 +131,23 @@ def test_check_config_finds_what_once_and_run_would_meet(tmp_path: Path) -> None
     assert files_under(tmp_path) == before, "check-config creates nothing"
 
 
+def test_check_config_shows_each_source_s_kind_and_categories(tmp_path: Path) -> None:
+    extra = (
+        '[[sources]]\nname = "滚动"\nkind = "sina-roll"\n'
+        'url = "https://feed.mix.sina.com.cn/api/roll/get?pageid=155&lid=1686"\n'
+        'interval = "2m"\n'
+    )
+    done = cli("check-config", "-c", str(demo_config(tmp_path, extra_sources=extra)))
+    assert done.returncode == 0, done.stdout
+    lines = done.stdout.splitlines()
+    assert lines[1].startswith("  新浪财经－国內 (feed): file:")
+    assert lines[1].endswith("sina-china.xml every 300s → 金融 / 新浪财经 / 新浪财经－国內")
+    assert lines[3] == (
+        "  滚动 (sina-roll): https://feed.mix.sina.com.cn/api/roll/get?pageid=155&lid=1686"
+        " every 120s → 滚动"
+    ), "no categories configured: filed under its name alone, no dangling arrow"
+
+
 def test_check_config_probe_fetches_each_source_once(tmp_path: Path) -> None:
     with FaultServer() as server:
         server.add("/ok.xml", Static((DEMO / "stcn.xml").read_bytes()))

@@ -19,10 +19,11 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from aggregator import outputs
-from aggregator.outputs import formats
+from aggregator.outputs import article_pages, formats
 from aggregator.outputs.archives import FH_NS, is_full_archive
 from aggregator.outputs.feeds import category_slug
 from aggregator.outputs.formats import ATOM_NS, FeedDoc, render_atom, render_json, render_rss
+from aggregator.workers import Workers
 from tests.published import BASE, Publisher, make_article
 
 Make = Callable[..., Publisher]
@@ -494,3 +495,56 @@ def test_a_folder_is_looked_at_once_per_change_by_someone_else(publisher: Make) 
     assert outputs.find_missing(p.settings, p.store) == 0
     assert len(p.publish()) == 1
     assert outputs.find_missing(p.settings, p.store) == 0
+
+
+def test_what_a_publish_leaves_out_is_reported_and_recorded(
+    publisher: Make, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # Through real worker processes (every job in them) and in this process: the same
+    # files, the same report, kept in the store for `status` and a restarted daemon.
+    monkeypatch.setattr(outputs, "PARALLEL_JOBS", 1)
+    monkeypatch.setattr(article_pages, "BATCH", 2)
+    reports = []
+    for root, n in ((tmp_path / "here", 0), (tmp_path / "workers", 2)):
+        p = publisher(5, root=root)
+        p.add(make_article(7, content_html="x" * 10_000_001))
+        bad = p.store.page(5, 1)[0]
+        left_out: list[outputs.Skipped] = []
+        pool = Workers(n)
+        try:
+            outputs.publish(p.settings, p.store, pool, skipped=left_out)
+        finally:
+            pool.close()
+        assert {s.id for s in left_out} == {bad.id}
+        assert len(list((p.dir / "articles").glob("*.html"))) == 6
+        reports.append((snapshot(p.dir), outputs.skip_report(p.store)))
+    (files, report), (by_workers, report_workers) = reports
+    assert by_workers == files and report_workers == report
+    assert report["skipped"] == 1
+    assert report["by_output"] == {"archives": 1, "category-feeds": 1, "feed": 1}
+    (shown,) = report["articles"]
+    assert shown["id"] == bad.id and shown["title"] == bad.title and shown["link"] == bad.link
+    assert shown["reason"].startswith("Resource limit exceeded: Text node too long")
+    assert p.store.delete(bad.id, p.now) is not None
+    outputs.publish(p.settings, p.store)
+    assert outputs.skip_report(p.store) == {"skipped": 0, "by_output": {}, "articles": []}
+
+
+def test_an_empty_store_publishes_no_archive_page(publisher: Make) -> None:
+    # Nothing to reach, and its `updated` could only be made up (it was 2000-01-01).
+    def prev_archive(p: Publisher) -> list[str]:
+        root = etree.parse(str(p.dir / "feed.atom")).getroot()
+        return [x.get("href", "") for x in root.iter(f"{A}link") if x.get("rel") == "prev-archive"]
+
+    p = publisher(0)
+    p.publish()
+    assert (p.dir / "feed.atom").is_file() and not (p.dir / "archive" / "1.atom").exists()
+    assert prev_archive(p) == []
+    p.add(make_article(1))
+    p.publish()
+    assert prev_archive(p) == [BASE + "archive/1.atom"]
+    (entry,) = parse(p.dir / "archive" / "1.atom").entries
+    assert p.store.delete(entry.id, p.now) is not None
+    p.publish()
+    assert not (p.dir / "archive" / "1.atom").exists(), "the deleted article's page goes"
+    assert prev_archive(p) == []

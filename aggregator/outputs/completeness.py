@@ -108,8 +108,7 @@ def find_missing(
     """
     found = Missing()
     ids: set[str] = set()
-    total = store.count()
-    pending = store.dirty_post_count()
+    counts: tuple[int, int] | None = None  # (articles, articles whose post is pending)
     slugs: list[tuple[str, str]] | None = None
     for o in outputs:
         files = o.article_files(settings)
@@ -120,6 +119,9 @@ def find_missing(
         if state is None or (not force and store.get_meta(_key(o)) == state):
             continue
         names = _ours(folder, suffix)
+        if counts is None:
+            counts = store.count(), store.dirty_post_count()
+        total, pending = counts
         if pending == 0 and len(names) >= total:
             store.set_meta(_key(o), state)
             continue
