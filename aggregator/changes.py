@@ -54,6 +54,15 @@ class ChangeTracking(Database):
                 (key, value),
             )
 
+    def set_metas(self, values: dict[str, str]) -> None:
+        """Several `set_meta` in one transaction."""
+        with self._tx() as db:
+            db.executemany(
+                "INSERT INTO meta (k, v) VALUES (?, ?)"
+                " ON CONFLICT (k) DO UPDATE SET v = excluded.v",
+                list(values.items()),
+            )
+
     def dirty_post_ids(self) -> list[str]:
         """Articles whose post must be written again, in insertion order."""
         return [
@@ -64,6 +73,25 @@ class ChangeTracking(Database):
     def mark_posts_clean(self, ids: Iterable[str]) -> None:
         with self._tx() as db:
             db.executemany("UPDATE articles SET post_dirty = 0 WHERE id = ?", [(i,) for i in ids])
+
+    def dirty_post_count(self) -> int:
+        return int(
+            self._db.execute("SELECT count(*) FROM articles WHERE post_dirty = 1").fetchone()[0]
+        )
+
+    def written_slugs(self) -> list[tuple[str, str]]:
+        """(id, slug) of every article whose post is written (not marked dirty)."""
+        return [
+            (r[0], r[1])
+            for r in self._db.execute("SELECT id, slug FROM articles WHERE post_dirty = 0")
+        ]
+
+    def mark_posts_dirty(self, ids: Iterable[str]) -> None:
+        """Their published files are to be written again (they went missing): the next
+        publish writes them even though nothing else changed."""
+        with self._tx() as db:
+            db.executemany("UPDATE articles SET post_dirty = 1 WHERE id = ?", [(i,) for i in ids])
+            self._bump_generation()
 
     def mark_all_posts_dirty(self) -> None:
         with self._tx() as db:

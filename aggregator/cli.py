@@ -209,11 +209,13 @@ def _import_opml(settings: Settings, file: Path) -> int:
 
 def _check_config(settings: Settings, *, probe: bool) -> int:
     from .checks import offline_problems
+    from .normalize import categories_of
 
     print(f"{settings.config_path}: {len(settings.sources)} source(s)")
     for s in settings.sources:
-        url = redact(s.url)
-        print(f"  {s.name}: {url} every {s.interval:g}s → {' / '.join(s.categories)}")
+        # The categories its articles get: the configured ones, then its name (never none).
+        filed = " / ".join(categories_of(s))
+        print(f"  {s.name} ({s.kind}): {redact(s.url)} every {s.interval:g}s → {filed}")
     problems = offline_problems(settings)
     from .pidfile import running_pid
 
@@ -249,12 +251,26 @@ def _status(settings: Settings) -> int:
             file=sys.stderr,
         )
         return 1
+    from .outputs import skip_report
+
     store = Store(settings.storage_path, settings.dedup, readonly=True)
     try:
         states = [store.peek_state(s.name, s.url) for s in settings.sources]
+        skipped = skip_report(store)
     finally:
         store.close()
     print(json.dumps([state_json(st) for st in states], ensure_ascii=False, indent=2))
+    if skipped["skipped"]:  # not in the JSON: it lists sources, and scripts rely on that
+        print(
+            f"aggregator: the last publish left out {skipped['skipped']} article(s) it could"
+            " not render (the log has each one):",
+            file=sys.stderr,
+        )
+        for a in skipped["articles"]:
+            print(
+                f"  {a['id']} {a['title']} ({', '.join(a['outputs'])}): {a['reason']}",
+                file=sys.stderr,
+            )
     return 0
 
 

@@ -27,8 +27,8 @@ from .errors import ConfigError
 from .fetch import Fetcher
 from .metrics import Metrics
 from .models import Settings, Source, SourceState
+from .outputs import Skipped, SkipReport, find_missing, publish, skip_report, skipped_by_output
 from .outputs import intact as outputs_intact
-from .outputs import publish
 from .pidfile import PidFile
 from .poll import Pipeline, poll_source
 from .server import create_app
@@ -51,6 +51,8 @@ class _Publisher:
         self._wanted = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.error: str | None = None  # the last publish's failure; None once one succeeds
+        # What the last publish that ran left out (outputs.skip_report), for /healthz.
+        self.skipped: SkipReport = {"skipped": 0, "by_output": {}, "articles": []}
 
     def request(self) -> None:
         self._wanted.set()
@@ -66,10 +68,14 @@ class _Publisher:
     async def publish_now(self) -> None:
         try:
             p = self._p
-            changed = await p.db(publish, p.settings, p.store, p.workers)
+            left_out: list[Skipped] = []
+            changed = await p.db(publish, p.settings, p.store, p.workers, skipped=left_out)
             if changed:
                 log.info("published %d changed output(s)", len(changed))
             self.error = None
+            self.skipped = await p.db(skip_report, p.store)
+            if p.metrics is not None:
+                p.metrics.observe_publish(skipped_by_output(left_out), self.skipped["skipped"])
         except Exception as exc:
             self.error = str(exc) or type(exc).__name__
             log.exception("publishing failed; previous outputs stay in place")
@@ -81,6 +87,9 @@ class _Publisher:
 
 TICK = 0.5  # seconds between looks at which sources are due
 OUTPUTS_CHECK = 10  # ticks between looks at whether the outputs are still there
+# Looks at the outputs between two that list every per-article folder even if its state
+# says nobody touched it (a coarse file-system clock can hide a removal): about 30 min.
+OUTPUTS_RECOUNT = 360
 
 
 class Daemon:
@@ -108,6 +117,7 @@ class Daemon:
         self.scheduler = AsyncIOScheduler(timezone=UTC)
         self.stopping = False
         self._ticks = 0
+        self._completeness: asyncio.Task[None] | None = None
         self.rng = random.Random()
         self.grace = 3.0  # seconds in-flight polls get on shutdown
 
@@ -149,13 +159,19 @@ class Daemon:
         )
         if not healthy:
             status = "unhealthy"
-        elif failing or warned:
+        elif failing or warned or self.publisher.skipped["skipped"]:
             status = "degraded"
         elif any(x["state"] == "pending" for x in sources):
             status = "starting"  # some source has not had its first successful poll yet
         else:
             status = "ok"
-        publishing = {"ok": self.publisher.error is None, "error": self.publisher.error}
+        publishing = {
+            "ok": self.publisher.error is None,
+            "error": self.publisher.error,
+            "skipped": self.publisher.skipped["skipped"],
+            "skipped_by_output": self.publisher.skipped["by_output"],
+            "skipped_articles": self.publisher.skipped["articles"],
+        }
         return healthy, {"status": status, "publishing": publishing, "sources": sources}
 
     def _overdue(self, source: Source, now: datetime) -> bool:
@@ -178,10 +194,14 @@ class Daemon:
                 return
             now = utcnow()
             self._ticks += 1
-            if self._ticks % OUTPUTS_CHECK == 0 and not outputs_intact(self.settings):
-                # Removed or emptied while running: every source may say 304 for hours,
-                # so publishing cannot wait for a change. The publish rebuilds in full.
-                self.publisher.request()
+            if self._ticks % OUTPUTS_CHECK == 0:
+                # Removed, emptied or thinned out while running: every source may say 304
+                # for hours, so publishing cannot wait for a change.
+                if not outputs_intact(self.settings):
+                    self.publisher.request()  # it rebuilds in full
+                elif self._completeness is None or self._completeness.done():
+                    force = self._ticks % (OUTPUTS_CHECK * OUTPUTS_RECOUNT) == 0
+                    self._completeness = asyncio.create_task(self.restore_missing(force=force))
             for name, when in self.due.items():
                 if when <= now and name not in self.inflight:
                     self.started_at[name] = now
@@ -189,6 +209,14 @@ class Daemon:
                     self.inflight[name] = task
         except Exception:  # the tick must survive anything: it is the whole schedule
             log.exception("scheduler tick failed")
+
+    async def restore_missing(self, *, force: bool = False) -> None:
+        """Have the next publish write the posts and pages that went missing. Never raises."""
+        try:
+            if await self.p.db(find_missing, self.settings, self.p.store, force=force):
+                self.publisher.request()
+        except Exception:
+            log.exception("looking for missing output files failed; looking again later")
 
     async def _poll(self, source: Source) -> None:
         """Poll one source and give it its next due time, whatever happens."""
@@ -298,6 +326,7 @@ class Daemon:
 
     async def start(self) -> None:
         await self.set_sources(self.settings.sources)
+        await self.restore_missing()
         await self.publisher.publish_now()  # serve what is stored at once
         self.scheduler.add_job(
             self._tick,
@@ -324,6 +353,8 @@ class Daemon:
                 task.cancel()
             if pending:
                 await asyncio.wait(pending)
+        if self._completeness is not None:
+            await self._completeness
         await self.publisher.flush()
         async with self.p.db_lock:  # no store call is running past this point
             pass
@@ -340,6 +371,7 @@ async def run_daemon(settings: Settings) -> int:
 async def _serve(settings: Settings) -> int:
     listener = _listen(settings.server_host, settings.server_port)  # fail before polling
     fd_limit = http.raise_fd_limit()
+    cap = http.connection_cap(fd_limit, http.fd_reserve(settings))
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     hup = asyncio.Event()
@@ -352,6 +384,7 @@ async def _serve(settings: Settings) -> int:
         async with Fetcher(settings.fetch) as fetcher:
             daemon = Daemon(settings, store, fetcher)
             _log_setup(settings, served_url(settings.server_host, listener.getsockname()[1]))
+            log.info("connections: at most %d at once (open-files limit %d)", cap, fd_limit)
             await daemon.start()
             reloads = asyncio.create_task(_reload_on(hup, daemon))
             from .live import LiveSite
@@ -362,7 +395,6 @@ async def _serve(settings: Settings) -> int:
             app = create_app(
                 settings.output.dir, health=daemon.health, metrics=daemon.metrics, site=live
             )
-            cap = http.connection_cap(fd_limit)
             config = uvicorn.Config(
                 app,
                 host=settings.server_host,
@@ -374,6 +406,7 @@ async def _serve(settings: Settings) -> int:
                 limit_concurrency=cap,
             )
             server = http.Server(config, cap)
+            listener.guard(cap, fd_limit, server.make_room)
             http.limit_server_logs()
             serving = asyncio.create_task(server.serve(sockets=[listener]))
             stopping = asyncio.create_task(stop.wait())
@@ -412,10 +445,10 @@ async def _reload_on(hup: asyncio.Event, daemon: Daemon) -> None:
             log.exception("reload failed; keeping the running config")
 
 
-def _listen(host: str, port: int) -> socket.socket:
+def _listen(host: str, port: int) -> http.Listener:
     """Bind the HTTP port up front: a port in use is a clear configuration error."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock = http.Listener(family)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))

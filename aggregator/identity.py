@@ -46,6 +46,9 @@ _TRACKING_PARAMS = frozenset(
 _ID_NAMESPACE = uuid.UUID("6f1c8a52-3c1e-5b8e-9c52-6a1f0e7d2b10")
 
 
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
 def canonical_url(url: str) -> str | None:
     """https, lowercase host, no default port, no fragment, no tracking parameters."""
     url = url.strip()
@@ -53,14 +56,15 @@ def canonical_url(url: str) -> str | None:
         parts = urlsplit(url)
     except ValueError:
         return None
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+    scheme = parts.scheme.lower()
+    if scheme not in _DEFAULT_PORTS or not parts.hostname:
         return None
     host = parts.hostname.lower()
     try:
         port = parts.port
     except ValueError:
         return None
-    netloc = host if port in (None, 80, 443) else f"{host}:{port}"
+    netloc = host if port in (None, _DEFAULT_PORTS[scheme]) else f"{host}:{port}"
     query = [
         (k, v)
         for k, v in parse_qsl(parts.query, keep_blank_values=True)

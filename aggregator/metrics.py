@@ -5,6 +5,7 @@ No global registry: every daemon (and every test) creates its own `Metrics`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 
 from prometheus_client import (
@@ -68,6 +69,17 @@ class Metrics:
             ["source"],
             registry=r,
         )
+        self.publish_skipped = Counter(
+            "aggregator_publish_skipped",
+            "Articles left out of a publish because they could not be rendered, by output.",
+            ["output"],
+            registry=r,
+        )
+        self.publish_skipped_last = Gauge(
+            "aggregator_publish_skipped_articles",
+            "Articles the last publish left out because they could not be rendered.",
+            registry=r,
+        )
         # Consecutive failures are derived from the results we observe.
         self._errors: dict[str, int] = {}
 
@@ -104,6 +116,13 @@ class Metrics:
             self.last_success.labels(source=state.name).set(state.last_success.timestamp())
         if state.next_poll is not None:
             self.set_next_poll(state.name, state.next_poll)
+
+    def observe_publish(self, by_output: Mapping[str, int], last_skipped: int) -> None:
+        """Record one publish's articles left out per output, and how many the last
+        publish that ran left out."""
+        for output, n in by_output.items():
+            self.publish_skipped.labels(output=output).inc(n)
+        self.publish_skipped_last.set(last_skipped)
 
     def set_next_poll(self, source: str, when: datetime) -> None:
         """Record when `source` will be polled next."""

@@ -2,29 +2,44 @@
 
 Idle or trickling connections must not take every file descriptor (and with them the
 fetches, the database and publishing): the soft fd limit is raised to the hard one at
-start; a connection that has not sent a complete request head within `HEADER_TIMEOUT`
-is closed (uvicorn itself only times out idle keep-alive connections); beyond
-`max_connections` the longest-waiting such connections are closed first; requests beyond
-the cap are answered 503 by uvicorn. Repeated server warnings are rate-limited, so a
-flood of bad connections cannot flood the log.
+start; the connections' budget is that limit less a reserve for everything else
+(`fd_reserve`), enforced when a connection is accepted (`Listener`: one beyond it is
+closed at once, however fast they come); a connection that has not sent a complete
+request head within `HEADER_TIMEOUT` is closed (uvicorn itself only times out idle
+keep-alive connections), and while the budget is full the longest-waiting such
+connections are closed first, so new clients get in; requests beyond the cap are answered
+503 by uvicorn. Repeated server warnings are rate-limited, so a flood of bad connections
+cannot flood the log.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import resource
+import socket
 import time
 import weakref
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from typing import Any
 
 import uvicorn
 
+from .models import Settings
+
+log = logging.getLogger(__name__)
+
 HEADER_TIMEOUT = 5.0  # seconds to send a request head (slowloris)
 KEEP_ALIVE = 5.0  # seconds an idle keep-alive connection stays open
-FD_RESERVE = 256  # descriptors kept for the database, fetches, output files and workers
 MAX_CONNECTIONS = 4096
+MIN_CONNECTIONS = 16
+# Descriptors `Listener` never hands to a connection, whatever the count says: accept()
+# returns the lowest free descriptor, so one this high means that many are in use.
+FD_HEADROOM = 16
+REFUSE_BATCH = 64  # connections refused per accept() call: the event loop keeps turning
+PRUNE_EVERY = 0.02  # seconds between recounts of the open connections while at the budget
+MAKE_ROOM_EVERY = 0.1  # seconds between closing waiting connections while at the budget
 LOG_BURST = 10  # records of one kind per minute, then one note and silence
 
 
@@ -40,8 +55,79 @@ def raise_fd_limit() -> int:
     return soft
 
 
-def connection_cap(fd_limit: int) -> int:
-    return max(32, min(MAX_CONNECTIONS, fd_limit - FD_RESERVE))
+def fd_reserve(settings: Settings) -> int:
+    """Descriptors kept from connections: the interpreter, log and pid file, the database
+    and its WAL (twice: the live site reads it too), output files being written, the
+    fetches (each concurrent one, and httpx's pool of 20 kept-alive connections) and the
+    worker processes' pipes. About 14 are open at rest."""
+    return 64 + settings.fetch.total + 20 + 4 * settings.workers
+
+
+def connection_cap(fd_limit: int, reserve: int) -> int:
+    """How many connections may be open at once under `fd_limit` descriptors."""
+    return max(MIN_CONNECTIONS, min(MAX_CONNECTIONS, fd_limit - reserve))
+
+
+class Listener(socket.socket):
+    """The listening socket, admitting a connection only while the budget has room.
+
+    asyncio calls `accept` until it raises BlockingIOError, accepting a whole burst
+    before any connection is served or reaped; here one beyond the budget (or one whose
+    descriptor number shows the process near its limit) is closed at once, so the
+    process never runs out of descriptors, and `make_room` is asked to close the
+    longest-waiting idle connections so new clients get in. The count is of accepted
+    sockets still open, recounted only while at the budget.
+    """
+
+    def __init__(self, family: int) -> None:
+        super().__init__(family, socket.SOCK_STREAM)
+        self.budget = MAX_CONNECTIONS
+        self.fd_ceiling = 1 << 30
+        self.make_room: Callable[[], None] | None = None
+        self.refused = 0
+        self._open: list[socket.socket] = []
+        self._counted = 0.0
+        self._logged = 0.0
+
+    def guard(self, budget: int, fd_limit: int, make_room: Callable[[], None]) -> None:
+        self.budget = budget
+        self.fd_ceiling = fd_limit - FD_HEADROOM
+        self.make_room = make_room
+
+    def accept(self) -> tuple[socket.socket, Any]:
+        for _ in range(REFUSE_BATCH):
+            fd, addr = self._accept()  # type: ignore[attr-defined]  # BlockingIOError: none left
+            if fd < self.fd_ceiling and self._room():
+                conn = socket.socket(self.family, self.type, self.proto, fileno=fd)
+                self._open.append(conn)
+                return conn, addr
+            os.close(fd)
+            self._refused()
+        raise BlockingIOError  # more may be waiting: accepted on the next turn of the loop
+
+    def _room(self) -> bool:
+        if len(self._open) < self.budget:
+            return True
+        now = time.monotonic()
+        if now - self._counted < PRUNE_EVERY:
+            return False
+        self._counted = now
+        self._open = [s for s in self._open if s.fileno() != -1]
+        return len(self._open) < self.budget
+
+    def _refused(self) -> None:
+        self.refused += 1
+        if self.make_room is not None:
+            self.make_room()
+        now = time.monotonic()
+        if now - self._logged >= 60:
+            self._logged = now
+            log.warning(
+                "connections beyond the budget of %d (open-files limit less a reserve) are"
+                " refused; %d so far",
+                self.budget,
+                self.refused,
+            )
 
 
 class Server(uvicorn.Server):
@@ -53,6 +139,7 @@ class Server(uvicorn.Server):
         self.max_connections = max_connections
         # connection → when it was first seen waiting for a request head
         self._waiting: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
+        self._made_room = 0.0
 
     @contextlib.contextmanager
     def capture_signals(self) -> Generator[None, None, None]:
@@ -63,9 +150,17 @@ class Server(uvicorn.Server):
             self.reap(time.monotonic())
         return await super().on_tick(counter)
 
-    def reap(self, now: float) -> None:
+    def make_room(self) -> None:
+        """The budget is full: close the longest-waiting eighth of the connections still
+        waiting for a request head (at most every `MAKE_ROOM_EVERY` seconds)."""
+        now = time.monotonic()
+        if now - self._made_room >= MAKE_ROOM_EVERY:
+            self._made_room = now
+            self.reap(now, evict=max(1, self.max_connections // 8))
+
+    def reap(self, now: float, evict: int = 0) -> None:
         """Close connections waiting too long for a request head, and the longest-waiting
-        ones while there are more connections than the cap."""
+        ones while there are more connections than the cap (and `evict` more)."""
         waiting = []
         for conn in list(self.server_state.connections):
             cycle = getattr(conn, "cycle", None)
@@ -77,7 +172,7 @@ class Server(uvicorn.Server):
             since = self._waiting.setdefault(conn, now)
             waiting.append((since, conn))
         waiting.sort(key=lambda w: w[0])
-        excess = len(self.server_state.connections) - self.max_connections
+        excess = len(self.server_state.connections) - self.max_connections + evict
         for since, conn in waiting:
             if now - since > HEADER_TIMEOUT or excess > 0:
                 excess -= 1

@@ -17,8 +17,10 @@ from pathlib import Path
 import pytest
 
 from aggregator import config
+from aggregator.store import Store
 from tests.faultserver import FaultServer, Static
 from tests.processes import DEMO, REPO, RFC3339, Running, cli, demo_config
+from tests.published import NOW, make_article
 
 
 def files_under(folder: Path) -> set[str]:
@@ -131,6 +133,23 @@ def test_check_config_finds_what_once_and_run_would_meet(tmp_path: Path) -> None
     assert files_under(tmp_path) == before, "check-config creates nothing"
 
 
+def test_check_config_shows_each_source_s_kind_and_categories(tmp_path: Path) -> None:
+    extra = (
+        '[[sources]]\nname = "滚动"\nkind = "sina-roll"\n'
+        'url = "https://feed.mix.sina.com.cn/api/roll/get?pageid=155&lid=1686"\n'
+        'interval = "2m"\n'
+    )
+    done = cli("check-config", "-c", str(demo_config(tmp_path, extra_sources=extra)))
+    assert done.returncode == 0, done.stdout
+    lines = done.stdout.splitlines()
+    assert lines[1].startswith("  新浪财经－国內 (feed): file:")
+    assert lines[1].endswith("sina-china.xml every 300s → 金融 / 新浪财经 / 新浪财经－国內")
+    assert lines[3] == (
+        "  滚动 (sina-roll): https://feed.mix.sina.com.cn/api/roll/get?pageid=155&lid=1686"
+        " every 120s → 滚动"
+    ), "no categories configured: filed under its name alone, no dangling arrow"
+
+
 def test_check_config_probe_fetches_each_source_once(tmp_path: Path) -> None:
     with FaultServer() as server:
         server.add("/ok.xml", Static((DEMO / "stcn.xml").read_bytes()))
@@ -167,6 +186,20 @@ def test_once_logs_each_failure_once_and_ends_with_a_summary(tmp_path: Path) -> 
         lines[-1],
     ), lines[-1]
     assert all(RFC3339.match(line.split(" ", 1)[0]) for line in lines)
+
+
+def test_once_says_how_many_articles_publishing_left_out(tmp_path: Path) -> None:
+    cfg = demo_config(tmp_path)
+    store = Store(tmp_path / "var" / "agg.db")  # stored before the ingest limits existed
+    store.upsert([make_article(7, content_html="x" * 10_000_001)], NOW)
+    store.close()
+    done = cli("once", "-c", str(cfg))
+    assert done.returncode == 0, done.stderr
+    last = done.stderr.strip().splitlines()[-1]
+    assert re.search(
+        r"file\(s\) written, 1 article\(s\) left out \(could not be rendered\); ", last
+    )
+    assert "left out 1 article(s)" in cli("status", "-c", str(cfg)).stderr
 
 
 def test_log_format_json(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ the daemon runs in this process so the tests can lock its database or break its 
 from __future__ import annotations
 
 import asyncio
+import json
 import shutil
 import time
 from collections.abc import Awaitable, Callable
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from aggregator.daemon import Daemon
 from aggregator.errors import StoreError
@@ -23,6 +25,8 @@ from aggregator.fetch import Fetcher
 from aggregator.models import Settings, Source, SourceState
 from aggregator.store import Store
 from tests.faultserver import Drip, FaultServer, Static
+from tests.processes import cli
+from tests.published import NOW, make_article
 
 REPO = Path(__file__).resolve().parents[1]
 # Without its <ttl> (5 minutes), which would space the polls out.
@@ -199,5 +203,60 @@ def test_outputs_removed_while_running_are_rebuilt_whole(
         assert await until(lambda: (out / "feed.atom").is_file(), timeout=15)
         await d.publisher.flush()
         assert sorted(p.name for p in (out / "posts").glob("*.md")) == posts
+
+    run_daemon(settings, body)
+
+
+@pytest.mark.slow  # publishing around a 10 M character body, twice: 10-20 s here
+def test_articles_publishing_skips_show_in_healthz_metrics_and_status(
+    server: FaultServer, settings: Settings
+) -> None:
+    # Stored before the ingest limits (a body lxml refuses): every feed leaves it out.
+    # A long interval: publishing around that body takes seconds on a loaded machine,
+    # which must not make the source overdue (unhealthy) here.
+    server.add("/feed.xml", Static(STCN, headers=RSS, etag='"a"'))
+    settings = with_sources(settings, source(server.url("/feed.xml"), 60.0))
+    store = Store(settings.storage_path)
+    store.upsert([make_article(7, content_html="x" * 10_000_001)], NOW)
+    bad = store.page(0, 1)[0]
+    store.close()
+
+    def metric(d: Daemon, name: str, **labels: str) -> float:
+        text = d.metrics.render()[0].decode()
+        return next(
+            s.value
+            for f in text_string_to_metric_families(text)
+            for s in f.samples
+            if s.name == name and s.labels == labels
+        )
+
+    async def body(d: Daemon) -> None:
+        assert await until(lambda: d.health()[1]["sources"][0]["state"] == "ok")
+        await d.publisher.flush()
+        ok, data = d.health()
+        assert ok, "still 200: the other articles are published"
+        assert data["status"] == "degraded"
+        pub = data["publishing"]
+        assert pub["ok"] and pub["skipped"] == 1
+        assert {"feed", "category-feeds", "archives"} <= set(pub["skipped_by_output"])
+        (shown,) = pub["skipped_articles"]
+        assert (shown["id"], shown["title"], shown["link"]) == (bad.id, bad.title, bad.link)
+        assert "Text node too long" in shown["reason"] and "feed" in shown["outputs"]
+        counted = metric(d, "aggregator_publish_skipped_total", output="feed")
+        assert counted >= 1, "once per publish that left it out"
+        assert metric(d, "aggregator_publish_skipped_articles") == 1
+        status = cli("status", "-c", str(settings.config_path))
+        assert status.returncode == 0 and json.loads(status.stdout)
+        assert "the last publish left out 1 article(s)" in status.stderr
+        assert bad.id in status.stderr and "Text node too long" in status.stderr
+
+        await d.p.db(d.p.store.delete, bad.id, NOW)
+        await d.publisher.publish_now()
+        ok, data = d.health()
+        assert data["publishing"]["skipped"] == 0
+        assert data["status"] == "ok", data
+        assert metric(d, "aggregator_publish_skipped_articles") == 0
+        assert metric(d, "aggregator_publish_skipped_total", output="feed") == counted
+        assert "left out" not in cli("status", "-c", str(settings.config_path)).stderr
 
     run_daemon(settings, body)

@@ -22,10 +22,12 @@ from tests.processes import (
     REPO,
     RSS_TYPE,
     Daemon,
+    Running,
     entry_titles,
     free_port,
     healthz,
     run_cli,
+    snapshot,
     wait_for,
     write_config,
 )
@@ -221,3 +223,104 @@ def test_unwritable_outputs_are_a_clear_error_and_lose_nothing(tmp_path: Path) -
         again = run_cli("once", "-c", str(cfg))  # stored the first time: published now
         assert again.returncode == 0, again.stderr
         assert entry_titles(tmp_path / "public") == ["第1条"]
+
+
+@pytest.mark.slow  # two daemon start-ups and a 5 s look: about 15 s here
+def test_posts_and_pages_deleted_come_back_byte_identical(tmp_path: Path) -> None:
+    # Finding 10: files deleted while their folder remains, with the daemon running (every
+    # source says 304: nothing else would publish) and while it is stopped.
+    with FaultServer() as server:
+        body = rss(*(item(n, f"<p>第{n}条正文。</p>") for n in range(1, 7)))
+        server.add("/f.xml", Static(body, headers=RSS_TYPE, etag='"v1"'))
+        port = free_port()
+        cfg = write_config(tmp_path, [("源", server.url("/f.xml"), ["金融", "源"])], port)
+        public = tmp_path / "public"
+        with Running(cfg) as d:
+            # Removals while a publish writes are only found by the daemon's 30 min look:
+            # wait until the one that wrote the articles is done.
+            assert wait_for(lambda: d.text().count("published ") >= 2)
+            assert len(list((public / "articles").glob("*.html"))) == 6
+            before = snapshot(public)
+            gone = [*sorted(public.glob("posts/*.md"))[:2], sorted(public.glob("articles/*"))[3]]
+            gone += [public / "feed.rss", next(public.glob("categories/*.atom"))]
+            for path in gone:
+                path.unlink()
+            d.wait_for("restoring the files of", timeout=20)  # 3, unless a look fell mid-way
+            assert wait_for(lambda: all(p.is_file() for p in gone))
+            after = snapshot(public)
+            assert {k: v[0] for k, v in after.items()} == {k: v[0] for k, v in before.items()}
+            rewritten = {k for k in after if after[k][1] != before[k][1]}
+            assert rewritten == {str(p.relative_to(public)) for p in gone}, "exactly those"
+        gone = [*sorted(public.glob("posts/*.md"))[3:], sorted(public.glob("articles/*"))[0]]
+        for path in gone:
+            path.unlink()
+        done = run_cli("once", "-c", str(cfg))
+        assert done.returncode == 0, done.stderr
+        assert "restoring the files of 4 article(s): posts 3, article_pages 1" in done.stderr
+        assert {k: v[0] for k, v in snapshot(public).items()} == {k: v[0] for k, v in after.items()}
+
+
+@pytest.mark.slow  # a daemon, 2,000 connections and a poll cycle: 10-20 s here
+@pytest.mark.parametrize("limit", [256])
+def test_a_burst_of_connections_under_a_low_hard_fd_limit(tmp_path: Path, limit: int) -> None:
+    # 2,000 connections opened as fast as possible against a daemon whose hard limit is
+    # `limit` descriptors: those beyond its budget are closed at once, it never runs out
+    # of descriptors, keeps polling and publishing, and answers /healthz.
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 2200:
+        pytest.skip("this test's own client needs 2,200 descriptors")
+    port = free_port()
+    with FaultServer() as server:
+        server.add("/f.xml", Static(rss(item(1, "<p>一</p>")), headers=RSS_TYPE, etag='"1"'))
+        cfg = write_config(tmp_path, [("源", server.url("/f.xml"), ["金融", "源"])], port)
+        cfg.write_text(cfg.read_text().replace('interval = "1m"', 'interval = "1s"'))
+        log = tmp_path / "run.log"
+
+        def low_limit() -> None:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit))
+
+        with log.open("w") as err:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "aggregator", "run", "-c", str(cfg)],
+                cwd=REPO,
+                stdout=subprocess.DEVNULL,
+                stderr=err,
+                preexec_fn=low_limit,
+            )
+        burst: list[socket.socket] = []
+        resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 2200), hard))
+        try:
+            assert wait_for(lambda: healthz(port).json()["status"] == "ok")
+            assert open_files_limit(proc.pid) == (limit, limit)
+            for _ in range(2000):
+                s = socket.socket()
+                s.setblocking(False)
+                s.connect_ex(("127.0.0.1", port))
+                burst.append(s)
+            # While they are held open: a new article is polled and published.
+            server.add(
+                "/f.xml",
+                Static(
+                    rss(item(1, "<p>一</p>"), item(2, "<p>二</p>")), headers=RSS_TYPE, etag='"2"'
+                ),
+            )
+            public = tmp_path / "public"
+            assert wait_for(lambda: sorted(entry_titles(public)) == ["第1条", "第2条"], 20)
+            assert wait_for(lambda: healthz(port).status_code == 200, 20), "answers during it"
+            for s in burst:
+                s.close()
+            burst.clear()
+            assert wait_for(lambda: healthz(port).json()["status"] == "ok", 20)
+            served = httpx.get(f"http://127.0.0.1:{port}/feed.atom", timeout=5)
+            assert served.status_code == 200 and "第2条" in served.text
+        finally:
+            for s in burst:
+                s.close()
+            resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+            proc.terminate()
+            proc.wait(timeout=30)
+    text = log.read_text()
+    assert proc.returncode == 0, text[-3000:]
+    assert "Too many open files" not in text and "out of system resource" not in text, text[-3000:]
+    assert "Traceback" not in text, text[-3000:]
+    assert len(text) < 50_000, "the log is not flooded"

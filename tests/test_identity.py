@@ -37,6 +37,10 @@ STCN = "https://www.stcn.com/a/1.html?utm_source=x#top"
         ("https://x.example:443/p", "https://x.example/p"),
         ("https://x.example:8443/p", "https://x.example:8443/p"),
         ("http://x.example:8080/p", "https://x.example:8080/p"),
+        # A port is the default of its own scheme only: https on 80, http on 443 stay.
+        ("https://x.example:80/p", "https://x.example:80/p"),
+        ("http://x.example:443/p", "https://x.example:443/p"),
+        ("HTTP://x.example:80/p", "https://x.example/p"),
         # Tracking parameters go, whatever their case; the rest is sorted.
         (
             "https://www.stcn.com/a/1.html?utm_source=x&utm_medium=y#top",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 from collections.abc import Callable
 from dataclasses import replace
@@ -17,9 +18,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 from lxml import etree
 
+from aggregator import outputs
+from aggregator.outputs import article_pages, completeness, formats
 from aggregator.outputs.archives import FH_NS, is_full_archive
 from aggregator.outputs.feeds import category_slug
-from aggregator.outputs.formats import ATOM_NS, render_json
+from aggregator.outputs.formats import ATOM_NS, FeedDoc, render_atom, render_json, render_rss
+from aggregator.workers import Workers
 from tests.published import BASE, Publisher, make_article
 
 Make = Callable[..., Publisher]
@@ -122,6 +126,44 @@ def test_json_feed_1_1(publisher: Make) -> None:
         assert set(art.links) <= set(it["_provenance"]["links"])
     assert "工信部" in (p.dir / "feed.json").read_text("utf-8")  # not \\u-escaped
     assert all("_alternative_titles" not in it for it in items)  # only for merged retitles
+
+
+def test_each_entry_is_rendered_once_and_documents_stay_byte_identical(
+    publisher: Make, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Documents sharing entries (the feed, a category feed, the archive) render each entry
+    once; a document put together from entries rendered before holds exactly the bytes of
+    the same document rendered whole, whatever its order, length or neighbours."""
+    p = publisher(12)
+    arts = p.stored()
+    revised = replace(arts[3], title="长江航运：" + arts[3].title, alt_titles=("旧标题",))
+    out = p.settings.output
+    doc = FeedDoc("t & <x>", "archive/2.atom", "feed.atom", (("prev-archive", "a/1.atom"),), True)
+    render = {
+        "atom": lambda some: render_atom(some, doc, out),
+        "rss": lambda some: render_rss(some, "t", "feed.rss", out),
+        "json": lambda some: render_json(some, "t", "feed.json", out),
+    }
+    cases = [arts[:5], arts[3:9], arts[9:1:-1], [arts[0]], [], arts, [revised, *arts[4:7]]]
+    rendered: list[int] = []
+    real_atom = formats._atom
+
+    def counting_atom(some, *args):  # type: ignore[no-untyped-def]
+        rendered.append(len(some))
+        return real_atom(some, *args)
+
+    monkeypatch.setattr(formats, "_atom", counting_atom)
+    formats._entries.clear()
+    documents = {(n, i): render[n](case) for i, case in enumerate(cases) for n in render}
+    # Each article's entry (the revised one too) was rendered once; heads have no entries.
+    assert sum(rendered) == len(arts) + 1
+    for (name, i), data in documents.items():
+        formats._entries.clear()
+        assert data == render[name](cases[i]), (name, i)  # rendered whole, as before
+    json_items = json.loads(documents[("json", 6)])["items"]
+    assert [it["title"] for it in json_items] == [revised.title, *(a.title for a in arts[4:7])]
+    atom_entries = etree.fromstring(documents[("atom", 2)]).findall(f"{A}entry")
+    assert [e.findtext(f"{A}id") for e in atom_entries] == [a.id for a in arts[9:1:-1]]
 
 
 def test_json_feed_lists_alternative_titles(publisher: Make) -> None:
@@ -391,3 +433,146 @@ def test_an_article_that_cannot_be_rendered_is_skipped_not_fatal(
         assert bad.id not in ids and len(ids) == (5 if name.startswith("feed") else 1), name
     assert bad.id in caplog.text and "skips article" in caplog.text
     assert len(list((p.dir / "posts").glob("*.md"))) == 6, "its post is not the problem"
+
+
+def test_posts_and_pages_deleted_are_found_and_written_again_byte_identical(
+    publisher: Make, caplog: pytest.LogCaptureFixture
+) -> None:
+    p = publisher(12)
+    p.publish()
+    before = snapshot(p.dir)
+    posts = sorted((p.dir / "posts").glob("*.md"))
+    pages = sorted((p.dir / "articles").glob("*.html"))
+    gone = [posts[0], posts[5], pages[5], pages[11]]
+    for path in gone:
+        path.unlink()
+    assert outputs.intact(p.settings), "every folder is still there"
+    assert p.publish() == [], "nothing changed in the store: publishing alone writes nothing"
+    assert outputs.find_missing(p.settings, p.store) == 3  # articles: posts 0, 5 and page 11
+    assert "restoring the files of 3 article(s): posts 2, article_pages 2" in caplog.text
+    written = p.publish()
+    assert sorted(written) == sorted(gone), "exactly the missing files are written"
+    assert snapshot(p.dir) == before
+    assert outputs.find_missing(p.settings, p.store) == 0
+
+
+def test_an_untouched_folder_is_not_listed_until_a_forced_look(publisher: Make) -> None:
+    # The recorded folder state (set by the last publish) spares the listing; a removal
+    # the state cannot show (here: the folder's time set back) is found by a forced look.
+    p = publisher(4)
+    p.publish()
+    folder = p.dir / "posts"
+    st = folder.stat()
+    next(folder.glob("*.md")).unlink()
+    os.utime(folder, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert outputs.find_missing(p.settings, p.store) == 0
+    assert outputs.find_missing(p.settings, p.store, force=True) == 1
+    p.publish()
+    assert len(list(folder.glob("*.md"))) == 4
+
+
+def test_a_publish_after_one_new_article_keeps_the_folders_recorded(publisher: Make) -> None:
+    # The flat incremental cost: after a publish that wrote a post, the next look does
+    # not list the folders (their state was recorded by the publish).
+    p = publisher(4)
+    p.publish()
+    p.add(make_article(9))
+    p.publish()
+    assert completeness.touched(outputs.OUTPUTS, p.settings, p.store) == []
+    folder = p.dir / "posts"
+    st = folder.stat()
+    next(folder.glob("*.md")).unlink()
+    os.utime(folder, ns=(st.st_atime_ns, st.st_mtime_ns))  # as the publish left it
+    assert outputs.find_missing(p.settings, p.store) == 0
+
+
+def test_a_folder_is_looked_at_once_per_change_by_someone_else(publisher: Make) -> None:
+    # A file that cannot be written again (an article publishing skips) must not be
+    # looked for, marked and skipped every few seconds: the look records the folder.
+    p = publisher(3)
+    p.publish()
+    next((p.dir / "articles").glob("*.html")).unlink()
+    assert outputs.find_missing(p.settings, p.store) == 1
+    assert outputs.find_missing(p.settings, p.store) == 0
+    assert len(p.publish()) == 1
+    assert outputs.find_missing(p.settings, p.store) == 0
+
+
+def test_what_a_publish_leaves_out_is_reported_and_recorded(
+    publisher: Make, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # Through real worker processes (every job in them) and in this process: the same
+    # files, the same report, kept in the store for `status` and a restarted daemon.
+    monkeypatch.setattr(outputs, "PARALLEL_JOBS", 1)
+    monkeypatch.setattr(article_pages, "BATCH", 2)
+    reports = []
+    for root, n in ((tmp_path / "here", 0), (tmp_path / "workers", 2)):
+        p = publisher(5, root=root)
+        p.add(make_article(7, content_html="x" * 10_000_001))
+        bad = p.store.page(5, 1)[0]
+        left_out: list[outputs.Skipped] = []
+        pool = Workers(n)
+        try:
+            outputs.publish(p.settings, p.store, pool, skipped=left_out)
+        finally:
+            pool.close()
+        assert {s.id for s in left_out} == {bad.id}
+        assert len(list((p.dir / "articles").glob("*.html"))) == 6
+        reports.append((snapshot(p.dir), outputs.skip_report(p.store)))
+    (files, report), (by_workers, report_workers) = reports
+    assert by_workers == files and report_workers == report
+    assert report["skipped"] == 1
+    assert report["by_output"] == {"archives": 1, "category-feeds": 1, "feed": 1}
+    (shown,) = report["articles"]
+    assert shown["id"] == bad.id and shown["title"] == bad.title and shown["link"] == bad.link
+    assert shown["reason"].startswith("Resource limit exceeded: Text node too long")
+    assert p.store.delete(bad.id, p.now) is not None
+    outputs.publish(p.settings, p.store)
+    assert outputs.skip_report(p.store) == {"skipped": 0, "by_output": {}, "articles": []}
+
+
+def test_an_empty_store_publishes_no_archive_page(publisher: Make) -> None:
+    # Nothing to reach, and its `updated` could only be made up (it was 2000-01-01).
+    def prev_archive(p: Publisher) -> list[str]:
+        root = etree.parse(str(p.dir / "feed.atom")).getroot()
+        return [x.get("href", "") for x in root.iter(f"{A}link") if x.get("rel") == "prev-archive"]
+
+    p = publisher(0)
+    p.publish()
+    assert (p.dir / "feed.atom").is_file() and not (p.dir / "archive" / "1.atom").exists()
+    assert prev_archive(p) == []
+    p.add(make_article(1))
+    p.publish()
+    assert prev_archive(p) == [BASE + "archive/1.atom"]
+    (entry,) = parse(p.dir / "archive" / "1.atom").entries
+    assert p.store.delete(entry.id, p.now) is not None
+    p.publish()
+    assert not (p.dir / "archive" / "1.atom").exists(), "the deleted article's page goes"
+    assert prev_archive(p) == []
+
+
+def test_archive_pages_feeds_and_pages_removed_by_hand_come_back(
+    publisher: Make, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Full archive pages are never rewritten and a category's feed only when it changes:
+    # removed by hand, they came back never (or at that change).
+    p = publisher(13, archive_size=4, page_size=4)
+    p.publish()
+    before = snapshot(p.dir)
+    gone = [
+        p.dir / "archive" / "1.atom",
+        p.dir / "archive" / "2.atom",
+        p.dir / "feed.rss",
+        next((p.dir / "categories").glob("*.json")),
+        p.dir / "categories" / "index.json",
+        p.dir / "pages" / "2.html",
+    ]
+    for path in gone:
+        path.unlink()
+    assert outputs.intact(p.settings)
+    assert outputs.find_missing(p.settings, p.store) > 0, "the daemon publishes again"
+    written = p.publish()
+    assert "outputs changed by someone else: writing" in caplog.text
+    assert sorted(written) == sorted(gone), "exactly those: the rest is byte-identical"
+    assert snapshot(p.dir) == before
+    assert p.publish() == [] and outputs.find_missing(p.settings, p.store) == 0

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import json
 import os
 import socket
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -22,6 +24,7 @@ from aggregator.metrics import Metrics
 from aggregator.models import PollResult
 from aggregator.outputs.feeds import category_slug
 from aggregator.server import ARCHIVE_CACHE, FEED_CACHE, create_app
+from aggregator.serving import PRUNE_EVERY, Listener
 from tests.asgiserver import ThreadedServer
 from tests.published import published
 
@@ -317,3 +320,50 @@ def test_raw_request_for_a_real_file_works(served: Served) -> None:
     assert raw_get(served.port, "/categories/./index.json") == 404  # '.' segments refused
     body = json.loads((served.out / "categories" / "index.json").read_text("utf-8"))
     assert raw_get(served.port, f"/categories/{quote(body[0]['slug'])}.rss") == 200
+
+
+def accept_all(listener: Listener) -> list[socket.socket]:
+    accepted = []
+    with contextlib.suppress(BlockingIOError):
+        while True:
+            accepted.append(listener.accept()[0])
+    return accepted
+
+
+def test_the_listener_closes_connections_beyond_its_budget_as_it_accepts() -> None:
+    with Listener(socket.AF_INET) as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(64)
+        listener.setblocking(False)
+        asked: list[int] = []
+        listener.guard(3, 1 << 20, lambda: asked.append(1))
+        clients = [socket.create_connection(listener.getsockname()) for _ in range(10)]
+        time.sleep(0.1)  # every handshake done
+        accepted = accept_all(listener)
+        assert len(accepted) == 3 and listener.refused == 7
+        assert len(asked) == 7, "each refusal asks the server to make room"
+        for c in clients[3:]:
+            c.settimeout(5)
+            assert c.recv(1) == b"", "closed at once"
+        accepted[0].close()  # room for one more, once the count is taken again
+        time.sleep(2 * PRUNE_EVERY)
+        late = socket.create_connection(listener.getsockname())
+        time.sleep(0.1)
+        admitted = accept_all(listener)
+        assert len(admitted) == 1
+        for s in [*accepted, *admitted, *clients, late]:
+            s.close()
+
+
+def test_the_listener_keeps_descriptors_free_whatever_the_count() -> None:
+    # accept() returns the lowest free descriptor: one at or above the ceiling means the
+    # process is that close to its limit, whatever holds the descriptors.
+    with Listener(socket.AF_INET) as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        listener.setblocking(False)
+        client = socket.create_connection(listener.getsockname())
+        time.sleep(0.1)
+        listener.guard(100, 0, lambda: None)  # every descriptor is above a ceiling of -16
+        assert accept_all(listener) == [] and listener.refused == 1
+        client.close()

@@ -8,18 +8,20 @@ through `publish`. Adding an output: write `outputs/<name>.py`, add an instance 
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypedDict
 
 from .. import __version__
 from ..atomic import fsync_all
 from ..models import Settings
 from ..progress import Progress
+from . import completeness
 from .archives import Archives
 from .article_pages import ArticlePages
-from .base import ArticleView, Context, Output, Rendered, render_isolated
+from .base import ArticleView, Context, Output, Rendered, Skipped, render_isolated
 from .feeds import CategoryFeeds, Feed
 from .pages import Pages
 from .posts import Posts
@@ -53,11 +55,29 @@ IN_FLIGHT = 4  # jobs per worker process submitted ahead of writing
 # costs more than rendering a few dozen documents here.
 PARALLEL_JOBS = 16
 
-__all__ = ["OUTPUTS", "ArticleView", "Context", "Output", "Rendered", "intact", "publish"]
+__all__ = [
+    "OUTPUTS",
+    "ArticleView",
+    "Context",
+    "Output",
+    "Rendered",
+    "SkipReport",
+    "Skipped",
+    "find_missing",
+    "intact",
+    "publish",
+    "skip_report",
+    "skipped_by_output",
+]
 
 
 def publish(
-    settings: Settings, store: Store, workers: Workers | None = None, *, progress: bool = False
+    settings: Settings,
+    store: Store,
+    workers: Workers | None = None,
+    *,
+    progress: bool = False,
+    skipped: list[Skipped] | None = None,
 ) -> list[Path]:
     """Bring every output up to date with the store; return the files written or removed.
 
@@ -68,17 +88,26 @@ def publish(
     worker processes while this thread writes the others. The caller holds the store's
     writers off until this returns (workers read the store while it runs). `progress`:
     show the documents written on a terminal (a first backfill writes thousands).
+    The articles left out because they could not be rendered are added to `skipped` and
+    recorded (`skip_report`) for /healthz and `status`.
     """
     generation = str(store.generation())
     setups = {o.name: f"{__version__} {o.setup(settings)}" for o in OUTPUTS}
+    touched = completeness.touched(OUTPUTS, settings, store)
+    if touched:
+        log.warning("outputs changed by someone else: writing %s again in full", ", ".join(touched))
     full = {
-        o.name: not o.intact(settings) or store.get_meta(_setup_key(o)) != setups[o.name]
+        o.name: not o.intact(settings)
+        or store.get_meta(_setup_key(o)) != setups[o.name]
+        or o.name in touched
         for o in OUTPUTS
     }
     if not any(full.values()) and store.get_meta("published_generation") == generation:
         return []
+    untouched = completeness.states_before(OUTPUTS, settings, store)
     dirty = frozenset(store.dirty_categories())
     changed: list[Path] = []
+    left_out: list[Skipped] = []
     contexts = {o.name: Context(settings, store, full[o.name], dirty, changed) for o in OUTPUTS}
     plans = [(o, o.plan(contexts[o.name])) for o in OUTPUTS]
     shown = Progress("publishing", sum(len(jobs) for _, jobs in plans)) if progress else None
@@ -87,13 +116,14 @@ def publish(
         settings,
         [(o, job) for o, jobs in plans if o.in_workers for job in jobs],
         workers,
+        left_out,
         shown,
     )
     here = [(o, jobs) for o, jobs in plans if not o.in_workers]
     for o, jobs in here:
         if not o.links_others:
             for job in jobs:
-                o.write(contexts[o.name], job, render_isolated(o, store, settings, job))
+                o.write(contexts[o.name], job, render_isolated(o, store, settings, job, left_out))
                 if shown is not None:
                     shown.step()
                 background.write_ready(contexts)
@@ -101,13 +131,14 @@ def publish(
     for o, jobs in here:
         if o.links_others:
             for job in jobs:
-                o.write(contexts[o.name], job, render_isolated(o, store, settings, job))
+                o.write(contexts[o.name], job, render_isolated(o, store, settings, job, left_out))
                 if shown is not None:
                     shown.step()
     if shown is not None:
         shown.done()
     # Durable before the publish is recorded: a power loss before this point means the
     # next run publishes again; one pass of fsyncs after all writes flushes each file once.
+    left_complete = completeness.states_after(OUTPUTS, settings, untouched, full)
     fsync_all(changed)
     for o in OUTPUTS:
         o.finish(contexts[o.name])
@@ -115,7 +146,85 @@ def publish(
     for o in OUTPUTS:
         store.set_meta(_setup_key(o), setups[o.name])
     store.set_meta("published_generation", generation)
+    completeness.record(store, left_complete)
+    report = json.dumps(_report(left_out), ensure_ascii=False, sort_keys=True)
+    if store.get_meta(SKIPPED_KEY) != report:
+        store.set_meta(SKIPPED_KEY, report)
+    if skipped is not None:
+        skipped.extend(left_out)
     return changed
+
+
+class SkippedArticle(TypedDict):
+    id: str
+    title: str
+    link: str
+    reason: str
+    outputs: list[str]
+
+
+class SkipReport(TypedDict):
+    """What a publish left out: articles, articles per output, the first few described
+    (id, title, link, reason, outputs)."""
+
+    skipped: int
+    by_output: dict[str, int]
+    articles: list[SkippedArticle]
+
+
+SKIPPED_KEY = "publish_skipped"
+SKIPPED_SHOWN = 5  # articles described in the report (all are counted and logged)
+
+
+def skipped_by_output(left_out: Sequence[Skipped]) -> dict[str, int]:
+    """How many distinct articles each output left out."""
+    ids: dict[str, set[str]] = {}
+    for s in left_out:
+        ids.setdefault(s.output, set()).add(s.id)
+    return {name: len(i) for name, i in sorted(ids.items())}
+
+
+def _report(left_out: list[Skipped]) -> SkipReport:
+    first: dict[str, Skipped] = {}
+    outputs_of: dict[str, list[str]] = {}
+    for s in left_out:
+        first.setdefault(s.id, s)
+        outs = outputs_of.setdefault(s.id, [])
+        if s.output not in outs:
+            outs.append(s.output)
+    shown = list(first.values())[:SKIPPED_SHOWN]
+    return {
+        "skipped": len(first),
+        "by_output": skipped_by_output(left_out),
+        "articles": [_described(s, outputs_of[s.id]) for s in shown],
+    }
+
+
+def _described(s: Skipped, outputs: list[str]) -> SkippedArticle:
+    return {"id": s.id, "title": s.title, "link": s.link, "reason": s.reason, "outputs": outputs}
+
+
+def skip_report(store: Store) -> SkipReport:
+    """What the last publish that ran left out."""
+    raw = store.get_meta(SKIPPED_KEY)
+    if raw is None:
+        return _report([])
+    report: SkipReport = json.loads(raw)
+    return report
+
+
+def find_missing(settings: Settings, store: Store, *, force: bool = False) -> int:
+    """Mark the articles whose post or page went missing to be written by the next publish
+    (completeness.py); log and return how many, plus one for each output whose folders
+    someone else changed (the next publish writes it again in full)."""
+    missing = completeness.find_missing(OUTPUTS, settings, store, force=force)
+    if missing:
+        log.warning(
+            "outputs incomplete: restoring the files of %d article(s): %s",
+            missing.articles,
+            missing.summary(),
+        )
+    return missing.articles + len(completeness.touched(OUTPUTS, settings, store))
 
 
 def intact(settings: Settings) -> bool:
@@ -131,7 +240,9 @@ def _setup_key(output: Output) -> str:
 _readers: dict[tuple[str, int, int], Store] = {}
 
 
-def render_in_worker(db_path: Path, settings: Settings, output: str, job: object) -> Rendered:
+def render_in_worker(
+    db_path: Path, settings: Settings, output: str, job: object
+) -> tuple[Rendered, list[Skipped]]:
     """`Output.render` in a worker process, reading the store through its own connection.
 
     Only the job goes in and only bytes come out: shipping the articles to the worker
@@ -149,7 +260,8 @@ def render_in_worker(db_path: Path, settings: Settings, output: str, job: object
             old.close()
         _readers.clear()
         store = _readers[key] = Store(db_path, readonly=True)
-    return render_isolated(_BY_NAME[output], store, settings, job)
+    skipped: list[Skipped] = []
+    return render_isolated(_BY_NAME[output], store, settings, job, skipped), skipped
 
 
 class _Renders:
@@ -163,13 +275,15 @@ class _Renders:
         settings: Settings,
         jobs: Sequence[tuple[Output, object]],
         workers: Workers | None,
+        skipped: list[Skipped],
         progress: Progress | None = None,
     ) -> None:
         self._progress = progress
+        self._skipped = skipped
         self._store = store
         self._settings = settings
         self._jobs = jobs
-        self._futures: list[Future[Rendered] | None] = []
+        self._futures: list[Future[tuple[Rendered, list[Skipped]]] | None] = []
         self._next = 0  # the next job to write
         self._workers = None
         self._window = 0
@@ -215,7 +329,8 @@ class _Renders:
         rendered = None
         if future is not None:
             try:
-                rendered = future.result()
+                rendered, skipped = future.result()
+                self._skipped.extend(skipped)
             except Exception as exc:  # a dead worker, an unreadable database: render here
                 log.exception("rendering %s in a worker failed; rendering the rest here", job)
                 for pending in self._futures[self._next :]:
@@ -226,7 +341,7 @@ class _Renders:
                 self._workers, self._window = None, 0
                 del self._futures[self._next :]
         if rendered is None:
-            rendered = render_isolated(output, self._store, self._settings, job)
+            rendered = render_isolated(output, self._store, self._settings, job, self._skipped)
         output.write(contexts[output.name], job, rendered)
         if self._progress is not None:
             self._progress.step()

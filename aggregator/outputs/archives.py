@@ -5,7 +5,9 @@ carry `<fh:archive/>`, are written once and never change (their links depend onl
 Page k+1 is the partial tail (0..size-1 articles, no `fh:archive`); it is rewritten as it
 fills. Subscription documents point at the tail with `prev-archive`, so following
 `prev-archive` from any subscription document reaches every article exactly once.
-Changing `archive_size` needs a fresh `archive/` folder.
+Changing `archive_size` needs a fresh `archive/` folder. While the store is empty there is
+no archive page (nothing to reach; its `updated` could only be made up) and the feeds link
+none.
 """
 
 from __future__ import annotations
@@ -32,9 +34,17 @@ class ArchiveJob:
     full: bool
 
 
-def tail_page(view: ArticleView, settings: OutputSettings) -> str:
-    """The relative path of the archive tail, the page the subscription feed links to."""
-    return f"archive/{view.count() // settings.archive_size + 1}.atom"
+@dataclass(frozen=True, slots=True)
+class NoArchive:
+    """The store is empty: no archive page (a tail from before every article was deleted
+    is removed)."""
+
+
+def tail_page(view: ArticleView, settings: OutputSettings) -> str | None:
+    """The relative path of the archive tail, the page the subscription feed links to;
+    None while no article is stored."""
+    count = view.count()
+    return f"archive/{count // settings.archive_size + 1}.atom" if count else None
 
 
 def is_full_archive(data: bytes) -> bool:
@@ -46,18 +56,37 @@ class Archives(Output):
     name = "archives"
     in_workers = True
 
-    def plan(self, ctx: Context) -> Sequence[ArchiveJob]:
-        """Missing full pages (and the newest existing one if it was a tail), then the tail."""
+    def watched(self, settings: Settings) -> tuple[Path, ...]:
+        return (settings.output.dir / "archive",)
+
+    def plan(self, ctx: Context) -> Sequence[ArchiveJob | NoArchive]:
+        """Missing full pages (and the newest existing one if it was a tail), then the tail.
+        In full (its folder was touched by someone else): every missing full page."""
         out = ctx.settings.output
-        full = ctx.store.count() // out.archive_size
-        jobs = [ArchiveJob(n, full=True) for n in _stale_full_pages(out.dir / "archive", full)]
+        count = ctx.store.count()
+        if count == 0:
+            return [NoArchive()]
+        full = count // out.archive_size
+        folder = out.dir / "archive"
+        stale = _stale_full_pages(folder, full)
+        if ctx.full:
+            stale = sorted({*stale, *(n for n in range(1, full + 1) if not _exists(folder, n))})
+        jobs = [ArchiveJob(n, full=True) for n in stale]
         jobs.append(ArchiveJob(full + 1, full=False))
         return jobs
 
     def render(self, view: ArticleView, settings: Settings, job: object) -> Rendered:
+        if isinstance(job, NoArchive):
+            return []
         assert isinstance(job, ArchiveJob)
         page = _render_page(view, settings.output, job.n, job.full)
         return [(f"archive/{job.n}.atom", page)]
+
+    def write(self, ctx: Context, job: object, rendered: Rendered) -> None:
+        if isinstance(job, NoArchive):
+            ctx.remove(ctx.settings.output.dir / "archive" / "1.atom")
+            return
+        super().write(ctx, job, rendered)
 
 
 def _stale_full_pages(folder: Path, full: int) -> list[int]:
@@ -73,6 +102,10 @@ def _stale_full_pages(folder: Path, full: int) -> list[int]:
             stale.append(n)
         break
     return sorted(stale)
+
+
+def _exists(folder: Path, n: int) -> bool:
+    return (folder / f"{n}.atom").is_file()
 
 
 def _head(path: Path) -> bytes:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from ..models import Settings
 from .base import ArticleView, Context, Output, Rendered
@@ -34,6 +35,9 @@ class ArticlePages(Output):
 
     def intact(self, settings: Settings) -> bool:
         return (settings.output.dir / "articles").is_dir()
+
+    def article_files(self, settings: Settings) -> tuple[Path, str]:
+        return settings.output.dir / "articles", ".html"  # html.article_path
 
     def plan(self, ctx: Context) -> Sequence[ArticlesBatch | Removals]:
         ids = ctx.store.all_ids() if ctx.full else ctx.store.dirty_post_ids()

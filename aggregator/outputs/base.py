@@ -109,6 +109,18 @@ class Output:
         """Whether its files are still there (else the next publish renders it in full)."""
         return True
 
+    def watched(self, settings: Settings) -> tuple[Path, ...]:
+        """Folders of its other files: when someone else adds or removes an entry there,
+        the next publish plans it in full (completeness.py), so a file removed by hand
+        comes back without waiting for a change."""
+        return ()
+
+    def article_files(self, settings: Settings) -> tuple[Path, str] | None:
+        """The folder holding one file of this output per stored article, named
+        `<slug><suffix>`, and that suffix; None when it writes no such files. Files missing
+        there are written again (completeness.py)."""
+        return None
+
     def plan(self, ctx: Context) -> Sequence[object]:
         """The jobs to render in this publish, in writing order."""
         raise NotImplementedError
@@ -126,8 +138,26 @@ class Output:
         """After every output's files are durable: acknowledge what this publish consumed."""
 
 
-def render_isolated(output: Output, view: ArticleView, settings: Settings, job: object) -> Rendered:
-    """`output.render`, leaving out (and logging) any article that cannot be rendered.
+@dataclass(frozen=True, slots=True)
+class Skipped:
+    """An article one output left out because it could not be rendered."""
+
+    output: str
+    id: str
+    title: str
+    link: str
+    reason: str
+
+
+def render_isolated(
+    output: Output,
+    view: ArticleView,
+    settings: Settings,
+    job: object,
+    skipped: list[Skipped] | None = None,
+) -> Rendered:
+    """`output.render`, leaving out (logging, and adding to `skipped`) any article that
+    cannot be rendered.
 
     Whatever got into the store (a body lxml refuses, written before the ingest limits),
     one article must not stop the publishing of all the others. Costs nothing until a
@@ -152,6 +182,9 @@ def render_isolated(output: Output, view: ArticleView, settings: Settings, job: 
         except Exception as exc:
             bad.add(a.id)
             log.error("publishing %s skips article %s (%s): %s", output.name, a.id, a.link, exc)
+            if skipped is not None:
+                reason = (str(exc) or type(exc).__name__)[:200]
+                skipped.append(Skipped(output.name, a.id, a.title, a.link, reason))
     if not bad:
         raise failure  # not one article's fault
     return output.render(_Only(view, lambda x: x.id not in bad), settings, job)

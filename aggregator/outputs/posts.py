@@ -67,6 +67,9 @@ class Posts(Output):
     def intact(self, settings: Settings) -> bool:
         return settings.output.posts.is_dir()
 
+    def article_files(self, settings: Settings) -> tuple[Path, str]:
+        return settings.output.posts, ".md"
+
     def plan(self, ctx: Context) -> Sequence[PostsBatch | Removals]:
         if ctx.full:  # outputs wiped, first run or new settings: rebuild every post
             ctx.store.mark_all_posts_dirty()
