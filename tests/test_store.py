@@ -459,7 +459,7 @@ def test_a_list_attaches_its_channel_and_link_to_stored_articles_only(store: Sto
     channel = "新浪财经－宏观经济"
     # The same story at its mobile URL with other text, and a story never stored.
     result = store.attach(
-        [art(SINA_WAP, text="另一段正文" * 20, source=channel), art("https://example.com/new")],
+        [art("https://example.com/new"), art(SINA_WAP, text="另一段正文" * 20, source=channel)],
         later,
     )
     assert (result.merged, result.unchanged, result.new, result.updated) == (1, 0, 0, 0)
@@ -478,6 +478,14 @@ def test_a_list_attaches_its_channel_and_link_to_stored_articles_only(store: Sto
     assert channel in store.dirty_categories()
     assert store.attach([art(SINA_WAP, source=channel)], later) == UpsertResult(unchanged=1)
     assert store.generation() == generation + 1
+
+
+def test_attach_counts_every_article(store: Store) -> None:
+    others = [art(f"https://example.com/{i}", f"第{i}条", f"正文{i}" * 30) for i in range(2)]
+    store.upsert(others, NOW)
+    moved = [replace(a, categories=("宏观经济",), source_name="宏观经济") for a in others]
+    assert store.attach(moved, NOW) == UpsertResult(merged=2)
+    assert store.attach(moved, NOW) == UpsertResult(unchanged=2)
 
 
 def test_a_new_url_form_alone_is_learnt_by_attach(store: Store) -> None:
@@ -651,6 +659,9 @@ def test_stored_lists_are_readable_utf8_json(store: Store) -> None:
     )
     other_headline = replace(STCN_COPY, title="长江干线港口1-7月完成货物吞吐量超20亿吨")
     assert store.upsert([other_headline], NOW).merged == 1  # a channel, another headline
+    assert store._db.execute("SELECT alt_titles FROM articles").fetchone() == (
+        '["长江干线港口1-7月完成货物吞吐量超20亿吨"]',
+    )
     store.upsert([replace(art(SINA), title="新标题", tags=("五粮液",))], NOW)  # revised
     store.attach([art(SINA_WAP, source="宏观经济")], NOW)
     row = store._db.execute("SELECT categories, alt_titles, tags FROM articles").fetchone()
