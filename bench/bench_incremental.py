@@ -111,7 +111,8 @@ store.close()
 # the tables in batches of 10,000 (FILL's `Store.upsert` takes ~1.5 ms an article: hours for
 # 1,000,000). The rows are the ones `Store.upsert` writes (the triggers keep the counts);
 # the dedup rows carry random sketches and band keys of the real sizes: the articles are
-# ten days older than anything a lookup's window reaches. Their posts count as written
+# ten days older than anything a lookup's window reaches; their search text (random, of
+# FILL's length) is indexed as the store indexes it. Their posts count as written
 # (post_dirty 0): one publish must not write a million files; their archive pages are.
 FILL_BULK = """
 import json, random, sys
@@ -121,6 +122,7 @@ from aggregator.identity import article_id, identity_keys
 from aggregator.merge import content_hash
 from aggregator.models import Article
 from aggregator.outputs.posts import post_slug
+from aggregator.search import index_rows
 from aggregator.store import Store
 
 path, count, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
@@ -137,7 +139,7 @@ seen = "2026-11-27T12:00:00.000000Z"
 def blob(code, values):
     return array(code, values).tobytes()
 for first in range(0, count, 10_000):
-    arts, keys, links, cats, dedup, bands = [], [], [], [], [], []
+    arts, keys, links, cats, dedup, bands, texts = [], [], [], [], [], [], []
     for i in range(first, min(count, first + 10_000)):
         seq += 1
         dseq += 1
@@ -146,6 +148,7 @@ for first in range(0, count, 10_000):
         source = sources[i % len(sources)]
         link = f"https://finance.sina.com.cn/roll/{published:%Y-%m-%d}/doc-ifill{i:010d}.shtml"
         title = "".join(rng.choices(chars, k=18))
+        texts.append((seq, title, "".join(rng.choices(chars, k=240))))
         key, alts = identity_keys(link, link, title, published.isoformat())
         categories = ["金融", "新浪财经", source]
         body = bodies[i % len(bodies)]
@@ -180,6 +183,7 @@ for first in range(0, count, 10_000):
             "INSERT INTO dedup_article (seq, id, title, tkey, published, fp, shingles, sketch,"
             " bands) VALUES (?,?,?,?,?,?,?,?,?)", dedup)
         db.executemany("INSERT INTO dedup_band (key, published, seq) VALUES (?,?,?)", bands)
+        index_rows(db, texts)  # the search index, as Store.upsert writes it
     print(first + 10_000, flush=True)
 store._bump_generation()  # outside a transaction: autocommit
 store.close()
@@ -204,18 +208,23 @@ class Setup:
     items: list[list[Item]]
     fresh: list[Item]  # new items to publish, one per round
     stored_db: Path
+    ttl_minutes: int | None = 5  # the feeds' <ttl> (RSSHub's); None for a daemon polling fast
 
     def feeds(self) -> dict[str, bytes]:
         return {
-            feed_path(i): render_rss(_name(i), self.base_url + feed_path(i), items, ANCHOR)
+            feed_path(i): render_rss(
+                _name(i), self.base_url + feed_path(i), items, ANCHOR, self.ttl_minutes
+            )
             for i, items in enumerate(self.items)
         }
 
-    def one_new_item(self, round_no: int) -> None:
+    def one_new_item(self, round_no: int) -> Item:
+        """Put a new item at the top of one source's feed (its oldest drops out)."""
         source = round_no % N_SOURCES
         new = self.fresh.pop()
         self.items[source] = [new, *self.items[source][:-1]]
         self.server.serve_feeds(self.feeds())
+        return new
 
 
 def _name(i: int) -> str:
@@ -236,7 +245,9 @@ def _python(script: str, *args: str, cwd: Path) -> str:
     return run.stdout
 
 
-def setup(size: int, folder: Path, rounds: int, bulk_above: int) -> Setup:
+def setup(
+    size: int, folder: Path, rounds: int, bulk_above: int, ttl_minutes: int | None = 5
+) -> Setup:
     import threading
 
     posts = load_corpus()
@@ -249,6 +260,7 @@ def setup(size: int, folder: Path, rounds: int, bulk_above: int) -> Setup:
     threading.Thread(target=server.serve_forever, daemon=True).start()
     workdir = folder / f"n{size}"
     s = Setup(size, workdir, Path(), server, base_url, items, fresh, workdir / "var/aggregator.db")
+    s.ttl_minutes = ttl_minutes
 
     class _Feed:  # what write_config reads
         def __init__(self, i: int) -> None:

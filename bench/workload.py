@@ -348,6 +348,7 @@ class _FeedHTTPServer(ThreadingHTTPServer):
         self.last_modified = _rfc822(modified)
         self.modified = modified.replace(microsecond=0)
         self.stats: Counter[int] = Counter()
+        self.sent: dict[str, float] = {}  # path → time.monotonic() its last 200 was sent
         self.lock = threading.Lock()
 
     def serve_feeds(self, feeds: Mapping[str, bytes]) -> None:
@@ -421,6 +422,9 @@ class _FeedHandler(BaseHTTPRequestHandler):
         self.end_headers()
         if send_body and status != 304:
             self.wfile.write(body)
+            if status == 200:
+                with self.server.lock:
+                    self.server.sent[self.path.split("?", 1)[0]] = time.monotonic()
 
 
 class FeedServer:

@@ -417,3 +417,27 @@ def test_version_6_gains_the_search_index_and_site_pages(
         assert len(pages) == n
     finally:
         store.close()
+
+
+def test_migration_8_sets_the_search_index_merge_width_keeping_it_searchable(
+    old_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Upgraded from version 7: FTS5 merges 16 segments at a time; what was indexed before
+    is found as before, and articles stored after it are indexed too."""
+    _at_version(old_db, 7, monkeypatch)
+    con = sqlite3.connect(old_db)
+    assert con.execute("SELECT v FROM search_fts_config WHERE k = 'automerge'").fetchall() == []
+    con.close()
+    query = search.parse_query("中小企业发展规划")
+    store = Store(old_db)
+    try:
+        assert migrations.version(store.db) == LATEST >= 8
+        config_rows = store.db.execute("SELECT k, v FROM search_fts_config WHERE k = 'automerge'")
+        assert config_rows.fetchall() == [("automerge", 16)]
+        assert [h.title[:3] for h in search.search(store.db, query).hits] == ["工信部"]
+        (n,) = store.db.execute("SELECT COUNT(*) FROM search_fts").fetchone()
+        assert n == store.count()
+        integrity = "INSERT INTO search_fts (search_fts, rank) VALUES ('integrity-check', 1)"
+        store.db.execute(integrity)  # raises if the index disagrees with its content
+    finally:
+        store.close()

@@ -19,10 +19,10 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from aggregator import outputs
-from aggregator.outputs import article_pages
+from aggregator.outputs import article_pages, completeness, formats
 from aggregator.outputs.archives import FH_NS, is_full_archive
 from aggregator.outputs.feeds import category_slug
-from aggregator.outputs.formats import ATOM_NS, render_json
+from aggregator.outputs.formats import ATOM_NS, FeedDoc, render_atom, render_json, render_rss
 from aggregator.workers import Workers
 from tests.published import BASE, Publisher, make_article
 
@@ -126,6 +126,44 @@ def test_json_feed_1_1(publisher: Make) -> None:
         assert set(art.links) <= set(it["_provenance"]["links"])
     assert "工信部" in (p.dir / "feed.json").read_text("utf-8")  # not \\u-escaped
     assert all("_alternative_titles" not in it for it in items)  # only for merged retitles
+
+
+def test_each_entry_is_rendered_once_and_documents_stay_byte_identical(
+    publisher: Make, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Documents sharing entries (the feed, a category feed, the archive) render each entry
+    once; a document put together from entries rendered before holds exactly the bytes of
+    the same document rendered whole, whatever its order, length or neighbours."""
+    p = publisher(12)
+    arts = p.stored()
+    revised = replace(arts[3], title="长江航运：" + arts[3].title, alt_titles=("旧标题",))
+    out = p.settings.output
+    doc = FeedDoc("t & <x>", "archive/2.atom", "feed.atom", (("prev-archive", "a/1.atom"),), True)
+    render = {
+        "atom": lambda some: render_atom(some, doc, out),
+        "rss": lambda some: render_rss(some, "t", "feed.rss", out),
+        "json": lambda some: render_json(some, "t", "feed.json", out),
+    }
+    cases = [arts[:5], arts[3:9], arts[9:1:-1], [arts[0]], [], arts, [revised, *arts[4:7]]]
+    rendered: list[int] = []
+    real_atom = formats._atom
+
+    def counting_atom(some, *args):  # type: ignore[no-untyped-def]
+        rendered.append(len(some))
+        return real_atom(some, *args)
+
+    monkeypatch.setattr(formats, "_atom", counting_atom)
+    formats._entries.clear()
+    documents = {(n, i): render[n](case) for i, case in enumerate(cases) for n in render}
+    # Each article's entry (the revised one too) was rendered once; heads have no entries.
+    assert sum(rendered) == len(arts) + 1
+    for (name, i), data in documents.items():
+        formats._entries.clear()
+        assert data == render[name](cases[i]), (name, i)  # rendered whole, as before
+    json_items = json.loads(documents[("json", 6)])["items"]
+    assert [it["title"] for it in json_items] == [revised.title, *(a.title for a in arts[4:7])]
+    atom_entries = etree.fromstring(documents[("atom", 2)]).findall(f"{A}entry")
+    assert [e.findtext(f"{A}id") for e in atom_entries] == [a.id for a in arts[9:1:-1]]
 
 
 def test_json_feed_lists_alternative_titles(publisher: Make) -> None:
@@ -440,6 +478,7 @@ def test_a_publish_after_one_new_article_keeps_the_folders_recorded(publisher: M
     p.publish()
     p.add(make_article(9))
     p.publish()
+    assert completeness.touched(outputs.OUTPUTS, p.settings, p.store) == []
     folder = p.dir / "posts"
     st = folder.stat()
     next(folder.glob("*.md")).unlink()
@@ -510,3 +549,30 @@ def test_an_empty_store_publishes_no_archive_page(publisher: Make) -> None:
     p.publish()
     assert not (p.dir / "archive" / "1.atom").exists(), "the deleted article's page goes"
     assert prev_archive(p) == []
+
+
+def test_archive_pages_feeds_and_pages_removed_by_hand_come_back(
+    publisher: Make, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Full archive pages are never rewritten and a category's feed only when it changes:
+    # removed by hand, they came back never (or at that change).
+    p = publisher(13, archive_size=4, page_size=4)
+    p.publish()
+    before = snapshot(p.dir)
+    gone = [
+        p.dir / "archive" / "1.atom",
+        p.dir / "archive" / "2.atom",
+        p.dir / "feed.rss",
+        next((p.dir / "categories").glob("*.json")),
+        p.dir / "categories" / "index.json",
+        p.dir / "pages" / "2.html",
+    ]
+    for path in gone:
+        path.unlink()
+    assert outputs.intact(p.settings)
+    assert outputs.find_missing(p.settings, p.store) > 0, "the daemon publishes again"
+    written = p.publish()
+    assert "outputs changed by someone else: writing" in caplog.text
+    assert sorted(written) == sorted(gone), "exactly those: the rest is byte-identical"
+    assert snapshot(p.dir) == before
+    assert p.publish() == [] and outputs.find_missing(p.settings, p.store) == 0

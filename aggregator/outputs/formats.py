@@ -2,12 +2,22 @@
 
 Rendered deterministically from the articles alone (no clock reads), so publishing unchanged
 articles gives unchanged bytes and `atomic.write_atomic` rewrites nothing.
+
+Each entry is rendered once per format and reused by every document it appears in (the
+feed, its category feeds, the archive page; this publish and the next ones of this
+process): an entry's bytes in a document depend only on the article, not on its neighbours
+or the document, so a document is its head (feedgen, no entries) followed by its entries'
+bytes. Entries not rendered yet are rendered together, as one document the usual way
+(feedgen, then lxml's serializer), and cut out of it; a document whose entries are all new
+is that document, as it always was.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -87,9 +97,108 @@ def _add_entries(fg: FeedGenerator, articles: Sequence[StoredArticle], rss: bool
             fe.author(name=xml_safe(a.author))
 
 
+# --- entries rendered once ------------------------------------------------------------------
+
+# Entries kept per process, across documents and publishes (least recently used dropped):
+# a publish after one new article re-renders the feed, a few category feeds and the archive
+# tail, whose other entries are all here. The key is the article itself (every field
+# compared), so a revised article is rendered afresh.
+ENTRIES_KEPT = 2048
+_entries: OrderedDict[tuple[str, StoredArticle], bytes] = OrderedDict()
+_entries_lock = threading.Lock()  # documents render in threads too (the daemon's publish)
+
+
+@dataclass(frozen=True, slots=True)
+class _Layout:
+    """Where a format's entries sit in its serialized document."""
+
+    name: str
+    start: bytes  # the newline and the line that begin an entry, at the entries' depth
+    end: bytes  # what follows the last entry (its last occurrence in the document)
+    sep: bytes = b""  # between two entries
+
+
+_ATOM = _Layout("atom", b"\n  <entry>", b"</feed>\n")
+_RSS = _Layout("rss", b"\n    <item>", b"  </channel>\n</rss>\n")
+_JSON = _Layout("json", b"\n  {\n", b"\n ]", b",\n")
+_NO_ITEMS = b'\n "items": []'  # how an empty JSON Feed says it has no items
+
+
+def _document(
+    layout: _Layout,
+    articles: Sequence[StoredArticle],
+    render: Callable[[Sequence[StoredArticle]], bytes],
+) -> bytes:
+    """`render(articles)`, each entry rendered already taken as it is.
+
+    `render` renders a document of the articles it is given with the head of this one
+    (`render(())`: the head alone)."""
+    keys = [(layout.name, a) for a in articles]
+    with _entries_lock:
+        kept = {a: _entries.get(k) for a, k in zip(articles, keys, strict=True)}
+        for k in keys:
+            if k in _entries:
+                _entries.move_to_end(k)
+    missing = [a for a, data in kept.items() if data is None]
+    if len(missing) == len(articles):
+        whole = render(articles)
+        pieces = _cut(layout, whole, len(articles))
+        if pieces is not None:
+            _remember(layout, dict(zip(articles, pieces, strict=True)))
+        return whole
+    if missing:
+        pieces = _cut(layout, render(missing), len(missing))
+        if pieces is None:  # never seen: a serializer whose layout changed
+            return render(articles)
+        fresh = dict(zip(missing, pieces, strict=True))
+        _remember(layout, fresh)
+        kept.update(fresh)
+    body = layout.sep.join(kept[a] or b"" for a in articles)
+    empty = render(())
+    if layout is _JSON:
+        return empty.replace(_NO_ITEMS, _NO_ITEMS[:-1] + b"\n" + body + layout.end, 1)
+    return empty[: -len(layout.end)] + body + layout.end
+
+
+def _remember(layout: _Layout, rendered: dict[StoredArticle, bytes]) -> None:
+    with _entries_lock:
+        for a, data in rendered.items():
+            _entries[(layout.name, a)] = data
+            _entries.move_to_end((layout.name, a))
+        while len(_entries) > ENTRIES_KEPT:
+            _entries.popitem(last=False)
+
+
+def _cut(layout: _Layout, whole: bytes, count: int) -> list[bytes] | None:
+    """The bytes of each of the `count` entries of a serialized document, in order (None
+    if it does not hold that many).
+
+    Markup inside text is escaped and JSON strings hold no raw newline, so an entry's
+    opening line at the entries' depth is never inside an entry."""
+    starts = []
+    at = whole.find(layout.start)
+    while at >= 0:
+        starts.append(at + 1)
+        at = whole.find(layout.start, at + 1)
+    end = whole.rfind(layout.end)
+    if len(starts) != count or (starts and end < starts[-1]):
+        return None
+    if not starts:
+        return []
+    ends = [s - len(layout.sep) for s in starts[1:]] + [end]
+    return [whole[b:e] for b, e in zip(starts, ends, strict=True)]
+
+
 def render_atom(articles: Sequence[StoredArticle], doc: FeedDoc, settings: OutputSettings) -> bytes:
     """An Atom 1.0 document of `articles`, in the given order."""
-    fg = _new_generator(doc.title, _feed_updated(articles))
+    updated = _feed_updated(articles)
+    return _document(_ATOM, articles, lambda some: _atom(some, doc, settings, updated))
+
+
+def _atom(
+    articles: Sequence[StoredArticle], doc: FeedDoc, settings: OutputSettings, updated: datetime
+) -> bytes:
+    fg = _new_generator(doc.title, updated)
     fg.id(url(settings, doc.feed_id))
     fg.link(href=url(settings, doc.self_path), rel="self", type="application/atom+xml")
     fg.link(href=settings.base_url, rel="alternate", type="text/html")
@@ -127,7 +236,18 @@ def render_rss(
     articles: Sequence[StoredArticle], title: str, self_path: str, settings: OutputSettings
 ) -> bytes:
     """An RSS 2.0 document of `articles`, in the given order."""
-    fg = _new_generator(title, _feed_updated(articles))
+    updated = _feed_updated(articles)
+    return _document(_RSS, articles, lambda some: _rss(some, title, self_path, settings, updated))
+
+
+def _rss(
+    articles: Sequence[StoredArticle],
+    title: str,
+    self_path: str,
+    settings: OutputSettings,
+    updated: datetime,
+) -> bytes:
+    fg = _new_generator(title, updated)
     fg.load_extension("dc", atom=False, rss=True)
     fg.id(url(settings, self_path))
     fg.link(href=url(settings, self_path), rel="self", type="application/rss+xml")
@@ -141,6 +261,12 @@ def render_json(
     articles: Sequence[StoredArticle], title: str, self_path: str, settings: OutputSettings
 ) -> bytes:
     """A JSON Feed 1.1 document of `articles`, in the given order."""
+    return _document(_JSON, articles, lambda some: _json(some, title, self_path, settings))
+
+
+def _json(
+    articles: Sequence[StoredArticle], title: str, self_path: str, settings: OutputSettings
+) -> bytes:
     feed: dict[str, Any] = {
         "version": JSONFEED_VERSION,
         "title": title,
