@@ -358,30 +358,3 @@ def test_root_shows_the_sources_live_while_empty(
     assert "还没有文章" not in r.text and 'href="articles/' in r.text
     again = client.get("/", headers={"if-none-match": r.headers["etag"]})
     assert again.status_code == 304  # a static file again
-
-
-def test_list_entries_are_rendered_once_and_pages_stay_byte_identical(
-    settings: Settings, store: Store
-) -> None:
-    """An article's entry is rendered once per page root, however many lists show it, and
-    a page put together from entries rendered before is the page rendered afresh."""
-    from aggregator.outputs import html
-
-    fill(store, 12)
-    html._items.clear()
-    publish(settings, store)
-    out = settings.output.dir
-    pages = {p: p.read_bytes() for p in out.rglob("*.html") if "articles" not in p.parts}
-    entries = [(key[0], key[1]) for key in html._items]  # (root, article page)
-    assert len(entries) == len(set(entries)) >= 12  # one per article and root
-    shown = sum(page.count(b'<li class="item">') for page in pages.values())
-    assert shown > len(html._items)  # entries were reused across lists
-    for path in pages:
-        path.unlink()
-    html._items.clear()
-    publish(settings, store)  # the files are gone: every page rendered again, none kept
-    assert {p: p.read_bytes() for p in pages} == pages
-    edited = replace(item(5), title="第5条：央行开展逆回购操作")
-    store.upsert([edited], T0 + timedelta(days=1))
-    publish(settings, store)
-    assert "第5条：央行开展逆回购操作".encode() in (out / "pages/2.html").read_bytes()

@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import functools
 import importlib.resources
-import threading
-from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -142,32 +140,6 @@ def _item(a: StoredArticle) -> dict[str, Any]:
     }
 
 
-# An article is on several lists (every article's pages, each of its categories' pages, their
-# heads): its entry is rendered once per page root and kept (least recently used dropped),
-# keyed by everything it shows.
-ITEMS_KEPT = 4096
-_items: OrderedDict[tuple[Any, ...], Markup] = OrderedDict()
-_items_lock = threading.Lock()
-
-
-def list_item(a: StoredArticle, root: str) -> Markup:
-    """The `<li>` of `a` on a list page whose way back to the site's root is `root`."""
-    view = _item(a)
-    key = (root, *view.values())
-    with _items_lock:
-        html = _items.get(key)
-        if html is not None:
-            _items.move_to_end(key)
-            return html
-    macros: Any = _env().get_template("_macros.html").module
-    html = Markup(macros.article_item(view, root))
-    with _items_lock:
-        _items[key] = html
-        while len(_items) > ITEMS_KEPT:
-            _items.popitem(last=False)
-    return html
-
-
 def _outlet(a: StoredArticle) -> str:
     return a.outlet or a.author
 
@@ -232,7 +204,7 @@ def render_list(
         settings,
         root,
         heading=heading,
-        items=[list_item(a, root) for a in articles],
+        items=[_item(a) for a in articles],
         categories=_categories(categories),
         subscribe=name != pages.ALL,
         pager_links=[(label, _href(p), rel) for label, p, rel in pager],
