@@ -54,6 +54,15 @@ class ChangeTracking(Database):
                 (key, value),
             )
 
+    def set_metas(self, values: dict[str, str]) -> None:
+        """Several `set_meta` in one transaction."""
+        with self._tx() as db:
+            db.executemany(
+                "INSERT INTO meta (k, v) VALUES (?, ?)"
+                " ON CONFLICT (k) DO UPDATE SET v = excluded.v",
+                list(values.items()),
+            )
+
     def dirty_post_ids(self) -> list[str]:
         """Articles whose post must be written again, in insertion order."""
         return [

@@ -10,7 +10,7 @@ from .dates import utcnow
 from .errors import OutputError
 from .fetch import Fetcher
 from .models import PollResult, Settings
-from .outputs import find_missing, publish
+from .outputs import Skipped, find_missing, publish
 from .poll import Pipeline, poll_all
 from .progress import Progress
 from .store import Store
@@ -43,8 +43,11 @@ async def run_once(settings: Settings) -> int:
             shown = Progress("polling sources", len(settings.sources))
             results = await poll_all(p, settings.sources, utcnow(), shown)
             shown.done()
+        left_out: list[Skipped] = []
         try:
-            written = await asyncio.to_thread(publish, settings, store, workers, progress=True)
+            written = await asyncio.to_thread(
+                publish, settings, store, workers, progress=True, skipped=left_out
+            )
         except OSError as exc:
             where = exc.filename or settings.output.dir
             raise OutputError(
@@ -54,16 +57,19 @@ async def run_once(settings: Settings) -> int:
     finally:
         workers.close()
         store.close()
-    log.info("%s", summary(results, len(written), time.monotonic() - started))
+    skipped = len({s.id for s in left_out})
+    log.info("%s", summary(results, len(written), time.monotonic() - started, skipped))
     return 0 if all(r.status in OK_STATUSES for r in results) else 1
 
 
-def summary(results: list[PollResult], files: int, seconds: float) -> str:
+def summary(results: list[PollResult], files: int, seconds: float, skipped: int = 0) -> str:
     failed = [r.source for r in results if r.status not in OK_STATUSES]
     total = {k: sum(getattr(r, k) for r in results) for k in ("new", "updated", "merged")}
     return (
         f"once: sources {len(results) - len(failed)} ok, {len(failed)} failed"
         + (f" ({', '.join(failed)})" if failed else "")
         + f"; articles {total['new']} new, {total['updated']} updated, {total['merged']} merged"
-        + f"; {files} file(s) written; {seconds:.1f}s"
+        + f"; {files} file(s) written"
+        + (f", {skipped} article(s) left out (could not be rendered)" if skipped else "")
+        + f"; {seconds:.1f}s"
     )

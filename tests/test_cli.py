@@ -17,8 +17,10 @@ from pathlib import Path
 import pytest
 
 from aggregator import config
+from aggregator.store import Store
 from tests.faultserver import FaultServer, Static
 from tests.processes import DEMO, REPO, RFC3339, Running, cli, demo_config
+from tests.published import NOW, make_article
 
 
 def files_under(folder: Path) -> set[str]:
@@ -184,6 +186,20 @@ def test_once_logs_each_failure_once_and_ends_with_a_summary(tmp_path: Path) -> 
         lines[-1],
     ), lines[-1]
     assert all(RFC3339.match(line.split(" ", 1)[0]) for line in lines)
+
+
+def test_once_says_how_many_articles_publishing_left_out(tmp_path: Path) -> None:
+    cfg = demo_config(tmp_path)
+    store = Store(tmp_path / "var" / "agg.db")  # stored before the ingest limits existed
+    store.upsert([make_article(7, content_html="x" * 10_000_001)], NOW)
+    store.close()
+    done = cli("once", "-c", str(cfg))
+    assert done.returncode == 0, done.stderr
+    last = done.stderr.strip().splitlines()[-1]
+    assert re.search(
+        r"file\(s\) written, 1 article\(s\) left out \(could not be rendered\); ", last
+    )
+    assert "left out 1 article(s)" in cli("status", "-c", str(cfg)).stderr
 
 
 def test_log_format_json(tmp_path: Path) -> None:

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from aggregator import outputs
-from aggregator.outputs import article_pages, formats
+from aggregator.outputs import article_pages, completeness, formats
 from aggregator.outputs.archives import FH_NS, is_full_archive
 from aggregator.outputs.feeds import category_slug
 from aggregator.outputs.formats import ATOM_NS, FeedDoc, render_atom, render_json, render_rss
@@ -478,6 +478,7 @@ def test_a_publish_after_one_new_article_keeps_the_folders_recorded(publisher: M
     p.publish()
     p.add(make_article(9))
     p.publish()
+    assert completeness.touched(outputs.OUTPUTS, p.settings, p.store) == []
     folder = p.dir / "posts"
     st = folder.stat()
     next(folder.glob("*.md")).unlink()
@@ -548,3 +549,30 @@ def test_an_empty_store_publishes_no_archive_page(publisher: Make) -> None:
     p.publish()
     assert not (p.dir / "archive" / "1.atom").exists(), "the deleted article's page goes"
     assert prev_archive(p) == []
+
+
+def test_archive_pages_feeds_and_pages_removed_by_hand_come_back(
+    publisher: Make, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Full archive pages are never rewritten and a category's feed only when it changes:
+    # removed by hand, they came back never (or at that change).
+    p = publisher(13, archive_size=4, page_size=4)
+    p.publish()
+    before = snapshot(p.dir)
+    gone = [
+        p.dir / "archive" / "1.atom",
+        p.dir / "archive" / "2.atom",
+        p.dir / "feed.rss",
+        next((p.dir / "categories").glob("*.json")),
+        p.dir / "categories" / "index.json",
+        p.dir / "pages" / "2.html",
+    ]
+    for path in gone:
+        path.unlink()
+    assert outputs.intact(p.settings)
+    assert outputs.find_missing(p.settings, p.store) > 0, "the daemon publishes again"
+    written = p.publish()
+    assert "outputs changed by someone else: writing" in caplog.text
+    assert sorted(written) == sorted(gone), "exactly those: the rest is byte-identical"
+    assert snapshot(p.dir) == before
+    assert p.publish() == [] and outputs.find_missing(p.settings, p.store) == 0

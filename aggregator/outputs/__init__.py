@@ -93,8 +93,13 @@ def publish(
     """
     generation = str(store.generation())
     setups = {o.name: f"{__version__} {o.setup(settings)}" for o in OUTPUTS}
+    touched = completeness.touched(OUTPUTS, settings, store)
+    if touched:
+        log.warning("outputs changed by someone else: writing %s again in full", ", ".join(touched))
     full = {
-        o.name: not o.intact(settings) or store.get_meta(_setup_key(o)) != setups[o.name]
+        o.name: not o.intact(settings)
+        or store.get_meta(_setup_key(o)) != setups[o.name]
+        or o.name in touched
         for o in OUTPUTS
     }
     if not any(full.values()) and store.get_meta("published_generation") == generation:
@@ -133,6 +138,7 @@ def publish(
         shown.done()
     # Durable before the publish is recorded: a power loss before this point means the
     # next run publishes again; one pass of fsyncs after all writes flushes each file once.
+    left_complete = completeness.states_after(OUTPUTS, settings, untouched, full)
     fsync_all(changed)
     for o in OUTPUTS:
         o.finish(contexts[o.name])
@@ -140,7 +146,7 @@ def publish(
     for o in OUTPUTS:
         store.set_meta(_setup_key(o), setups[o.name])
     store.set_meta("published_generation", generation)
-    completeness.record_after(OUTPUTS, settings, store, untouched, full)
+    completeness.record(store, left_complete)
     report = json.dumps(_report(left_out), ensure_ascii=False, sort_keys=True)
     if store.get_meta(SKIPPED_KEY) != report:
         store.set_meta(SKIPPED_KEY, report)
@@ -209,7 +215,8 @@ def skip_report(store: Store) -> SkipReport:
 
 def find_missing(settings: Settings, store: Store, *, force: bool = False) -> int:
     """Mark the articles whose post or page went missing to be written by the next publish
-    (completeness.py); log and return how many."""
+    (completeness.py); log and return how many, plus one for each output whose folders
+    someone else changed (the next publish writes it again in full)."""
     missing = completeness.find_missing(OUTPUTS, settings, store, force=force)
     if missing:
         log.warning(
@@ -217,7 +224,7 @@ def find_missing(settings: Settings, store: Store, *, force: bool = False) -> in
             missing.articles,
             missing.summary(),
         )
-    return missing.articles
+    return missing.articles + len(completeness.touched(OUTPUTS, settings, store))
 
 
 def intact(settings: Settings) -> bool:

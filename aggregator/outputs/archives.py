@@ -56,14 +56,22 @@ class Archives(Output):
     name = "archives"
     in_workers = True
 
+    def watched(self, settings: Settings) -> tuple[Path, ...]:
+        return (settings.output.dir / "archive",)
+
     def plan(self, ctx: Context) -> Sequence[ArchiveJob | NoArchive]:
-        """Missing full pages (and the newest existing one if it was a tail), then the tail."""
+        """Missing full pages (and the newest existing one if it was a tail), then the tail.
+        In full (its folder was touched by someone else): every missing full page."""
         out = ctx.settings.output
         count = ctx.store.count()
         if count == 0:
             return [NoArchive()]
         full = count // out.archive_size
-        jobs = [ArchiveJob(n, full=True) for n in _stale_full_pages(out.dir / "archive", full)]
+        folder = out.dir / "archive"
+        stale = _stale_full_pages(folder, full)
+        if ctx.full:
+            stale = sorted({*stale, *(n for n in range(1, full + 1) if not _exists(folder, n))})
+        jobs = [ArchiveJob(n, full=True) for n in stale]
         jobs.append(ArchiveJob(full + 1, full=False))
         return jobs
 
@@ -94,6 +102,10 @@ def _stale_full_pages(folder: Path, full: int) -> list[int]:
             stale.append(n)
         break
     return sorted(stale)
+
+
+def _exists(folder: Path, n: int) -> bool:
+    return (folder / f"{n}.atom").is_file()
 
 
 def _head(path: Path) -> bytes:

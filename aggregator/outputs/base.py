@@ -109,6 +109,12 @@ class Output:
         """Whether its files are still there (else the next publish renders it in full)."""
         return True
 
+    def watched(self, settings: Settings) -> tuple[Path, ...]:
+        """Folders of its other files: when someone else adds or removes an entry there,
+        the next publish plans it in full (completeness.py), so a file removed by hand
+        comes back without waiting for a change."""
+        return ()
+
     def article_files(self, settings: Settings) -> tuple[Path, str] | None:
         """The folder holding one file of this output per stored article, named
         `<slug><suffix>`, and that suffix; None when it writes no such files. Files missing

@@ -1,5 +1,7 @@
-"""Finding published per-article files that vanished (a post or an article page deleted
-while its folder remains) so the next publish writes exactly those again.
+"""Finding published files that vanished while their folder remains, so the next publish
+writes them again: posts and article pages (exactly those), and the other outputs' files
+(archive pages, category feeds and pages, numbered pages, the feeds: those outputs are
+planned in full, which rewrites only what differs).
 
 Publishing writes a post only when its article changed, so a deleted file would otherwise
 stay missing until then. Looking costs nothing while nobody else touched a folder: its
@@ -10,6 +12,11 @@ Otherwise it is listed once: as many of our files as there are articles means co
 missing are found and marked to be written again (`Store.mark_posts_dirty`), which the
 next publish does. A publish after one new article therefore stays as cheap as before:
 two stats per folder.
+
+The other outputs name the folders they write (`Output.watched`); one whose state is not
+the one recorded by the last publish was changed by someone else, and its outputs are
+planned in full by the next publish (`touched`). A folder never recorded (a database from
+before this check) counts as untouched and is recorded by the next publish.
 """
 
 from __future__ import annotations
@@ -65,6 +72,27 @@ def _key(output: Output) -> str:
     return f"complete_folder:{output.name}"
 
 
+def _watch_key(output: Output, folder: Path, settings: Settings) -> str:
+    try:
+        rel = folder.relative_to(settings.output.dir).as_posix()
+    except ValueError:
+        rel = str(folder)
+    return f"watched_folder:{output.name}:{rel}"
+
+
+def touched(outputs: Sequence[Output], settings: Settings, store: Store) -> list[str]:
+    """The outputs one of whose watched folders someone else changed since the last
+    publish recorded it."""
+    names = []
+    for o in outputs:
+        for folder in o.watched(settings):
+            recorded = store.get_meta(_watch_key(o, folder, settings))
+            if recorded is not None and recorded != (folder_state(folder) or "missing"):
+                names.append(o.name)
+                break
+    return names
+
+
 def states_before(outputs: Sequence[Output], settings: Settings, store: Store) -> dict[str, bool]:
     """Per output with per-article files: whether its folder is still as last recorded
     (then, after a publish, it is complete again and its new state can be recorded)."""
@@ -77,21 +105,33 @@ def states_before(outputs: Sequence[Output], settings: Settings, store: Store) -
     return seen
 
 
-def record_after(
+def states_after(
     outputs: Sequence[Output],
     settings: Settings,
-    store: Store,
     untouched: dict[str, bool],
     full: dict[str, bool],
-) -> None:
-    """After a publish: record the folders it left complete (untouched by others before
-    it, or written in full)."""
+) -> dict[str, str]:
+    """Right after a publish's last write: the states to record once it is done (`record`)
+    of the per-article folders it left complete (untouched by others before it, or
+    written in full) and of every watched folder (each output is complete now). Taken
+    before the files are made durable: a file removed by someone else from then on (not
+    during the writing itself) changes the folder's state after this, so it is found."""
+    states: dict[str, str] = {}
     for o in outputs:
         files = o.article_files(settings)
         if files is not None and (untouched.get(o.name) or full.get(o.name)):
             state = folder_state(files[0])
             if state is not None:
-                store.set_meta(_key(o), state)
+                states[_key(o)] = state
+        for folder in o.watched(settings):
+            states[_watch_key(o, folder, settings)] = folder_state(folder) or "missing"
+    return states
+
+
+def record(store: Store, states: dict[str, str]) -> None:
+    changed = {k: v for k, v in states.items() if store.get_meta(k) != v}
+    if changed:
+        store.set_metas(changed)
 
 
 def find_missing(

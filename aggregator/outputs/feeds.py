@@ -14,6 +14,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from ..models import Settings
 from .archives import tail_page
@@ -81,6 +82,9 @@ class Feed(Output):
     def intact(self, settings: Settings) -> bool:
         return (settings.output.dir / "feed.atom").is_file()
 
+    def watched(self, settings: Settings) -> tuple[Path, ...]:
+        return (settings.output.dir,)
+
     def plan(self, ctx: Context) -> Sequence[FeedSetJob]:
         out = ctx.settings.output
         return [FeedSetJob("feed", out.title, None, tail_page(ctx.store, out))]
@@ -98,6 +102,9 @@ class CategoryFeeds(Output):
 
     def intact(self, settings: Settings) -> bool:
         return (settings.output.dir / "categories").is_dir()
+
+    def watched(self, settings: Settings) -> tuple[Path, ...]:
+        return (settings.output.dir / "categories",)
 
     def plan(self, ctx: Context) -> Sequence[FeedSetJob]:
         """Changed categories (all in a full publish), then categories whose last article

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from ..models import OutputSettings, Settings
 from .base import ArticleView, Context, Output, Rendered, url
@@ -21,6 +22,9 @@ class PagesJob:
 class Pages(Output):
     name = "pages"
     links_others = True
+
+    def watched(self, settings: Settings) -> tuple[Path, ...]:
+        return (settings.output.dir / "categories",)
 
     def plan(self, ctx: Context) -> Sequence[PagesJob]:
         return [PagesJob()]

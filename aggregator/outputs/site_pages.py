@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from .. import paging
@@ -62,6 +63,11 @@ class SitePages(Output):
     def intact(self, settings: Settings) -> bool:
         files = ("index.html", "pages/1.html", *ASSETS)  # pages/1.html: even when empty
         return all((settings.output.dir / name).is_file() for name in files)
+
+    def watched(self, settings: Settings) -> tuple[Path, ...]:
+        # Not the root (index.html is checked by `intact`; feeds and the OPML are written
+        # there) nor categories/<slug>/: a full rebuild of every page is the costliest.
+        return (settings.output.dir / "pages", settings.output.dir / "categories")
 
     def plan(self, ctx: Context) -> Sequence[object]:
         store, size = ctx.store, ctx.settings.output.page_size

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from ..models import Settings
 from .base import ArticleView, Context, Output, Rendered
@@ -28,6 +29,9 @@ class SourcesOpml(Output):
 
     def intact(self, settings: Settings) -> bool:
         return (settings.output.dir / PATH).is_file()
+
+    def watched(self, settings: Settings) -> tuple[Path, ...]:
+        return (settings.output.dir,)
 
     def plan(self, ctx: Context) -> Sequence[OpmlJob]:
         return [OpmlJob()] if ctx.full else []
