@@ -839,3 +839,95 @@ def test_a_character_reference_with_leading_zeros_is_its_character(ref: str) -> 
     """XML allows leading zeros: &#000000065; is 'A' (it used to become U+FFFD)."""
     body = f'<rss version="2.0"><channel><item><title>a{ref}b</title></item></channel></rss>'
     assert parse_feed(body.encode(), url=BASE).entries[0].title == "aAb"
+
+
+# --- boundaries (mutation testing, issue 18) ------------------------------------------------
+
+
+def _title_with(ref: str) -> str | None:
+    body = f'<rss version="2.0"><channel><item><title>a{ref}b</title></item></channel></rss>'
+    return parse_feed(body.encode(), url=BASE).entries[0].title
+
+
+@pytest.mark.parametrize(
+    ("ref", "title"),
+    [
+        ("&#x10FFFF;", "a\U0010ffffb"),  # the last code point
+        ("&#1114111;", "a\U0010ffffb"),
+        ("&#x110000;", "a\ufffdb"),
+        ("&#1114112;", "a\ufffdb"),
+        ("&#126;", "a~b"),
+        ("&#127;", "a\ufffdb"),  # DEL, and NUL, are no characters of a feed
+        ("&#x7f;", "a\ufffdb"),
+        ("&#0;", "a\ufffdb"),
+        ("&#xFFFE;", "a\ufffdb"),
+        ("&#" + "9" * 5000 + ";", "a\ufffdb"),
+    ],
+)
+def test_character_references_are_read_or_replaced(ref: str, title: str) -> None:
+    assert _title_with(ref) == title
+
+
+@pytest.mark.parametrize(("ttl", "minutes"), [("1", 1), (" 30 ", 30), ("10080", 10080)])
+def test_ttl_of_up_to_a_week_is_kept(ttl: str, minutes: int) -> None:
+    body = f'<rss version="2.0"><channel><title>t</title><ttl>{ttl}</ttl></channel></rss>'
+    assert parse_feed(body.encode(), url=BASE).ttl_minutes == minutes
+
+
+@pytest.mark.parametrize("ttl", ["10081", "²", "1.5"])
+def test_ttl_beyond_a_week_or_not_a_number_is_ignored(ttl: str) -> None:
+    body = f'<rss version="2.0"><channel><title>t</title><ttl>{ttl}</ttl></channel></rss>'
+    assert parse_feed(body.encode(), url=BASE).ttl_minutes is None
+
+
+@pytest.mark.parametrize(
+    ("body", "replaced"),
+    [
+        (b"<rss>" + b"a" * 95 + b"\xff", 1),  # one bad byte in a short body
+        (b"<rss>" + b"a" * 1000 + b"\xff" * 10, 10),  # one in a hundred characters
+    ],
+)
+def test_a_few_corrupt_bytes_are_replaced(body: bytes, replaced: int) -> None:
+    assert decode(body).count("\ufffd") == replaced
+
+
+@pytest.mark.parametrize(
+    "body", [b"<rss>" + b"a" * 95 + b"\xff\xff", b"<rss>" + b"a" * 1000 + b"\xff" * 11]
+)
+def test_more_corrupt_bytes_are_an_encoding_error(body: bytes) -> None:
+    with pytest.raises(ParseError) as info:
+        decode(body)
+    assert info.value.kind == "encoding"
+
+
+SUBSET = '<!DOCTYPE rss [<!ENTITY x "y">]><rss version="2.0"><channel/></rss>'
+
+
+@pytest.mark.parametrize(
+    "prolog",
+    [
+        "\ufeff",
+        "\n \t",
+        '<?xml version="1.0"?>',
+        '<?xml-stylesheet href="a.xsl"?>\n',
+        "<!-- a comment -->",
+        "<!-- ? > -- --><?pi x?>",
+    ],
+)
+def test_an_internal_subset_is_found_after_any_prolog(prolog: str) -> None:
+    with pytest.raises(ParseError) as info:
+        parse_feed((prolog + SUBSET).encode("utf-8"), url=BASE)
+    assert info.value.kind == "entities"
+
+
+@pytest.mark.parametrize(
+    "doctype",
+    [
+        '<!DOCTYPE rss SYSTEM "a[1].dtd">',  # a bracket inside a quoted id opens nothing
+        "<!DOCTYPE rss PUBLIC '-//x[y]//EN' 'b.dtd'>",
+        "<!doctype rss>",
+    ],
+)
+def test_a_doctype_without_a_subset_is_fine(doctype: str) -> None:
+    body = doctype + '<rss version="2.0"><channel><item><title>t</title></item></channel></rss>'
+    assert [e.title for e in parse_feed(body.encode(), url=BASE).entries] == ["t"]
