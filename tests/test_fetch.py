@@ -565,6 +565,7 @@ class _KeepAlive304(BaseHTTPRequestHandler):
 
 def test_conditional_gets_reuse_the_connection() -> None:
     """Polite and fast: a 304 must not cost a new TCP connection each time."""
+    _KeepAlive304.peers.clear()  # the set is the class's: a second run must not count the first
     server = ThreadingHTTPServer(("127.0.0.1", 0), _KeepAlive304)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
