@@ -931,3 +931,85 @@ def test_an_internal_subset_is_found_after_any_prolog(prolog: str) -> None:
 def test_a_doctype_without_a_subset_is_fine(doctype: str) -> None:
     body = doctype + '<rss version="2.0"><channel><item><title>t</title></item></channel></rss>'
     assert [e.title for e in parse_feed(body.encode(), url=BASE).entries] == ["t"]
+
+
+def test_the_http_charset_decodes_a_body_without_a_declaration() -> None:
+    doc = '<rss version="2.0"><channel><title>繁體中文</title><item><title>測試標題</title>'
+    body = (doc + "<link>http://x/1</link></item></channel></rss>").encode("big5")
+    feed = parse_feed(body, url=BASE, content_type="text/xml; charset=big5")
+    assert (feed.title, feed.entries[0].title) == ("繁體中文", "測試標題")
+
+
+def test_an_unknown_charset_label_is_passed_over() -> None:
+    body = encoded("gbk", None)
+    cut = body.index(ZH["items"][1]["body"][:8].encode("gbk"))
+    damaged = body[:cut] + b"\xff" + body[cut:]
+    feed = parse_feed(damaged, url=BASE, content_type="text/xml; charset=x-no-such-charset")
+    assert [e.title for e in feed.entries] == [i["title"] for i in ZH["items"]]
+
+
+def test_relative_links_resolve_on_the_general_path_too() -> None:
+    rdf = (
+        (FEEDS / "rss10.rdf").read_text("utf-8").replace("http://example.com/c/1.html", "/c/1.html")
+    )
+    feed = parse_feed(rdf.encode(), url="https://feeds.example.org/rss10")
+    assert feed.entries[0].link == "https://feeds.example.org/c/1.html"
+
+
+def test_a_body_its_bom_does_not_decode_is_an_encoding_error() -> None:
+    with pytest.raises(ParseError) as info:
+        decode(codecs.BOM_UTF8 + b"<rss>\xff\xfe</rss>")
+    assert info.value.kind == "encoding"
+    assert str(info.value).startswith("body marked utf-8 does not decode: ")
+
+
+@pytest.mark.parametrize(
+    ("body", "replaced"),
+    [
+        (b"<rss>" + b"a" * 93 + b"\xff", 1),  # 99 characters: one replacement is allowed
+        (b"<rss>" + b"a" * 985 + b"\xff" * 10, 10),  # exactly one in a hundred
+    ],
+)
+def test_corrupt_bytes_up_to_the_limit_exactly_are_replaced(body: bytes, replaced: int) -> None:
+    assert decode(body).count("\ufffd") == replaced
+
+
+def test_too_corrupt_a_body_says_which_encodings_were_tried() -> None:
+    with pytest.raises(ParseError) as info:
+        decode(b"<rss>" + bytes([0xFF, 0x80]) * 500 + b"</rss>")
+    assert str(info.value) == "body does not decode as UTF-8, its declared charset or GB18030"
+
+
+RSS_ITEM = '<rss version="2.0"><channel><item><title>a [1] b</title></item></channel></rss>'
+
+
+@pytest.mark.parametrize(
+    "doc",
+    [
+        '<!DOCTYPE XRSS [ ]><rss version="2.0"><channel/></rss>',  # an empty subset
+        "<!DOCTYPE rss ['x'>]><rss/>",
+    ],
+)
+def test_any_internal_subset_is_refused(doc: str) -> None:
+    with pytest.raises(ParseError) as info:
+        parse_feed(doc.encode(), url=BASE)
+    assert info.value.kind == "entities"
+
+
+def test_a_bracket_after_the_doctype_opens_no_subset() -> None:
+    feed = parse_feed(("<!DOCTYPE rss>" + RSS_ITEM).encode(), url=BASE)
+    assert feed.entries[0].title == "a [1] b"
+
+
+def test_an_unclosed_doctype_is_not_a_feed_not_entities() -> None:
+    with pytest.raises(ParseError) as info:
+        parse_feed(b'<!DOCTYPE rss SYSTEM "a.dtd"', url=BASE)
+    assert info.value.kind != "entities"
+
+
+def test_a_broken_document_says_what_the_parser_found() -> None:
+    with pytest.raises(ParseError) as info:
+        parse_feed(b'<rss version="2.0"><channel><title>t</ti', url=BASE)
+    assert info.value.kind == "malformed"
+    message = str(info.value)  # the XML parser's own words, where it stopped
+    assert message.startswith("no usable entry: ") and message.endswith("unclosed token")
