@@ -1013,3 +1013,55 @@ def test_a_broken_document_says_what_the_parser_found() -> None:
     assert info.value.kind == "malformed"
     message = str(info.value)  # the XML parser's own words, where it stopped
     assert message.startswith("no usable entry: ") and message.endswith("unclosed token")
+
+
+RSS_WITH = (
+    '<rss version="2.0" xmlns:media="http://search.yahoo.com/mrss/"><channel><title>c</title>'
+    "{channel}<item><title>t</title><link>https://example.com/1</link>{item}</item>"
+    "</channel></rss>"
+)
+ATOM_WITH = (
+    '<feed xmlns="http://www.w3.org/2005/Atom"><title>c</title>{feed}<entry><title>t</title>'
+    "<id>https://example.com/1</id>{entry}</entry></feed>"
+)
+
+
+@pytest.mark.parametrize(
+    "doc",
+    [
+        RSS_WITH.format(
+            channel="",
+            item='<media:content url="https://example.com/a.jpg" type="image/jpeg" medium="image"'
+            ' width="1" height="2" fileSize="3" duration="4" bitrate="5" lang="zh"/>',
+        ),
+        RSS_WITH.format(
+            channel="",
+            item='<media:thumbnail url="https://example.com/t.jpg" width="1" height="2"'
+            ' time="12:05:01.123"/>',
+        ),
+        RSS_WITH.format(
+            channel="",
+            item='<enclosure url="https://example.com/e.png" length="10" type="image/png"/>'
+            '<category domain="https://example.com/c">财经</category>'
+            '<guid isPermaLink="false">x-1</guid><comments>https://example.com/c</comments>',
+        ),
+        RSS_WITH.format(
+            channel='<category domain="d">c</category><image><title>i</title><url>https://'
+            "example.com/i.png</url><link>https://example.com/</link><width>1</width><height>2"
+            "</height><description>d</description></image>",
+            item="",
+        ),
+        ATOM_WITH.format(
+            feed='<link href="https://example.com/" rel="alternate" type="text/html"'
+            ' hreflang="zh" title="t" length="1"/><generator uri="https://g" version="1">g'
+            '</generator><category term="a" scheme="s" label="l"/>',
+            entry='<category term="a" scheme="s" label="l"/><author><name>n</name>'
+            "<email>e@example.com</email><uri>https://example.com/n</uri></author>",
+        ),
+    ],
+    ids=["media-content", "media-thumbnail", "item-extras", "channel-image", "atom-attributes"],
+)
+def test_the_fast_path_takes_the_standard_attributes_and_children(doc: str) -> None:
+    fast, slow = both_paths(doc.encode("utf-8"), "https://rsshub.app/x")
+    assert fast is not None
+    assert fast == slow
