@@ -1058,8 +1058,16 @@ ATOM_WITH = (
             entry='<category term="a" scheme="s" label="l"/><author><name>n</name>'
             "<email>e@example.com</email><uri>https://example.com/n</uri></author>",
         ),
+        ATOM_WITH.format(feed="", entry='<author xml:lang="zh"><name>n</name></author>'),
     ],
-    ids=["media-content", "media-thumbnail", "item-extras", "channel-image", "atom-attributes"],
+    ids=[
+        "media-content",
+        "media-thumbnail",
+        "item-extras",
+        "channel-image",
+        "atom-attributes",
+        "atom-author-lang",
+    ],
 )
 def test_the_fast_path_takes_the_standard_attributes_and_children(doc: str) -> None:
     fast, slow = both_paths(doc.encode("utf-8"), "https://rsshub.app/x")
