@@ -246,7 +246,13 @@ def _python(script: str, *args: str, cwd: Path) -> str:
 
 
 def setup(
-    size: int, folder: Path, rounds: int, bulk_above: int, ttl_minutes: int | None = 5
+    size: int,
+    folder: Path,
+    rounds: int,
+    bulk_above: int,
+    ttl_minutes: int | None = 5,
+    interval: str = "5m",
+    server_port: int = 8080,
 ) -> Setup:
     import threading
 
@@ -267,7 +273,8 @@ def setup(
             self.name, self.path = _name(i), feed_path(i)
 
     server.serve_feeds(s.feeds())
-    s.config = write_config(workdir, [_Feed(i) for i in range(N_SOURCES)], base_url)  # type: ignore[list-item]
+    feeds = [_Feed(i) for i in range(N_SOURCES)]
+    s.config = write_config(workdir, feeds, base_url, interval=interval, server_port=server_port)  # type: ignore[arg-type]
     started = time.perf_counter()
     _once(s.config)
     filler = size - N_SOURCES * PER_SOURCE

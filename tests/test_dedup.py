@@ -162,6 +162,63 @@ def test_signature_of_a_corpus_text_is_pinned() -> None:
     assert fingerprint(seed.text) == 4432119184658140548
     assert sig.sketch == SEED_SKETCH
     assert sig.bands == SEED_BANDS
+    # Its first line may echo a headline, so the body is kept whole and without that line.
+    assert (sig.body, sig.lead, sig.rest) == (
+        4827349464986309913,
+        -5472464086820165026,
+        -2889387509131795076,
+    )
+
+
+def test_traditional_to_simplified_is_one_pass() -> None:
+    # OpenCC maps 薴 → 苧 and 苧 → 苎: the table (built afresh, not the cached one) resolves
+    # the chain, so folding once is folding for good.
+    table = dedup._t2s_table.__wrapped__()
+    assert table[ord("薴")] == table[ord("苧")] == "苎"
+    assert all(
+        table.get(ord(simplified), simplified) == simplified for simplified in table.values()
+    )
+    assert dedup.fold("薴麻") == dedup.fold("苧麻") == "苎麻"
+
+
+def test_a_range_tilde_is_a_dash_in_the_title_key() -> None:
+    assert title_key("1～7月出口增长") == title_key("1-7月出口增长") == "1-7月出口增长"
+    assert title_key("涨1.5%") == "涨1.5"
+    assert title_key("1~7月") != title_key("17月")
+
+
+def test_a_figure_only_one_title_names_is_no_conflict() -> None:
+    # A retitle may add the figure; two titles naming different figures are two stories.
+    assert not dedup.titles_conflict("央行宣布降准", "央行宣布降准0.5个百分点")
+    assert dedup.titles_conflict("央行降准0.5个百分点", "央行降准0.25个百分点")
+
+
+def test_hamming_and_jaccard_known_answers() -> None:
+    assert dedup.hamming(0b1100, 0b1010) == 2
+    assert dedup.hamming(-1, 0) == 64  # signed int64 as stored: all 64 bits differ
+    assert dedup.jaccard_estimate([1, 2, 3], [2, 3, 4]) == 0.5
+    assert dedup.jaccard_estimate([1, 2], [1, 2]) == 1.0
+    assert dedup.jaccard_estimate([], []) == 0.0
+
+
+def _sig(fp: int, shingles: int, sketch: tuple[int, ...]) -> dedup.Signature:
+    return dedup.Signature(title="", key="", fp=fp, shingles=shingles, sketch=sketch)
+
+
+def test_near_identical_bodies_at_the_thresholds() -> None:
+    n = dedup.MIN_SHINGLES
+    far = tuple(range(1000, 1000 + n))
+    # SimHash exactly MAX_HAMMING bits apart is near; one more bit is not (sketches apart).
+    within = (1 << dedup.MAX_HAMMING) - 1
+    assert dedup.bodies_near_identical(_sig(0, n, tuple(range(n))), _sig(within, n, far))
+    beyond = (1 << (dedup.MAX_HAMMING + 1)) - 1
+    assert not dedup.bodies_near_identical(_sig(0, n, tuple(range(n))), _sig(beyond, n, far))
+    # Too few shingles to vouch for anything, even when identical.
+    assert not dedup.bodies_near_identical(_sig(0, n - 1, far), _sig(0, n - 1, far))
+    # Jaccard exactly MIN_JACCARD (0.6: 6 of 10 shared, sketch of the union) is near.
+    a, b = tuple(range(8)), (0, 1, 2, 3, 4, 5, 8, 9)
+    assert dedup.jaccard_estimate(a, b) == dedup.MIN_JACCARD
+    assert dedup.bodies_near_identical(_sig(0, n, a), _sig(beyond, n, b))
 
 
 def _scalar_shingle_hashes(chars: str) -> set[int]:
@@ -402,6 +459,7 @@ def test_window_is_respected() -> None:
     later = Candidate(a.title, BODY, T0 + timedelta(days=4))
     assert not same_story(a, later)
     assert same_story(a, later, window=timedelta(days=5))
+    assert same_story(a, later, window=timedelta(days=4))  # the window's edge is inside
 
 
 # --- NearDupIndex ---------------------------------------------------------------------------

@@ -441,3 +441,26 @@ def test_migration_8_sets_the_search_index_merge_width_keeping_it_searchable(
         store.db.execute(integrity)  # raises if the index disagrees with its content
     finally:
         store.close()
+
+
+def test_migration_9_leaves_merging_to_automerge_keeping_it_searchable(
+    old_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Upgraded from version 8: no crisis merge before 64 segments (automerge merges in
+    small steps); the index still finds what it held and holds every article."""
+    _at_version(old_db, 8, monkeypatch)
+    con = sqlite3.connect(old_db)
+    assert con.execute("SELECT v FROM search_fts_config WHERE k = 'crisismerge'").fetchall() == []
+    con.close()
+    store = Store(old_db)
+    try:
+        assert migrations.version(store.db) == LATEST >= 9
+        rows = store.db.execute("SELECT k, v FROM search_fts_config WHERE k LIKE '%merge'")
+        assert sorted(rows.fetchall()) == [("automerge", 16), ("crisismerge", 64)]
+        hits = search.search(store.db, search.parse_query("中小企业发展规划")).hits
+        assert [h.title[:3] for h in hits] == ["工信部"]
+        (n,) = store.db.execute("SELECT COUNT(*) FROM search_fts").fetchone()
+        assert n == store.count()
+        store.db.execute("INSERT INTO search_fts (search_fts, rank) VALUES ('integrity-check', 1)")
+    finally:
+        store.close()

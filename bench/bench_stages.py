@@ -1,0 +1,142 @@
+"""Where a cold ingest's CPU goes, stage by stage: workload A run serially in one process.
+
+    .venv/bin/python bench/bench_stages.py [--rounds 1]
+
+`bench_ingest.py` measures the whole `aggregator once` (worker processes, HTTP, start-up);
+this bench takes it apart. The 60 workload-A documents are read, cleaned, signed, stored
+and published in this one process, one stage after the other, each stage's CPU time
+(`time.process_time`, user + system) measured on its own:
+
+- prepare, split: parse (`kind.read_list`), item hashes, normalize (cleaning included:
+  `normalize_entry`), signature (`dedup.signature`);
+- store: `Store.upsert` of each source's batch, as a poll stores it (dedup lookups, search
+  index and commits included); the search index's share is timed inside;
+- publish: `outputs.publish` with no worker processes, and each output's plan, render and
+  write (file writes included) inside it.
+
+Sums are CPU per entry; the stages add up to about the CPU of a whole `aggregator once`
+less its start-up, HTTP and hand-offs between processes. The file writes' share varies
+with the kernel's state (creating 6,000 files in fresh folders costs 0.2–2 s of system
+time from one run to the next).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from workload import build_feeds, write_config
+
+from aggregator import config, search
+from aggregator import outputs as outs
+from aggregator.dates import utcnow
+from aggregator.dedup import signature
+from aggregator.kinds import KINDS
+from aggregator.normalize import normalize_entry
+from aggregator.outputs import base
+from aggregator.prepare import item_hash
+from aggregator.store import Store
+
+BASE_URL = "http://127.0.0.1:1"
+
+
+class Clock:
+    """CPU seconds per label; `wrap` times every call of a function under a label."""
+
+    def __init__(self) -> None:
+        self.spent: defaultdict[str, float] = defaultdict(float)
+
+    def wrap(self, label: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            start = time.process_time()
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                self.spent[label] += time.process_time() - start
+
+        return timed
+
+
+def one_round(folder: Path) -> tuple[int, dict[str, float]]:
+    feeds = build_feeds(BASE_URL)
+    settings = config.load(write_config(folder, feeds, BASE_URL))
+    now = utcnow()
+    clock = Clock()
+    kind = KINDS["feed"]
+    entries = []
+    for feed, source in zip(feeds, settings.sources, strict=True):
+        read = clock.wrap("prepare: parse", kind.read_list)
+        listing = read(feed.body, BASE_URL + feed.path, "application/rss+xml", now)
+        entries += [(item.entry, source) for item in listing.items]
+    hashes: defaultdict[str, list[bytes]] = defaultdict(list)
+    for entry, source in entries:
+        hashes[source.name].append(clock.wrap("prepare: item hashes", item_hash)(entry, source))
+    articles = defaultdict(list)
+    for entry, source in entries:
+        a = clock.wrap("prepare: normalize + clean", normalize_entry)(entry, source, now)
+        sig = clock.wrap("prepare: signature", signature)(a.title, a.text)
+        articles[source.name].append(replace(a, signature=sig))
+    store = Store(settings.storage_path, settings.dedup)
+    real_index = search.index_rows
+    search.index_rows = clock.wrap("store: of which search index (insert)", real_index)
+    try:
+        for source in settings.sources:
+            upsert = clock.wrap("store: upsert (all)", store.upsert)
+            upsert(articles[source.name], now, (source.name, hashes[source.name]))
+    finally:
+        search.index_rows = real_index
+    patched: list[tuple[object, str, object]] = []
+    for o in outs.OUTPUTS:
+        for method in ("plan", "render", "write"):
+            real = getattr(o, method)
+            patched.append((o, method, real))
+            setattr(o, method, clock.wrap(f"publish: {o.name} {method}", real))
+    real_write = base.write_atomic
+    base.write_atomic = clock.wrap("publish: of which file writes", real_write)
+    try:
+        clock.wrap("publish (all)", outs.publish)(settings, store, None)
+    finally:
+        base.write_atomic = real_write
+        for o, method, real in patched:
+            setattr(o, method, real)
+    store.close()
+    return len(entries), dict(clock.spent)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--rounds", type=int, default=1)
+    args = parser.parse_args()
+    totals: defaultdict[str, list[float]] = defaultdict(list)
+    n = 0
+    for _ in range(args.rounds):
+        with tempfile.TemporaryDirectory(prefix="bench-stages-") as tmp:
+            n, spent = one_round(Path(tmp))
+        for label, seconds in spent.items():
+            totals[label].append(seconds)
+    load = os.getloadavg()[0]
+    print(f"workload A, {n} entries, serial in one process; load average {load:.1f}")
+    print("CPU per stage (median of rounds), ms per entry:")
+    whole = 0.0
+    for label in sorted(totals, key=lambda k: (k.split(":")[0].split(" ")[0], k)):
+        seconds = sorted(totals[label])[len(totals[label]) // 2]
+        if label in ("store: upsert (all)", "publish (all)") or label.startswith("prepare:"):
+            whole += seconds
+        if seconds >= 0.005:
+            print(f"  {label:45} {seconds:7.2f} s  {1000 * seconds / n:6.3f}")
+    print(f"  {'total (prepare + store + publish)':45} {whole:7.2f} s  {1000 * whole / n:6.3f}")
+
+
+if __name__ == "__main__":
+    main()
