@@ -12,6 +12,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import overload
 
 from . import migrations
 from .errors import StoreError
@@ -21,6 +22,11 @@ def iso(dt: datetime) -> str:
     return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+# A NOT NULL column reads as a datetime, a nullable one as datetime | None.
+@overload
+def parse_dt(s: str) -> datetime: ...
+@overload
+def parse_dt(s: str | None) -> datetime | None: ...
 def parse_dt(s: str | None) -> datetime | None:
     if s is None:
         return None

@@ -80,8 +80,8 @@ def _prepare(body: bytes, content_type: str | None) -> tuple[str, bytes]:
 def _replace_bad_ref(m: re.Match[str]) -> str:
     """A character reference to no XML character (a surrogate, beyond U+10FFFF, a control)
     would make the whole document unusable to both parsers: it becomes U+FFFD instead."""
-    digits = m.group(1) or m.group(2)
-    if len(digits) > 8:
+    digits = (m.group(1) or m.group(2)).lstrip("0") or "0"  # &#0000065; is 'A'
+    if len(digits) > 8:  # beyond U+10FFFF, and no int() of a huge number
         return "\ufffd"
     code = int(digits, 16) if m.group(1) else int(digits)
     if code > 0x10FFFF or not is_xml_char(chr(code)) or code in (0, 0x7F):

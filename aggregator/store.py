@@ -62,7 +62,7 @@ class _NewRows:
     dirty: set[str] = field(default_factory=set)
 
     def __bool__(self) -> bool:
-        return bool(self.keys or self.dirty)
+        return bool(self.keys)  # every row here belongs to a new article, which has keys
 
     def clear(self) -> None:
         self.keys.clear()
@@ -73,14 +73,12 @@ class _NewRows:
 
 def _ref_keys(ref: str) -> list[str]:
     """The identity keys an operator's reference (a key or any URL form) may stand for."""
-    keys = [ref]
-    canon = canonical_url(ref)
-    if canon:
-        keys.append(f"url:{canon}")
-    if ref.startswith(("http://", "https://")):
-        key, alts = identity_keys(ref, None, "", "")
-        keys += [key, *alts]
-    return keys
+    if canonical_url(ref) is None:
+        return [ref]
+    # A URL's keys, as an item linking to it would have them (a URL always has a url: key,
+    # so the title and date, used only without one, are left empty).
+    key, alts = identity_keys(ref, None, "", "")
+    return [key, *alts]
 
 
 class Store(SourceStates, ListedItems, ChangeTracking):
@@ -141,22 +139,21 @@ class Store(SourceStates, ListedItems, ChangeTracking):
                 result: merge.Outcome
                 if isinstance(decision, merge.Known):
                     self._flush(pending)  # the paths below read the rows they touch
-                    seq, is_copy = decision.seq, int(decision.through_copy)
-                    result = self._upsert_known(seq, decision.through_copy, a, keys, now)
+                    seq, is_copy = decision.seq, decision.through_copy
+                    result = self._upsert_known(seq, is_copy, a, keys, now)
                 else:
                     result, seq, is_copy = self._upsert_unknown(a, keys, now, pending)
                 for k in keys:  # later items of the batch find what this one added
-                    known.setdefault(k, (seq, is_copy))
+                    known.setdefault(k, (seq, int(is_copy)))
                 counts[result] += 1
-                if result in ("updated", "merged"):
-                    self._flush(pending)
+                if result in ("updated", "merged"):  # (both paths flushed `pending` first)
                     self._touch(seq)
             self._flush(pending)
             # The search index last: FTS5 writes its pending rows at the next statement's
             # savepoint, which would count as changes `_attach` reads as something learnt.
             search.index_rows(self._db, self._to_index.values())
-            self._to_index = {}
-            if counts["new"] + counts["updated"] + counts["merged"]:
+            self._to_index.clear()
+            if counts["new"] or counts["updated"] or counts["merged"]:
                 self._bump_generation()
             if items is not None:
                 source, hashes = items
@@ -218,7 +215,7 @@ class Store(SourceStates, ListedItems, ChangeTracking):
 
     def _upsert_unknown(
         self, a: Article, keys: Sequence[str], now: datetime, pending: _NewRows
-    ) -> tuple[merge.Outcome, int, int]:
+    ) -> tuple[merge.Outcome, int, bool]:
         """An item with no stored key: a near-duplicate of a kept story, or a new one.
         Returns what happened, the article's seq and whether its keys are a copy's."""
         # Usually computed by the poll's worker; computed here once for find and add if not.
@@ -239,8 +236,8 @@ class Store(SourceStates, ListedItems, ChangeTracking):
                 self._attach(seq, a, keys, now, is_copy=True)
                 self._add_alt_title(seq, a.title)
                 self._index.add_alias(kept, a.title)
-                return "merged", seq, 1
-        return "new", self._insert(a, keys, now, sig, pending), 0
+                return "merged", seq, True
+        return "new", self._insert(a, keys, now, sig, pending), False
 
     def _kept_story(self, a: Article, sig: Signature) -> tuple[str, int] | None:
         """The kept story (id, seq) ``a`` is a copy of. The index judges signatures; the two
@@ -454,6 +451,9 @@ class Store(SourceStates, ListedItems, ChangeTracking):
     def deleted_at(self, ref: str) -> datetime | None:
         """When the article `ref` (slug, id, URL or key) was deleted; None if it was not."""
         db = self._db
+        if ref.startswith("urn:uuid:"):  # an id: derived from a key, not stored
+            tombstones = db.execute("SELECT key, deleted_at FROM tombstones")
+            return parse_dt(next((w for k, w in tombstones if article_id(k) == ref), None))
         row = db.execute(
             "SELECT deleted_at FROM tombstones WHERE slug = ? LIMIT 1", (ref,)
         ).fetchone()
@@ -461,11 +461,6 @@ class Store(SourceStates, ListedItems, ChangeTracking):
             if row:
                 break
             row = db.execute("SELECT deleted_at FROM tombstones WHERE key = ?", (key,)).fetchone()
-        if row is None and ref.startswith("urn:uuid:"):  # ids are derived from keys
-            for key, when in db.execute("SELECT key, deleted_at FROM tombstones"):
-                if article_id(key) == ref:
-                    row = (when,)
-                    break
         return parse_dt(row[0]) if row else None
 
     # --- reading (the outputs.ArticleView protocol) -------------------------------------
@@ -496,17 +491,19 @@ class Store(SourceStates, ListedItems, ChangeTracking):
         pages (the archive tail, rewritten on every publish) skip nothing."""
         total = self.count(category)
         take = min(limit, total - offset)
-        if offset < 0 or take <= 0:
+        if offset < 0 or take < 1:
             return []
         from_end = total - offset - take
-        where = "" if category is None else "WHERE category = ?"
-        table = "articles" if category is None else "article_categories"
-        args: tuple[object, ...] = () if category is None else (category,)
+        args: tuple[str, ...] = ()
+        if category is None:
+            rows = "SELECT seq FROM articles"
+        else:
+            rows, args = "SELECT seq FROM article_categories WHERE category = ?", (category,)
         if offset <= from_end:
-            sql = f"SELECT seq FROM {table} {where} ORDER BY seq LIMIT ? OFFSET ?"
+            sql = f"{rows} ORDER BY seq LIMIT ? OFFSET ?"
             seqs = [r[0] for r in self._db.execute(sql, (*args, take, offset))]
         else:
-            sql = f"SELECT seq FROM {table} {where} ORDER BY seq DESC LIMIT ? OFFSET ?"
+            sql = f"{rows} ORDER BY seq DESC LIMIT ? OFFSET ?"
             seqs = [r[0] for r in self._db.execute(sql, (*args, take, from_end))][::-1]
         return self._load(seqs)
 
@@ -577,9 +574,7 @@ class Store(SourceStates, ListedItems, ChangeTracking):
             r = rows.get(seq)
             if r is None:
                 continue
-            published = parse_dt(r[5])
-            updated = parse_dt(r[6])
-            assert published is not None and updated is not None
+            published, updated = parse_dt(r[5]), parse_dt(r[6])
             out.append(
                 StoredArticle(
                     id=r[1],

@@ -832,3 +832,10 @@ def test_a_truncated_document_says_so() -> None:
     feed = parse_feed(body.encode(), url="https://a.example/")
     assert [e.title for e in feed.entries] == ["一", "二"]
     assert feed.problem == "truncated document: kept its 2 complete item(s)"
+
+
+@pytest.mark.parametrize("ref", ["&#x0000000041;", "&#000000065;", "&#0065;"])
+def test_a_character_reference_with_leading_zeros_is_its_character(ref: str) -> None:
+    """XML allows leading zeros: &#000000065; is 'A' (it used to become U+FFFD)."""
+    body = f'<rss version="2.0"><channel><item><title>a{ref}b</title></item></channel></rss>'
+    assert parse_feed(body.encode(), url=BASE).entries[0].title == "aAb"

@@ -16,8 +16,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from aggregator.models import DedupSettings, SourceState
-from aggregator.store import Store
+from aggregator import paging, search
+from aggregator.identity import canonical_url
+from aggregator.models import DedupSettings, SourceState, StoredArticle
+from aggregator.store import Store, UpsertResult
 from tests.published import BODY, NOW, art
 
 
@@ -34,6 +36,7 @@ SINA_WAP = "http://finance.sina.cn/2022-08-09/detail-imizmscv5449371.d.html?from
 
 def test_new_then_unchanged(store: Store) -> None:
     assert store.upsert([art(SINA)], NOW).new == 1
+    assert store.recent(1)[0].date_is_fallback is False
     again = store.upsert([art(SINA)], NOW + timedelta(minutes=5))
     assert (again.new, again.updated, again.merged, again.unchanged) == (0, 0, 0, 1)
     assert store.count() == 1
@@ -179,10 +182,12 @@ def test_a_deleted_article_stays_gone_under_any_of_its_keys(store: Store) -> Non
         {"cover": "https://n.sinaimg.cn/finance/new-cover.jpg"},
         {"author": "证券时报网"},
         {"title": "长江干线港口1-7月货物吞吐量超20亿吨"},
+        {"outlet": "证券时报"},
+        {"tags": ("贵州茅台 sh600519",)},
     ],
 )
-def test_a_change_of_cover_author_or_title_alone_is_a_revision(
-    store: Store, change: dict[str, str]
+def test_a_change_of_cover_author_title_outlet_or_tags_alone_is_a_revision(
+    store: Store, change: dict[str, object]
 ) -> None:
     store.upsert([art(SINA)], NOW)
     result = store.upsert([replace(art(SINA), **change)], NOW + timedelta(hours=1))
@@ -235,7 +240,9 @@ CHILD = r"""
 import random, sys
 from datetime import UTC, datetime
 from tests.published import art
-from aggregator.store import Store
+from aggregator import paging, search
+from aggregator.identity import canonical_url
+from aggregator.store import Store, UpsertResult
 
 s = Store(sys.argv[1])
 now = datetime(2022, 8, 9, tzinfo=UTC)
@@ -438,3 +445,340 @@ def test_publishing_reads_match_the_full_scans(ops: list[tuple[bool, int]]) -> N
                 assert _answers(s, [*cats, "源x"]) == _reference(s, [*cats, "源x"])
         finally:
             s.close()
+
+
+# --- another list carrying stored articles (Sina's channel lists) -------------------------
+
+
+def test_a_list_attaches_its_channel_and_link_to_stored_articles_only(store: Store) -> None:
+    store.upsert([art(SINA)], NOW)
+    (before,) = store.recent(1)
+    store.clear_dirty_categories(store.dirty_categories())
+    generation = store.generation()
+    later = NOW + timedelta(hours=1)
+    channel = "新浪财经－宏观经济"
+    # The same story at its mobile URL with other text, and a story never stored.
+    result = store.attach(
+        [art("https://example.com/new"), art(SINA_WAP, text="另一段正文" * 20, source=channel)],
+        later,
+    )
+    assert (result.merged, result.unchanged, result.new, result.updated) == (1, 0, 0, 0)
+    assert store.count() == 1, "attach never stores an article"
+    (a,) = store.recent(10)
+    assert a.categories == (*before.categories, channel)
+    assert a.links == (*before.links, canonical_url(SINA_WAP))
+    # Its content, dates and post stay those of the page it came from.
+    assert (a.content_html, a.updated, a.title) == (
+        before.content_html,
+        before.updated,
+        before.title,
+    )
+    assert [x.id for x in store.recent(10, category=channel)] == [a.id]
+    assert store.generation() > generation
+    assert channel in store.dirty_categories()
+    assert store.attach([art(SINA_WAP, source=channel)], later) == UpsertResult(unchanged=1)
+    assert store.generation() == generation + 1
+
+
+def test_attach_counts_every_article(store: Store) -> None:
+    others = [art(f"https://example.com/{i}", f"第{i}条", f"正文{i}" * 30) for i in range(2)]
+    store.upsert(others, NOW)
+    moved = [replace(a, categories=("宏观经济",), source_name="宏观经济") for a in others]
+    assert store.attach(moved, NOW) == UpsertResult(merged=2)
+    assert store.attach(moved, NOW) == UpsertResult(unchanged=2)
+
+
+def test_a_new_url_form_alone_is_learnt_by_attach(store: Store) -> None:
+    store.upsert([art(SINA)], NOW)
+    generation = store.generation()
+    result = store.attach([art(SINA + "?from=list")], NOW)  # same key, link already known
+    assert result == UpsertResult(unchanged=1)
+    copy = replace(art(SINA), alt_keys=(*art(SINA).alt_keys, "guid:sina-list-1"))
+    assert store.attach([copy], NOW) == UpsertResult(merged=1)
+    assert store.generation() == generation + 1
+    assert store.delete("guid:sina-list-1", NOW) is not None, "the key attach learnt finds it"
+
+
+def test_a_list_leaves_deleted_articles_alone(store: Store) -> None:
+    store.upsert([art(SINA)], NOW)
+    store.delete(SINA, NOW)
+    generation = store.generation()
+    assert store.attach([art(SINA_WAP, source="新浪财经－宏观经济")], NOW) == UpsertResult()
+    assert (store.count(), store.generation()) == (0, generation)
+
+
+def test_an_article_reads_back_as_it_was_stored(store: Store) -> None:
+    full = replace(
+        art(SINA, cats=("金融", "新浪财经", "金融")),  # a repeated category is kept once
+        date_is_fallback=True,
+        cover="https://n.sinaimg.cn/finance/cover.jpg",
+        author="证券时报网",
+        editor="张三",
+        outlet="证券时报",
+        tags=("贵州茅台 sh600519", "五粮液 sz000858"),
+    )
+    store.upsert([full], NOW + timedelta(minutes=3))
+    (a,) = store.recent(1)
+    assert a == StoredArticle(
+        id="urn:uuid:d6ad82e1-72f0-5c5a-a3bc-5778872d5bdb",
+        slug="2022-08-09-fd116cc88f5a",  # the date it was published, a hash of its key
+        link=SINA,
+        title=full.title,
+        published=NOW,
+        updated=NOW,
+        author="证券时报网",
+        categories=("金融", "新浪财经", "新浪财经－国內"),
+        content_html=full.content_html,
+        cover="https://n.sinaimg.cn/finance/cover.jpg",
+        links=(SINA,),
+        date_is_fallback=True,
+        alt_titles=(),
+        outlet="证券时报",
+        tags=("贵州茅台 sh600519", "五粮液 sz000858"),
+    )
+    assert store.articles([a.id]) == store.load([1]) == [a]
+    row = store._db.execute("SELECT editor, first_seen FROM articles").fetchone()
+    assert row == ("张三", "2022-08-09T15:03:00.000000Z")
+    # A revision rewrites every field it carries, and is then the stored version.
+    revised = replace(
+        full, title="新标题", cover=None, author="新浪财经", editor="李四", outlet=None, tags=()
+    )
+    later = NOW + timedelta(hours=2)
+    assert store.upsert([revised], later).updated == 1
+    (b,) = store.recent(1)
+    assert (b.title, b.cover, b.author, b.outlet, b.tags) == ("新标题", None, "新浪财经", None, ())
+    assert (b.id, b.slug, b.published, b.updated) == (a.id, a.slug, NOW, later)
+    assert store._db.execute("SELECT editor FROM articles").fetchone() == ("李四",)
+    assert store.upsert([revised], later + timedelta(hours=1)).unchanged == 1
+
+
+# --- deleting ------------------------------------------------------------------------------
+
+STCN_COPY = art(
+    "https://www.stcn.com/article/detail/667233.html",
+    text="证券时报网讯，据央视新闻从" + BODY,
+    source="证券时报网－快讯",
+    cats=("金融", "证券时报网"),
+)
+
+
+def test_deleting_a_story_deletes_its_merged_copies_too(store: Store) -> None:
+    store.upsert([art(SINA)], NOW)
+    assert store.upsert([STCN_COPY], NOW).merged == 1
+    assert store.delete(SINA, NOW) is not None
+    assert store.upsert([STCN_COPY], NOW).deleted == 1, "the copy's own key is tombstoned"
+    assert store.count() == 0
+
+
+def test_a_deleted_story_is_out_of_search_and_near_duplicate_matching(store: Store) -> None:
+    store.upsert([art(SINA)], NOW)
+    assert search.search(store._db, search.parse_query("长江干线")).hits != ()
+    assert store.delete(SINA, NOW) is not None
+    assert search.search(store._db, search.parse_query("长江干线")).hits == ()
+    assert store._db.execute("SELECT COUNT(*) FROM search_fts").fetchone() == (0,)
+    # Another outlet's copy of it, never seen before: a story of its own now.
+    assert store.upsert([STCN_COPY], NOW).new == 1
+    assert [a.link for a in store.recent(5)] == [STCN_COPY.link]
+
+
+def test_an_article_is_found_by_id_slug_key_or_any_url_form(store: Store) -> None:
+    store.upsert([art(SINA)], NOW)
+    (a,) = store.recent(1)
+    wap = "https://finance.sina.cn/2022-08-09/detail-imizmscv5449371.d.html"
+    refs = [a.id, a.slug, art(SINA).key, SINA, SINA_WAP, wap, SINA.replace("https:", "HTTPS:")]
+    for ref in refs:
+        assert store._find_seq(ref) == 1, ref
+    assert store._find_seq("https://finance.sina.com.cn/other.shtml") is None
+    assert store.delete("no-such-article", NOW) is None
+    assert store.delete(a.slug, NOW) == a
+    for ref in refs:
+        assert store.deleted_at(ref) == NOW, ref
+    assert store.deleted_at("https://example.com/never-stored") is None
+    assert store.deleted_at("urn:uuid:00000000-0000-5000-8000-000000000000") is None
+    store.upsert([art("https://example.com/later")], NOW)
+    (later,) = store.recent(1)
+    store.delete(later.id, NOW + timedelta(days=1))
+    assert store.deleted_at(later.id) == NOW + timedelta(days=1)
+    assert store.deleted_at(a.id) == NOW
+
+
+def test_merged_copies_are_listed_oldest_first(store: Store) -> None:
+    store.upsert([art(SINA), art("https://example.com/other", "另一条", "另一条消息" * 20)], NOW)
+    copies = [
+        replace(
+            STCN_COPY, link=f"https://www.stcn.com/article/detail/66723{n}.html", key=f"url:{n}"
+        )
+        for n in (3, 1, 2)
+    ]
+    store.upsert([copies[0]], NOW + timedelta(minutes=2))
+    store.upsert(copies[1:], NOW + timedelta(minutes=1))  # one arrival: ordered by link
+    story, other = sorted(store.recent(5), key=lambda a: a.link != SINA)
+    listed = [("证券时报网－快讯", c.link, c.title) for c in (copies[1], copies[2], copies[0])]
+    assert store.copies([story.id, other.id, "urn:uuid:none"]) == {story.id: listed}
+    assert store.all_ids() == [story.id, other.id]
+
+
+def test_the_item_hashes_of_a_source_are_those_of_its_last_stored_document(store: Store) -> None:
+    store.upsert([art(SINA)], NOW, items=("新浪", [b"a", b"b"]))
+    store.upsert([], NOW, items=("证券时报", [b"c"]))
+    assert store.item_hashes("新浪") == {b"a", b"b"}
+    store.upsert([art(SINA)], NOW, items=("新浪", [b"b", b"d", b"d"]))
+    assert store.item_hashes("新浪") == {b"b", b"d"}
+    assert store.item_hashes("证券时报") == {b"c"}
+    assert store.item_hashes("无此来源") == frozenset()
+
+
+def test_a_change_to_an_article_marks_the_closed_list_pages_holding_it(store: Store) -> None:
+    arts = [art(f"https://example.com/{i}", f"第{i}条", f"正文{i}" * 30) for i in range(4)]
+    store.upsert(arts, NOW)
+    db = store._db
+    for name in (paging.ALL, "金融"):
+        paging.close_tail(db, name, 2)  # pages 1 (articles 1, 2) and 2, the tail
+    paging.clear(db, paging.dirty(db))
+    store.mark_posts_clean(store.all_ids())
+    store.upsert([replace(arts[1], title="第1条（更新）")], NOW)
+    assert sorted(paging.dirty(db)) == [(paging.ALL, 1), ("金融", 1)]
+    assert store.dirty_post_ids() == [store.page(1, 1)[0].id]
+    # Merged into: another channel's copy of article 0.
+    paging.clear(db, paging.dirty(db))
+    store.mark_posts_clean(store.all_ids())
+    copy = replace(arts[0], link="https://example.com/0?from=wap", key="url:0-wap")
+    copy = replace(copy, source_name="宏观经济", categories=("宏观经济",))
+    assert store.upsert([copy], NOW).merged == 1
+    assert sorted(paging.dirty(db)) == [(paging.ALL, 1), ("金融", 1)]
+    assert store.dirty_post_ids() == [store.page(0, 1)[0].id]
+
+
+def test_stored_lists_are_readable_utf8_json(store: Store) -> None:
+    """An operator's `sqlite3` query sees the categories, titles and tags as written (and a
+    CJK character stored as one character, not a six-byte escape)."""
+    store.upsert([replace(art(SINA), tags=("贵州茅台 sh600519",))], NOW)
+    assert store._db.execute("SELECT categories, tags FROM articles").fetchone() == (
+        '["金融", "新浪财经", "新浪财经－国內"]',
+        '["贵州茅台 sh600519"]',
+    )
+    other_headline = replace(STCN_COPY, title="长江干线港口1-7月完成货物吞吐量超20亿吨")
+    assert store.upsert([other_headline], NOW).merged == 1  # a channel, another headline
+    assert store._db.execute("SELECT alt_titles FROM articles").fetchone() == (
+        '["长江干线港口1-7月完成货物吞吐量超20亿吨"]',
+    )
+    store.upsert([replace(art(SINA), title="新标题", tags=("五粮液",))], NOW)  # revised
+    store.attach([art(SINA_WAP, source="宏观经济")], NOW)
+    row = store._db.execute("SELECT categories, alt_titles, tags FROM articles").fetchone()
+    assert row == (
+        '["金融", "新浪财经", "新浪财经－国內", "证券时报网", "证券时报网－快讯", "宏观经济"]',
+        '["长江干线港口1-7月完成货物吞吐量超20亿吨"]',
+        '["五粮液"]',
+    )
+
+
+def test_pages_past_either_end_are_empty_and_deleted_seqs_are_left_out(store: Store) -> None:
+    arts = [art(f"https://example.com/{i}", f"第{i}条", f"正文{i}" * 30) for i in range(5)]
+    store.upsert(arts, NOW)
+    for offset, limit in [(-1, 2), (5, 2), (8, 2), (2, 0), (0, -1)]:
+        assert store.page(offset, limit) == [], (offset, limit)
+        assert store.page(offset, limit, "金融") == [], (offset, limit)
+    store.delete(arts[2].link, NOW)
+    assert [a.title for a in store.load([4, 3, 99, 1])] == ["第3条", "第0条"]
+    assert [a.title for a in store.load([5, 3, 1])] == ["第4条", "第0条"]
+
+
+def test_a_page_is_counted_from_the_nearer_end_of_its_list(store: Store) -> None:
+    """The newest pages, rewritten on every publish, skip no rows however long the list."""
+    arts = [art(f"https://example.com/{i}", f"第{i}条", f"正文{i}" * 30) for i in range(10)]
+    store.upsert(arts, NOW)
+    statements: list[str] = []
+    store._db.set_trace_callback(statements.append)
+    try:
+        for category in (None, "金融"):
+            statements.clear()
+            assert [a.title for a in store.page(7, 2, category)] == ["第7条", "第8条"]
+            assert any("DESC LIMIT 2 OFFSET 1" in s for s in statements), statements
+            statements.clear()
+            assert [a.title for a in store.page(1, 2, category)] == ["第1条", "第2条"]
+            assert any("ORDER BY seq LIMIT 2 OFFSET 1" in s for s in statements), statements
+    finally:
+        store._db.set_trace_callback(None)
+
+
+def test_the_generation_moves_with_every_batch_that_changes_something(store: Store) -> None:
+    store.upsert([art(SINA)], NOW)
+    other = art("https://example.com/other", "另一条", "另一条消息" * 20)
+    third = art("https://example.com/third", "第三条", "第三条消息" * 20)
+    batches = {
+        "nothing new": ([art(SINA)], False),
+        "a new and a merged one": ([art(SINA_WAP, source="宏观经济"), other], True),
+        "a new and a revised one": ([art(SINA, text=BODY + "（更新）"), third], True),
+        "a merged one": ([art(SINA_WAP, text=BODY + "（更新）", source="国际")], True),
+        "a revised one": ([art(SINA, text=BODY + "（再更新）")], True),
+    }
+    counts = {}
+    for name, (batch, moves) in batches.items():
+        before = store.generation()
+        r = store.upsert(batch, NOW)
+        counts[name] = (r.new, r.updated, r.merged, r.unchanged)
+        assert (store.generation() > before) is moves, name
+    assert list(counts.values()) == [
+        (0, 0, 0, 1),
+        (1, 0, 1, 0),
+        (1, 1, 0, 0),
+        (0, 0, 1, 0),
+        (0, 1, 0, 0),
+    ]
+
+
+def test_an_article_without_categories_is_stored_whole(store: Store) -> None:
+    bare = replace(art(SINA), categories=())
+    assert store.upsert([bare], NOW).new == 1
+    assert store.upsert([bare], NOW).unchanged == 1
+    (a,) = store.recent(1)
+    assert (a.categories, a.links) == ((), (SINA,))
+
+
+def test_the_signature_an_item_carries_is_the_one_it_is_matched_and_indexed_under(
+    store: Store,
+) -> None:
+    """The poll's workers sign items off the store's lock (prepare.py); the store uses that
+    signature, never signing the text again."""
+    from aggregator.dedup import signature
+
+    story = art(SINA)
+    store.upsert([story], NOW)
+    # Signed as the stored story: matched to it, whatever its text.
+    unrelated = art("https://example.com/u", "上海昨日本土无新增", "上海市卫健委通报。" * 10)
+    signed_as_story = replace(unrelated, signature=signature(story.title, story.text))
+    assert store.upsert([signed_as_story], NOW).merged == 1
+    # A revision is indexed under the signature it carries too.
+    other = art("https://example.com/o", "前三季度规模以上工业增加值增长4.0%", OTHER)
+    revised = replace(story, content_html="<p>修订</p>", signature=signature(other.title, OTHER))
+    assert store.upsert([revised], NOW).updated == 1
+    assert store.upsert([other], NOW).merged == 1
+    assert store.count() == 1
+    # A new story is indexed under the signature it carries.
+    third = art("https://example.com/t", "上半年国民经济运行情况", OTHER[::-1])
+    fresh = art("https://example.com/f", "深圳今日", "深圳发布会介绍夏季防汛准备。" * 5)
+    assert store.upsert([replace(fresh, signature=signature(third.title, third.text))], NOW).new
+    assert store.upsert([third], NOW).merged == 1
+    assert store.count() == 2
+
+
+def test_the_provenance_link_is_the_canonical_url(store: Store) -> None:
+    link = "http://Example.com:80/news/1.html?utm_source=rss&b=2&a=1#comments"
+    store.upsert([art(link)], NOW)
+    (a,) = store.recent(1)
+    assert (a.link, a.links) == (link, ("https://example.com/news/1.html?a=1&b=2",))
+
+
+def test_new_articles_are_indexed_without_looking_up_what_they_replace(store: Store) -> None:
+    """A cold ingest is almost all new articles: no per-article index lookup for them (a
+    revision does look its old index row up, to replace it)."""
+    arts = [art(f"https://example.com/{i}", f"第{i}条", f"正文{i}" * 30) for i in range(3)]
+    statements: list[str] = []
+    store._db.set_trace_callback(statements.append)
+    try:
+        store.upsert(arts, NOW)
+        assert not [s for s in statements if "FROM dedup_article WHERE id" in s]
+        store.upsert([replace(arts[0], title="第0条（更新）")], NOW)
+        assert [s for s in statements if "FROM dedup_article WHERE id" in s]
+    finally:
+        store._db.set_trace_callback(None)

@@ -9,6 +9,10 @@ under `.mutation/<module>/` (links to `aggregator/` and `tests/`, a pyproject.to
 one module is mutated and each mutant runs only the tests that cover it. Every run starts
 afresh: mutmut's cache keeps a survivor's verdict when only the tests changed.
 
+`--again` after adding tests: only the mutants of changed functions and those the last run
+did not kill are tested again (a kill stands: the tests only grew). Removing or weakening a
+test needs a full run.
+
 Prints `killed/total` and the surviving mutants (`mutmut show NAME` in that folder shows one);
 mutmut's own output goes to `.mutation/<module>/run.log`.
 Equivalent mutants are excluded in the source with `# pragma: no mutate` and a reason
@@ -26,6 +30,7 @@ import subprocess
 import sys
 import tomllib
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -90,23 +95,45 @@ def _mutmut() -> str:
     return str(Path(sys.executable).with_name("mutmut"))
 
 
-_SQL = re.compile(r"^\s*(?:SELECT|INSERT|UPDATE|DELETE|CREATE|DROP|ALTER|WITH|PRAGMA)\b|\?", re.I)
+# A Python string literal holding SQL: it starts with a statement or clause keyword (the
+# code writes them in capitals), or has a `?` placeholder. SQLite reads keywords and
+# identifiers in any case, not 'literals'.
+_STRING = re.compile(r'"((?:[^"\\]|\\.)*)"')
+_SQL = re.compile(
+    r"^\s*(?:SELECT|INSERT|UPDATE|DELETE|CREATE|DROP|ALTER|WITH|PRAGMA|FROM|WHERE|ORDER|GROUP"
+    r"|JOIN|LIMIT|VALUES|SET|AND|OR)\b|(?:[=(,]\s*|\s)\?"
+)
+_SQL_LITERAL = re.compile(r"'[^']*'")
+# A piece of a statement split over lines: column names, commas and brackets only.
+_SQL_NAMES = re.compile(r"^[\s\w,()]*,[\s\w,()]*$")
+
+
+def sql_case_only(removed: str, added: str, context: Sequence[str] = ()) -> bool:
+    """Whether a changed line differs only in the letter case of SQL text outside its
+    'literals' (an equivalent mutant: SQLite reads keywords and identifiers in any case).
+    `context`: the lines around it, where a list of column names finds its statement."""
+    if removed == added or removed.lower() != added.lower():
+        return False
+    if _STRING.sub('""', removed) != _STRING.sub('""', added):
+        return False  # code outside the strings changed
+    old, new = _STRING.findall(removed), _STRING.findall(added)
+    changed = [(o, n) for o, n in zip(old, new, strict=True) if o != n]
+    in_statement = any(_SQL.search(s) for line in context for s in _STRING.findall(line))
+    return bool(changed) and all(
+        (_SQL.search(o) is not None or (in_statement and _SQL_NAMES.match(o) is not None))
+        and _SQL_LITERAL.findall(o) == _SQL_LITERAL.findall(n)
+        for o, n in changed
+    )
 
 
 def _sql_case_only(work: Path, name: str) -> bool:
-    """Whether the mutant only changes the letter case of SQL text: SQLite reads keywords and
-    identifiers in any case, so no test can tell it apart (an equivalent mutant)."""
     diff = subprocess.run(
         [_mutmut(), "show", name], cwd=work, check=True, capture_output=True, text=True
     ).stdout
     removed = [line[1:] for line in diff.splitlines() if line.startswith("-") and line[1:2] != "-"]
     added = [line[1:] for line in diff.splitlines() if line.startswith("+") and line[1:2] != "+"]
-    return (
-        len(removed) == len(added) == 1
-        and removed[0] != added[0]
-        and removed[0].lower() == added[0].lower()
-        and _SQL.search(removed[0]) is not None
-    )
+    context = [line[1:] for line in diff.splitlines() if line.startswith(" ")]
+    return len(removed) == len(added) == 1 and sql_case_only(removed[0], added[0], context)
 
 
 def score(work: Path) -> tuple[Counter[str], list[str]]:
@@ -131,28 +158,52 @@ def score(work: Path) -> tuple[Counter[str], list[str]]:
     return statuses, survivors
 
 
+def _not_killed(work: Path) -> list[str]:
+    """The mutants of the last run that no test killed (survived, no tests, suspicious)."""
+    out = subprocess.run(
+        [_mutmut(), "results"], cwd=work, check=True, capture_output=True, text=True
+    ).stdout
+    return [line.strip().rpartition(": ")[0] for line in out.splitlines() if ": " in line]
+
+
+def _run(work: Path, max_children: int, names: list[str], log: Path) -> None:
+    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
+    with log.open("a", encoding="utf-8") as out:
+        done = subprocess.run(
+            [_mutmut(), "run", "--max-children", str(max_children), *names],
+            cwd=work,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+    if done.returncode:
+        sys.exit(f"mutmut failed ({done.returncode}), see {log}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("module", help="a name in [tool.mutation.modules], e.g. dates")
     parser.add_argument("--max-children", type=int, default=2)
     parser.add_argument("--survivors", action="store_true", help="list every mutant not killed")
     parser.add_argument("--no-run", action="store_true", help="only report the last results")
+    parser.add_argument(
+        "--again",
+        action="store_true",
+        help="after adding tests: test again only the mutants of changed functions and those "
+        "the last run did not kill (the tests only grew, so a kill stands)",
+    )
     args = parser.parse_args()
     work = prepare(args.module)
-    if not args.no_run:
+    log = work / "run.log"
+    if args.again:
+        not_killed = _not_killed(work)
+        _run(work, args.max_children, [], log)  # the mutants of changed functions
+        if not_killed:
+            _run(work, args.max_children, not_killed, log)
+    elif not args.no_run:
         shutil.rmtree(work / "mutants", ignore_errors=True)
-        env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
-        log = work / "run.log"
-        with log.open("w", encoding="utf-8") as out:
-            done = subprocess.run(
-                [_mutmut(), "run", "--max-children", str(args.max_children)],
-                cwd=work,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                env=env,
-            )
-        if done.returncode:
-            sys.exit(f"mutmut failed ({done.returncode}), see {log}")
+        log.unlink(missing_ok=True)
+        _run(work, args.max_children, [], log)
     statuses, survivors = score(work)
     total = sum(statuses.values()) - statuses["equivalent, not counted (SQL case)"]
     # A mutant that hangs the tests (timeout) is caught too: the suite did not pass.
