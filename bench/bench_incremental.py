@@ -186,6 +186,9 @@ for first in range(0, count, 10_000):
         index_rows(db, texts)  # the search index, as Store.upsert writes it
     print(first + 10_000, flush=True)
 store._bump_generation()  # outside a transaction: autocommit
+# As Store.upsert marks them: the next publish (the build's own) pages these categories'
+# site lists, rather than the first timed one.
+db.execute("INSERT OR IGNORE INTO dirty_categories (category) SELECT category FROM category_counts")
 store.close()
 """
 
