@@ -565,6 +565,7 @@ class _KeepAlive304(BaseHTTPRequestHandler):
 
 def test_conditional_gets_reuse_the_connection() -> None:
     """Polite and fast: a 304 must not cost a new TCP connection each time."""
+    _KeepAlive304.peers.clear()  # the set is the class's: a second run must not count the first
     server = ThreadingHTTPServer(("127.0.0.1", 0), _KeepAlive304)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -600,3 +601,83 @@ def test_credentials_go_to_their_origin_only(server: FaultServer, rss20: bytes) 
         assert "pw" not in (result.permanent_redirect or "")
     err, _ = fails(server.url("/missing-auth").replace("http://", "http://u:pw@"))
     assert "pw@" not in str(err)
+
+
+# --- every refusal names its kind, its cause and the status that led to it -----------------
+
+
+def test_a_redirect_without_location_is_an_io_error_naming_it(server: FaultServer) -> None:
+    url = server.add("/no-location", Static(b"", status=302))
+    error, _ = fails(url)
+    assert (error.kind, error.status) == ("io", 302)
+    assert f"HTTP 302 without Location at {url}" in str(error)
+
+
+def test_a_redirect_to_another_scheme_is_a_bad_url_naming_the_target(server: FaultServer) -> None:
+    error, _ = fails(server.add("/to-ftp", Redirect("ftp://127.0.0.1/feed.xml", status=301)))
+    assert (error.kind, error.status) == ("bad_url", 301)
+    assert "redirect to unsupported URL 'ftp://127.0.0.1/feed.xml'" in str(error)
+
+
+def test_a_redirect_to_https_is_followed(server: FaultServer) -> None:
+    with FaultServer() as gone:
+        target = gone.url("/feed.xml").replace("http://", "https://")
+    error, _ = fails(server.add("/to-https", Redirect(target)))
+    assert error.kind == "connect"  # followed (nothing listens there), not refused as bad_url
+
+
+@pytest.mark.parametrize("coding", ["x-gzip", "GZIP", " gzip ", "identity, gzip"])
+def test_gzip_under_every_spelling_is_inflated(
+    server: FaultServer, rss20: bytes, coding: str
+) -> None:
+    url = server.add(
+        f"/spelled-{coding.encode().hex()}",
+        Static(gzip.compress(rss20), headers={"Content-Encoding": coding}),
+    )
+    assert get(url).body == rss20
+
+
+@pytest.mark.parametrize("coding", ["br", "gzip, gzip", "gzip, deflate", "compress"])
+def test_unsupported_content_encodings_are_named(server: FaultServer, coding: str) -> None:
+    url = server.add(
+        f"/coded-{coding.encode().hex()}", Static(b"body", headers={"Content-Encoding": coding})
+    )
+    error, _ = fails(url)
+    assert error.kind == "io"
+    assert f"unsupported Content-Encoding {coding!r}" in str(error)
+
+
+@pytest.mark.parametrize(
+    ("coding", "body", "message"),
+    [
+        ("gzip", gzip.compress(b"<rss>" * 500)[:-20], "truncated gzip body"),
+        ("deflate", zlib.compress(b"<rss>" * 500)[:-20], "truncated deflate body"),
+        ("deflate", b"x", "corrupt deflate body: truncated"),  # one byte is never a stream
+        ("deflate", zlib.compress(b"<rss/>")[:2] + b"\xff" * 30, "corrupt deflate body: "),
+    ],
+)
+def test_cut_or_corrupt_compressed_bodies_are_named(
+    server: FaultServer, coding: str, body: bytes, message: str
+) -> None:
+    url = server.add(
+        f"/cut-{coding}-{body[-4:].hex()}-{len(body)}",
+        Static(body, headers={"Content-Encoding": coding}),
+    )
+    error, _ = fails(url)
+    assert error.kind == "io"
+    assert message in str(error)
+
+
+def test_file_url_refusals_are_named(tmp_path: Path, rss20: bytes) -> None:
+    feed = tmp_path / "feed.xml"
+    feed.write_bytes(rss20)
+    assert get(f"file://localhost{feed}").body == rss20  # localhost is this machine
+    remote, _ = fails("file://user:secret@otherhost/etc/passwd")
+    assert remote.kind == "bad_url"
+    assert "remote file URL not supported: 'file://otherhost/etc/passwd'" in str(remote)
+    relative, _ = fails("file:feed.xml")
+    assert relative.kind == "bad_url"
+    assert "file URL must be absolute: 'file:feed.xml'" in str(relative)
+    missing, _ = fails((tmp_path / "missing.xml").as_uri())
+    assert missing.kind == "io"
+    assert f"cannot read {tmp_path / 'missing.xml'}" in str(missing)
