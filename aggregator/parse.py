@@ -568,7 +568,8 @@ def _fast_rss(root: etree._Element, url: str) -> ParsedFeed | None:
         elif name == "category":
             _leaf(el, frozenset({"domain"}))
         elif name == "image":
-            _image(el, seen)
+            _once(seen, name)
+            _image(el)
         elif name in _RSS_CHANNEL_IGNORED:
             _once(seen, name)
             _leaf(el)
@@ -583,9 +584,8 @@ def _fast_rss(root: etree._Element, url: str) -> ParsedFeed | None:
     )
 
 
-def _image(el: etree._Element, seen: set[str]) -> None:
+def _image(el: etree._Element) -> None:
     """A channel image: its title and link are the image's, not the channel's."""
-    _once(seen, "image")
     if el.attrib:
         raise _Unsupported
     names: set[str] = set()

@@ -839,3 +839,177 @@ def test_a_character_reference_with_leading_zeros_is_its_character(ref: str) -> 
     """XML allows leading zeros: &#000000065; is 'A' (it used to become U+FFFD)."""
     body = f'<rss version="2.0"><channel><item><title>a{ref}b</title></item></channel></rss>'
     assert parse_feed(body.encode(), url=BASE).entries[0].title == "aAb"
+
+
+# --- boundaries (mutation testing, issue 18) ------------------------------------------------
+
+
+def _title_with(ref: str) -> str | None:
+    body = f'<rss version="2.0"><channel><item><title>a{ref}b</title></item></channel></rss>'
+    return parse_feed(body.encode(), url=BASE).entries[0].title
+
+
+@pytest.mark.parametrize(
+    ("ref", "title"),
+    [
+        ("&#x10FFFF;", "a\U0010ffffb"),  # the last code point
+        ("&#1114111;", "a\U0010ffffb"),
+        ("&#x110000;", "a\ufffdb"),
+        ("&#1114112;", "a\ufffdb"),
+        ("&#126;", "a~b"),
+        ("&#127;", "a\ufffdb"),  # DEL, and NUL, are no characters of a feed
+        ("&#x7f;", "a\ufffdb"),
+        ("&#0;", "a\ufffdb"),
+        ("&#xFFFE;", "a\ufffdb"),
+        ("&#" + "9" * 5000 + ";", "a\ufffdb"),
+    ],
+)
+def test_character_references_are_read_or_replaced(ref: str, title: str) -> None:
+    assert _title_with(ref) == title
+
+
+@pytest.mark.parametrize(("ttl", "minutes"), [("1", 1), (" 30 ", 30), ("10080", 10080)])
+def test_ttl_of_up_to_a_week_is_kept(ttl: str, minutes: int) -> None:
+    body = f'<rss version="2.0"><channel><title>t</title><ttl>{ttl}</ttl></channel></rss>'
+    assert parse_feed(body.encode(), url=BASE).ttl_minutes == minutes
+
+
+@pytest.mark.parametrize("ttl", ["10081", "²", "1.5"])
+def test_ttl_beyond_a_week_or_not_a_number_is_ignored(ttl: str) -> None:
+    body = f'<rss version="2.0"><channel><title>t</title><ttl>{ttl}</ttl></channel></rss>'
+    assert parse_feed(body.encode(), url=BASE).ttl_minutes is None
+
+
+@pytest.mark.parametrize(
+    ("body", "replaced"),
+    [
+        (b"<rss>" + b"a" * 95 + b"\xff", 1),  # one bad byte in a short body
+        (b"<rss>" + b"a" * 1000 + b"\xff" * 10, 10),  # one in a hundred characters
+    ],
+)
+def test_a_few_corrupt_bytes_are_replaced(body: bytes, replaced: int) -> None:
+    assert decode(body).count("\ufffd") == replaced
+
+
+@pytest.mark.parametrize(
+    "body", [b"<rss>" + b"a" * 95 + b"\xff\xff", b"<rss>" + b"a" * 1000 + b"\xff" * 11]
+)
+def test_more_corrupt_bytes_are_an_encoding_error(body: bytes) -> None:
+    with pytest.raises(ParseError) as info:
+        decode(body)
+    assert info.value.kind == "encoding"
+
+
+SUBSET = '<!DOCTYPE rss [<!ENTITY x "y">]><rss version="2.0"><channel/></rss>'
+
+
+@pytest.mark.parametrize(
+    "prolog",
+    [
+        "\ufeff",
+        "\n \t",
+        '<?xml version="1.0"?>',
+        '<?xml-stylesheet href="a.xsl"?>\n',
+        "<!-- a comment -->",
+        "<!-- ? > -- --><?pi x?>",
+    ],
+)
+def test_an_internal_subset_is_found_after_any_prolog(prolog: str) -> None:
+    with pytest.raises(ParseError) as info:
+        parse_feed((prolog + SUBSET).encode("utf-8"), url=BASE)
+    assert info.value.kind == "entities"
+
+
+@pytest.mark.parametrize(
+    "doctype",
+    [
+        '<!DOCTYPE rss SYSTEM "a[1].dtd">',  # a bracket inside a quoted id opens nothing
+        "<!DOCTYPE rss PUBLIC '-//x[y]//EN' 'b.dtd'>",
+        "<!doctype rss>",
+    ],
+)
+def test_a_doctype_without_a_subset_is_fine(doctype: str) -> None:
+    body = doctype + '<rss version="2.0"><channel><item><title>t</title></item></channel></rss>'
+    assert [e.title for e in parse_feed(body.encode(), url=BASE).entries] == ["t"]
+
+
+def test_the_http_charset_decodes_a_body_without_a_declaration() -> None:
+    doc = '<rss version="2.0"><channel><title>繁體中文</title><item><title>測試標題</title>'
+    body = (doc + "<link>http://x/1</link></item></channel></rss>").encode("big5")
+    feed = parse_feed(body, url=BASE, content_type="text/xml; charset=big5")
+    assert (feed.title, feed.entries[0].title) == ("繁體中文", "測試標題")
+
+
+def test_an_unknown_charset_label_is_passed_over() -> None:
+    body = encoded("gbk", None)
+    cut = body.index(ZH["items"][1]["body"][:8].encode("gbk"))
+    damaged = body[:cut] + b"\xff" + body[cut:]
+    feed = parse_feed(damaged, url=BASE, content_type="text/xml; charset=x-no-such-charset")
+    assert [e.title for e in feed.entries] == [i["title"] for i in ZH["items"]]
+
+
+def test_relative_links_resolve_on_the_general_path_too() -> None:
+    rdf = (
+        (FEEDS / "rss10.rdf").read_text("utf-8").replace("http://example.com/c/1.html", "/c/1.html")
+    )
+    feed = parse_feed(rdf.encode(), url="https://feeds.example.org/rss10")
+    assert feed.entries[0].link == "https://feeds.example.org/c/1.html"
+
+
+def test_a_body_its_bom_does_not_decode_is_an_encoding_error() -> None:
+    with pytest.raises(ParseError) as info:
+        decode(codecs.BOM_UTF8 + b"<rss>\xff\xfe</rss>")
+    assert info.value.kind == "encoding"
+    assert str(info.value).startswith("body marked utf-8 does not decode: ")
+
+
+@pytest.mark.parametrize(
+    ("body", "replaced"),
+    [
+        (b"<rss>" + b"a" * 93 + b"\xff", 1),  # 99 characters: one replacement is allowed
+        (b"<rss>" + b"a" * 985 + b"\xff" * 10, 10),  # exactly one in a hundred
+    ],
+)
+def test_corrupt_bytes_up_to_the_limit_exactly_are_replaced(body: bytes, replaced: int) -> None:
+    assert decode(body).count("\ufffd") == replaced
+
+
+def test_too_corrupt_a_body_says_which_encodings_were_tried() -> None:
+    with pytest.raises(ParseError) as info:
+        decode(b"<rss>" + bytes([0xFF, 0x80]) * 500 + b"</rss>")
+    assert str(info.value) == "body does not decode as UTF-8, its declared charset or GB18030"
+
+
+RSS_ITEM = '<rss version="2.0"><channel><item><title>a [1] b</title></item></channel></rss>'
+
+
+@pytest.mark.parametrize(
+    "doc",
+    [
+        '<!DOCTYPE XRSS [ ]><rss version="2.0"><channel/></rss>',  # an empty subset
+        "<!DOCTYPE rss ['x'>]><rss/>",
+    ],
+)
+def test_any_internal_subset_is_refused(doc: str) -> None:
+    with pytest.raises(ParseError) as info:
+        parse_feed(doc.encode(), url=BASE)
+    assert info.value.kind == "entities"
+
+
+def test_a_bracket_after_the_doctype_opens_no_subset() -> None:
+    feed = parse_feed(("<!DOCTYPE rss>" + RSS_ITEM).encode(), url=BASE)
+    assert feed.entries[0].title == "a [1] b"
+
+
+def test_an_unclosed_doctype_is_not_a_feed_not_entities() -> None:
+    with pytest.raises(ParseError) as info:
+        parse_feed(b'<!DOCTYPE rss SYSTEM "a.dtd"', url=BASE)
+    assert info.value.kind != "entities"
+
+
+def test_a_broken_document_says_what_the_parser_found() -> None:
+    with pytest.raises(ParseError) as info:
+        parse_feed(b'<rss version="2.0"><channel><title>t</ti', url=BASE)
+    assert info.value.kind == "malformed"
+    message = str(info.value)  # the XML parser's own words, where it stopped
+    assert message.startswith("no usable entry: ") and message.endswith("unclosed token")
