@@ -21,7 +21,6 @@ before this check) counts as untouched and is recorded by the next publish.
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 from collections.abc import Sequence
@@ -34,8 +33,6 @@ from .base import Output
 
 if TYPE_CHECKING:
     from ..store import Store
-
-log = logging.getLogger(__name__)
 
 # What our per-article file names look like: `<date>-<12 hex digits>` (posts.post_slug)
 # then the output's suffix. Other files (a Hexo site's own posts) are not counted.
