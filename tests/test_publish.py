@@ -919,3 +919,87 @@ def test_finding_missing_files_says_what_it_restores(
     assert record.getMessage() == (
         f"outputs incomplete: restoring the files of 1 article(s): posts 1 (first: {post})"
     )
+
+
+def test_publishing_on_a_terminal_counts_every_document_written(
+    publisher: Make, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    clock = iter(range(1_000_000))  # a second passes between any two looks at the clock
+    monkeypatch.setattr("aggregator.progress.time.monotonic", lambda: float(next(clock)))
+    term = Terminal()
+    monkeypatch.setattr(sys, "stderr", term)
+    p = publisher(3, archive_size=2)
+    outputs.publish(p.settings, p.store, progress=True)
+    drawn = term.getvalue()
+    assert drawn.endswith("\r\x1b[K"), "the line is cleared at the end"
+    counts = re.findall(r"\rpublishing: (\d+)/(\d+)\x1b\[K", drawn)
+    total = int(counts[0][1])
+    assert [(int(n), int(t)) for n, t in counts] == [(n, total) for n in range(1, total + 1)]
+    # posts and article pages 3 each, archives 2, the feed 1, categories 5, pages 1,
+    # site pages (index, categories, list pages) and sources.opml: more than 15.
+    assert total > 15
+    assert outputs.publish(p.settings, p.store, progress=True) == []
+
+
+def test_outputs_changed_by_someone_else_are_named(
+    publisher: Make, caplog: pytest.LogCaptureFixture
+) -> None:
+    p = publisher(3, archive_size=2)
+    p.publish()
+    (p.dir / "archive" / "1.atom").unlink()
+    (p.dir / "sources.opml").rename(p.dir / "sources.old")
+    p.publish()
+    (record,) = [r for r in caplog.records if "changed by someone else" in r.getMessage()]
+    assert record.levelname == "WARNING"
+    assert record.getMessage() == (
+        # in registry order: the archive folder, and the folder holding feed.* and the OPML
+        "outputs changed by someone else: writing archives, feed, sources-opml again in full"
+    )
+
+
+def test_the_entries_kept_are_the_most_recently_used(
+    publisher: Make, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    p = publisher(5)
+    a, b, c, d, e = p.stored()
+    out = p.settings.output
+    monkeypatch.setattr(formats, "ENTRIES_KEPT", 3)
+
+    def kept() -> list[tuple[str, str]]:
+        return [(fmt, art.id) for fmt, art in formats._entries]
+
+    render_json([a, b, c], "t", "feed.json", out)
+    assert kept() == [("json", a.id), ("json", b.id), ("json", c.id)]
+    render_json([a], "t", "feed.json", out)  # used again: kept longest
+    render_json([d], "t", "feed.json", out)
+    assert kept() == [("json", c.id), ("json", a.id), ("json", d.id)]
+    render_rss([e, a], "t", "feed.rss", out)
+    assert kept() == [("json", d.id), ("rss", e.id), ("rss", a.id)]
+    whole = render_json([a, b, c, d, e], "t", "feed.json", out)
+    formats._entries.clear()
+    assert render_json([a, b, c, d, e], "t", "feed.json", out) == whole
+
+
+def test_a_big_publish_starts_the_worker_processes_and_a_small_one_does_not(
+    publisher: Make, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # A full rebuild of 15 articles: 8 archive pages, the feed, 5 category feeds and 2
+    # batches of article pages may render in workers: 16 jobs, as many as 4 × 4.
+    files = []
+    for parallel, started in ((4, True), (5, False)):
+        monkeypatch.setattr(outputs, "PARALLEL_JOBS", parallel)
+        p = publisher(15, root=tmp_path / str(parallel), archive_size=2)
+        pool = Workers(1)
+        try:
+            outputs.publish(p.settings, p.store, pool)
+            assert pool.running == started, parallel
+        finally:
+            pool.close()
+        files.append(snapshot(p.dir))
+    assert files[0] == files[1]
