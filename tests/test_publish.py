@@ -1003,3 +1003,16 @@ def test_a_big_publish_starts_the_worker_processes_and_a_small_one_does_not(
             pool.close()
         files.append(snapshot(p.dir))
     assert files[0] == files[1]
+
+
+def test_each_output_whose_folder_someone_else_changed_is_counted(publisher: Make) -> None:
+    p = publisher(3)
+    p.publish()
+    (p.dir / "categories" / "index.json").unlink()
+    # category feeds, the category index and the site's category pages share the folder
+    assert outputs.find_missing(p.settings, p.store) == 3
+    p.publish()
+    assert outputs.find_missing(p.settings, p.store) == 0
+    (p.dir / "archive" / "1.atom").unlink()
+    next((p.dir / "posts").glob("*.md")).unlink()
+    assert outputs.find_missing(p.settings, p.store) == 2  # one article, the archives
