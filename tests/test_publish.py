@@ -152,18 +152,25 @@ def test_each_entry_is_rendered_once_and_documents_stay_byte_identical(
         "json": lambda some: render_json(some, "t", "feed.json", out),
     }
     cases = [arts[:5], arts[3:9], arts[9:1:-1], [arts[0]], [], arts, [revised, *arts[4:7]]]
-    rendered: list[int] = []
-    real_atom = formats._atom
+    rendered: dict[str, list[int]] = {"atom": [], "rss": [], "json": []}
 
-    def counting_atom(some, *args):  # type: ignore[no-untyped-def]
-        rendered.append(len(some))
-        return real_atom(some, *args)
+    def counting(name: str) -> None:
+        real = getattr(formats, f"_{name}")
 
-    monkeypatch.setattr(formats, "_atom", counting_atom)
+        def count(some, *args):  # type: ignore[no-untyped-def]
+            rendered[name].append(len(some))
+            return real(some, *args)
+
+        monkeypatch.setattr(formats, f"_{name}", count)
+
+    for name in rendered:
+        counting(name)
     formats._entries.clear()
     documents = {(n, i): render[n](case) for i, case in enumerate(cases) for n in render}
     # Each article's entry (the revised one too) was rendered once; heads have no entries.
-    assert sum(rendered) == len(arts) + 1
+    assert {name: sum(counts) for name, counts in rendered.items()} == {
+        name: len(arts) + 1 for name in rendered
+    }
     for (name, i), data in documents.items():
         formats._entries.clear()
         assert data == render[name](cases[i]), (name, i)  # rendered whole, as before
@@ -1016,3 +1023,13 @@ def test_each_output_whose_folder_someone_else_changed_is_counted(publisher: Mak
     (p.dir / "archive" / "1.atom").unlink()
     next((p.dir / "posts").glob("*.md")).unlink()
     assert outputs.find_missing(p.settings, p.store) == 2  # one article, the archives
+
+
+def test_a_json_item_without_a_web_link_has_no_url(publisher: Make) -> None:
+    p = publisher(1)
+    (art,) = p.stored()
+    bare = replace(art, link="", links=("", art.links[1]), cover=None, outlet=None)
+    (item,) = json.loads(render_json([bare], "t", "feed.json", p.settings.output))["items"]
+    assert "url" not in item and "image" not in item and "_outlet" not in item
+    assert item["_provenance"] == {"links": [art.links[1]]}
+    assert item["id"] == art.id
