@@ -433,6 +433,7 @@ def test_changed_sources_rewrite_only_the_opml(publisher: Make) -> None:
     assert outline.get("text") == "新浪财经－国內" and outline.get("category") == "/金融"
 
 
+@pytest.mark.slow  # a 10 M character body: 10 s here
 def test_an_article_that_cannot_be_rendered_is_skipped_not_fatal(
     publisher: Make, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -512,6 +513,7 @@ def test_a_folder_is_looked_at_once_per_change_by_someone_else(publisher: Make) 
     assert outputs.find_missing(p.settings, p.store) == 0
 
 
+@pytest.mark.slow  # a 10 M character body, twice, and worker processes: 25 s here
 def test_what_a_publish_leaves_out_is_reported_and_recorded(
     publisher: Make, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
