@@ -807,7 +807,9 @@ class _Listing(outputs.Output):
         return [(f"{job}.txt", "\n".join(lines).encode())]
 
 
-def test_one_article_that_cannot_be_rendered_leaves_only_itself_out(publisher: Make) -> None:
+def test_one_article_that_cannot_be_rendered_leaves_only_itself_out(
+    publisher: Make, caplog: pytest.LogCaptureFixture
+) -> None:
     p = publisher(4)
     p.add(make_article(4, title="坏" + "x" * 300))  # in 宏观经济 (channel 1 of 3)
     p.add(make_article(5, title="坏的"))  # in A/B 股
@@ -835,6 +837,11 @@ def test_one_article_that_cannot_be_rendered_leaves_only_itself_out(publisher: M
         a = bad[i]
         assert {s.title for s in found} == {a.title} and {s.link for s in found} == {a.link}
         assert {s.output for s in found} == {"listing"}
+    errors = {r.getMessage() for r in caplog.records if r.levelname == "ERROR"}
+    a = bad[min(bad)]
+    assert f"publishing listing skips article {a.id} ({a.link}): " in {
+        m[: m.index("): ") + 3] for m in errors
+    }
     reasons = {s.reason for s in skipped}
     assert "ValueError" in reasons  # an exception without a message: its type
     assert "cannot render 坏的" in reasons
@@ -931,7 +938,7 @@ def test_finding_missing_files_says_what_it_restores(
 
 
 def test_publishing_on_a_terminal_counts_every_document_written(
-    publisher: Make, monkeypatch: pytest.MonkeyPatch
+    publisher: Make, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     import sys
 
@@ -943,7 +950,10 @@ def test_publishing_on_a_terminal_counts_every_document_written(
     monkeypatch.setattr("aggregator.progress.time.monotonic", lambda: float(next(clock)))
     term = Terminal()
     monkeypatch.setattr(sys, "stderr", term)
-    p = publisher(3, archive_size=2)
+    quiet = publisher(3, root=tmp_path / "quiet", archive_size=2)
+    quiet.publish()  # not asked for (the daemon): nothing drawn, even on a terminal
+    assert term.getvalue() == ""
+    p = publisher(3, root=tmp_path / "shown", archive_size=2)
     outputs.publish(p.settings, p.store, progress=True)
     drawn = term.getvalue()
     assert drawn.endswith("\r\x1b[K"), "the line is cleared at the end"
