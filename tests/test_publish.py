@@ -215,6 +215,27 @@ def test_publishing_twice_changes_nothing(publisher: Make) -> None:
     assert snapshot(p.dir) == before
 
 
+def test_a_publish_with_nothing_changed_renders_nothing(
+    publisher: Make, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    p = publisher(3)
+    p.publish()
+    rendered: list[str] = []
+    for o in outputs.OUTPUTS:
+        real = o.render
+
+        def render(view, settings, job, _real=real, _name=o.name):  # type: ignore[no-untyped-def]
+            rendered.append(_name)
+            return _real(view, settings, job)
+
+        monkeypatch.setattr(o, "render", render)
+    assert p.publish() == []
+    assert rendered == []
+    p.add(make_article(3))
+    assert p.publish() != []
+    assert {"feed", "archives", "category-feeds", "posts", "pages"} <= set(rendered)
+
+
 def test_same_articles_give_identical_bytes_in_a_fresh_dir(publisher: Make, tmp_path: Path) -> None:
     a = publisher(12, root=tmp_path / "a", archive_size=5)
     b = publisher(12, root=tmp_path / "b", archive_size=5)
