@@ -1031,16 +1031,28 @@ def test_a_big_publish_starts_the_worker_processes_and_a_small_one_does_not(
 ) -> None:
     # A full rebuild of 15 articles: 8 archive pages, the feed, 5 category feeds and 2
     # batches of article pages may render in workers: 16 jobs, as many as 4 × 4.
+    here: list[str] = []  # the jobs rendered in this process (the workers are spawned)
+    for o in outputs.OUTPUTS:
+        if o.in_workers:
+            real = o.render
+
+            def render(view, settings, job, _real=real, _name=o.name):  # type: ignore[no-untyped-def]
+                here.append(_name)
+                return _real(view, settings, job)
+
+            monkeypatch.setattr(o, "render", render)
     files = []
     for parallel, started in ((4, True), (5, False)):
         monkeypatch.setattr(outputs, "PARALLEL_JOBS", parallel)
         p = publisher(15, root=tmp_path / str(parallel), archive_size=2)
         pool = Workers(1)
+        here.clear()
         try:
             outputs.publish(p.settings, p.store, pool)
             assert pool.running == started, parallel
         finally:
             pool.close()
+        assert len(here) == (0 if started else 16), parallel
         files.append(snapshot(p.dir))
     assert files[0] == files[1]
 
