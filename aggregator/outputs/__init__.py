@@ -286,7 +286,7 @@ class _Renders:
         self._futures: list[Future[tuple[Rendered, list[Skipped]]] | None] = []
         self._next = 0  # the next job to write
         self._workers = None
-        self._window = 0
+        self._window = 0  # pragma: no mutate (not read while _workers is None)
         if (
             workers is not None
             and store.path is not None
