@@ -1078,3 +1078,28 @@ def test_a_json_item_without_a_web_link_has_no_url(publisher: Make) -> None:
     assert "url" not in item and "image" not in item and "_outlet" not in item
     assert item["_provenance"] == {"links": [art.links[1]]}
     assert item["id"] == art.id
+
+
+def test_what_any_output_leaves_out_is_reported(
+    publisher: Make, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whatever its place in the writing order: an output written first, and one written
+    after the others because it links them."""
+
+    class Linking(_Listing):
+        name = "listing-linked"
+        links_others = True
+
+    monkeypatch.setattr(outputs, "OUTPUTS", (*outputs.OUTPUTS, _Listing(), Linking()))
+    p = publisher(3)
+    p.add(make_article(3, title="坏的"))
+    (bad,) = [a for a in p.stored() if a.title == "坏的"]
+    left_out: list[outputs.Skipped] = []
+    outputs.publish(p.settings, p.store, skipped=left_out)
+    assert {(s.output, s.id) for s in left_out} == {
+        ("listing", bad.id),
+        ("listing-linked", bad.id),
+    }
+    report = outputs.skip_report(p.store)
+    assert report["by_output"] == {"listing": 1, "listing-linked": 1}
+    assert (p.dir / "金融.txt").read_text().count("\n") == 3 * 3  # 3 good articles, 3 views
