@@ -67,8 +67,7 @@ def _new_generator(title: str, updated: datetime) -> FeedGenerator:
     fg.title(xml_safe(title))
     fg.language("zh-CN")
     fg.generator("sina-aggregator")
-    fg.updated(_utc(updated))
-    fg.lastBuildDate(_utc(updated))
+    fg.updated(_utc(updated))  # RSS's lastBuildDate too (feedgen's lastBuildDate is updated)
     fg.description(xml_safe(title))
     return fg
 
@@ -76,7 +75,7 @@ def _new_generator(title: str, updated: datetime) -> FeedGenerator:
 def _add_entries(fg: FeedGenerator, articles: Sequence[StoredArticle], rss: bool) -> None:
     for a in articles:
         fe = fg.add_entry(order="append")
-        fe.id(a.id)
+        fe.id(a.id)  # RSS's guid too, isPermaLink="false"
         fe.title(xml_safe(a.title))
         fe.link(href=xml_safe(a.link))
         fe.published(_utc(a.published))
@@ -87,7 +86,6 @@ def _add_entries(fg: FeedGenerator, articles: Sequence[StoredArticle], rss: bool
         for tag in a.tags:  # stocks: their own scheme, so readers tell them from channels
             fe.category(term=xml_safe(tag), scheme=sina.STOCK_SCHEME)
         if rss:
-            fe.guid(a.id, permalink=False)
             fe.dc.dc_creator(xml_safe(a.author))
             if a.outlet:
                 fe.dc.dc_publisher(xml_safe(a.outlet))
