@@ -679,8 +679,43 @@ def test_pages_past_either_end_are_empty_and_deleted_seqs_are_left_out(store: St
         assert store.page(offset, limit) == [], (offset, limit)
         assert store.page(offset, limit, "金融") == [], (offset, limit)
     store.delete(arts[2].link, NOW)
-    assert [a.title for a in store.load([4, 3, 99, 1])] == ["第3条", "第0条"]
-    assert [a.title for a in store.load([5, 3, 1])] == ["第4条", "第0条"]
+    assert [a.title for a in store.list_entries([4, 3, 99, 1])] == ["第3条", "第0条"]
+    assert [a.title for a in store.list_entries([5, 3, 1])] == ["第4条", "第0条"]
+    assert store.list_entries([]) == []
+
+
+def test_a_list_entry_carries_the_stored_article_s_listed_fields(store: Store) -> None:
+    covers = [None, "https://n.sinaimg.cn/cover.jpg"]
+    outlets = [None, "证券时报"]
+    arts = [
+        replace(
+            art(
+                f"https://example.com/{i}",
+                f"第{i}条",
+                f"正文{i}" * 30,
+                published=NOW - timedelta(hours=i),
+            ),
+            cover=covers[i % 2],
+            outlet=outlets[i // 2 % 2],
+        )
+        for i in range(4)
+    ]
+    store.upsert(arts, NOW)
+    seqs = [seq for (seq,) in store.db.execute("SELECT seq FROM articles ORDER BY seq DESC")]
+    by_id = {a.id: a for a in store.recent(10)}
+    entries = store.list_entries(seqs)
+    assert [e.title for e in entries] == ["第3条", "第2条", "第1条", "第0条"]
+    for e in entries:
+        a = by_id[e.id]
+        assert (e.slug, e.title, e.published, e.author, e.cover, e.outlet) == (
+            a.slug,
+            a.title,
+            a.published,
+            a.author,
+            a.cover,
+            a.outlet,
+        )
+    assert {e.cover for e in entries} == set(covers) and {e.outlet for e in entries} == set(outlets)
 
 
 def test_a_page_is_counted_from_the_nearer_end_of_its_list(store: Store) -> None:
