@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from aggregator import paging, search
 from aggregator.identity import canonical_url
-from aggregator.models import DedupSettings, SourceState, StoredArticle
+from aggregator.models import DedupSettings, ListEntry, SourceState, StoredArticle
 from aggregator.store import Store, UpsertResult
 from tests.published import BODY, NOW, art
 
@@ -536,7 +536,9 @@ def test_an_article_reads_back_as_it_was_stored(store: Store) -> None:
         outlet="证券时报",
         tags=("贵州茅台 sh600519", "五粮液 sz000858"),
     )
-    assert store.articles([a.id]) == store.load([1]) == [a]
+    assert store.articles([a.id]) == [a]
+    listed = ListEntry(a.id, a.slug, a.title, a.published, a.author, a.cover, a.outlet)
+    assert store.list_entries([1]) == [listed]
     row = store._db.execute("SELECT editor, first_seen FROM articles").fetchone()
     assert row == ("张三", "2022-08-09T15:03:00.000000Z")
     # A revision rewrites every field it carries, and is then the stored version.
