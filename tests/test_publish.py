@@ -1103,3 +1103,41 @@ def test_what_any_output_leaves_out_is_reported(
     report = outputs.skip_report(p.store)
     assert report["by_output"] == {"listing": 1, "listing-linked": 1}
     assert (p.dir / "金融.txt").read_text().count("\n") == 3 * 3  # 3 good articles, 3 views
+
+
+def test_when_the_workers_fail_the_rest_is_rendered_here(
+    publisher: Make,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A job the worker processes cannot take (here: settings that cannot be sent to them)
+    is rendered in this process, and so is every job after it: the same files."""
+    from dataclasses import dataclass
+
+    from aggregator.models import Source
+
+    @dataclass(frozen=True)
+    class Unsendable(Source):
+        hook: object = None
+
+    src = Unsendable("宏观", "https://rsshub.example/macro", ("金融",), "新浪财经", 300.0)
+    src = replace(src, hook=lambda: None)  # a lambda cannot be pickled
+    monkeypatch.setattr(outputs, "PARALLEL_JOBS", 1)
+    files = []
+    for n in (0, 1):
+        p = publisher(15, root=tmp_path / str(n), archive_size=2)
+        p.settings = replace(p.settings, sources=(src,))
+        pool = Workers(n)
+        try:
+            outputs.publish(p.settings, p.store, pool)
+            assert pool.running == bool(n), "a job it cannot take does not break the pool"
+        finally:
+            pool.close()
+        files.append(snapshot(p.dir))
+    assert files[0] == files[1]
+    (record,) = [r for r in caplog.records if "in a worker failed" in r.getMessage()]
+    assert record.levelname == "ERROR" and record.exc_info is not None
+    assert re.fullmatch(
+        r"rendering \S+\(.*\) in a worker failed; rendering the rest here", record.getMessage()
+    )
