@@ -44,7 +44,7 @@ def category_slug(name: str) -> str:
 
 
 def _slug_char(c: str) -> bool:
-    if c.isalnum() or c in ("-", "_"):
+    if c.isalnum() or c == "_":  # ('-' needs no test: what is not kept becomes '-')
         return c.isprintable()
     return not c.isascii() and unicodedata.category(c).startswith("P")
 
