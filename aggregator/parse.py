@@ -268,8 +268,7 @@ def _to_feed(parsed: Any, text: str, url: str) -> ParsedFeed:
 
 
 def _bozo_reason(parsed: Any) -> str:
-    exc = _get(parsed, "bozo_exception")
-    return str(exc) if exc is not None else "unknown"
+    return str(_get(parsed, "bozo_exception"))  # feedparser sets it with every bozo flag
 
 
 def _entry(entry: Mapping[str, Any], url: str, version: str) -> ParsedEntry:

@@ -1073,3 +1073,61 @@ def test_the_fast_path_takes_the_standard_attributes_and_children(doc: str) -> N
     fast, slow = both_paths(doc.encode("utf-8"), "https://rsshub.app/x")
     assert fast is not None
     assert fast == slow
+
+
+def test_a_wrong_8bit_label_does_not_outvote_the_least_damaged_reading() -> None:
+    """A GBK feed with one corrupt byte, served as Hebrew (ISO-8859-8): nothing decodes
+    strictly, and GB18030 (one replacement) beats the label that garbles every character."""
+    body = encoded("gbk", "gbk")
+    cut = body.index(ZH["items"][1]["body"][:8].encode("gbk"))
+    damaged = body[:cut] + b"\xff" + body[cut:]
+    feed = parse_feed(damaged, url=BASE, content_type="text/xml; charset=iso-8859-8")
+    assert [e.title for e in feed.entries] == [i["title"] for i in ZH["items"]]
+
+
+def test_at_equal_damage_utf8_wins_over_gb18030() -> None:
+    """UTF-8 whose Chinese runs have an even byte count reads as GB18030 too (as garbage);
+    with one corrupt byte both readings hold one U+FFFD, and the UTF-8 one is the text."""
+    body = b"<rss><title>" + "新浪财经".encode() + b"</title>\xff" + b"a" * 100 + b"</rss>"
+    assert decode(body) == "<rss><title>新浪财经</title>\ufffd" + "a" * 100 + "</rss>"
+
+
+def test_a_media_content_without_medium_is_an_image_by_its_type_first() -> None:
+    """No `medium`: the MIME type decides, and only without one the URL's extension."""
+    item = (
+        '<media:content url="https://n.sinaimg.cn/pic?id=1" type="image/jpeg"/>'
+        '<media:content url="https://n.sinaimg.cn/clip.jpg" type="video/mp4"/>'
+        '<media:content url="https://n.sinaimg.cn/plain.png"/>'
+    )
+    body = RSS_WITH.format(channel="", item=item).encode()
+    expected = ("https://n.sinaimg.cn/pic?id=1", "https://n.sinaimg.cn/plain.png")
+    fast, slow = both_paths(body, "https://rsshub.app/x")
+    assert fast is not None and fast.entries[0].image_urls == expected
+    assert slow.entries[0].image_urls == expected
+
+
+@pytest.mark.parametrize(
+    ("body", "kind", "message"),
+    [
+        (b"", "empty", "empty body"),
+        (b" \r\n\t", "empty", "empty body"),
+        (b"\x00\x01\x1f", "empty", "body holds only whitespace or control characters"),
+        (b"<foo><bar", "malformed", "not well-formed XML: <unknown>:2:5: unclosed token"),
+        (
+            b'<?xml version="1.0"?><notafeed/>',
+            "not_a_feed",
+            "no RSS or Atom document (an HTML page?)",
+        ),
+        (SUBSET.encode(), "entities", "document declares entities (DTD internal subset)"),
+        (
+            b'<rss version="2.0"><!ENTITY x "y"><channel/></rss>',
+            "entities",
+            "document declares entities (DTD internal subset)",
+        ),
+    ],
+)
+def test_a_refused_document_says_why(body: bytes, kind: str, message: str) -> None:
+    """The error recorded for a source names the problem: its kind and its exact words."""
+    with pytest.raises(ParseError) as info:
+        parse_feed(body, url=BASE)
+    assert (info.value.kind, str(info.value)) == (kind, message)
