@@ -823,7 +823,7 @@ def _atom_author(el: etree._Element) -> str:
         name = _name(child)
         if name not in ("atom:name", "atom:email", "atom:uri"):
             raise _Unsupported
-        _once(set(details), name)
+        # a repeated name or email: the last wins, as in feedparser
         details[name] = _leaf(child).strip()  # name/email are not post-processed
         own.append(child.tail or "")
     who, email = details.get("atom:name"), details.get("atom:email")

@@ -1131,3 +1131,19 @@ def test_a_refused_document_says_why(body: bytes, kind: str, message: str) -> No
     with pytest.raises(ParseError) as info:
         parse_feed(body, url=BASE)
     assert (info.value.kind, str(info.value)) == (kind, message)
+
+
+@pytest.mark.parametrize(
+    ("author", "expected"),
+    [
+        ("<name>a</name><name>b</name>", "b"),
+        ("<name>a</name><email>e@x</email><name>b</name>", "b (e@x)"),
+        ("<email>e@x</email><name>a</name><email>f@x</email>", "a (f@x)"),
+        ("<name>a</name><name></name><email>e@x</email>", "e@x"),
+    ],
+)
+def test_a_repeated_author_name_or_email_the_last_wins(author: str, expected: str) -> None:
+    doc = ATOM_WITH.format(feed="", entry=f"<author>{author}</author>")
+    fast, slow = both_paths(doc.encode(), "https://rsshub.app/x")
+    assert fast is not None and fast.entries[0].author == expected
+    assert slow.entries[0].author == expected
