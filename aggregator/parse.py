@@ -292,7 +292,7 @@ def _get(mapping: Mapping[str, Any], key: str) -> Any:
 def _title(entry: Mapping[str, Any], version: str) -> str | None:
     """The title text. Atom says when a title is HTML; RSS titles are taken as written."""
     detail = _get(entry, "title_detail") or {}
-    html_typed = version.startswith("atom") and "html" in str(_get(detail, "type") or "")
+    html_typed = version.startswith("atom") and "html" in str(_get(detail, "type"))
     return _title_text(_get(entry, "title"), html_typed)
 
 

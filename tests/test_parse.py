@@ -1147,3 +1147,40 @@ def test_a_repeated_author_name_or_email_the_last_wins(author: str, expected: st
     fast, slow = both_paths(doc.encode(), "https://rsshub.app/x")
     assert fast is not None and fast.entries[0].author == expected
     assert slow.entries[0].author == expected
+
+
+ATOM_CONTENTS = (
+    '<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title><entry><id>https://example.com/1'
+    "</id>{}</entry></feed>"
+)
+PLAIN = '<content type="text/plain">plain &lt;b&gt;</content>'
+RICH = '<content type="html">&lt;p&gt;rich&lt;/p&gt;</content>'
+RICH2 = '<content type="text/html">&lt;p&gt;second&lt;/p&gt;</content>'
+
+
+@pytest.mark.parametrize(
+    ("contents", "expected"),
+    [
+        (PLAIN + RICH, "<p>rich</p>"),
+        (RICH + PLAIN, "<p>rich</p>"),
+        (RICH + RICH2, "<p>rich</p>"),
+        (PLAIN + RICH2 + RICH, "<p>second</p>"),
+        (PLAIN, "plain &lt;b&gt;"),
+    ],
+)
+def test_of_several_contents_the_first_html_one_is_the_body(contents: str, expected: str) -> None:
+    feed = parse_feed(ATOM_CONTENTS.format(contents).encode(), url=BASE)
+    assert feed.entries[0].content_html == expected
+
+
+def test_an_enclosure_without_a_url_gives_no_image() -> None:
+    """RSS 0.92 (the general path): an image enclosure with no url names no image."""
+    body = (
+        '<rss version="0.92"><channel><title>t</title><item><title>a</title>'
+        '<enclosure type="image/jpeg" length="1"/>'
+        '<enclosure url="https://example.com/e.jpg" type="image/jpeg" length="1"/>'
+        "</item></channel></rss>"
+    )
+    assert parse_feed(body.encode(), url=BASE).entries[0].image_urls == (
+        "https://example.com/e.jpg",
+    )
