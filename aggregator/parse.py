@@ -34,7 +34,9 @@ from .xmlchars import is_xml_char, join_surrogate_refs, xml_chars_only
 _CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9._:-]+)", re.IGNORECASE)
 _XML_DECL = re.compile(rb"^\s*<\?xml[^>]{0,200}?\?>")
 _DECL_ENCODING = re.compile(rb"""encoding\s*=\s*["']([A-Za-z0-9._:-]+)["']""")
-_DECL_ENCODING_TEXT = re.compile(r"""(^\s*<\?xml[^>]{0,200}?encoding\s*=\s*)(["'])[^"']*\2""")
+# Unbounded: a declaration longer than the one read for its label must still lose its encoding
+# (lxml would read UTF-8 bytes as GBK); the scan stops at the first '>'.
+_DECL_ENCODING_TEXT = re.compile(r"""(^\s*<\?xml[^>]*?encoding\s*=\s*)(["'])[^"']*\2""")
 # leading zeros are outside the groups: &#0000065; is 'A'
 _BAD_CHAR_REF = re.compile(r"&#(?:[xX]0*([0-9a-fA-F]+)|0*([0-9]+));")
 _CDATA = re.compile(r"<!\[CDATA\[.*?\]\]>", re.DOTALL)
@@ -75,7 +77,8 @@ def _prepare(body: bytes, content_type: str | None) -> tuple[str, bytes]:
     refuse_entities(text)
     if "&#" in text:
         text = _BAD_CHAR_REF.sub(_replace_bad_ref, join_surrogate_refs(text))
-    return text, _DECL_ENCODING_TEXT.sub(r"\1\2utf-8\2", text, count=1).encode("utf-8")
+    # the pattern is anchored at the start: one declaration at most; str.encode() is UTF-8
+    return text, _DECL_ENCODING_TEXT.sub(r"\1\2utf-8\2", text).encode()
 
 
 def _replace_bad_ref(m: re.Match[str]) -> str:

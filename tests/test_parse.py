@@ -1184,3 +1184,49 @@ def test_an_enclosure_without_a_url_gives_no_image() -> None:
     assert parse_feed(body.encode(), url=BASE).entries[0].image_urls == (
         "https://example.com/e.jpg",
     )
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_a_utf16_body_without_bom_that_does_not_decode_says_so(encoding: str) -> None:
+    cut = "<?xml version='1.0'?><rss/>".encode(encoding) + b"\x00"  # an odd byte count
+    with pytest.raises(ParseError) as info:
+        decode(cut)
+    assert info.value.kind == "encoding"
+    assert str(info.value).startswith("body marked utf-16 does not decode: ")
+
+
+def test_content_reaches_the_cleaner_as_written_on_the_general_path() -> None:
+    """feedparser neither sanitizes (nh3 does, later, once) nor resolves against xml:base."""
+    body = (
+        '<feed xmlns="http://www.w3.org/2005/Atom" xml:base="http://b.example/dir/"><title>t'
+        '</title><entry><id>http://x/1</id><link href="a.html"/><content type="html">&lt;p&gt;'
+        '&lt;img src="i.png"&gt;&lt;script&gt;x()&lt;/script&gt;&lt;/p&gt;</content></entry></feed>'
+    )
+    entry = parse_feed(body.encode(), url=BASE).entries[0]
+    assert entry.content_html == '<p><img src="i.png"><script>x()</script></p>'
+    assert entry.link == "http://b.example/dir/a.html"
+
+
+def test_a_latin1_feed_labelled_so_decodes_by_its_label() -> None:
+    """Bytes GB18030 cannot read (a lone high byte before ASCII): the 8-bit label decides."""
+    doc = '<rss version="2.0"><channel><title>Café</title><item><title>Crème brûlée à 5 €</title>'
+    body = (doc + "</item></channel></rss>").replace("€", "EUR").encode("iso-8859-1")
+    feed = parse_feed(body, url=BASE, content_type="application/rss+xml; charset=ISO-8859-1")
+    assert (feed.title, feed.entries[0].title) == ("Café", "Crème brûlée à 5 EUR")
+
+
+@pytest.mark.parametrize(
+    "prolog",
+    [
+        '<?xml version="1.0"' + " " * 210 + 'encoding="gbk"?>',  # a long declaration
+        '<?xml version="1.0" encoding="gbk"' + " " * 210 + "?>",
+        '<?php encoding="gbk"?>',  # a label only feedparser's own sniffing would read
+    ],
+)
+def test_a_declared_charset_the_bytes_are_not_in_is_overruled_on_both_paths(prolog: str) -> None:
+    """UTF-8 bytes declared GBK: 新浪财经 reads as GBK too (as 鏂版氮璐㈢粡); the text wins."""
+    doc = '<rss version="2.0"><channel><title>新浪财经</title><item><title>新浪财经</title>'
+    body = (prolog + doc + "</item></channel></rss>").encode("utf-8")
+    fast, slow = both_paths(body)
+    for feed in (slow, parse_feed(body, url=BASE), *([fast] if fast else [])):
+        assert (feed.title, feed.entries[0].title) == ("新浪财经", "新浪财经")
