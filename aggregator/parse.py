@@ -749,7 +749,8 @@ def _atom_link(el: etree._Element) -> tuple[str, str, str]:
     if "href" not in attrs:
         raise _Unsupported  # feedparser would read the element text as the link
     rel = attrs.get("rel", "alternate")
-    mime = attrs.get("type", "application/atom+xml" if rel == "self" else "text/html")
+    # feedparser's default type (a self link's, application/atom+xml, is never read here)
+    mime = attrs.get("type", "text/html")
     mime = {"html": "text/html", "xhtml": "application/xhtml+xml"}.get(mime, mime)
     href = attrs["href"]
     return (_URI_SLASHES.sub(r"\1\3", href) if href else href), rel, mime
