@@ -256,7 +256,9 @@ def _to_feed(parsed: Any, text: str, url: str) -> ParsedFeed:
             raise ParseError("malformed", f"not well-formed XML: {_bozo_reason(parsed)}")
         raise ParseError("not_a_feed", "no RSS or Atom document (an HTML page?)")
     problem = None
-    if bozo and entries and not _ROOT_CLOSE.search(text[-4096:]):
+    # after any amount of whitespace, the closing tag and its comments in the last 4 KB (a
+    # bounded search: many '</rss><!--' would make a search of the whole text quadratic)
+    if bozo and entries and not _ROOT_CLOSE.search(text.rstrip()[-4096:]):
         entries = entries[:-1]  # truncated document: its last entry may be cut short
         problem = f"truncated document: kept its {len(entries)} complete item(s)"
     if bozo and not entries:

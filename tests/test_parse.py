@@ -1230,3 +1230,63 @@ def test_a_declared_charset_the_bytes_are_not_in_is_overruled_on_both_paths(prol
     fast, slow = both_paths(body)
     for feed in (slow, parse_feed(body, url=BASE), *([fast] if fast else [])):
         assert (feed.title, feed.entries[0].title) == ("新浪财经", "新浪财经")
+
+
+def test_a_well_formed_feed_without_entries_is_valid_on_the_general_path() -> None:
+    body = '<rss version="0.92"><channel><title>quiet</title><link>/news/</link><ttl>30</ttl>'
+    feed = parse_feed((body + "</channel></rss>").encode(), url=BASE)
+    assert feed == ParsedFeed(
+        title="quiet",
+        link="http://example.com/news/",
+        version="rss092",
+        ttl_minutes=30,
+        entries=(),
+        problem=None,
+    )
+
+
+BOZO_ITEMS = (  # &nbsp; is no XML entity: not well-formed, read by feedparser's loose parser
+    '<rss version="2.0"><channel><title>t</title><item><title>a&nbsp;b</title></item>'
+    "<item><title>c</title></item></channel></rss>"
+)
+
+
+@pytest.mark.parametrize(
+    "tail",
+    [
+        "",
+        "\n",
+        " " * 10_000,  # whitespace of any length
+        "<!-- " + "x" * 4_080 + " -->\n",  # the closing tag and its comments in 4 KB
+    ],
+)
+def test_a_complete_but_broken_document_keeps_every_entry(tail: str) -> None:
+    feed = parse_feed((BOZO_ITEMS + tail).encode(), url=BASE)
+    assert ([e.title for e in feed.entries], feed.problem) == (["a\xa0b", "c"], None)
+
+
+def test_the_closing_tag_is_looked_for_in_the_last_4_kb() -> None:
+    """A bounded search (hostile input): a closing tag followed by more than 4 KB of comments
+    is not seen, and the last entry is dropped as if cut short."""
+    feed = parse_feed((BOZO_ITEMS + "<!--" + "x" * 4_084 + "-->").encode(), url=BASE)
+    assert ([e.title for e in feed.entries], feed.problem) == (
+        ["a\xa0b"],
+        "truncated document: kept its 1 complete item(s)",
+    )
+
+
+def test_a_well_formed_document_with_a_processing_instruction_after_its_root_is_complete() -> None:
+    body = '<rss version="0.92"><channel><title>t</title><item><title>a</title></item>'
+    feed = parse_feed(
+        (body + "<item><title>b</title></item></channel></rss><?pi x?>").encode(), url=BASE
+    )
+    assert ([e.title for e in feed.entries], feed.problem) == (["a", "b"], None)
+
+
+@pytest.mark.parametrize(("padding", "kind"), [(4_087, "not_a_feed"), (4_088, "malformed")])
+def test_an_html_page_is_recognised_by_its_first_4096_characters(padding: int, kind: str) -> None:
+    """Broken markup with no feed in it: an HTML tag ending within the first 4096 characters
+    makes it an HTML page (not_a_feed), else it is malformed XML."""
+    with pytest.raises(ParseError) as info:
+        parse_feed(("<x>" + " " * padding + "<html><p>").encode(), url=BASE)
+    assert info.value.kind == kind
