@@ -21,7 +21,7 @@ import html
 import io
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urljoin
 
 import feedparser
@@ -292,8 +292,9 @@ def _entry(entry: Mapping[str, Any], url: str, version: str) -> ParsedEntry:
 
 
 def _get(mapping: Mapping[str, Any], key: str) -> Any:
-    """Plain dict lookup: FeedParserDict's own aliases (updated → published) warn and guess."""
-    return dict.get(mapping, key) if isinstance(mapping, dict) else mapping.get(key)
+    """Plain dict lookup: FeedParserDict's own aliases (updated → published) warn and guess.
+    Every mapping feedparser returns is a dict (FeedParserDict subclasses it)."""
+    return dict.get(cast(dict[str, Any], mapping), key)
 
 
 def _title(entry: Mapping[str, Any], version: str) -> str | None:
@@ -368,12 +369,13 @@ def _url(base: str, value: object) -> str | None:
     text = _text(value)
     if text is None:
         return None
-    text = text.strip()
-    return urljoin(base, text) if base else text
+    return urljoin(base, text.strip())  # without a base, urljoin returns the URL itself
 
 
 def _ttl(value: object) -> int | None:
-    text = str(value).strip() if value is not None else ""
+    if value is None:
+        return None
+    text = str(value).strip()
     if not (text.isascii() and text.isdigit()):  # '²'.isdigit() but int('²') raises
         return None
     minutes = int(text)

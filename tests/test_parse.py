@@ -1290,3 +1290,83 @@ def test_an_html_page_is_recognised_by_its_first_4096_characters(padding: int, k
     with pytest.raises(ParseError) as info:
         parse_feed(("<x>" + " " * padding + "<html><p>").encode(), url=BASE)
     assert info.value.kind == kind
+
+
+@pytest.mark.parametrize(
+    "prolog",
+    ["", "\n \t", " \ufeff", '<?xml version="1.0"?>', "<!-- c -->\n", "<?pi x?><!-- c -->"],
+)
+@pytest.mark.parametrize(
+    "subset",
+    ["[ ]", '[<!ATTLIST item x CDATA "y">]'],  # a subset with no <!ENTITY in it
+)
+def test_an_internal_subset_without_entities_is_refused_after_any_prolog(
+    prolog: str, subset: str
+) -> None:
+    doc = f'{prolog}<!DOCTYPE rss {subset}><rss version="2.0"><channel/></rss>'
+    with pytest.raises(ParseError) as info:
+        parse_feed(doc.encode("utf-8"), url=BASE)
+    assert info.value.kind == "entities"
+
+
+@pytest.mark.parametrize("mime", ["text", "TEXT", "plain", "text/plain", "Text/Plain"])
+def test_plain_text_content_is_escaped_but_keeps_its_quotes(mime: str) -> None:
+    """Plain text becomes HTML text: < and & escaped, quotes left as written (both paths)."""
+    entry = f'<content type="{mime}">say "hi" &amp; \'bye\' &lt;3</content>'
+    doc = ATOM_WITH.format(feed="", entry=entry)
+    fast, slow = both_paths(doc.encode(), "https://rsshub.app/x")
+    assert fast is not None
+    for feed in (fast, slow):
+        assert feed.entries[0].content_html == "say \"hi\" &amp; 'bye' &lt;3"
+
+
+@pytest.mark.parametrize(
+    ("mime", "html"),
+    [
+        (None, False),
+        ("text", False),
+        ("TEXT", False),
+        ("plain", False),
+        ("text/plain", False),
+        ("html", True),
+        ("HTML", True),
+        ("text/html", True),
+        ("Text/HTML", True),
+    ],
+)
+def test_the_fast_path_takes_every_spelling_of_text_and_html(mime: str | None, html: bool) -> None:
+    """Atom text constructs typed text or html, however spelled: read on the fast path, the
+    same as feedparser reads them (an html title loses its tags)."""
+    typed = attr("type", mime)
+    doc = ATOM_WITH.format(
+        feed=f"<subtitle{typed}>s</subtitle><rights{typed}>r</rights>",
+        entry=f"<summary{typed}>&lt;b&gt;x&lt;/b&gt;</summary>",
+    ).replace("<title>t</title>", f"<title{typed}>&lt;b&gt;t&lt;/b&gt; &amp;amp;</title>")
+    fast, slow = both_paths(doc.encode(), "https://rsshub.app/x")
+    assert fast is not None and fast == slow
+    entry = fast.entries[0]
+    assert entry.title == ("t &" if html else "<b>t</b> &amp;")
+    assert entry.content_html == ("<b>x</b>" if html else "&lt;b&gt;x&lt;/b&gt;")
+
+
+@pytest.mark.parametrize(
+    ("mime", "is_alternate"),
+    [
+        (None, True),
+        ("html", True),
+        ("xhtml", True),
+        ("text/html", True),
+        ("application/xhtml+xml", True),
+        ("TEXT/HTML", True),
+        ("application/pdf", False),
+    ],
+)
+def test_an_atom_entry_link_is_its_alternate_html_link(
+    mime: str | None, is_alternate: bool
+) -> None:
+    link = f'<link rel="alternate" href="https://example.com/a"{attr("type", mime)}/>'
+    doc = ATOM_WITH.format(feed="", entry=link)
+    fast, slow = both_paths(doc.encode(), "https://rsshub.app/x")
+    expected = "https://example.com/a" if is_alternate else "https://example.com/1"  # else the id
+    assert fast is not None and fast.entries[0].link == expected
+    assert slow.entries[0].link == expected
