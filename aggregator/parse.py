@@ -716,14 +716,12 @@ def _fast_atom(root: etree._Element, url: str) -> ParsedFeed:
         elif name == "atom:id":
             _once(seen, name)
             feed_id = _fp_text(_leaf(el), uri=True)
-        elif name in _ATOM_TEXT_CONSTRUCTS:
-            _once(seen, name)
+        elif name in _ATOM_TEXT_CONSTRUCTS:  # subtitle, rights: checked, not read
             _atom_text(el)
         elif name in _ATOM_FEED_IGNORED:
             _once(seen, name)
             _leaf(el, frozenset({"uri", "version"}))
-        elif name == "atom:author":
-            _once(seen, name)
+        elif name == "atom:author":  # checked, not read
             _atom_author(el)
         elif name == "atom:category":
             _leaf(el, frozenset({"term", "scheme", "label"}))
@@ -783,11 +781,9 @@ def _fast_atom_entry(entry: etree._Element, url: str) -> ParsedEntry:
         elif name == "atom:id":
             _once(seen, name)
             entry_id = _fp_text(_leaf(el), uri=True)
-        elif name == "atom:published":
-            _once(seen, name)
+        elif name == "atom:published":  # repeated: the last wins, as in feedparser
             published = _fp_text(_leaf(el))
         elif name == "atom:updated":
-            _once(seen, name)
             updated = _fp_text(_leaf(el))
         elif name == "atom:author":
             _once(seen, name)

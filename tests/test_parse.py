@@ -1370,3 +1370,65 @@ def test_an_atom_entry_link_is_its_alternate_html_link(
     expected = "https://example.com/a" if is_alternate else "https://example.com/1"  # else the id
     assert fast is not None and fast.entries[0].link == expected
     assert slow.entries[0].link == expected
+
+
+@pytest.mark.parametrize(
+    ("feed", "entry", "dates"),
+    [
+        (
+            "<subtitle>s1</subtitle><rights>r</rights><subtitle>s2</subtitle><rights>r2</rights>",
+            "",
+            (None, None),
+        ),
+        ("<author><name>a</name></author><author><email>e@x</email></author>", "", (None, None)),
+        (
+            "",
+            "<published>p1</published><updated>u1</updated><published>p2</published>",
+            ("p2", "u1"),
+        ),
+        ("", "<updated>u1</updated><published></published><updated>u2</updated>", (None, "u2")),
+    ],
+)
+def test_the_fast_path_takes_repeats_feedparser_reads_the_same(
+    feed: str, entry: str, dates: tuple[str | None, str | None]
+) -> None:
+    """Repeated elements whose last copy wins in feedparser as on the fast path."""
+    fast, slow = both_paths(ATOM_WITH.format(feed=feed, entry=entry).encode(), BASE)
+    assert fast is not None and fast == slow
+    assert (fast.entries[0].published_raw, fast.entries[0].updated_raw) == dates
+
+
+@pytest.mark.parametrize(
+    ("feed", "entry", "field", "value"),
+    [
+        ("", "<title>t2</title>", "title", "t"),  # feedparser keeps the first title
+        ("", "<id>https://example.com/2</id>", "link", "https://example.com/1"),
+        (
+            "",
+            "<author><name>a</name></author><author><email>e@x</email></author>",
+            "author",
+            "a (e@x)",
+        ),
+        (
+            "",
+            '<summary type="html">&lt;p&gt;s1&lt;/p&gt;</summary><summary></summary>',
+            "content_html",
+            "<p>s1</p>",
+        ),
+        (
+            "<id>https://example.com/f1</id><id>https://example.com/f2</id>",
+            "",
+            "feed link",
+            "https://example.com/f1",
+        ),
+    ],
+)
+def test_a_repeat_the_fast_path_would_read_differently_is_read_as_feedparser_does(
+    feed: str, entry: str, field: str, value: str
+) -> None:
+    body = ATOM_WITH.format(feed=feed, entry=entry).encode()
+    parsed = parse_feed(body, url=BASE)
+    _, slow = both_paths(body)
+    assert parsed == slow
+    got = parsed.link if field == "feed link" else getattr(parsed.entries[0], field)
+    assert got == value
