@@ -28,13 +28,15 @@ import sqlite3
 import sys
 import unicodedata
 from array import array
-from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from difflib import SequenceMatcher
 from functools import cache
 from importlib import resources
+
+import numpy as np
+import numpy.typing as npt
 
 DEFAULT_WINDOW = timedelta(days=3)
 SHINGLE_LEN = 3
@@ -310,87 +312,64 @@ def _mix(v: int) -> int:
     return v ^ (v >> 31)
 
 
-# Shingle hashing works on many values at once: every value sits in its own 128-bit lane of
-# one big int, so a shift, a mask or a multiplication by a 64-bit constant acts on all lanes
-# in one C-level operation (a lane's 64×64-bit product fits its 128 bits, so no carry
-# reaches the next lane). Same values as `_mix` applied one by one, several times faster.
-_LANE_BITS = 128
-_LANE_BYTES = _LANE_BITS // 8
+# Shingle hashing works on whole arrays of unsigned 64-bit ints (numpy): its arithmetic
+# wraps modulo 2**64, which is what `_mix`'s `& _MASK64` does, so `_mix_array` gives the
+# same values as `_mix` applied one by one, without a Python step per shingle.
+Hashes = npt.NDArray[np.uint64]
+_M1, _M2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
+_S21, _S27, _S30, _S31, _S32, _S42 = (np.uint64(s) for s in (21, 27, 30, 31, 32, 42))
+_NO_HASHES: Hashes = np.empty(0, dtype=np.uint64)
 
 
-def _lanes(value: int, count: int) -> int:
-    """``value`` (< 2**128) repeated in ``count`` lanes."""
-    return int.from_bytes(value.to_bytes(_LANE_BYTES, "little") * count, "little")
+def _mix_array(v: Hashes) -> Hashes:
+    """`_mix` of every value (each < 2**64)."""
+    v = (v ^ (v >> _S30)) * _M1
+    v = (v ^ (v >> _S27)) * _M2
+    return v ^ (v >> _S31)
 
 
-def _code_lanes(chars: str) -> int:
-    """The code points of ``chars``, one per lane, first character in the lowest lane."""
-    # UTF-32 is the code points as 4-byte ints; the top byte is always 0 (max 0x10FFFF).
-    raw = chars.encode("utf-32-le", "surrogatepass")
-    wide = bytearray(_LANE_BYTES * len(chars))
-    for byte in range(3):
-        wide[byte::_LANE_BYTES] = raw[byte::4]
-    return int.from_bytes(wide, "little")
-
-
-def _mix_lanes(v: int, count: int) -> int:
-    """`_mix` applied to every one of ``count`` lanes (any value that fits a lane: the
-    masks drop what the shifts pull in from the next lane, and `_mix` masks the same way)."""
-    low = _lanes(_MASK64, count)  # keeps each lane's low 64 bits: what `& _MASK64` keeps
-    v = ((v ^ (v >> 30)) & low) * 0xBF58476D1CE4E5B9 & low
-    v = ((v ^ (v >> 27)) & low) * 0x94D049BB133111EB & low
-    return (v ^ (v >> 31)) & low
-
-
-def _shingle_hashes(chars: str) -> list[int]:
+def _shingle_hashes(chars: str) -> Hashes:
     """Distinct 64-bit hashes of the character 3-grams (the whole text if shorter):
-    `_mix` of the 3-gram packed as (a << 42) | (b << 21) | c, in no particular order."""
+    `_mix` of the 3-gram packed as (a << 42) | (b << 21) | c, ascending."""
     # `_mix` is a bijection, so hashing every gram and then dropping repeats gives the
     # hashes of the distinct grams.
-    return list(set(_gram_hashes(chars)))
+    return _distinct(_gram_hashes(chars))
 
 
-def _gram_hashes(chars: str) -> Sequence[int]:
+def _gram_hashes(chars: str) -> Hashes:
     """The hash of every 3-gram in text order, repeats included: item i is the gram that
     starts at character i (so the grams of ``chars[k:]`` are the items from k on)."""
     if len(chars) < SHINGLE_LEN:
-        return [_mix(sum(ord(c) << (21 * i) for i, c in enumerate(chars)))] if chars else []
-    count = len(chars) - SHINGLE_LEN + 1
-    codes = _code_lanes(chars)
-    # Lane i: (c[i] << 42) | (c[i+1] << 21) | c[i+2] — the next lanes shifted down into it.
-    grams = (codes << 42) | (codes >> (_LANE_BITS - 21)) | (codes >> (2 * _LANE_BITS))
-    grams &= (1 << (_LANE_BITS * count)) - 1  # drop the two incomplete trailing grams
-    packed = _mix_lanes(grams, count).to_bytes(_LANE_BYTES * count, "little")
-    raw = array("Q", packed)
-    if sys.byteorder != "little":
-        raw.byteswap()
-    return raw[:: _LANE_BYTES // 8]
+        if not chars:
+            return _NO_HASHES
+        return np.array([_mix(sum(ord(c) << (21 * i) for i, c in enumerate(chars)))], np.uint64)
+    # UTF-32 is the code points as 4-byte ints (at most 0x10FFFF: 21 bits each).
+    raw = np.frombuffer(chars.encode("utf-32-le", "surrogatepass"), dtype="<u4")
+    codes = raw.astype(np.uint64)
+    return _mix_array((codes[:-2] << _S42) | (codes[1:-1] << _S21) | codes[2:])
 
 
-def _simhash(hashes: Sequence[int]) -> int:
-    """64-bit SimHash: bit i set when most shingle hashes have bit i set.
+def _distinct(hashes: Hashes) -> Hashes:
+    """The distinct values, ascending."""
+    ordered = np.sort(hashes)
+    if ordered.size < 2:
+        return ordered
+    keep = np.empty(ordered.size, dtype=bool)
+    keep[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=keep[1:])
+    return ordered[keep]
 
-    The hashes laid out as little-endian bytes: column k (every 8th byte from k) holds
-    bits 8k..8k+7 of every hash. Read as one big int, a column ANDed with bit j of every
-    byte has as many bits set as there are hashes with bit 8k+j: 64 C-level AND+popcounts
-    on n-byte ints, no Python loop over the hashes (and no data-dependent branch).
-    """
-    n = len(hashes)
+
+def _simhash(hashes: Hashes) -> int:
+    """64-bit SimHash: bit i set when most shingle hashes have bit i set."""
+    n = hashes.size
     if not n:
         return 0
-    raw = array("Q", hashes)
-    if sys.byteorder != "little":
-        raw.byteswap()
-    packed = raw.tobytes()
-    ones = int.from_bytes(b"\x01" * n, "little")
-    masks = [ones << j for j in range(8)]
-    fp = 0
-    for k in range(8):
-        column = int.from_bytes(packed[k::8], "little")
-        for j, mask in enumerate(masks):
-            if 2 * (column & mask).bit_count() > n:
-                fp |= 1 << (8 * k + j)
-    return fp
+    # Row r: the 64 bits of hash r, lowest first (little-endian bytes, each bit by bit).
+    as_bytes = hashes.astype("<u8", copy=False).view(np.uint8)
+    bits = np.unpackbits(as_bytes, bitorder="little").reshape(n, 64)
+    ones = np.add.reduce(bits, axis=0, dtype=np.uint32)  # hashes with bit i, per i
+    return int.from_bytes(np.packbits(2 * ones > n, bitorder="little").tobytes(), "little")
 
 
 def _to_signed(value: int) -> int:
@@ -406,59 +385,56 @@ def fingerprint(text: str) -> int:
     return _to_signed(_simhash(_shingle_hashes(_body_chars(text))))
 
 
-def _to_lanes(values: Sequence[int]) -> int:
-    """Each value (< 2**128) in its own lane, the first in the lowest."""
-    return int.from_bytes(b"".join(v.to_bytes(_LANE_BYTES, "little") for v in values), "little")
+_BIN_EDGES = np.arange(_BINS, dtype=np.uint64) << np.uint64(_BIN_SHIFT)
+_BIN_NUMBERS = np.arange(_BINS, dtype=np.int64)
 
 
-def _from_lanes(lanes: int, count: int) -> list[int]:
-    """The low 64 bits of each of ``count`` lanes."""
-    raw = array("Q", lanes.to_bytes(_LANE_BYTES * count, "little"))
-    if sys.byteorder != "little":
-        raw.byteswap()
-    return list(raw[:: _LANE_BYTES // 8])
+def _bin_minima(ordered: Hashes) -> Hashes:
+    """One-permutation MinHash: `_mix` of the smallest hash per bin, empty bins densified.
 
-
-_BIN_EDGES = tuple(b << _BIN_SHIFT for b in range(_BINS))
-
-
-def _bin_minima(ordered: Sequence[int]) -> list[int]:
-    """One-permutation MinHash: smallest hash per bin, empty bins densified.
-
-    ``ordered`` is sorted, so a bin's minimum is the first hash at or after its lower edge.
-    An empty bin borrows the next non-empty bin's value (rotation densification), so
-    similar sets still agree there.
+    ``ordered`` is sorted and distinct, so a bin's hashes lie between the first hash at or
+    after its lower edge and the next bin's. An empty bin borrows the next non-empty bin's
+    value plus the steps it took (rotation densification), so similar sets still agree
+    there.
     """
-    size = len(ordered)
-    minima: list[int | None] = []
-    for b, edge in enumerate(_BIN_EDGES):
-        i = bisect_left(ordered, edge)
-        minima.append(ordered[i] if i < size and ordered[i] >> _BIN_SHIFT == b else None)
-    if all(m is None for m in minima):
-        return []
-    dense: list[int] = []
-    for b in range(_BINS):
-        step = 0
-        while (m := minima[(b + step) % _BINS]) is None:
-            step += 1
-        dense.append(m + step)  # may reach 2**64 + 31: `_mix` and `_mix_lanes` take it
-    return _from_lanes(_mix_lanes(_to_lanes(dense), _BINS), _BINS)
+    size = ordered.size
+    if not size:
+        return _NO_HASHES
+    starts = np.searchsorted(ordered, _BIN_EDGES)
+    filled = np.flatnonzero(starts < np.append(starts[1:], size))  # bins holding a hash
+    nxt = filled[np.searchsorted(filled, _BIN_NUMBERS) % filled.size]  # cyclically next
+    steps = ((nxt - _BIN_NUMBERS) % _BINS).astype(np.uint64)
+    dense = ordered[starts[nxt]] + steps
+    if (dense < steps).any():  # a sum reached 2**64: `_mix` takes the exact big int
+        big = [int(m) + int(s) for m, s in zip(ordered[starts[nxt]], steps, strict=True)]
+        return np.array([_mix(v) for v in big], dtype=np.uint64)
+    return _mix_array(dense)
 
 
-def _band_keys(minima: Sequence[int]) -> tuple[int, ...]:
+_BAND_NUMBERS = np.arange(BANDS, dtype=np.uint64)
+
+
+def _band_keys(minima: Hashes) -> tuple[int, ...]:
     """Per band: acc = band, then acc = _mix(acc ^ row) for each of its ROWS minima."""
-    if len(minima) < BANDS * ROWS:  # never from `signature`; kept exact for any input
+    if minima.size < BANDS * ROWS:  # never from `signature`; kept exact for any input
         keys = []
         for band in range(BANDS):
             acc = band
-            for value in minima[band * ROWS : (band + 1) * ROWS]:
+            for value in minima[band * ROWS : (band + 1) * ROWS].tolist():
                 acc = _mix(acc ^ value)
             keys.append(_to_signed(acc))
         return tuple(keys)
-    acc = _to_lanes(range(BANDS))  # all bands at once, one lane each
+    lanes = _BAND_NUMBERS  # all bands at once
     for row in range(ROWS):
-        acc = _mix_lanes(acc ^ _to_lanes(minima[row : BANDS * ROWS : ROWS]), BANDS)
-    return tuple(_to_signed(v) for v in _from_lanes(acc, BANDS))
+        lanes = _mix_array(np.bitwise_xor(lanes, minima[row : BANDS * ROWS : ROWS]))
+    return tuple(lanes.view(np.int64).tolist())
+
+
+def _sketch(ordered: Hashes) -> tuple[int, ...]:
+    """Bottom-k sketch: the SKETCH_SIZE smallest distinct 32-bit prefixes. The prefixes of
+    the smallest hashes are the smallest prefixes, and ``ordered`` is sorted."""
+    prefixes = _distinct(ordered[: SKETCH_SIZE * 2] >> _S32)
+    return tuple(prefixes[:SKETCH_SIZE].tolist())
 
 
 def _hash64(text: str) -> int:
@@ -484,7 +460,7 @@ def _line_headline(line: str) -> int:
 
 
 def _body_identity(
-    echo: str, stripped: str, chars: str, grams: Sequence[int], shingles: int
+    echo: str, stripped: str, chars: str, grams: Hashes, shingles: int
 ) -> tuple[int, int, int]:
     """(body, lead, rest) of a `Signature`: hashes of the body's word stream ``chars``. The
     lead is what may be an echoed headline: the 【】 echo, or else a short first line;
@@ -506,7 +482,7 @@ def _body_identity(
         return body, 0, 0
     k = len(first_chars)
     # The first k grams hold at most k distinct ones: count the rest's only when in doubt.
-    if shingles - k < BODY_MIN_SHINGLES and len(set(grams[k:])) < BODY_MIN_SHINGLES:
+    if shingles - k < BODY_MIN_SHINGLES and _distinct(grams[k:]).size < BODY_MIN_SHINGLES:
         return body, 0, 0
     return body, _hash64(first_chars), _hash64(chars[k:])
 
@@ -516,19 +492,15 @@ def signature(title: str, text: str) -> Signature:
     echo, stripped = _strip(text)
     chars = _NOT_WORD.sub("", _fold(stripped))
     grams = _gram_hashes(chars)
-    ordered = sorted(set(grams))
+    ordered = _distinct(grams)
     body, lead, rest = _body_identity(echo, stripped, chars, grams, len(ordered))
-    # The 32-bit prefixes of the smallest hashes are the smallest prefixes: a bottom-k sketch.
-    # ``ordered`` is sorted, so dict.fromkeys keeps the distinct prefixes in ascending order.
-    prefixes = dict.fromkeys(h >> 32 for h in ordered[: SKETCH_SIZE * 2])
-    sketch = tuple(prefixes)[:SKETCH_SIZE]
     bands = _band_keys(_bin_minima(ordered)) if len(ordered) >= MIN_SHINGLES else ()
     return Signature(
         title=title,
         key=title_key(title),
         fp=_simhash(ordered),
         shingles=len(ordered),
-        sketch=sketch,
+        sketch=_sketch(ordered),
         bands=bands,
         body=body,
         lead=lead,

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -232,6 +233,15 @@ def _scalar_shingle_hashes(chars: str) -> set[int]:
     }
 
 
+def _scalar_gram_hashes(chars: str) -> list[int]:
+    """Every gram's hash in text order, repeats included (the body identity's lead count)."""
+    codes = [ord(c) for c in chars]
+    if len(codes) < dedup.SHINGLE_LEN:
+        return list(_scalar_shingle_hashes(chars))
+    grams = zip(codes, codes[1:], codes[2:], strict=False)
+    return [dedup._mix((a << 42) | (b << 21) | c) for a, b, c in grams]
+
+
 def _scalar_simhash(hashes: list[int]) -> int:
     return sum(1 << i for i in range(64) if 2 * sum(h >> i & 1 for h in hashes) > len(hashes))
 
@@ -239,17 +249,17 @@ def _scalar_simhash(hashes: list[int]) -> int:
 @settings(deadline=None)
 @given(st.text(ALPHABET_WIDE, max_size=120) | st.text(max_size=120))
 def test_vectorized_hashing_matches_the_scalar_definition(chars: str) -> None:
-    hashes = dedup._shingle_hashes(chars)
-    assert len(hashes) == len(set(hashes))
-    assert set(hashes) == _scalar_shingle_hashes(chars)
-    assert dedup._simhash(sorted(hashes)) == _scalar_simhash(hashes)
+    hashes = dedup._shingle_hashes(chars).tolist()
+    assert hashes == sorted(_scalar_shingle_hashes(chars))  # distinct, ascending
+    assert dedup._gram_hashes(chars).tolist() == _scalar_gram_hashes(chars)
+    assert dedup._simhash(dedup._shingle_hashes(chars)) == _scalar_simhash(hashes)
 
 
 @settings(deadline=None)
 @given(st.lists(st.integers(0, 2**64 - 1), max_size=40, unique=True))
 def test_minhash_bins_match_the_scalar_definition(values: list[int]) -> None:
     ordered = sorted(values)
-    minima = dedup._bin_minima(ordered)
+    minima = dedup._bin_minima(np.array(ordered, dtype=np.uint64)).tolist()
     expected: list[int] = []
     firsts = {h >> dedup._BIN_SHIFT: h for h in reversed(ordered)}  # smallest per bin
     if firsts:
@@ -257,13 +267,35 @@ def test_minhash_bins_match_the_scalar_definition(values: list[int]) -> None:
             step = next(s for s in range(dedup._BINS) if (b + s) % dedup._BINS in firsts)
             expected.append(dedup._mix(firsts[(b + step) % dedup._BINS] + step))
     assert minima == expected
+    _assert_band_keys(minima)
+
+
+def _assert_band_keys(minima: list[int]) -> None:
     keys = []
     for band in range(dedup.BANDS):
         acc = band
         for value in minima[band * dedup.ROWS : (band + 1) * dedup.ROWS]:
             acc = dedup._mix(acc ^ value)
         keys.append(acc - 2**64 if acc >= 2**63 else acc)
-    assert dedup._band_keys(minima) == tuple(keys)
+    assert dedup._band_keys(np.array(minima, dtype=np.uint64)) == tuple(keys)
+
+
+def test_a_borrowed_bin_minimum_past_two_to_the_64_is_mixed_as_the_exact_sum() -> None:
+    # An empty bin borrows the next bin's minimum plus its steps: from the top of the last
+    # bin that sum passes 2**64, which `_mix` takes whole (its shifts see the 65th bit), so
+    # the densified value must not wrap like the array arithmetic around it.
+    top = 2**64 - 1
+    minima = dedup._bin_minima(np.array([5, top], dtype=np.uint64)).tolist()
+    assert minima[31] == dedup._mix(top)  # the last bin holds it
+    assert minima[30] == dedup._mix(top + 1) != dedup._mix(0)  # borrowed: 2**64, unwrapped
+    assert minima[1] == dedup._mix(top + 30)
+    assert minima[0] == dedup._mix(5)  # bin 0 holds 5
+    assert minima[1] == 3590904339235474638  # known answers: the scalar code of 337d91c
+    assert dedup._band_keys(np.array(minima, dtype=np.uint64)) == (
+        -4074127415148989504, 1750719299986710815, -6318220323860222498, 8214115678481433173,
+        -2178972695475445005, 3487942092329772826, 6888282251035607019, 3183987663447957426,
+    )  # fmt: skip
+    _assert_band_keys(minima)
 
 
 @settings(deadline=None)
