@@ -154,6 +154,20 @@ class StoredArticle:
 
 
 @dataclass(frozen=True, slots=True)
+class ListEntry:
+    """What a list page of the site shows of a stored article: no body, no provenance
+    (a cold ingest lists every article on four or five pages)."""
+
+    id: str
+    slug: str
+    title: str
+    published: datetime
+    author: str
+    cover: str | None
+    outlet: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class SourceState:
     """What is remembered about a source between polls."""
 

@@ -27,7 +27,7 @@ from .changes import ChangeTracking
 from .database import chunks, iso, marks, parse_dt
 from .identity import article_id, canonical_url, identity_keys
 from .listed import ListedItems
-from .models import Article, DedupSettings, StoredArticle
+from .models import Article, DedupSettings, ListEntry, StoredArticle
 from .outputs.posts import post_slug
 from .source_states import SourceStates
 
@@ -536,9 +536,25 @@ class Store(SourceStates, ListedItems, ChangeTracking):
     def all_ids(self) -> list[str]:
         return [r[0] for r in self._db.execute("SELECT id FROM articles ORDER BY seq")]
 
-    def load(self, seqs: Sequence[int]) -> list[StoredArticle]:
-        """The articles of `seqs`, in that order (seqs no longer stored are left out)."""
-        return self._load(seqs)
+    def list_entries(self, seqs: Sequence[int]) -> list[ListEntry]:
+        """What list pages show of the articles of `seqs`, in that order (seqs no longer
+        stored are left out): the few columns they print, not the body and provenance a
+        whole article carries."""
+        if not seqs:
+            return []
+        rows = {
+            r[0]: r
+            for r in self._db.execute(
+                "SELECT seq, id, slug, title, published, author, cover, outlet FROM articles"
+                f" WHERE seq IN ({marks(seqs)})",
+                seqs,
+            )
+        }
+        return [
+            ListEntry(r[1], r[2], r[3], parse_dt(r[4]), r[5], r[6], r[7])
+            for r in map(rows.get, seqs)
+            if r is not None
+        ]
 
     def copies(self, ids: Sequence[str]) -> dict[str, list[tuple[str, str, str]]]:
         """The merged copies of each article id: (source, link, title), oldest first."""

@@ -24,7 +24,7 @@ from aggregator.outputs.archives import FH_NS, is_full_archive
 from aggregator.outputs.feeds import category_slug
 from aggregator.outputs.formats import ATOM_NS, FeedDoc, render_atom, render_json, render_rss
 from aggregator.workers import Workers
-from tests.published import BASE, Publisher, make_article
+from tests.published import BASE, Publisher, make_article, mobile_copy
 
 Make = Callable[..., Publisher]
 
@@ -40,6 +40,13 @@ def snapshot(folder: Path) -> dict[str, bytes]:
 
 def parse(path: Path) -> feedparser.FeedParserDict:
     return feedparser.parse(io.BytesIO(path.read_bytes()))
+
+
+@pytest.fixture(autouse=True)
+def no_entries_rendered_before() -> None:
+    """Each test renders its feed entries itself: the entries `formats` keeps per process
+    would otherwise carry another test's bytes (or, under mutmut, the unmutated code's)."""
+    formats._entries.clear()
 
 
 @pytest.fixture(scope="module")
@@ -145,18 +152,25 @@ def test_each_entry_is_rendered_once_and_documents_stay_byte_identical(
         "json": lambda some: render_json(some, "t", "feed.json", out),
     }
     cases = [arts[:5], arts[3:9], arts[9:1:-1], [arts[0]], [], arts, [revised, *arts[4:7]]]
-    rendered: list[int] = []
-    real_atom = formats._atom
+    rendered: dict[str, list[int]] = {"atom": [], "rss": [], "json": []}
 
-    def counting_atom(some, *args):  # type: ignore[no-untyped-def]
-        rendered.append(len(some))
-        return real_atom(some, *args)
+    def counting(name: str) -> None:
+        real = getattr(formats, f"_{name}")
 
-    monkeypatch.setattr(formats, "_atom", counting_atom)
+        def count(some, *args):  # type: ignore[no-untyped-def]
+            rendered[name].append(len(some))
+            return real(some, *args)
+
+        monkeypatch.setattr(formats, f"_{name}", count)
+
+    for name in rendered:
+        counting(name)
     formats._entries.clear()
     documents = {(n, i): render[n](case) for i, case in enumerate(cases) for n in render}
     # Each article's entry (the revised one too) was rendered once; heads have no entries.
-    assert sum(rendered) == len(arts) + 1
+    assert {name: sum(counts) for name, counts in rendered.items()} == {
+        name: len(arts) + 1 for name in rendered
+    }
     for (name, i), data in documents.items():
         formats._entries.clear()
         assert data == render[name](cases[i]), (name, i)  # rendered whole, as before
@@ -199,6 +213,27 @@ def test_publishing_twice_changes_nothing(publisher: Make) -> None:
     assert {p.dir / name for name in before} == set(first)
     assert p.publish() == []
     assert snapshot(p.dir) == before
+
+
+def test_a_publish_with_nothing_changed_renders_nothing(
+    publisher: Make, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    p = publisher(3)
+    p.publish()
+    rendered: list[str] = []
+    for o in outputs.OUTPUTS:
+        real = o.render
+
+        def render(view, settings, job, _real=real, _name=o.name):  # type: ignore[no-untyped-def]
+            rendered.append(_name)
+            return _real(view, settings, job)
+
+        monkeypatch.setattr(o, "render", render)
+    assert p.publish() == []
+    assert rendered == []
+    p.add(make_article(3))
+    assert p.publish() != []
+    assert {"feed", "archives", "category-feeds", "posts", "pages"} <= set(rendered)
 
 
 def test_same_articles_give_identical_bytes_in_a_fresh_dir(publisher: Make, tmp_path: Path) -> None:
@@ -419,6 +454,7 @@ def test_changed_sources_rewrite_only_the_opml(publisher: Make) -> None:
     assert outline.get("text") == "新浪财经－国內" and outline.get("category") == "/金融"
 
 
+@pytest.mark.slow  # a 10 M character body: 10 s here
 def test_an_article_that_cannot_be_rendered_is_skipped_not_fatal(
     publisher: Make, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -498,6 +534,7 @@ def test_a_folder_is_looked_at_once_per_change_by_someone_else(publisher: Make) 
     assert outputs.find_missing(p.settings, p.store) == 0
 
 
+@pytest.mark.slow  # a 10 M character body, twice, and worker processes: 25 s here
 def test_what_a_publish_leaves_out_is_reported_and_recorded(
     publisher: Make, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
@@ -576,3 +613,468 @@ def test_archive_pages_feeds_and_pages_removed_by_hand_come_back(
     assert sorted(written) == sorted(gone), "exactly those: the rest is byte-identical"
     assert snapshot(p.dir) == before
     assert p.publish() == [] and outputs.find_missing(p.settings, p.store) == 0
+
+
+# --- golden files: the published documents of a known store, byte for byte ----------------
+
+GOLDEN = DATA / "publish"
+# The files the feed outputs write (posts, article and site pages are other stages').
+FEED_FILES = re.compile(
+    r"feed\.(atom|rss|json)|categories/[^/]+\.(atom|rss|json)|archive/.*|sources\.opml"
+)
+
+
+def golden_store(publisher: Make) -> Publisher:
+    """Seven articles over three channels, each also seen at its mobile URL: covers of
+    three image types (one with a query, one in capitals) and none, an outlet, stocks."""
+    from aggregator.models import Source
+
+    p = publisher(0, feed_size=3, archive_size=2)
+    covers = {
+        1: "https://n.sinaimg.cn/finance/1.PNG?w=640&x=a.jpg",
+        2: "https://n.sinaimg.cn/finance/2.gif",
+        3: "https://n.sinaimg.cn/finance/3.webp?v=2?w=1",
+    }
+    arts = [
+        make_article(
+            i, cover=covers.get(i, f"https://n.sinaimg.cn/finance/{i}.jpg" if i % 4 else None)
+        )
+        for i in range(7)
+    ]
+    arts[5] = replace(arts[5], outlet="证券时报", tags=("贵州茅台 600519", "宁德时代 300750"))
+    p.add(*arts)
+    p.add(*(mobile_copy(a) for a in arts), now=p.now + timedelta(minutes=1))
+    p.settings = replace(
+        p.settings,
+        sources=(
+            Source(
+                "新浪财经－国內",
+                "https://rsshub.example/sina/china",
+                ("金融", "新浪"),
+                "新浪财经",
+                300.0,
+            ),
+            Source("宏观/经济", "http://feeds.example/macro.xml", (), "新浪财经", 600.0),
+        ),
+    )
+    return p
+
+
+def test_feed_outputs_match_their_golden_files(publisher: Make) -> None:
+    """Regenerate after an intended change with
+    `UPDATE_GOLDEN=1 .venv/bin/pytest tests/test_publish.py -k golden`, then read every diff."""
+    p = golden_store(publisher)
+    p.publish()
+    files = {k: v for k, v in snapshot(p.dir).items() if FEED_FILES.fullmatch(k)}
+    if os.environ.get("UPDATE_GOLDEN"):
+        for rel, data in files.items():
+            (GOLDEN / rel).parent.mkdir(parents=True, exist_ok=True)
+            (GOLDEN / rel).write_bytes(data)
+    assert GOLDEN.is_dir(), f"no golden files: run UPDATE_GOLDEN=1 pytest {__file__}"
+    assert files == snapshot(GOLDEN)
+
+
+@pytest.mark.parametrize(
+    ("name", "slug"),
+    [
+        ("", "e3b0c442"),  # nothing kept: the digest alone
+        ("Macro", "macro-cdf16ec1"),  # lowercased: a digest tells it from "macro"
+        ("CON", "con-a3dbc4b6"),
+        ("x" * 300, "x" * 60 + "-0d4e2ca9"),  # cut to 60 characters
+        ("e\u0301", "é-bf12767b"),  # NFC: the composed letter, and a digest (the name changed)
+        ("a--b", "a-b-90827a2e"),  # runs of '-' become one
+        ("_x_", "x-f1f6bd62"),  # no leading or trailing '-' or '_'
+        ("新浪 财经", "新浪-财经-eddec00e"),
+        ("a\u00a0b", "a-b-9507017c"),  # a no-break space is no letter and no punctuation
+        ("¡Hola!", "¡hola-ffb94855"),  # non-ASCII punctuation stays, ASCII goes
+        ("新浪财经＊国内", "新浪财经＊国内"),  # full-width punctuation is safe
+        ("a_b", "a_b"),
+        ("ａｂ", "ａｂ"),
+    ],
+)
+def test_category_slugs_known_answers(name: str, slug: str) -> None:
+    assert category_slug(name) == slug
+
+
+def test_a_category_feed_follows_its_articles(publisher: Make) -> None:
+    """A new article rewrites its categories' feeds and no other's; when a category's last
+    article is deleted its feeds stay, empty, and the index drops it."""
+    p = publisher(6)
+    p.publish()
+    p.add(make_article(6, categories=("金融", "快讯")))
+    changed = {path.relative_to(p.dir).as_posix() for path in p.publish()}
+    assert {c for c in changed if re.fullmatch(r"categories/.*\.(atom|rss|json)", c)} == {
+        f"categories/{slug}.{ext}"
+        for slug in ("金融", "快讯", "index")
+        for ext in ("atom", "rss", "json")
+    } - {"categories/index.atom", "categories/index.rss"}
+    flash = p.dir / "categories" / "快讯.atom"
+    parsed = parse(flash)
+    assert parsed.feed.title == "新浪财经聚合 · 快讯"
+    assert [e.title for e in parsed.entries] == [make_article(6).title]
+    (only,) = p.store.recent(1, "快讯")
+    assert p.store.delete(only.id, p.now) is not None
+    changed = {path.relative_to(p.dir).as_posix() for path in p.publish()}
+    assert {"categories/快讯.atom", "categories/快讯.rss", "categories/快讯.json"} <= changed
+    assert parse(flash).entries == []
+    assert parse(p.dir / "categories" / "快讯.rss").entries == []
+    assert json.loads((p.dir / "categories" / "快讯.json").read_bytes())["items"] == []
+    index = json.loads((p.dir / "categories" / "index.json").read_bytes())
+    assert "快讯" not in [row["name"] for row in index]
+
+
+def test_outputs_whose_files_are_gone_are_written_again_in_full(publisher: Make) -> None:
+    p = publisher(5, archive_size=2)
+    p.publish()
+    before = snapshot(p.dir)
+    assert outputs.intact(p.settings)
+    for gone in ("feed.atom", "sources.opml"):
+        (p.dir / gone).unlink()
+        assert not outputs.intact(p.settings), gone
+        written = {path.relative_to(p.dir).as_posix() for path in p.publish()}
+        assert gone in written
+        assert outputs.intact(p.settings) and snapshot(p.dir) == before
+    import shutil
+
+    shutil.rmtree(p.dir / "categories")
+    assert not outputs.intact(p.settings)
+    written = {path.relative_to(p.dir).as_posix() for path in p.publish()}
+    assert {k for k in before if k.startswith("categories/")} <= written
+    assert snapshot(p.dir) == before
+
+
+def test_archive_pages_filled_between_two_publishes_are_all_written_full(publisher: Make) -> None:
+    p = publisher(0, archive_size=2)
+    p.add(make_article(0))
+    p.publish()
+    assert sorted(path.name for path in (p.dir / "archive").iterdir()) == ["1.atom"]
+    p.add(*(make_article(i) for i in range(1, 7)))
+    changed = {path.relative_to(p.dir).as_posix() for path in p.publish()}
+    assert {c for c in changed if c.startswith("archive/")} == {
+        "archive/1.atom",  # was the tail, now full
+        "archive/2.atom",
+        "archive/3.atom",
+        "archive/4.atom",  # the new tail: one article
+    }
+    ids = [a.id for a in p.stored()]
+    for n in (1, 2, 3):
+        data = (p.dir / "archive" / f"{n}.atom").read_bytes()
+        assert is_full_archive(data), n
+        assert [e.id for e in feedparser.parse(data).entries] == ids[2 * n - 2 : 2 * n]
+    tail = (p.dir / "archive" / "4.atom").read_bytes()
+    assert not is_full_archive(tail)
+    assert [e.id for e in feedparser.parse(tail).entries] == ids[6:]
+    p.add(make_article(7))
+    changed = {path.relative_to(p.dir).as_posix() for path in p.publish()}
+    assert {c for c in changed if c.startswith("archive/")} == {"archive/4.atom", "archive/5.atom"}
+    assert is_full_archive((p.dir / "archive" / "4.atom").read_bytes())
+
+
+def test_a_full_archive_page_is_told_by_its_first_bytes() -> None:
+    marker = f'<fh:archive xmlns:fh="{FH_NS}"/>'.encode()
+    head = b"<?xml version='1.0' encoding='UTF-8'?>\n<feed>\n  "
+    assert is_full_archive(head + marker + b"<id>x</id>")
+    assert not is_full_archive(head + b"<id>x</id>")
+    assert is_full_archive(b" " * (512 - len(marker)) + marker)
+    assert not is_full_archive(
+        b" " * (513 - len(marker)) + marker
+    )  # an entry's text, not the marker
+
+
+def test_sources_opml_follows_the_title_and_sources(publisher: Make) -> None:
+    from aggregator.models import Source
+
+    p = publisher(1)
+    p.publish()
+    opml = etree.parse(str(p.dir / "sources.opml")).getroot()
+    assert opml.findtext("head/title") == "新浪财经聚合 · sources"
+    assert opml.findall("body/outline") == []
+    p.settings = replace(p.settings, output=replace(p.settings.output, title="财经"))
+    p.publish()
+    assert (
+        etree.parse(str(p.dir / "sources.opml")).getroot().findtext("head/title")
+        == "财经 · sources"
+    )
+    src = Source("宏观", "https://rsshub.example/macro", ("金融",), "新浪财经", 300.0)
+    p.settings = replace(p.settings, sources=(src,))
+    assert {path.name for path in p.publish()} == {"sources.opml"}
+    (outline,) = etree.parse(str(p.dir / "sources.opml")).getroot().iter("outline")
+    assert outline.get("xmlUrl") == "https://rsshub.example/macro"
+
+
+# --- rendering one article at a time when one cannot be rendered (base.render_isolated) ---
+
+
+class _Listing(outputs.Output):
+    """A real output of the interface: one line per article of a job's category, read
+    through every method of the view; an article whose title holds "坏" cannot be rendered."""
+
+    name = "listing"
+
+    def plan(self, ctx: outputs.Context) -> list[str]:
+        return ctx.store.categories()
+
+    def render(self, view: outputs.ArticleView, settings: object, job: object) -> outputs.Rendered:
+        assert isinstance(job, str)
+        recent = view.recent(50, job)
+        paged = view.page(0, 50, job)
+        fetched = view.articles([a.id for a in paged])
+        copies = view.copies([a.id for a in fetched])
+        lines = [f"{job} {view.count(job)}/{view.count()} of {len(view.categories())}"]
+        for a in [*recent, *paged, *fetched]:
+            if "坏" in a.title:
+                raise ValueError(f"cannot render {a.title}" if job != "宏观经济" else "")
+            lines.append(f"{a.id} {len(copies.get(a.id, []))}")
+        return [(f"{job}.txt", "\n".join(lines).encode())]
+
+
+def test_one_article_that_cannot_be_rendered_leaves_only_itself_out(
+    publisher: Make, caplog: pytest.LogCaptureFixture
+) -> None:
+    p = publisher(4)
+    p.add(make_article(4, title="坏" + "x" * 300))  # in 宏观经济 (channel 1 of 3)
+    p.add(make_article(5, title="坏的"))  # in A/B 股
+    bad = {a.id: a for a in p.stored() if "坏" in a.title}
+    listing = _Listing()
+    skipped: list[outputs.Skipped] = []
+    done = {
+        job: outputs.render_isolated(listing, p.store, p.settings, job, skipped)
+        for job in listing.plan(outputs.Context(p.settings, p.store, True, frozenset()))
+    }
+    good = [a for a in p.stored() if a.id not in bad]
+    for job, rendered in done.items():
+        ((name, data),) = rendered
+        assert name == f"{job}.txt"
+        head, *lines = data.decode().split("\n")
+        assert head == f"{job} {p.store.count(job)}/6 of 5"
+        mine = [a.id for a in good if job in a.categories]
+        copies = p.store.copies(mine)
+        assert sorted(lines) == sorted(f"{i} {len(copies.get(i, []))}" for i in mine * 3)
+    by_id: dict[str, list[outputs.Skipped]] = {}
+    for s in skipped:
+        by_id.setdefault(s.id, []).append(s)
+    assert set(by_id) == set(bad)
+    for i, found in by_id.items():
+        a = bad[i]
+        assert {s.title for s in found} == {a.title} and {s.link for s in found} == {a.link}
+        assert {s.output for s in found} == {"listing"}
+    errors = {r.getMessage() for r in caplog.records if r.levelname == "ERROR"}
+    a = bad[min(bad)]
+    assert f"publishing listing skips article {a.id} ({a.link}): " in {
+        m[: m.index("): ") + 3] for m in errors
+    }
+    reasons = {s.reason for s in skipped}
+    assert "ValueError" in reasons  # an exception without a message: its type
+    assert "cannot render 坏的" in reasons
+    assert "cannot render 坏" + "x" * 185 in reasons  # cut to 200 characters
+
+
+def test_a_failure_that_is_no_articles_fault_is_raised(publisher: Make) -> None:
+    class Broken(_Listing):
+        def render(self, view, settings, job):  # type: ignore[no-untyped-def]
+            if len(view.recent(50, None)) > 1:  # too big together, fine alone
+                raise OSError("disk full")
+            return []
+
+    p = publisher(2)
+    skipped: list[outputs.Skipped] = []
+    with pytest.raises(OSError, match="disk full"):
+        outputs.render_isolated(Broken(), p.store, p.settings, "金融", skipped)
+    assert skipped == []
+
+
+def test_the_skip_report_counts_every_article_and_describes_the_first_five() -> None:
+    left_out = [
+        outputs.Skipped(out, f"id{i}", f"标题{i}", f"https://x/{i}", f"reason {i}")
+        for i in range(7)
+        for out in (("feed", "archives", "feed") if i == 0 else ("archives",))
+    ]
+    assert outputs.skipped_by_output(left_out) == {"archives": 7, "feed": 1}
+    report = outputs._report(left_out)
+    assert report["skipped"] == 7
+    assert report["by_output"] == {"archives": 7, "feed": 1}
+    assert report["articles"] == [
+        {
+            "id": "id0",
+            "title": "标题0",
+            "link": "https://x/0",
+            "reason": "reason 0",
+            "outputs": ["feed", "archives"],
+        },
+        *(
+            {
+                "id": f"id{i}",
+                "title": f"标题{i}",
+                "link": f"https://x/{i}",
+                "reason": f"reason {i}",
+                "outputs": ["archives"],
+            }
+            for i in range(1, 5)
+        ),
+    ]
+
+
+def test_a_store_never_published_has_an_empty_skip_report(publisher: Make) -> None:
+    p = publisher(1)
+    assert outputs.skip_report(p.store) == {"skipped": 0, "by_output": {}, "articles": []}
+
+
+def test_a_worker_renders_what_this_process_renders(publisher: Make, tmp_path: Path) -> None:
+    """Through its own read-only connection per database file (a new file: a new one)."""
+    from aggregator.outputs.feeds import FeedSetJob, render_feed_set
+
+    a = publisher(3, root=tmp_path / "a")
+    b = publisher(5, root=tmp_path / "b")
+    job = FeedSetJob("feed", "t", None, "archive/1.atom")
+    try:
+        for p in (a, b, a):
+            rendered, skipped = outputs.render_in_worker(
+                p.settings.storage_path, p.settings, "feed", job
+            )
+            assert rendered == render_feed_set(p.store, p.settings, job) and skipped == []
+            assert len(feedparser.parse(rendered[0][1]).entries) == p.store.count()
+        assert len(outputs._readers) == 1
+        (reader,) = outputs._readers.values()
+        with pytest.raises(Exception, match="readonly"):
+            reader.set_meta("x", "y")
+    finally:
+        for reader in outputs._readers.values():
+            reader.close()
+        outputs._readers.clear()
+
+
+def test_finding_missing_files_says_what_it_restores(
+    publisher: Make, caplog: pytest.LogCaptureFixture
+) -> None:
+    p = publisher(3)
+    p.publish()
+    post = next((p.dir / "posts").glob("*.md"))
+    post.unlink()
+    assert outputs.find_missing(p.settings, p.store) == 1
+    (record,) = [r for r in caplog.records if r.name == "aggregator.outputs"]
+    assert record.levelname == "WARNING"
+    assert record.getMessage() == (
+        f"outputs incomplete: restoring the files of 1 article(s): posts 1 (first: {post})"
+    )
+
+
+def test_publishing_on_a_terminal_counts_every_document_written(
+    publisher: Make, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import sys
+
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    clock = iter(range(1_000_000))  # a second passes between any two looks at the clock
+    monkeypatch.setattr("aggregator.progress.time.monotonic", lambda: float(next(clock)))
+    term = Terminal()
+    monkeypatch.setattr(sys, "stderr", term)
+    quiet = publisher(3, root=tmp_path / "quiet", archive_size=2)
+    quiet.publish()  # not asked for (the daemon): nothing drawn, even on a terminal
+    assert term.getvalue() == ""
+    p = publisher(3, root=tmp_path / "shown", archive_size=2)
+    outputs.publish(p.settings, p.store, progress=True)
+    drawn = term.getvalue()
+    assert drawn.endswith("\r\x1b[K"), "the line is cleared at the end"
+    counts = re.findall(r"\rpublishing: (\d+)/(\d+)\x1b\[K", drawn)
+    total = int(counts[0][1])
+    assert [(int(n), int(t)) for n, t in counts] == [(n, total) for n in range(1, total + 1)]
+    # posts and article pages 3 each, archives 2, the feed 1, categories 5, pages 1,
+    # site pages (index, categories, list pages) and sources.opml: more than 15.
+    assert total > 15
+    assert outputs.publish(p.settings, p.store, progress=True) == []
+
+
+def test_outputs_changed_by_someone_else_are_named(
+    publisher: Make, caplog: pytest.LogCaptureFixture
+) -> None:
+    p = publisher(3, archive_size=2)
+    p.publish()
+    (p.dir / "archive" / "1.atom").unlink()
+    (p.dir / "sources.opml").rename(p.dir / "sources.old")
+    p.publish()
+    (record,) = [r for r in caplog.records if "changed by someone else" in r.getMessage()]
+    assert record.levelname == "WARNING"
+    assert record.getMessage() == (
+        # in registry order: the archive folder, and the folder holding feed.* and the OPML
+        "outputs changed by someone else: writing archives, feed, sources-opml again in full"
+    )
+
+
+def test_the_entries_kept_are_the_most_recently_used(
+    publisher: Make, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    p = publisher(5)
+    a, b, c, d, e = p.stored()
+    out = p.settings.output
+    monkeypatch.setattr(formats, "ENTRIES_KEPT", 3)
+
+    def kept() -> list[tuple[str, str]]:
+        return [(fmt, art.id) for fmt, art in formats._entries]
+
+    render_json([a, b, c], "t", "feed.json", out)
+    assert kept() == [("json", a.id), ("json", b.id), ("json", c.id)]
+    render_json([a], "t", "feed.json", out)  # used again: kept longest
+    render_json([d], "t", "feed.json", out)
+    assert kept() == [("json", c.id), ("json", a.id), ("json", d.id)]
+    render_rss([e, a], "t", "feed.rss", out)
+    assert kept() == [("json", d.id), ("rss", e.id), ("rss", a.id)]
+    whole = render_json([a, b, c, d, e], "t", "feed.json", out)
+    formats._entries.clear()
+    assert render_json([a, b, c, d, e], "t", "feed.json", out) == whole
+
+
+def test_a_big_publish_starts_the_worker_processes_and_a_small_one_does_not(
+    publisher: Make, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # A full rebuild of 15 articles: 8 archive pages, the feed, 5 category feeds and 2
+    # batches of article pages may render in workers: 16 jobs, as many as 4 × 4.
+    here: list[str] = []  # the jobs rendered in this process (the workers are spawned)
+    for o in outputs.OUTPUTS:
+        if o.in_workers:
+            real = o.render
+
+            def render(view, settings, job, _real=real, _name=o.name):  # type: ignore[no-untyped-def]
+                here.append(_name)
+                return _real(view, settings, job)
+
+            monkeypatch.setattr(o, "render", render)
+    files = []
+    for parallel, started in ((4, True), (5, False)):
+        monkeypatch.setattr(outputs, "PARALLEL_JOBS", parallel)
+        p = publisher(15, root=tmp_path / str(parallel), archive_size=2)
+        pool = Workers(1)
+        here.clear()
+        try:
+            outputs.publish(p.settings, p.store, pool)
+            assert pool.running == started, parallel
+        finally:
+            pool.close()
+        assert len(here) == (0 if started else 16), parallel
+        files.append(snapshot(p.dir))
+    assert files[0] == files[1]
+
+
+def test_each_output_whose_folder_someone_else_changed_is_counted(publisher: Make) -> None:
+    p = publisher(3)
+    p.publish()
+    (p.dir / "categories" / "index.json").unlink()
+    # category feeds, the category index and the site's category pages share the folder
+    assert outputs.find_missing(p.settings, p.store) == 3
+    p.publish()
+    assert outputs.find_missing(p.settings, p.store) == 0
+    (p.dir / "archive" / "1.atom").unlink()
+    next((p.dir / "posts").glob("*.md")).unlink()
+    assert outputs.find_missing(p.settings, p.store) == 2  # one article, the archives
+
+
+def test_a_json_item_without_a_web_link_has_no_url(publisher: Make) -> None:
+    p = publisher(1)
+    (art,) = p.stored()
+    bare = replace(art, link="", links=("", art.links[1]), cover=None, outlet=None)
+    (item,) = json.loads(render_json([bare], "t", "feed.json", p.settings.output))["items"]
+    assert "url" not in item and "image" not in item and "_outlet" not in item
+    assert item["_provenance"] == {"links": [art.links[1]]}
+    assert item["id"] == art.id

@@ -358,3 +358,21 @@ def test_root_shows_the_sources_live_while_empty(
     assert "还没有文章" not in r.text and 'href="articles/' in r.text
     again = client.get("/", headers={"if-none-match": r.headers["etag"]})
     assert again.status_code == 304  # a static file again
+
+
+def test_what_a_page_prints_loses_its_control_characters_and_only_plain_data_gets_in() -> None:
+    """Every template reads its context through `_printable`: strings and marked-up HTML
+    at any depth lose the characters no page may carry; any other object is refused
+    rather than printed unchecked."""
+    from markupsafe import Markup
+
+    from aggregator.outputs.html import _printable
+
+    view = _printable(
+        {"a": {"t": "标\x08题", "xs": ("x\x1f", Markup("<b>\x0b粗</b>"))}, "n": 3, "c": None}
+    )
+    assert view.a.t == "标题" and view.a.xs == ["x", "<b>粗</b>"]
+    assert type(view.a.xs[1]) is Markup and (view.n, view.c) == (3, None)
+    for bad in (object(), 1.5, b"bytes", {1, 2}):
+        with pytest.raises(TypeError):
+            _printable({"a": [bad]})

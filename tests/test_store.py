@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from aggregator import paging, search
 from aggregator.identity import canonical_url
-from aggregator.models import DedupSettings, SourceState, StoredArticle
+from aggregator.models import DedupSettings, ListEntry, SourceState, StoredArticle
 from aggregator.store import Store, UpsertResult
 from tests.published import BODY, NOW, art
 
@@ -536,7 +536,9 @@ def test_an_article_reads_back_as_it_was_stored(store: Store) -> None:
         outlet="证券时报",
         tags=("贵州茅台 sh600519", "五粮液 sz000858"),
     )
-    assert store.articles([a.id]) == store.load([1]) == [a]
+    assert store.articles([a.id]) == [a]
+    listed = ListEntry(a.id, a.slug, a.title, a.published, a.author, a.cover, a.outlet)
+    assert store.list_entries([1]) == [listed]
     row = store._db.execute("SELECT editor, first_seen FROM articles").fetchone()
     assert row == ("张三", "2022-08-09T15:03:00.000000Z")
     # A revision rewrites every field it carries, and is then the stored version.
@@ -679,8 +681,43 @@ def test_pages_past_either_end_are_empty_and_deleted_seqs_are_left_out(store: St
         assert store.page(offset, limit) == [], (offset, limit)
         assert store.page(offset, limit, "金融") == [], (offset, limit)
     store.delete(arts[2].link, NOW)
-    assert [a.title for a in store.load([4, 3, 99, 1])] == ["第3条", "第0条"]
-    assert [a.title for a in store.load([5, 3, 1])] == ["第4条", "第0条"]
+    assert [a.title for a in store.list_entries([4, 3, 99, 1])] == ["第3条", "第0条"]
+    assert [a.title for a in store.list_entries([5, 3, 1])] == ["第4条", "第0条"]
+    assert store.list_entries([]) == []
+
+
+def test_a_list_entry_carries_the_stored_article_s_listed_fields(store: Store) -> None:
+    covers = [None, "https://n.sinaimg.cn/cover.jpg"]
+    outlets = [None, "证券时报"]
+    arts = [
+        replace(
+            art(
+                f"https://example.com/{i}",
+                f"第{i}条",
+                f"正文{i}" * 30,
+                published=NOW - timedelta(hours=i),
+            ),
+            cover=covers[i % 2],
+            outlet=outlets[i // 2 % 2],
+        )
+        for i in range(4)
+    ]
+    store.upsert(arts, NOW)
+    seqs = [seq for (seq,) in store.db.execute("SELECT seq FROM articles ORDER BY seq DESC")]
+    by_id = {a.id: a for a in store.recent(10)}
+    entries = store.list_entries(seqs)
+    assert [e.title for e in entries] == ["第3条", "第2条", "第1条", "第0条"]
+    for e in entries:
+        a = by_id[e.id]
+        assert (e.slug, e.title, e.published, e.author, e.cover, e.outlet) == (
+            a.slug,
+            a.title,
+            a.published,
+            a.author,
+            a.cover,
+            a.outlet,
+        )
+    assert {e.cover for e in entries} == set(covers) and {e.outlet for e in entries} == set(outlets)
 
 
 def test_a_page_is_counted_from_the_nearer_end_of_its_list(store: Store) -> None:

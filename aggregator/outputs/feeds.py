@@ -44,9 +44,9 @@ def category_slug(name: str) -> str:
 
 
 def _slug_char(c: str) -> bool:
-    if c.isalnum() or c in "-_":
+    if c.isalnum() or c in ("-", "_"):
         return c.isprintable()
-    return ord(c) > 0x7F and unicodedata.category(c).startswith("P")
+    return not c.isascii() and unicodedata.category(c).startswith("P")
 
 
 @dataclass(frozen=True, slots=True)

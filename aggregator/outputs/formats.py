@@ -58,7 +58,7 @@ def _utc(dt: datetime) -> datetime:
 
 
 def _image_type(url: str) -> str:
-    path = url.split("?", 1)[0].lower()
+    path = url.partition("?")[0].lower()
     return next((t for ext, t in _IMAGE_TYPES.items() if path.endswith(ext)), "image/jpeg")
 
 

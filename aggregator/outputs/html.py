@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import importlib.resources
+import types
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -32,7 +33,7 @@ from markupsafe import Markup, escape
 
 from .. import paging as pages
 from .. import search
-from ..models import OutputSettings, StoredArticle
+from ..models import ListEntry, OutputSettings, StoredArticle
 from ..urls import redact_text
 from ..xmlchars import xml_safe
 from .feeds import category_slug
@@ -51,23 +52,39 @@ def _env() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
-        finalize=_printable,
+        auto_reload=False,  # package files: no stat of every template at every render
     )
 
 
 def _printable(value: Any) -> Any:
-    """What `{{ … }}` prints, without the control characters no page should carry."""
-    if isinstance(value, Markup):
+    """A page's context as its templates may print it: every string without the control
+    characters no page should carry (`xml_safe`), mappings as attribute objects.
+
+    Done once per value here rather than by a Jinja `finalize` once per `{{ … }}` (a cold
+    ingest prints ~470,000 values), and attribute lookups are what Jinja tries first (a
+    dict's key costs it an AttributeError each). Plain data only: anything else is refused,
+    so nothing reaches a page without passing through here.
+    """
+    kind = type(value)
+    if kind is str:
+        return xml_safe(value)
+    if kind is dict:
+        return types.SimpleNamespace(**{k: _printable(v) for k, v in value.items()})
+    if kind is list or kind is tuple:
+        return [_printable(v) for v in value]
+    if kind is Markup:
         return Markup(xml_safe(value))
-    return xml_safe(value) if isinstance(value, str) else value
+    if value is None or kind is bool or kind is int:
+        return value
+    raise TypeError(f"not plain data for a page: {kind.__name__}")
 
 
 def _render(template: str, settings: OutputSettings, root: str, **context: Any) -> bytes:
     site = {"title": settings.title, "max_query": search.MAX_QUERY}
     context.setdefault("feeds", [])
     context.setdefault("q", "")
-    html = _env().get_template(template).render(site=site, root=root, **context)
-    return html.encode("utf-8")
+    view = {k: _printable(v) for k, v in {"site": site, "root": root, **context}.items()}
+    return _env().get_template(template).render(view).encode("utf-8")
 
 
 def assets() -> list[tuple[str, bytes]]:
@@ -110,7 +127,7 @@ def _when(dt: datetime) -> tuple[str, str]:
     return local.isoformat(), f"{local:%Y-%m-%d %H:%M}"
 
 
-def _feeds(name: str) -> list[dict[str, str]]:
+def _feeds_of(name: str) -> tuple[dict[str, str], ...]:
     stem = "feed" if name == pages.ALL else f"categories/{category_slug(name)}"
     kinds = (
         ("atom", "application/atom+xml", "Atom"),
@@ -118,17 +135,22 @@ def _feeds(name: str) -> list[dict[str, str]]:
         ("json", "application/feed+json", "JSON Feed"),
     )
     title = "全部文章" if name == pages.ALL else name
-    return [
+    return tuple(
         {"href": _href(f"{stem}.{ext}"), "type": t, "label": label, "title": f"{title} ({label})"}
         for ext, t, label in kinds
-    ]
+    )
 
 
-def _rooted(feeds: list[dict[str, str]], root: str) -> list[dict[str, str]]:
+# Every page links the feeds of its list: the same few, built once each (never changed:
+# `_rooted` and `_printable` copy them).
+_feeds = functools.lru_cache(maxsize=1024)(_feeds_of)
+
+
+def _rooted(feeds: Sequence[dict[str, str]], root: str) -> list[dict[str, str]]:
     return [{**f, "href": root + f["href"]} for f in feeds]
 
 
-def _item(a: StoredArticle) -> dict[str, Any]:
+def _item(a: ListEntry) -> dict[str, Any]:
     iso, when = _when(a.published)
     return {
         "href": article_path(a.slug),
@@ -140,12 +162,20 @@ def _item(a: StoredArticle) -> dict[str, Any]:
     }
 
 
-def _outlet(a: StoredArticle) -> str:
+def _outlet(a: StoredArticle | ListEntry) -> str:
     return a.outlet or a.author
 
 
 def _categories(names: Iterable[str]) -> list[dict[str, str]]:
-    return [{"name": n, "href": _href(category_path(n))} for n in names]
+    return [{"name": n, "href": _category_href(n)} for n in names]
+
+
+def _category_href_of(name: str) -> str:
+    return _href(category_path(name))
+
+
+# Every article page and index.html links its categories: a few names, slugged once each.
+_category_href = functools.lru_cache(maxsize=1024)(_category_href_of)
 
 
 # --- rendering -------------------------------------------------------------------------
@@ -192,7 +222,7 @@ def render_list(
     settings: OutputSettings,
     path: str,
     name: str,
-    articles: Sequence[StoredArticle],
+    articles: Sequence[ListEntry],
     pager: Sequence[tuple[str, str, str]],
     *,
     heading: str,

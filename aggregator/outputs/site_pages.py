@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from .. import paging
-from ..models import OutputSettings, Settings, StoredArticle
+from ..models import ListEntry, OutputSettings, Settings
 from .base import ArticleView, Context, Output, Rendered
 from .html import (
     ASSETS,
@@ -104,7 +104,7 @@ class SitePages(Output):
         self._planned = []
 
 
-def _newest_first(articles: list[StoredArticle]) -> list[StoredArticle]:
+def _newest_first(articles: list[ListEntry]) -> list[ListEntry]:
     """Pages are cut by arrival; within one, newest first by date."""
     return sorted(articles, key=lambda a: (a.published, a.id), reverse=True)
 
@@ -125,7 +125,7 @@ def _render_page(store: Store, settings: OutputSettings, pg: paging.Page) -> byt
     root = "../" * path.count("/")
     links = [(label, root + p, rel) for label, p, rel in pager]
     heading = f"{_list_title(pg.list)} · 第 {pg.n} 页"
-    articles = _newest_first(store.load(seqs))
+    articles = _newest_first(store.list_entries(seqs))
     return render_list(settings, path, pg.list, articles, links, heading=heading)
 
 
@@ -139,7 +139,7 @@ def _render_head(store: Store, settings: OutputSettings, job: HeadJob) -> bytes:
     seqs = paging.members(store.db, name, first, None)
     if name == paging.ALL and not seqs:
         return render_empty(settings, job.sources, live=False)
-    articles = _newest_first(store.load(seqs))
+    articles = _newest_first(store.list_entries(seqs))
     root = "../" * path.count("/")
     pager = []
     if len(articles) > settings.page_size or job.tail > 1:
