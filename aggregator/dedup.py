@@ -411,23 +411,17 @@ def _bin_minima(ordered: Hashes) -> Hashes:
     return _mix_array(dense)
 
 
-_BAND_NUMBERS = np.arange(BANDS, dtype=np.uint64)
-
-
 def _band_keys(minima: Hashes) -> tuple[int, ...]:
     """Per band: acc = band, then acc = _mix(acc ^ row) for each of its ROWS minima."""
-    if minima.size < BANDS * ROWS:  # never from `signature`; kept exact for any input
-        keys = []
-        for band in range(BANDS):
-            acc = band
-            for value in minima[band * ROWS : (band + 1) * ROWS].tolist():
-                acc = _mix(acc ^ value)
-            keys.append(_to_signed(acc))
-        return tuple(keys)
-    lanes = _BAND_NUMBERS  # all bands at once
-    for row in range(ROWS):
-        lanes = _mix_array(np.bitwise_xor(lanes, minima[row : BANDS * ROWS : ROWS]))
-    return tuple(lanes.view(np.int64).tolist())
+    # 24 values: Python ints beat array calls at this size.
+    values = minima.tolist()
+    keys = []
+    for band in range(BANDS):
+        acc = band
+        for value in values[band * ROWS : (band + 1) * ROWS]:
+            acc = _mix(acc ^ value)
+        keys.append(_to_signed(acc))
+    return tuple(keys)
 
 
 def _sketch(ordered: Hashes) -> tuple[int, ...]:
