@@ -1432,3 +1432,71 @@ def test_a_repeat_the_fast_path_would_read_differently_is_read_as_feedparser_doe
     assert parsed == slow
     got = parsed.link if field == "feed link" else getattr(parsed.entries[0], field)
     assert got == value
+
+
+@pytest.mark.parametrize("error", [ValueError("bad character reference"), OverflowError("big")])
+def test_a_feedparser_crash_is_recorded_as_malformed(
+    monkeypatch: pytest.MonkeyPatch, error: Exception
+) -> None:
+    """feedparser's loose parser used to crash on some character references (they are replaced
+    before it runs now); should another input crash it, the source records a malformed feed."""
+
+    def crash(*args: object, **kwargs: object) -> None:
+        raise error
+
+    monkeypatch.setattr(parse_module.feedparser, "parse", crash)
+    with pytest.raises(ParseError) as info:
+        parse_feed((FEEDS / "rss091.xml").read_bytes(), url=BASE)
+    assert (info.value.kind, str(info.value)) == ("malformed", f"feedparser failed: {error!r}")
+    assert info.value.__cause__ is error
+
+
+def test_an_atom_image_enclosure_is_made_absolute_on_both_paths() -> None:
+    entry = '<link rel="enclosure" type="image/jpeg" href="/img/a.jpg"/>'
+    fast, slow = both_paths(ATOM_WITH.format(feed="", entry=entry).encode(), "https://rsshub.app/x")
+    assert fast is not None
+    for feed in (fast, slow):
+        assert feed.entries[0].image_urls == ("https://rsshub.app/img/a.jpg",)
+
+
+@pytest.mark.parametrize(
+    ("version", "expected"),
+    [
+        ("", "rss"),
+        (' version=""', "rss"),
+        (' version="3.0"', "rss"),
+        (' version="0.91"', "rss091u"),
+    ],
+)
+def test_an_rss_root_without_a_2x_version_is_read_by_feedparser(
+    version: str, expected: str
+) -> None:
+    body = f"<rss{version}><channel><title>t</title><item><title>a</title></item></channel></rss>"
+    fast, slow = both_paths(body.encode())
+    assert fast is None
+    feed = parse_feed(body.encode(), url=BASE)
+    assert (feed.version, [e.title for e in feed.entries]) == (expected, ["a"])
+
+
+@pytest.mark.parametrize(
+    ("channels", "title", "items"),
+    [
+        (  # a channel's xml:base applies to its item links
+            '<channel xml:base="http://b.example/dir/"><title>t</title><item><title>a</title>'
+            "<link>x.html</link></item></channel>",
+            "t",
+            [("a", "http://b.example/dir/x.html")],
+        ),
+        (  # two channels: feedparser reads the items of both, the last title
+            "<channel><title>t</title><item><title>a</title></item></channel>"
+            "<channel><title>u</title><item><title>b</title></item></channel>",
+            "u",
+            [("a", None), ("b", None)],
+        ),
+    ],
+)
+def test_an_unusual_rss_channel_is_read_as_feedparser_reads_it(
+    channels: str, title: str, items: list[tuple[str, str | None]]
+) -> None:
+    feed = parse_feed(f'<rss version="2.0">{channels}</rss>'.encode(), url=BASE)
+    assert (feed.title, [(e.title, e.link) for e in feed.entries]) == (title, items)
