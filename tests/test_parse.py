@@ -1475,6 +1475,7 @@ def test_an_rss_root_without_a_2x_version_is_read_by_feedparser(
     fast, slow = both_paths(body.encode())
     assert fast is None
     feed = parse_feed(body.encode(), url=BASE)
+    assert feed == slow
     assert (feed.version, [e.title for e in feed.entries]) == (expected, ["a"])
 
 
