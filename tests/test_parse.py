@@ -1501,3 +1501,30 @@ def test_an_unusual_rss_channel_is_read_as_feedparser_reads_it(
 ) -> None:
     feed = parse_feed(f'<rss version="2.0">{channels}</rss>'.encode(), url=BASE)
     assert (feed.title, [(e.title, e.link) for e in feed.entries]) == (title, items)
+
+
+@pytest.mark.parametrize(
+    ("channel", "link"),
+    [
+        ("<link>https:///example.com/news/</link>", "https://example.com/news/"),  # slashes fixed
+        (  # an alternate atom:link becomes the channel link in feedparser
+            '<link>https://example.com/</link><atom:link href="https://example.com/alt"'
+            ' rel="alternate"/>',
+            "https://example.com/alt",
+        ),
+        ('<atom:link href="https://example.com/alt"/>', "https://example.com/alt"),
+        (
+            '<link>https://example.com/</link><atom:link href="https://rsshub.app/x"'
+            ' rel="self" type="application/rss+xml"/>',
+            "https://example.com/",
+        ),
+    ],
+)
+def test_the_channel_link_is_read_as_feedparser_reads_it(channel: str, link: str) -> None:
+    body = (
+        '<rss version="2.0" xmlns:atom="http://www.w3.org/2005/Atom"><channel><title>t</title>'
+        f"{channel}<item><title>a</title></item></channel></rss>"
+    )
+    fast, slow = both_paths(body.encode())
+    assert parse_feed(body.encode(), url=BASE).link == slow.link == link
+    assert fast is None or fast.link == link
