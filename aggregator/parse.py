@@ -756,7 +756,7 @@ def _atom_link(el: etree._Element) -> tuple[str, str, str]:
     mime = attrs.get("type", "text/html")
     mime = {"html": "text/html", "xhtml": "application/xhtml+xml"}.get(mime, mime)
     href = attrs["href"]
-    return (_URI_SLASHES.sub(r"\1\3", href) if href else href), rel, mime
+    return _URI_SLASHES.sub(r"\1\3", href), rel, mime
 
 
 def _fast_atom_entry(entry: etree._Element, url: str) -> ParsedEntry:
