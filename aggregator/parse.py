@@ -21,7 +21,7 @@ import html
 import io
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any, cast
+from typing import Any
 from urllib.parse import urljoin
 from xml.sax.saxutils import escape
 
@@ -292,10 +292,10 @@ def _entry(entry: Mapping[str, Any], url: str, version: str) -> ParsedEntry:
     )
 
 
-def _get(mapping: Mapping[str, Any], key: str) -> Any:
+def _get(mapping: Any, key: str) -> Any:
     """Plain dict lookup: FeedParserDict's own aliases (updated → published) warn and guess.
     Every mapping feedparser returns is a dict (FeedParserDict subclasses it)."""
-    return dict.get(cast(dict[str, Any], mapping), key)
+    return dict.get(mapping, key)
 
 
 def _title(entry: Mapping[str, Any], version: str) -> str | None:
