@@ -21,7 +21,7 @@ import html
 import io
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urljoin
 
 import feedparser
@@ -34,8 +34,11 @@ from .xmlchars import is_xml_char, join_surrogate_refs, xml_chars_only
 _CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9._:-]+)", re.IGNORECASE)
 _XML_DECL = re.compile(rb"^\s*<\?xml[^>]{0,200}?\?>")
 _DECL_ENCODING = re.compile(rb"""encoding\s*=\s*["']([A-Za-z0-9._:-]+)["']""")
-_DECL_ENCODING_TEXT = re.compile(r"""(^\s*<\?xml[^>]{0,200}?encoding\s*=\s*)(["'])[^"']*\2""")
-_BAD_CHAR_REF = re.compile(r"&#(?:[xX]([0-9a-fA-F]+)|([0-9]+));")
+# Unbounded: a declaration longer than the one read for its label must still lose its encoding
+# (lxml would read UTF-8 bytes as GBK); the scan stops at the first '>'.
+_DECL_ENCODING_TEXT = re.compile(r"""(^\s*<\?xml[^>]*?encoding\s*=\s*)(["'])[^"']*\2""")
+# leading zeros are outside the groups: &#0000065; is 'A'
+_BAD_CHAR_REF = re.compile(r"&#(?:[xX]0*([0-9a-fA-F]+)|0*([0-9]+));")
 _CDATA = re.compile(r"<!\[CDATA\[.*?\]\]>", re.DOTALL)
 _ENTITY_DECL = re.compile(r"<!ENTITY", re.IGNORECASE)
 _ROOT_CLOSE = re.compile(r"</(?:[\w.-]+:)?(?:rss|feed|RDF)\s*>\s*(?:<!--.*?-->\s*)*$", re.DOTALL)
@@ -74,17 +77,19 @@ def _prepare(body: bytes, content_type: str | None) -> tuple[str, bytes]:
     refuse_entities(text)
     if "&#" in text:
         text = _BAD_CHAR_REF.sub(_replace_bad_ref, join_surrogate_refs(text))
-    return text, _DECL_ENCODING_TEXT.sub(r"\1\2utf-8\2", text, count=1).encode("utf-8")
+    # the pattern is anchored at the start: one declaration at most; str.encode() is UTF-8
+    return text, _DECL_ENCODING_TEXT.sub(r"\1\2utf-8\2", text).encode()
 
 
 def _replace_bad_ref(m: re.Match[str]) -> str:
     """A character reference to no XML character (a surrogate, beyond U+10FFFF, a control)
     would make the whole document unusable to both parsers: it becomes U+FFFD instead."""
-    digits = (m.group(1) or m.group(2)).lstrip("0") or "0"  # &#0000065; is 'A'
-    if len(digits) > 8:  # beyond U+10FFFF, and no int() of a huge number
+    digits = m.group(1) or m.group(2)
+    # beyond U+10FFFF, and no int() of a huge number (any bound from 7 to 4,300 digits works)
+    if len(digits) > 8:  # pragma: no mutate (8 or 9 digits are beyond U+10FFFF as well)
         return "\ufffd"
     code = int(digits, 16) if m.group(1) else int(digits)
-    if code > 0x10FFFF or not is_xml_char(chr(code)) or code in (0, 0x7F):
+    if code > 0x10FFFF or not is_xml_char(chr(code)) or code == 0x7F:  # NUL is no XML char
         return "\ufffd"
     return m.group(0)
 
@@ -251,7 +256,9 @@ def _to_feed(parsed: Any, text: str, url: str) -> ParsedFeed:
             raise ParseError("malformed", f"not well-formed XML: {_bozo_reason(parsed)}")
         raise ParseError("not_a_feed", "no RSS or Atom document (an HTML page?)")
     problem = None
-    if bozo and entries and not _ROOT_CLOSE.search(text[-4096:]):
+    # after any amount of whitespace, the closing tag and its comments in the last 4 KB (a
+    # bounded search: many '</rss><!--' would make a search of the whole text quadratic)
+    if bozo and entries and not _ROOT_CLOSE.search(text.rstrip()[-4096:]):
         entries = entries[:-1]  # truncated document: its last entry may be cut short
         problem = f"truncated document: kept its {len(entries)} complete item(s)"
     if bozo and not entries:
@@ -268,8 +275,7 @@ def _to_feed(parsed: Any, text: str, url: str) -> ParsedFeed:
 
 
 def _bozo_reason(parsed: Any) -> str:
-    exc = _get(parsed, "bozo_exception")
-    return str(exc) if exc is not None else "unknown"
+    return str(_get(parsed, "bozo_exception"))  # feedparser sets it with every bozo flag
 
 
 def _entry(entry: Mapping[str, Any], url: str, version: str) -> ParsedEntry:
@@ -286,14 +292,15 @@ def _entry(entry: Mapping[str, Any], url: str, version: str) -> ParsedEntry:
 
 
 def _get(mapping: Mapping[str, Any], key: str) -> Any:
-    """Plain dict lookup: FeedParserDict's own aliases (updated → published) warn and guess."""
-    return dict.get(mapping, key) if isinstance(mapping, dict) else mapping.get(key)
+    """Plain dict lookup: FeedParserDict's own aliases (updated → published) warn and guess.
+    Every mapping feedparser returns is a dict (FeedParserDict subclasses it)."""
+    return dict.get(cast(dict[str, Any], mapping), key)
 
 
 def _title(entry: Mapping[str, Any], version: str) -> str | None:
     """The title text. Atom says when a title is HTML; RSS titles are taken as written."""
     detail = _get(entry, "title_detail") or {}
-    html_typed = version.startswith("atom") and "html" in str(_get(detail, "type") or "")
+    html_typed = version.startswith("atom") and "html" in str(_get(detail, "type"))
     return _title_text(_get(entry, "title"), html_typed)
 
 
@@ -362,12 +369,13 @@ def _url(base: str, value: object) -> str | None:
     text = _text(value)
     if text is None:
         return None
-    text = text.strip()
-    return urljoin(base, text) if base else text
+    return urljoin(base, text.strip())  # without a base, urljoin returns the URL itself
 
 
 def _ttl(value: object) -> int | None:
-    text = str(value).strip() if value is not None else ""
+    if value is None:
+        return None
+    text = str(value).strip()
     if not (text.isascii() and text.isdigit()):  # '²'.isdigit() but int('²') raises
         return None
     minutes = int(text)
@@ -708,14 +716,12 @@ def _fast_atom(root: etree._Element, url: str) -> ParsedFeed:
         elif name == "atom:id":
             _once(seen, name)
             feed_id = _fp_text(_leaf(el), uri=True)
-        elif name in _ATOM_TEXT_CONSTRUCTS:
-            _once(seen, name)
+        elif name in _ATOM_TEXT_CONSTRUCTS:  # subtitle, rights: checked, not read
             _atom_text(el)
         elif name in _ATOM_FEED_IGNORED:
             _once(seen, name)
             _leaf(el, frozenset({"uri", "version"}))
-        elif name == "atom:author":
-            _once(seen, name)
+        elif name == "atom:author":  # checked, not read
             _atom_author(el)
         elif name == "atom:category":
             _leaf(el, frozenset({"term", "scheme", "label"}))
@@ -745,7 +751,8 @@ def _atom_link(el: etree._Element) -> tuple[str, str, str]:
     if "href" not in attrs:
         raise _Unsupported  # feedparser would read the element text as the link
     rel = attrs.get("rel", "alternate")
-    mime = attrs.get("type", "application/atom+xml" if rel == "self" else "text/html")
+    # feedparser's default type (a self link's, application/atom+xml, is never read here)
+    mime = attrs.get("type", "text/html")
     mime = {"html": "text/html", "xhtml": "application/xhtml+xml"}.get(mime, mime)
     href = attrs["href"]
     return (_URI_SLASHES.sub(r"\1\3", href) if href else href), rel, mime
@@ -774,11 +781,9 @@ def _fast_atom_entry(entry: etree._Element, url: str) -> ParsedEntry:
         elif name == "atom:id":
             _once(seen, name)
             entry_id = _fp_text(_leaf(el), uri=True)
-        elif name == "atom:published":
-            _once(seen, name)
+        elif name == "atom:published":  # repeated: the last wins, as in feedparser
             published = _fp_text(_leaf(el))
         elif name == "atom:updated":
-            _once(seen, name)
             updated = _fp_text(_leaf(el))
         elif name == "atom:author":
             _once(seen, name)
@@ -824,7 +829,7 @@ def _atom_author(el: etree._Element) -> str:
         name = _name(child)
         if name not in ("atom:name", "atom:email", "atom:uri"):
             raise _Unsupported
-        _once(set(details), name)
+        # a repeated name or email: the last wins, as in feedparser
         details[name] = _leaf(child).strip()  # name/email are not post-processed
         own.append(child.tail or "")
     who, email = details.get("atom:name"), details.get("atom:email")

@@ -1073,3 +1073,431 @@ def test_the_fast_path_takes_the_standard_attributes_and_children(doc: str) -> N
     fast, slow = both_paths(doc.encode("utf-8"), "https://rsshub.app/x")
     assert fast is not None
     assert fast == slow
+
+
+def test_a_wrong_8bit_label_does_not_outvote_the_least_damaged_reading() -> None:
+    """A GBK feed with one corrupt byte, served as Hebrew (ISO-8859-8): nothing decodes
+    strictly, and GB18030 (one replacement) beats the label that garbles every character."""
+    body = encoded("gbk", "gbk")
+    cut = body.index(ZH["items"][1]["body"][:8].encode("gbk"))
+    damaged = body[:cut] + b"\xff" + body[cut:]
+    feed = parse_feed(damaged, url=BASE, content_type="text/xml; charset=iso-8859-8")
+    assert [e.title for e in feed.entries] == [i["title"] for i in ZH["items"]]
+
+
+def test_at_equal_damage_utf8_wins_over_gb18030() -> None:
+    """UTF-8 whose Chinese runs have an even byte count reads as GB18030 too (as garbage);
+    with one corrupt byte both readings hold one U+FFFD, and the UTF-8 one is the text."""
+    body = b"<rss><title>" + "新浪财经".encode() + b"</title>\xff" + b"a" * 100 + b"</rss>"
+    assert decode(body) == "<rss><title>新浪财经</title>\ufffd" + "a" * 100 + "</rss>"
+
+
+def test_a_media_content_without_medium_is_an_image_by_its_type_first() -> None:
+    """No `medium`: the MIME type decides, and only without one the URL's extension."""
+    item = (
+        '<media:content url="https://n.sinaimg.cn/pic?id=1" type="image/jpeg"/>'
+        '<media:content url="https://n.sinaimg.cn/clip.jpg" type="video/mp4"/>'
+        '<media:content url="https://n.sinaimg.cn/plain.png"/>'
+    )
+    body = RSS_WITH.format(channel="", item=item).encode()
+    expected = ("https://n.sinaimg.cn/pic?id=1", "https://n.sinaimg.cn/plain.png")
+    fast, slow = both_paths(body, "https://rsshub.app/x")
+    assert fast is not None and fast.entries[0].image_urls == expected
+    assert slow.entries[0].image_urls == expected
+
+
+@pytest.mark.parametrize(
+    ("body", "kind", "message"),
+    [
+        (b"", "empty", "empty body"),
+        (b" \r\n\t", "empty", "empty body"),
+        (b"\x00\x01\x1f", "empty", "body holds only whitespace or control characters"),
+        (b"<foo><bar", "malformed", "not well-formed XML: <unknown>:2:5: unclosed token"),
+        (
+            b'<?xml version="1.0"?><notafeed/>',
+            "not_a_feed",
+            "no RSS or Atom document (an HTML page?)",
+        ),
+        (SUBSET.encode(), "entities", "document declares entities (DTD internal subset)"),
+        (
+            b'<rss version="2.0"><!ENTITY x "y"><channel/></rss>',
+            "entities",
+            "document declares entities (DTD internal subset)",
+        ),
+    ],
+)
+def test_a_refused_document_says_why(body: bytes, kind: str, message: str) -> None:
+    """The error recorded for a source names the problem: its kind and its exact words."""
+    with pytest.raises(ParseError) as info:
+        parse_feed(body, url=BASE)
+    assert (info.value.kind, str(info.value)) == (kind, message)
+
+
+@pytest.mark.parametrize(
+    ("author", "expected"),
+    [
+        ("<name>a</name><name>b</name>", "b"),
+        ("<name>a</name><email>e@x</email><name>b</name>", "b (e@x)"),
+        ("<email>e@x</email><name>a</name><email>f@x</email>", "a (f@x)"),
+        ("<name>a</name><name></name><email>e@x</email>", "e@x"),
+    ],
+)
+def test_a_repeated_author_name_or_email_the_last_wins(author: str, expected: str) -> None:
+    doc = ATOM_WITH.format(feed="", entry=f"<author>{author}</author>")
+    fast, slow = both_paths(doc.encode(), "https://rsshub.app/x")
+    assert fast is not None and fast.entries[0].author == expected
+    assert slow.entries[0].author == expected
+
+
+ATOM_CONTENTS = (
+    '<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title><entry><id>https://example.com/1'
+    "</id>{}</entry></feed>"
+)
+PLAIN = '<content type="text/plain">plain &lt;b&gt;</content>'
+RICH = '<content type="html">&lt;p&gt;rich&lt;/p&gt;</content>'
+RICH2 = '<content type="text/html">&lt;p&gt;second&lt;/p&gt;</content>'
+
+
+@pytest.mark.parametrize(
+    ("contents", "expected"),
+    [
+        (PLAIN + RICH, "<p>rich</p>"),
+        (RICH + PLAIN, "<p>rich</p>"),
+        (RICH + RICH2, "<p>rich</p>"),
+        (PLAIN + RICH2 + RICH, "<p>second</p>"),
+        (PLAIN, "plain &lt;b&gt;"),
+    ],
+)
+def test_of_several_contents_the_first_html_one_is_the_body(contents: str, expected: str) -> None:
+    feed = parse_feed(ATOM_CONTENTS.format(contents).encode(), url=BASE)
+    assert feed.entries[0].content_html == expected
+
+
+def test_an_enclosure_without_a_url_gives_no_image() -> None:
+    """RSS 0.92 (the general path): an image enclosure with no url names no image."""
+    body = (
+        '<rss version="0.92"><channel><title>t</title><item><title>a</title>'
+        '<enclosure type="image/jpeg" length="1"/>'
+        '<enclosure url="https://example.com/e.jpg" type="image/jpeg" length="1"/>'
+        "</item></channel></rss>"
+    )
+    assert parse_feed(body.encode(), url=BASE).entries[0].image_urls == (
+        "https://example.com/e.jpg",
+    )
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_a_utf16_body_without_bom_that_does_not_decode_says_so(encoding: str) -> None:
+    cut = "<?xml version='1.0'?><rss/>".encode(encoding) + b"\x00"  # an odd byte count
+    with pytest.raises(ParseError) as info:
+        decode(cut)
+    assert info.value.kind == "encoding"
+    assert str(info.value).startswith("body marked utf-16 does not decode: ")
+
+
+def test_content_reaches_the_cleaner_as_written_on_the_general_path() -> None:
+    """feedparser neither sanitizes (nh3 does, later, once) nor resolves against xml:base."""
+    body = (
+        '<feed xmlns="http://www.w3.org/2005/Atom" xml:base="http://b.example/dir/"><title>t'
+        '</title><entry><id>http://x/1</id><link href="a.html"/><content type="html">&lt;p&gt;'
+        '&lt;img src="i.png"&gt;&lt;script&gt;x()&lt;/script&gt;&lt;/p&gt;</content></entry></feed>'
+    )
+    entry = parse_feed(body.encode(), url=BASE).entries[0]
+    assert entry.content_html == '<p><img src="i.png"><script>x()</script></p>'
+    assert entry.link == "http://b.example/dir/a.html"
+
+
+def test_a_latin1_feed_labelled_so_decodes_by_its_label() -> None:
+    """Bytes GB18030 cannot read (a lone high byte before ASCII): the 8-bit label decides."""
+    doc = '<rss version="2.0"><channel><title>Café</title><item><title>Crème brûlée à 5 €</title>'
+    body = (doc + "</item></channel></rss>").replace("€", "EUR").encode("iso-8859-1")
+    feed = parse_feed(body, url=BASE, content_type="application/rss+xml; charset=ISO-8859-1")
+    assert (feed.title, feed.entries[0].title) == ("Café", "Crème brûlée à 5 EUR")
+
+
+@pytest.mark.parametrize(
+    "prolog",
+    [
+        '<?xml version="1.0"' + " " * 210 + 'encoding="gbk"?>',  # a long declaration
+        '<?xml version="1.0" encoding="gbk"' + " " * 210 + "?>",
+        '<?php encoding="gbk"?>',  # a label only feedparser's own sniffing would read
+    ],
+)
+def test_a_declared_charset_the_bytes_are_not_in_is_overruled_on_both_paths(prolog: str) -> None:
+    """UTF-8 bytes declared GBK: 新浪财经 reads as GBK too (as 鏂版氮璐㈢粡); the text wins."""
+    doc = '<rss version="2.0"><channel><title>新浪财经</title><item><title>新浪财经</title>'
+    body = (prolog + doc + "</item></channel></rss>").encode("utf-8")
+    fast, slow = both_paths(body)
+    for feed in (slow, parse_feed(body, url=BASE), *([fast] if fast else [])):
+        assert (feed.title, feed.entries[0].title) == ("新浪财经", "新浪财经")
+
+
+def test_a_well_formed_feed_without_entries_is_valid_on_the_general_path() -> None:
+    body = '<rss version="0.92"><channel><title>quiet</title><link>/news/</link><ttl>30</ttl>'
+    feed = parse_feed((body + "</channel></rss>").encode(), url=BASE)
+    assert feed == ParsedFeed(
+        title="quiet",
+        link="http://example.com/news/",
+        version="rss092",
+        ttl_minutes=30,
+        entries=(),
+        problem=None,
+    )
+
+
+BOZO_ITEMS = (  # &nbsp; is no XML entity: not well-formed, read by feedparser's loose parser
+    '<rss version="2.0"><channel><title>t</title><item><title>a&nbsp;b</title></item>'
+    "<item><title>c</title></item></channel></rss>"
+)
+
+
+@pytest.mark.parametrize(
+    "tail",
+    [
+        "",
+        "\n",
+        " " * 10_000,  # whitespace of any length
+        "<!-- " + "x" * 4_080 + " -->\n",  # the closing tag and its comments in 4 KB
+    ],
+)
+def test_a_complete_but_broken_document_keeps_every_entry(tail: str) -> None:
+    feed = parse_feed((BOZO_ITEMS + tail).encode(), url=BASE)
+    assert ([e.title for e in feed.entries], feed.problem) == (["a\xa0b", "c"], None)
+
+
+def test_the_closing_tag_is_looked_for_in_the_last_4_kb() -> None:
+    """A bounded search (hostile input): a closing tag followed by more than 4 KB of comments
+    is not seen, and the last entry is dropped as if cut short."""
+    feed = parse_feed((BOZO_ITEMS + "<!--" + "x" * 4_084 + "-->").encode(), url=BASE)
+    assert ([e.title for e in feed.entries], feed.problem) == (
+        ["a\xa0b"],
+        "truncated document: kept its 1 complete item(s)",
+    )
+
+
+def test_a_well_formed_document_with_a_processing_instruction_after_its_root_is_complete() -> None:
+    body = '<rss version="0.92"><channel><title>t</title><item><title>a</title></item>'
+    feed = parse_feed(
+        (body + "<item><title>b</title></item></channel></rss><?pi x?>").encode(), url=BASE
+    )
+    assert ([e.title for e in feed.entries], feed.problem) == (["a", "b"], None)
+
+
+@pytest.mark.parametrize(("padding", "kind"), [(4_087, "not_a_feed"), (4_088, "malformed")])
+def test_an_html_page_is_recognised_by_its_first_4096_characters(padding: int, kind: str) -> None:
+    """Broken markup with no feed in it: an HTML tag ending within the first 4096 characters
+    makes it an HTML page (not_a_feed), else it is malformed XML."""
+    with pytest.raises(ParseError) as info:
+        parse_feed(("<x>" + " " * padding + "<html><p>").encode(), url=BASE)
+    assert info.value.kind == kind
+
+
+@pytest.mark.parametrize(
+    "prolog",
+    ["", "\n \t", " \ufeff", '<?xml version="1.0"?>', "<!-- c -->\n", "<?pi x?><!-- c -->"],
+)
+@pytest.mark.parametrize(
+    "subset",
+    ["[ ]", '[<!ATTLIST item x CDATA "y">]'],  # a subset with no <!ENTITY in it
+)
+def test_an_internal_subset_without_entities_is_refused_after_any_prolog(
+    prolog: str, subset: str
+) -> None:
+    doc = f'{prolog}<!DOCTYPE rss {subset}><rss version="2.0"><channel/></rss>'
+    with pytest.raises(ParseError) as info:
+        parse_feed(doc.encode("utf-8"), url=BASE)
+    assert info.value.kind == "entities"
+
+
+@pytest.mark.parametrize("mime", ["text", "TEXT", "plain", "text/plain", "Text/Plain"])
+def test_plain_text_content_is_escaped_but_keeps_its_quotes(mime: str) -> None:
+    """Plain text becomes HTML text: < and & escaped, quotes left as written (both paths)."""
+    entry = f'<content type="{mime}">say "hi" &amp; \'bye\' &lt;3</content>'
+    doc = ATOM_WITH.format(feed="", entry=entry)
+    fast, slow = both_paths(doc.encode(), "https://rsshub.app/x")
+    assert fast is not None
+    for feed in (fast, slow):
+        assert feed.entries[0].content_html == "say \"hi\" &amp; 'bye' &lt;3"
+
+
+@pytest.mark.parametrize(
+    ("mime", "html"),
+    [
+        (None, False),
+        ("text", False),
+        ("TEXT", False),
+        ("plain", False),
+        ("text/plain", False),
+        ("html", True),
+        ("HTML", True),
+        ("text/html", True),
+        ("Text/HTML", True),
+    ],
+)
+def test_the_fast_path_takes_every_spelling_of_text_and_html(mime: str | None, html: bool) -> None:
+    """Atom text constructs typed text or html, however spelled: read on the fast path, the
+    same as feedparser reads them (an html title loses its tags)."""
+    typed = attr("type", mime)
+    doc = ATOM_WITH.format(
+        feed=f"<subtitle{typed}>s</subtitle><rights{typed}>r</rights>",
+        entry=f"<summary{typed}>&lt;b&gt;x&lt;/b&gt;</summary>",
+    ).replace("<title>t</title>", f"<title{typed}>&lt;b&gt;t&lt;/b&gt; &amp;amp;</title>")
+    fast, slow = both_paths(doc.encode(), "https://rsshub.app/x")
+    assert fast is not None and fast == slow
+    entry = fast.entries[0]
+    assert entry.title == ("t &" if html else "<b>t</b> &amp;")
+    assert entry.content_html == ("<b>x</b>" if html else "&lt;b&gt;x&lt;/b&gt;")
+
+
+@pytest.mark.parametrize(
+    ("mime", "is_alternate"),
+    [
+        (None, True),
+        ("html", True),
+        ("xhtml", True),
+        ("text/html", True),
+        ("application/xhtml+xml", True),
+        ("TEXT/HTML", True),
+        ("application/pdf", False),
+    ],
+)
+def test_an_atom_entry_link_is_its_alternate_html_link(
+    mime: str | None, is_alternate: bool
+) -> None:
+    link = f'<link rel="alternate" href="https://example.com/a"{attr("type", mime)}/>'
+    doc = ATOM_WITH.format(feed="", entry=link)
+    fast, slow = both_paths(doc.encode(), "https://rsshub.app/x")
+    expected = "https://example.com/a" if is_alternate else "https://example.com/1"  # else the id
+    assert fast is not None and fast.entries[0].link == expected
+    assert slow.entries[0].link == expected
+
+
+@pytest.mark.parametrize(
+    ("feed", "entry", "dates"),
+    [
+        (
+            "<subtitle>s1</subtitle><rights>r</rights><subtitle>s2</subtitle><rights>r2</rights>",
+            "",
+            (None, None),
+        ),
+        ("<author><name>a</name></author><author><email>e@x</email></author>", "", (None, None)),
+        (
+            "",
+            "<published>p1</published><updated>u1</updated><published>p2</published>",
+            ("p2", "u1"),
+        ),
+        ("", "<updated>u1</updated><published></published><updated>u2</updated>", (None, "u2")),
+    ],
+)
+def test_the_fast_path_takes_repeats_feedparser_reads_the_same(
+    feed: str, entry: str, dates: tuple[str | None, str | None]
+) -> None:
+    """Repeated elements whose last copy wins in feedparser as on the fast path."""
+    fast, slow = both_paths(ATOM_WITH.format(feed=feed, entry=entry).encode(), BASE)
+    assert fast is not None and fast == slow
+    assert (fast.entries[0].published_raw, fast.entries[0].updated_raw) == dates
+
+
+@pytest.mark.parametrize(
+    ("feed", "entry", "field", "value"),
+    [
+        ("", "<title>t2</title>", "title", "t"),  # feedparser keeps the first title
+        ("", "<id>https://example.com/2</id>", "link", "https://example.com/1"),
+        (
+            "",
+            "<author><name>a</name></author><author><email>e@x</email></author>",
+            "author",
+            "a (e@x)",
+        ),
+        (
+            "",
+            '<summary type="html">&lt;p&gt;s1&lt;/p&gt;</summary><summary></summary>',
+            "content_html",
+            "<p>s1</p>",
+        ),
+        (
+            "<id>https://example.com/f1</id><id>https://example.com/f2</id>",
+            "",
+            "feed link",
+            "https://example.com/f1",
+        ),
+    ],
+)
+def test_a_repeat_the_fast_path_would_read_differently_is_read_as_feedparser_does(
+    feed: str, entry: str, field: str, value: str
+) -> None:
+    body = ATOM_WITH.format(feed=feed, entry=entry).encode()
+    parsed = parse_feed(body, url=BASE)
+    _, slow = both_paths(body)
+    assert parsed == slow
+    got = parsed.link if field == "feed link" else getattr(parsed.entries[0], field)
+    assert got == value
+
+
+@pytest.mark.parametrize("error", [ValueError("bad character reference"), OverflowError("big")])
+def test_a_feedparser_crash_is_recorded_as_malformed(
+    monkeypatch: pytest.MonkeyPatch, error: Exception
+) -> None:
+    """feedparser's loose parser used to crash on some character references (they are replaced
+    before it runs now); should another input crash it, the source records a malformed feed."""
+
+    def crash(*args: object, **kwargs: object) -> None:
+        raise error
+
+    monkeypatch.setattr(parse_module.feedparser, "parse", crash)
+    with pytest.raises(ParseError) as info:
+        parse_feed((FEEDS / "rss091.xml").read_bytes(), url=BASE)
+    assert (info.value.kind, str(info.value)) == ("malformed", f"feedparser failed: {error!r}")
+    assert info.value.__cause__ is error
+
+
+def test_an_atom_image_enclosure_is_made_absolute_on_both_paths() -> None:
+    entry = '<link rel="enclosure" type="image/jpeg" href="/img/a.jpg"/>'
+    fast, slow = both_paths(ATOM_WITH.format(feed="", entry=entry).encode(), "https://rsshub.app/x")
+    assert fast is not None
+    for feed in (fast, slow):
+        assert feed.entries[0].image_urls == ("https://rsshub.app/img/a.jpg",)
+
+
+@pytest.mark.parametrize(
+    ("version", "expected"),
+    [
+        ("", "rss"),
+        (' version=""', "rss"),
+        (' version="3.0"', "rss"),
+        (' version="0.91"', "rss091u"),
+    ],
+)
+def test_an_rss_root_without_a_2x_version_is_read_by_feedparser(
+    version: str, expected: str
+) -> None:
+    body = f"<rss{version}><channel><title>t</title><item><title>a</title></item></channel></rss>"
+    fast, slow = both_paths(body.encode())
+    assert fast is None
+    feed = parse_feed(body.encode(), url=BASE)
+    assert feed == slow
+    assert (feed.version, [e.title for e in feed.entries]) == (expected, ["a"])
+
+
+@pytest.mark.parametrize(
+    ("channels", "title", "items"),
+    [
+        (  # a channel's xml:base applies to its item links
+            '<channel xml:base="http://b.example/dir/"><title>t</title><item><title>a</title>'
+            "<link>x.html</link></item></channel>",
+            "t",
+            [("a", "http://b.example/dir/x.html")],
+        ),
+        (  # two channels: feedparser reads the items of both, the last title
+            "<channel><title>t</title><item><title>a</title></item></channel>"
+            "<channel><title>u</title><item><title>b</title></item></channel>",
+            "u",
+            [("a", None), ("b", None)],
+        ),
+    ],
+)
+def test_an_unusual_rss_channel_is_read_as_feedparser_reads_it(
+    channels: str, title: str, items: list[tuple[str, str | None]]
+) -> None:
+    feed = parse_feed(f'<rss version="2.0">{channels}</rss>'.encode(), url=BASE)
+    assert (feed.title, [(e.title, e.link) for e in feed.entries]) == (title, items)
