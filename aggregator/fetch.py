@@ -61,9 +61,12 @@ class Fetcher:
         self._settings = settings
         self._client = httpx.AsyncClient(
             transport=transport,
+            # httpx follows no redirects by default: we follow them by hand (loops, caps,
+            # 301/308 memory).
             trust_env=False,  # proxy variables must not redirect our traffic
-            follow_redirects=False,  # followed by hand: loops, caps, 301/308 memory
-            timeout=httpx.Timeout(settings.deadline, connect=settings.connect_timeout),
+            # The deadline (asyncio.timeout in `fetch`) bounds the whole exchange; only
+            # connecting has a limit of its own, which may be shorter.
+            timeout=httpx.Timeout(None, connect=settings.connect_timeout),
             headers={
                 "User-Agent": settings.user_agent,
                 "Accept": ACCEPT,
@@ -154,7 +157,7 @@ class Fetcher:
                 if not same_site(within_site_of, url):
                     raise FetchError(
                         "bad_url",
-                        f"redirect off the site to {redact(url)}: not followed",
+                        f"redirect off the site to {url}: not followed",  # url is redacted
                         status=hop.status,
                     )
             if url in seen:
@@ -238,7 +241,8 @@ def _result(hops: list[_Hop], elapsed: float) -> FetchResult:
         etag=last.headers.get("etag"),
         last_modified=last.headers.get("last-modified"),
         permanent_redirect=last.url if permanent else None,
-        retry_after=_max_age(last.headers) if last.status == 200 else None,
+        # A 304 refreshes the stored response's freshness (RFC 9111 §4.3.4): its max-age counts.
+        retry_after=_max_age(last.headers),
         elapsed=elapsed,
     )
 
@@ -348,10 +352,8 @@ class _Inflater:
             data, self._pending = self._pending, b""
             wbits = zlib.MAX_WBITS if _looks_zlib(data) else -zlib.MAX_WBITS
             self._zlib = zlib.decompressobj(wbits)
-        try:
+        with self._corrupt():
             self._inflate(self._zlib, data)
-        except zlib.error as exc:
-            raise FetchError("io", f"corrupt {self._coding} body: {exc}") from exc
 
     def _inflate(self, inflater: zlib._Decompress, data: bytes) -> None:
         # Small steps: zlib builds one call's output in growing blocks, so a single big
@@ -366,13 +368,18 @@ class _Inflater:
         if self._pending:  # a 1-byte deflate stream cannot be valid
             raise FetchError("io", "corrupt deflate body: truncated")
         if self._zlib is not None:
-            try:
+            with self._corrupt():
                 self._append(self._zlib.flush())
-            except zlib.error as exc:
-                raise FetchError("io", f"corrupt {self._coding} body: {exc}") from exc
             if not self._zlib.eof:  # a cut connection, not a complete document
                 raise FetchError("io", f"truncated {self._coding} body")
         return b"".join(self._out)
+
+    @contextmanager
+    def _corrupt(self) -> Iterator[None]:
+        try:
+            yield
+        except zlib.error as exc:
+            raise FetchError("io", f"corrupt {self._coding} body: {exc}") from exc
 
     def _append(self, data: bytes) -> None:
         self._size += len(data)

@@ -109,6 +109,48 @@ def test_one_body_under_new_headlines_is_one_story_with_its_other_titles(store: 
     assert (a.title, a.alt_titles) == (headlines[3], (headlines[1],))
 
 
+def test_a_headline_merged_under_is_echoed_by_later_copies(store: Store) -> None:
+    """A copy's headline becomes one the story is known by: a later copy that opens its body
+    with that headline (not the story's own) is the same story, though the three headlines
+    quote different figures of it."""
+    first = "1-7月长江干线港口完成货物吞吐量超20亿吨"
+    second = "长江干线港口集装箱铁水联运量同比增长86.5%"
+    third = "1-7月长江干线集装箱吞吐量1367万标箱"
+    items = [(first, BODY), (second, f"原标题：{first}\n{BODY}"), (third, f"{second}\n{BODY}")]
+    for n, (title, text) in enumerate(items):
+        link = f"https://finance.sina.com.cn/roll/2022-08-09/doc-imizmscv54494{n}.shtml"
+        r = store.upsert([art(link, title, text, published=NOW + timedelta(minutes=5 * n))], NOW)
+        assert (r.new, r.merged) == ((1, 0) if n == 0 else (0, 1)), title
+    (a,) = store.recent(10)
+    assert (a.title, a.alt_titles) == (first, (second, third))
+
+
+def test_a_batch_credits_a_link_to_the_source_that_brought_it_first(tmp_path: Path) -> None:
+    """As when stored one by one: an item without a link and its copy from another outlet
+    (merged into it) share the story's one link row, which names the first item's source."""
+    first = "1-7月长江干线港口完成货物吞吐量超20亿吨"
+    items = [
+        art("", first, source="新浪财经－国內"),
+        art(
+            "",
+            "长江干线港口集装箱铁水联运量同比增长86.5%",
+            f"原标题：{first}\n{BODY}",
+            "证券时报网",
+        ),
+    ]
+    batched, single = Store(tmp_path / "b.db"), Store(tmp_path / "s.db")
+    try:
+        assert batched.upsert(items, NOW) == UpsertResult(new=1, merged=1)
+        for item in items:
+            single.upsert([item], NOW)
+        links = "SELECT seq, url, source FROM article_links ORDER BY seq, url"
+        assert batched._db.execute(links).fetchall() == [(1, "", "新浪财经－国內")]
+        assert single._db.execute(links).fetchall() == batched._db.execute(links).fetchall()
+    finally:
+        batched.close()
+        single.close()
+
+
 def test_same_template_other_facts_stay_apart(store: Store) -> None:
     # The same wording filled with another company's figures: two stories, however alike.
     def report(company: str, profit: str) -> str:
