@@ -21,8 +21,9 @@ import html
 import io
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any, cast
+from typing import Any
 from urllib.parse import urljoin
+from xml.sax.saxutils import escape
 
 import feedparser
 from lxml import etree
@@ -291,10 +292,10 @@ def _entry(entry: Mapping[str, Any], url: str, version: str) -> ParsedEntry:
     )
 
 
-def _get(mapping: Mapping[str, Any], key: str) -> Any:
+def _get(mapping: Any, key: str) -> Any:
     """Plain dict lookup: FeedParserDict's own aliases (updated → published) warn and guess.
     Every mapping feedparser returns is a dict (FeedParserDict subclasses it)."""
-    return dict.get(cast(dict[str, Any], mapping), key)
+    return dict.get(mapping, key)
 
 
 def _title(entry: Mapping[str, Any], version: str) -> str | None:
@@ -322,7 +323,7 @@ def _content_html(entry: Mapping[str, Any]) -> str:
 
 
 def _as_html(value: str, mime: str) -> str:
-    return html.escape(value, quote=False) if mime == "text/plain" else value
+    return escape(value) if mime == "text/plain" else value  # &, < and >; quotes stay
 
 
 def _images(entry: Mapping[str, Any], url: str) -> tuple[str, ...]:
@@ -537,7 +538,7 @@ def _once(seen: set[str], name: str) -> None:
 
 def _content_type(attrs: Mapping[str, str], default: str) -> str:
     """feedparser's map_content_type, limited to the types handled as plain text."""
-    mime = attrs.get("type", default).lower()
+    mime = attrs.get("type", default)  # _attrs lowercased the type
     mime = {"text": "text/plain", "plain": "text/plain", "html": "text/html"}.get(mime, mime)
     if mime not in ("text/plain", "text/html"):
         raise _Unsupported  # xhtml is markup, other types are base64
@@ -755,14 +756,14 @@ def _atom_link(el: etree._Element) -> tuple[str, str, str]:
     mime = attrs.get("type", "text/html")
     mime = {"html": "text/html", "xhtml": "application/xhtml+xml"}.get(mime, mime)
     href = attrs["href"]
-    return (_URI_SLASHES.sub(r"\1\3", href) if href else href), rel, mime
+    return _URI_SLASHES.sub(r"\1\3", href), rel, mime
 
 
 def _fast_atom_entry(entry: etree._Element, url: str) -> ParsedEntry:
     _attrs(entry)
     seen: set[str] = set()
     title = entry_id = alternate = published = updated = author = None
-    title_html = False
+    title_html = False  # pragma: no mutate (read only with a title, which sets it)
     content: tuple[str, str] | None = None
     summary: tuple[str, str] | None = None
     enclosures: list[str] = []

@@ -1501,3 +1501,55 @@ def test_an_unusual_rss_channel_is_read_as_feedparser_reads_it(
 ) -> None:
     feed = parse_feed(f'<rss version="2.0">{channels}</rss>'.encode(), url=BASE)
     assert (feed.title, [(e.title, e.link) for e in feed.entries]) == (title, items)
+
+
+@pytest.mark.parametrize(
+    ("channel", "link"),
+    [
+        ("<link>https:///example.com/news/</link>", "https://example.com/news/"),  # slashes fixed
+        (  # an alternate atom:link becomes the channel link in feedparser
+            '<link>https://example.com/</link><atom:link href="https://example.com/alt"'
+            ' rel="alternate"/>',
+            "https://example.com/alt",
+        ),
+        ('<atom:link href="https://example.com/alt"/>', "https://example.com/alt"),
+        (
+            '<link>https://example.com/</link><atom:link href="https://rsshub.app/x"'
+            ' rel="self" type="application/rss+xml"/>',
+            "https://example.com/",
+        ),
+    ],
+)
+def test_the_channel_link_is_read_as_feedparser_reads_it(channel: str, link: str) -> None:
+    body = (
+        '<rss version="2.0" xmlns:atom="http://www.w3.org/2005/Atom"><channel><title>t</title>'
+        f"{channel}<item><title>a</title></item></channel></rss>"
+    )
+    fast, slow = both_paths(body.encode())
+    assert parse_feed(body.encode(), url=BASE).link == slow.link == link
+    assert fast is None or fast.link == link
+
+
+def test_a_processing_instruction_after_the_doctype_does_not_hide_its_subset() -> None:
+    doc = '<?pi x?><!DOCTYPE rss [ ]><rss version="2.0"><channel/><?pi y?></rss>'
+    with pytest.raises(ParseError) as info:
+        parse_feed(doc.encode(), url=BASE)
+    assert info.value.kind == "entities"
+
+
+def test_an_xml_base_after_an_xml_lang_is_still_seen() -> None:
+    """xml:base changes how feedparser resolves links: the fast path must not skip it."""
+    entry = '<link href="x.html"/>'
+    doc = ATOM_WITH.format(feed="", entry=entry).replace(
+        "<entry>", '<entry xml:lang="zh" xml:base="http://b.example/dir/">'
+    )
+    fast, slow = both_paths(doc.encode(), "https://rsshub.app/x")
+    assert fast is None
+    assert slow.entries[0].link == "http://b.example/dir/x.html"
+
+
+def test_xmlns_in_escaped_html_does_not_keep_a_feed_off_the_fast_path() -> None:
+    item = "<description>&lt;svg xmlns=&quot;http://www.w3.org/2000/svg&quot;/&gt;</description>"
+    fast, slow = both_paths(RSS_WITH.format(channel="", item=item).encode(), BASE)
+    assert fast is not None and fast == slow
+    assert fast.entries[0].content_html == '<svg xmlns="http://www.w3.org/2000/svg"/>'
