@@ -34,9 +34,13 @@ from datetime import datetime, timedelta
 from difflib import SequenceMatcher
 from functools import cache
 from importlib import resources
+from typing import TYPE_CHECKING
 
-import numpy as np
-import numpy.typing as npt
+if TYPE_CHECKING:  # numpy is imported where the hashing runs (see `_mix_array`)
+    import numpy as np
+    import numpy.typing as npt
+
+    Hashes = npt.NDArray[np.uint64]
 
 DEFAULT_WINDOW = timedelta(days=3)
 SHINGLE_LEN = 3
@@ -314,18 +318,19 @@ def _mix(v: int) -> int:
 
 # Shingle hashing works on whole arrays of unsigned 64-bit ints (numpy): its arithmetic
 # wraps modulo 2**64, which is what `_mix`'s `& _MASK64` does, so `_mix_array` gives the
-# same values as `_mix` applied one by one, without a Python step per shingle.
-Hashes = npt.NDArray[np.uint64]
-_M1, _M2 = np.uint64(0xBF58476D1CE4E5B9), np.uint64(0x94D049BB133111EB)
-_S21, _S27, _S30, _S31, _S32, _S42 = (np.uint64(s) for s in (21, 27, 30, 31, 32, 42))
-_NO_HASHES: Hashes = np.empty(0, dtype=np.uint64)
+# same values as `_mix` applied one by one, without a Python step per shingle. numpy is
+# imported by the functions that compute signatures, not with this module: importing it
+# costs ~50-130 ms of CPU, which a process that only looks signatures up (the store's main
+# process in a pooled ingest) or only folds names never needs to pay.
 
 
 def _mix_array(v: Hashes) -> Hashes:
     """`_mix` of every value (each < 2**64)."""
-    v = (v ^ (v >> _S30)) * _M1
-    v = (v ^ (v >> _S27)) * _M2
-    return v ^ (v >> _S31)
+    import numpy as np
+
+    v = (v ^ (v >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    v = (v ^ (v >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return v ^ (v >> np.uint64(31))
 
 
 def _shingle_hashes(chars: str) -> Hashes:
@@ -339,18 +344,22 @@ def _shingle_hashes(chars: str) -> Hashes:
 def _gram_hashes(chars: str) -> Hashes:
     """The hash of every 3-gram in text order, repeats included: item i is the gram that
     starts at character i (so the grams of ``chars[k:]`` are the items from k on)."""
+    import numpy as np
+
     if len(chars) < SHINGLE_LEN:
         if not chars:
-            return _NO_HASHES
+            return np.empty(0, dtype=np.uint64)
         return np.array([_mix(sum(ord(c) << (21 * i) for i, c in enumerate(chars)))], np.uint64)
     # UTF-32 is the code points as 4-byte ints (at most 0x10FFFF: 21 bits each).
     raw = np.frombuffer(chars.encode("utf-32-le", "surrogatepass"), dtype="<u4")
     codes = raw.astype(np.uint64)
-    return _mix_array((codes[:-2] << _S42) | (codes[1:-1] << _S21) | codes[2:])
+    return _mix_array((codes[:-2] << np.uint64(42)) | (codes[1:-1] << np.uint64(21)) | codes[2:])
 
 
 def _distinct(hashes: Hashes) -> Hashes:
     """The distinct values, ascending."""
+    import numpy as np
+
     ordered = np.sort(hashes)
     if ordered.size < 2:
         return ordered
@@ -362,6 +371,8 @@ def _distinct(hashes: Hashes) -> Hashes:
 
 def _simhash(hashes: Hashes) -> int:
     """64-bit SimHash: bit i set when most shingle hashes have bit i set."""
+    import numpy as np
+
     n = hashes.size
     if not n:
         return 0
@@ -385,8 +396,14 @@ def fingerprint(text: str) -> int:
     return _to_signed(_simhash(_shingle_hashes(_body_chars(text))))
 
 
-_BIN_EDGES = np.arange(_BINS, dtype=np.uint64) << np.uint64(_BIN_SHIFT)
-_BIN_NUMBERS = np.arange(_BINS, dtype=np.int64)
+@cache
+def _bins() -> tuple[Hashes, npt.NDArray[np.int64]]:
+    """Each bin's lower edge, and its number."""
+    import numpy as np
+
+    return np.arange(_BINS, dtype=np.uint64) << np.uint64(_BIN_SHIFT), np.arange(
+        _BINS, dtype=np.int64
+    )
 
 
 def _bin_minima(ordered: Hashes) -> Hashes:
@@ -397,13 +414,16 @@ def _bin_minima(ordered: Hashes) -> Hashes:
     value plus the steps it took (rotation densification), so similar sets still agree
     there.
     """
+    import numpy as np
+
     size = ordered.size
     if not size:
-        return _NO_HASHES
-    starts = np.searchsorted(ordered, _BIN_EDGES)
+        return np.empty(0, dtype=np.uint64)
+    edges, numbers = _bins()
+    starts = np.searchsorted(ordered, edges)
     filled = np.flatnonzero(starts < np.append(starts[1:], size))  # bins holding a hash
-    nxt = filled[np.searchsorted(filled, _BIN_NUMBERS) % filled.size]  # cyclically next
-    steps = ((nxt - _BIN_NUMBERS) % _BINS).astype(np.uint64)
+    nxt = filled[np.searchsorted(filled, numbers) % filled.size]  # cyclically next
+    steps = ((nxt - numbers) % _BINS).astype(np.uint64)
     dense = ordered[starts[nxt]] + steps
     if (dense < steps).any():  # a sum reached 2**64: `_mix` takes the exact big int
         big = [int(m) + int(s) for m, s in zip(ordered[starts[nxt]], steps, strict=True)]
@@ -427,7 +447,9 @@ def _band_keys(minima: Hashes) -> tuple[int, ...]:
 def _sketch(ordered: Hashes) -> tuple[int, ...]:
     """Bottom-k sketch: the SKETCH_SIZE smallest distinct 32-bit prefixes. The prefixes of
     the smallest hashes are the smallest prefixes, and ``ordered`` is sorted."""
-    prefixes = _distinct(ordered[: SKETCH_SIZE * 2] >> _S32)
+    import numpy as np
+
+    prefixes = _distinct(ordered[: SKETCH_SIZE * 2] >> np.uint64(32))
     return tuple(prefixes[:SKETCH_SIZE].tolist())
 
 

