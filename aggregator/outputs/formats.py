@@ -20,7 +20,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from feedgen.feed import FeedGenerator
 from feedgen.util import formatRFC2822
@@ -187,52 +187,63 @@ def _attr(s: str) -> str:
     return _text(s).replace('"', "&quot;").replace("\n", "&#10;").replace("\t", "&#9;")
 
 
-def _direct_fields(a: StoredArticle) -> tuple[str, str, str, str, list[str]] | None:
-    """The sanitized title, author, content, link and terms of `a`, or None when an entry
-    of it is not the usual one (an empty or huge field, an id lxml would refuse): feedgen
-    renders those, raising or leaving elements out as it does."""
+class _Fields(NamedTuple):
+    """An article's fields as a directly written entry prints them (sanitized)."""
+
+    title: str
+    author: str
+    content: str
+    link: str
+    categories: list[str]
+    stocks: list[str]  # the tags: stock names, with the stock scheme
+    outlet: str | None
+
+
+def _direct_fields(a: StoredArticle) -> _Fields | None:
+    """The sanitized fields of `a`'s entry, or None when it is not the usual one (an empty
+    or huge field, an id lxml would refuse): feedgen renders those, raising or leaving
+    elements out as it does."""
     title, author = xml_safe(a.title), xml_safe(a.author)
     content, link = xml_safe(a.content_html), xml_safe(a.link)
-    terms = [xml_safe(t) for t in (*a.categories, *a.tags)]
-    outlet = xml_safe(a.outlet) if a.outlet else "-"
-    fields = (a.id, title, author, content, link, outlet, *terms)
+    categories = [xml_safe(t) for t in a.categories]
+    stocks = [xml_safe(t) for t in a.tags]
+    outlet = xml_safe(a.outlet) if a.outlet else None
+    fields = (a.id, title, author, content, link, outlet or "-", *categories, *stocks)
     if not all(fields) or xml_safe(a.id) != a.id or max(map(len, fields)) > _DIRECT_MAX:
         return None
-    return title, author, content, link, terms
+    return _Fields(title, author, content, link, categories, stocks, outlet)
 
 
 def _atom_entry(a: StoredArticle) -> bytes | None:
     """The bytes `_atom` gives `a`'s entry (feedgen's elements, then `_add_atom_extras`'),
     written directly: the usual entry costs a tenth of building and serializing it twice."""
-    fields = _direct_fields(a)
-    if fields is None:
+    f = _direct_fields(a)
+    if f is None:
         return None
-    title, author, content, link, terms = fields
-    ncats = len(a.categories)
     out = [
         "  <entry>\n    <id>",
         _text(a.id),
         "</id>\n    <title>",
-        _text(title),
+        _text(f.title),
         "</title>\n    <updated>",
         _utc(a.updated).isoformat(),
         "</updated>\n    <author>\n      <name>",
-        _text(author),
+        _text(f.author),
         '</name>\n    </author>\n    <content type="html">',
-        _text(content),
+        _text(f.content),
         '</content>\n    <link href="',
-        _attr(link),
+        _attr(f.link),
         '"/>\n',
     ]
-    for term in terms[:ncats]:
+    for term in f.categories:
         out += ('    <category term="', _attr(term), '"/>\n')
-    for term in terms[ncats:]:
+    for term in f.stocks:
         out += ('    <category term="', _attr(term), '" scheme="', _STOCK_SCHEME, '"/>\n')
     out += ("    <published>", _utc(a.published).isoformat(), "</published>\n")
-    if a.outlet:
+    if f.outlet:
         out += (
             "    <source>\n      <title>",
-            _text(xml_safe(a.outlet)),
+            _text(f.outlet),
             "</title>\n    </source>\n",
         )
     for other in dict.fromkeys(a.links):
@@ -254,25 +265,23 @@ def _atom_entry(a: StoredArticle) -> bytes | None:
 def _rss_item(a: StoredArticle) -> bytes | None:
     """The bytes `_rss` gives `a`'s item (feedgen's elements and its dc extension's),
     written directly."""
-    fields = _direct_fields(a)
-    if fields is None:
+    f = _direct_fields(a)
+    if f is None:
         return None
-    title, author, content, link, terms = fields
-    ncats = len(a.categories)
     out = [
         "    <item>\n      <title>",
-        _text(title),
+        _text(f.title),
         "</title>\n      <link>",
-        _text(link),
+        _text(f.link),
         "</link>\n      <description>",
-        _text(content),
+        _text(f.content),
         '</description>\n      <guid isPermaLink="false">',
         _text(a.id),
         "</guid>\n",
     ]
-    for term in terms[:ncats]:
+    for term in f.categories:
         out += ("      <category>", _text(term), "</category>\n")
-    for term in terms[ncats:]:
+    for term in f.stocks:
         out += ('      <category domain="', _STOCK_SCHEME, '">', _text(term), "</category>\n")
     if a.cover:
         cover = _attr(xml_safe(a.cover))
@@ -284,10 +293,10 @@ def _rss_item(a: StoredArticle) -> bytes | None:
             '"/>\n',
         )
     pub_date = formatRFC2822(_utc(a.published))
-    out += ("      <pubDate>", pub_date, "</pubDate>\n      <dc:creator>", _text(author))
+    out += ("      <pubDate>", pub_date, "</pubDate>\n      <dc:creator>", _text(f.author))
     out.append("</dc:creator>\n")
-    if a.outlet:
-        out += ("      <dc:publisher>", _text(xml_safe(a.outlet)), "</dc:publisher>\n")
+    if f.outlet:
+        out += ("      <dc:publisher>", _text(f.outlet), "</dc:publisher>\n")
     out.append("    </item>\n")
     return "".join(out).encode()
 
