@@ -1151,6 +1151,43 @@ def test_when_the_workers_fail_the_rest_is_rendered_here(
     )
 
 
+def test_what_is_rendered_here_after_the_workers_failed_still_reports_what_it_left_out(
+    publisher: Make, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once a worker failed, the job it could not take and every job after it render in
+    this process: an article they cannot render is left out and reported as it would be
+    by a worker."""
+    from dataclasses import dataclass
+
+    from aggregator.models import Source
+
+    @dataclass(frozen=True)
+    class Unsendable(Source):
+        hook: object = None
+
+    class Pooled(_Listing):
+        name = "listing-pooled"
+        in_workers = True
+
+    src = Unsendable("宏观", "https://rsshub.example/macro", ("金融",), "新浪财经", 300.0)
+    src = replace(src, hook=lambda: None)  # a lambda cannot be pickled: the submit fails
+    monkeypatch.setattr(outputs, "PARALLEL_JOBS", 1)
+    monkeypatch.setattr(outputs, "OUTPUTS", (*outputs.OUTPUTS, Pooled()))
+    p = publisher(3)
+    p.add(make_article(3, title="坏的"))
+    (bad,) = [a for a in p.stored() if a.title == "坏的"]
+    p.settings = replace(p.settings, sources=(src,))
+    left_out: list[outputs.Skipped] = []
+    pool = Workers(1)
+    try:
+        outputs.publish(p.settings, p.store, pool, skipped=left_out)
+    finally:
+        pool.close()
+    assert {(s.output, s.id) for s in left_out} == {("listing-pooled", bad.id)}
+    assert outputs.skip_report(p.store)["by_output"] == {"listing-pooled": 1}
+    assert (p.dir / "金融.txt").read_text().count("\n") == 3 * 3  # 3 good articles, 3 views
+
+
 # Text with what XML escapes, what lxml refuses and xml_safe drops, CJK and beyond the BMP.
 _XML_TEXT = st.text(st.sampled_from(list("a 中文&<>\"'\r\n\t\x0b\x85\x7f\ufffe😀]")), max_size=12)
 
