@@ -145,6 +145,10 @@ def _root(path: str) -> str:
     return "../" * path.count("/")
 
 
+# An article's date is printed on its page and on each list holding it (four lists in a
+# cold ingest of workload A): converted once. Equal datetimes are the same instant, so
+# they print the same Shanghai time whatever their zone.
+@functools.lru_cache(maxsize=8192)
 def _when(dt: datetime) -> tuple[str, str]:
     local = dt.astimezone(_SHANGHAI)
     return local.isoformat(), f"{local:%Y-%m-%d %H:%M}"
@@ -171,10 +175,10 @@ def _feeds_at(name: str, root: str) -> tuple[dict[str, str], ...]:
     return tuple({**f, "href": root + f["href"]} for f in _feeds_of(name))
 
 
-def _item(a: ListEntry) -> dict[str, Any]:
+def _item(a: ListEntry, root: str) -> dict[str, Any]:
     iso, when = _when(a.published)
     return {
-        "href": article_path(a.slug),
+        "href": root + article_path(a.slug),
         "title": a.title,
         "cover": a.cover,
         "iso": iso,
@@ -187,8 +191,8 @@ def _outlet(a: StoredArticle | ListEntry) -> str:
     return a.outlet or a.author
 
 
-def _categories(names: Iterable[str]) -> list[dict[str, str]]:
-    return [{"name": n, "href": _category_href(n)} for n in names]
+def _categories(names: Iterable[str], root: str) -> list[dict[str, str]]:
+    return [{"name": n, "href": root + _category_href(n)} for n in names]
 
 
 def _category_href_of(name: str) -> str:
@@ -206,6 +210,7 @@ def render_article(
     settings: OutputSettings, a: StoredArticle, copies: Sequence[tuple[str, str, str]] = ()
 ) -> bytes:
     path = article_path(a.slug)
+    root = _root(path)
     iso, when = _when(a.published)
     updated = a.updated > a.published and a.updated.replace(microsecond=0) != a.published
     updated_iso, updated_when = _when(a.updated)
@@ -219,7 +224,7 @@ def render_article(
         "updated_when": updated_when if updated and updated_when != when else "",
         "outlet": _outlet(a),
         "author": a.author,
-        "categories": _categories(a.categories),
+        "categories": _categories(a.categories, root),
         "tags": list(a.tags),
         "cover": a.cover,
         "show_cover": a.cover is not None and a.cover not in a.content_html,
@@ -231,7 +236,7 @@ def render_article(
     return _render(
         "article.html",
         settings,
-        _root(path),
+        root,
         pages.ALL,
         a=view,
         canonical=settings.base_url + _href(path),
@@ -255,8 +260,8 @@ def render_list(
         root,
         name,
         heading=heading,
-        items=[_item(a) for a in articles],
-        categories=_categories(categories),
+        items=[_item(a, root) for a in articles],
+        categories=_categories(categories, root),
         subscribe=name != pages.ALL,
         pager_links=[(label, _href(p), rel) for label, p, rel in pager],
         feeds=_feeds_at(name, root),
