@@ -1222,12 +1222,13 @@ def test_an_entry_written_directly_holds_the_bytes_feedgen_and_lxml_give_it(
 ) -> None:
     """The Atom entries and RSS items written without feedgen are the ones feedgen and lxml
     serialize, byte for byte; an article they would render otherwise (an empty field, an id
-    lxml refuses) is left to them."""
+    lxml refuses) is left to them. JSON Feed items are the ones `json.dumps` indents."""
     out = make_settings_output()
     doc = FeedDoc("t", "archive/2.atom", "feed.atom", (("prev-archive", "a/1.atom"),), True)
     cases = (
         (formats._ATOM, formats._atom_entry, lambda: formats._atom([a], doc, out, a.updated)),
         (formats._RSS, formats._rss_item, lambda: formats._rss([a], "t", "f.rss", out, a.updated)),
+        (formats._JSON, formats._json_entry, lambda: formats._json([a], "t", "f.json", out)),
     )
     for layout, direct, whole in cases:
         data = direct(a)
@@ -1254,10 +1255,19 @@ def test_the_usual_article_s_entries_are_written_directly(publisher: Make) -> No
     out = p.settings.output
     doc = FeedDoc("t", "feed.atom", "feed.atom")
     assert all(formats._atom_entry(a) and formats._rss_item(a) for a in arts)
-    direct = (render_atom(arts, doc, out), render_rss(arts, "t", "feed.rss", out))
+    arts[2] = replace(arts[2], alt_titles=("另一个标题", ""), links=())
+
+    def documents() -> tuple[bytes, ...]:
+        return (
+            render_atom(arts, doc, out),
+            render_rss(arts, "t", "feed.rss", out),
+            render_json(arts, "t", "feed.json", out),
+        )
+
+    direct = documents()
     formats._entries.clear()
     formats.DIRECT = False
     try:
-        assert direct == (render_atom(arts, doc, out), render_rss(arts, "t", "feed.rss", out))
+        assert direct == documents()
     finally:
         formats.DIRECT = True
