@@ -1202,6 +1202,22 @@ def test_an_entry_written_directly_holds_the_bytes_feedgen_and_lxml_give_it(
         assert data is None or [data] == pieces
 
 
+def test_an_outlet_that_sanitizes_to_nothing_is_left_to_feedgen(publisher: Make) -> None:
+    """A DEL-only outlet: feedgen's path writes an empty <source> title; the direct
+    writers, which would write none, decline it (found by the property above)."""
+    p = publisher(1)
+    a = replace(p.stored()[0], outlet="\x7f")
+    assert formats._atom_entry(a) is None and formats._rss_item(a) is None
+    out, doc = p.settings.output, FeedDoc("t", "feed.atom", "feed.atom")
+    direct = (render_atom([a], doc, out), render_rss([a], "t", "feed.rss", out))
+    formats._entries.clear()
+    formats.DIRECT = False
+    try:
+        assert direct == (render_atom([a], doc, out), render_rss([a], "t", "feed.rss", out))
+    finally:
+        formats.DIRECT = True
+
+
 def test_the_usual_article_s_entries_are_written_directly(publisher: Make) -> None:
     """Stored articles take the direct path, and documents made of its entries are the
     documents feedgen renders whole."""
