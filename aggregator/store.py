@@ -463,6 +463,15 @@ class Store(SourceStates, ListedItems, ChangeTracking):
             row = db.execute("SELECT deleted_at FROM tombstones WHERE key = ?", (key,)).fetchone()
         return parse_dt(row[0]) if row else None
 
+    def last_change(self) -> datetime | None:
+        """When an article was last stored or deleted (articles leave only by deletion);
+        None if none ever was. The newest by insertion order, and the tombstones (few)."""
+        db = self._db
+        row = db.execute("SELECT first_seen FROM articles ORDER BY seq DESC LIMIT 1").fetchone()
+        (deleted,) = db.execute("SELECT MAX(deleted_at) FROM tombstones").fetchone()
+        times = [parse_dt(t) for t in (row[0] if row else None, deleted) if t is not None]
+        return max(times, default=None)
+
     # --- reading (the outputs.ArticleView protocol) -------------------------------------
 
     # Every read here costs what it returns, not what is stored (issue 15): `recent` walks

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import email.utils
 import io
 import json
 import os
@@ -25,6 +26,7 @@ from aggregator.outputs import article_pages, completeness, formats
 from aggregator.outputs.archives import FH_NS, is_full_archive
 from aggregator.outputs.feeds import category_slug
 from aggregator.outputs.formats import ATOM_NS, FeedDoc, render_atom, render_json, render_rss
+from aggregator.store import Store
 from aggregator.workers import Workers
 from tests.published import BASE, Publisher, make_article, mobile_copy
 
@@ -152,10 +154,11 @@ def test_each_entry_is_rendered_once_and_documents_stay_byte_identical(
     arts = p.stored()
     revised = replace(arts[3], title="长江航运：" + arts[3].title, alt_titles=("旧标题",))
     out = p.settings.output
-    doc = FeedDoc("t & <x>", "archive/2.atom", "feed.atom", (("prev-archive", "a/1.atom"),), True)
+    links = (("prev-archive", "a/1.atom"),)
+    doc = FeedDoc("t & <x>", "archive/2.atom", "feed.atom", links, True, empty_updated=p.now)
     render = {
         "atom": lambda some: render_atom(some, doc, out),
-        "rss": lambda some: render_rss(some, "t", "feed.rss", out),
+        "rss": lambda some: render_rss(some, "t", "feed.rss", out, p.now),
         "json": lambda some: render_json(some, "t", "feed.json", out),
     }
     cases = [arts[:5], arts[3:9], arts[9:1:-1], [arts[0]], [], arts, [revised, *arts[4:7]]]
@@ -594,6 +597,90 @@ def test_an_empty_store_publishes_no_archive_page(publisher: Make) -> None:
     p.publish()
     assert not (p.dir / "archive" / "1.atom").exists(), "the deleted article's page goes"
     assert prev_archive(p) == []
+
+
+def _heads(p: Publisher, stem: str = "feed") -> tuple[str, str]:
+    """The Atom feed's `updated` and the RSS channel's lastBuildDate of a feed set."""
+    atom = etree.parse(str(p.dir / f"{stem}.atom")).getroot()
+    rss = etree.parse(str(p.dir / f"{stem}.rss")).getroot()
+    return atom.findtext(f"{A}updated") or "", rss.findtext("channel/lastBuildDate") or ""
+
+
+def _dated(when: datetime) -> tuple[str, str]:
+    return when.isoformat(), email.utils.format_datetime(when)
+
+
+def test_an_empty_store_dates_its_feed_by_its_first_publish_and_keeps_that_date(
+    publisher: Make, atom_schema: etree.RelaxNG
+) -> None:
+    """Not a made-up 2000-01-01: the feed has been as it is since the store's first
+    publish, and says so at every later publish (byte-identical while nothing changes)."""
+    p = publisher(0)
+    first = p.now.replace(microsecond=0)
+    p.publish()
+    assert _heads(p) == _dated(first)
+    assert atom_schema.validate(etree.parse(str(p.dir / "feed.atom")))
+    before = snapshot(p.dir)
+    p.now += timedelta(hours=5)
+    (p.dir / "feed.rss").unlink()  # a full publish of the feeds, hours later
+    p.publish()
+    assert snapshot(p.dir) == before
+    reopened = Store(p.settings.storage_path, p.settings.dedup)  # the date is stored
+    try:
+        (p.dir / "feed.atom").unlink()
+        outputs.publish(p.settings, reopened, now=p.now + timedelta(days=3))
+        assert snapshot(p.dir) == before
+    finally:
+        reopened.close()
+
+
+def test_a_feed_emptied_by_deletions_is_dated_by_the_last_one(
+    publisher: Make, atom_schema: etree.RelaxNG
+) -> None:
+    p = publisher(0)
+    one, two = make_article(1), make_article(2)  # in different channels
+    p.add(one)
+    p.add(two, now=p.now + timedelta(minutes=3))
+    p.publish()
+    channel = category_slug(two.categories[-1])
+    deleted = p.now + timedelta(hours=1, microseconds=250)
+    assert p.store.delete(two.link, deleted) is not None
+    p.now += timedelta(hours=2)
+    p.publish()
+    # the channel feed lost its only article: dated by that deletion, not the publish
+    assert _heads(p, f"categories/{channel}") == _dated(deleted)
+    assert p.store.delete(one.link, deleted + timedelta(minutes=1)) is not None
+    p.now += timedelta(hours=2)
+    p.publish()
+    assert _heads(p) == _dated(deleted + timedelta(minutes=1))
+    assert _heads(p, f"categories/{category_slug('金融')}") == _dated(
+        deleted + timedelta(minutes=1)
+    )
+    for path in [p.dir / "feed.atom", *(p.dir / "categories").glob("*.atom")]:
+        assert atom_schema.validate(etree.parse(str(path))), path
+
+
+def test_an_empty_archive_tail_is_dated_by_the_article_that_filled_the_page_before(
+    publisher: Make, atom_schema: etree.RelaxNG
+) -> None:
+    p = publisher(0, archive_size=2)
+    p.add(make_article(1))
+    filled = p.now + timedelta(minutes=9)
+    p.add(make_article(2), now=filled)
+    p.now += timedelta(hours=1)
+    p.publish()
+    tail = etree.parse(str(p.dir / "archive" / "2.atom"))
+    assert tail.getroot().find(f"{A}entry") is None
+    assert tail.getroot().findtext(f"{A}updated") == filled.isoformat()
+    assert atom_schema.validate(tail)
+
+
+def test_a_feed_without_entries_needs_a_date_given() -> None:
+    doc = FeedDoc("t", "feed.atom", "feed.atom")
+    with pytest.raises(ValueError, match="no entries"):
+        render_atom([], doc, make_settings_output())
+    with pytest.raises(ValueError, match="no entries"):
+        render_rss([], "t", "feed.rss", make_settings_output())
 
 
 def test_archive_pages_feeds_and_pages_removed_by_hand_come_back(
