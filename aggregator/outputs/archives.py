@@ -33,7 +33,7 @@ class ArchiveJob:
 
     n: int
     full: bool
-    empty_updated: datetime | None = None  # an empty tail's `updated` (see FeedDoc)
+    empty_updated: datetime | None = None  # its `updated` if it renders no article (FeedDoc)
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,10 +73,11 @@ class Archives(Output):
         stale = _stale_full_pages(folder, full)
         if ctx.full:
             stale = sorted({*stale, *(n for n in range(1, full + 1) if not _exists(folder, n))})
-        jobs = [ArchiveJob(n, full=True) for n in stale]
-        # A tail with no article yet (the page before it just filled)
-        empty = None if count % out.archive_size else ctx.empty_updated()
-        jobs.append(ArchiveJob(full + 1, full=False, empty_updated=empty))
+        # A page may render no article: a tail not begun yet (the page before it just
+        # filled), or one whose articles were all left out as unrenderable.
+        since = ctx.empty_updated()
+        jobs = [ArchiveJob(n, full=True, empty_updated=since) for n in stale]
+        jobs.append(ArchiveJob(full + 1, full=False, empty_updated=since))
         return jobs
 
     def render(self, view: ArticleView, settings: Settings, job: object) -> Rendered:

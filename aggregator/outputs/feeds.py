@@ -58,7 +58,8 @@ class FeedSetJob:
     title: str
     category: str | None  # None: every article
     archive_tail: str | None  # relative path of the archive tail, linked as prev-archive
-    empty_updated: datetime | None = None  # its `updated` if it has no article (planned)
+    # Its `updated` if it renders no article: emptied, or every one left out as unrenderable.
+    empty_updated: datetime | None = None
 
 
 def render_feed_set(view: ArticleView, settings: Settings, job: FeedSetJob) -> Rendered:
@@ -90,8 +91,8 @@ class Feed(Output):
 
     def plan(self, ctx: Context) -> Sequence[FeedSetJob]:
         out = ctx.settings.output
-        empty = None if ctx.store.count() else ctx.empty_updated()
-        return [FeedSetJob("feed", out.title, None, tail_page(ctx.store, out), empty)]
+        tail = tail_page(ctx.store, out)
+        return [FeedSetJob("feed", out.title, None, tail, ctx.empty_updated())]
 
     def render(self, view: ArticleView, settings: Settings, job: object) -> Rendered:
         assert isinstance(job, FeedSetJob)
@@ -116,18 +117,12 @@ class CategoryFeeds(Output):
         title = ctx.settings.output.title
         in_use = ctx.store.categories()
         emptied = sorted(ctx.dirty_categories.difference(in_use))
-        jobs = [
-            FeedSetJob(f"categories/{category_slug(name)}", f"{title} · {name}", name, None)
-            for name in in_use
-            if ctx.full or name in ctx.dirty_categories
+        names = [n for n in [*in_use, *emptied] if ctx.full or n in ctx.dirty_categories]
+        since = ctx.empty_updated() if names else None
+        return [
+            FeedSetJob(f"categories/{category_slug(n)}", f"{title} · {n}", n, None, since)
+            for n in names
         ]
-        if emptied:
-            since = ctx.empty_updated()
-            jobs += [
-                FeedSetJob(f"categories/{category_slug(n)}", f"{title} · {n}", n, None, since)
-                for n in emptied
-            ]
-        return jobs
 
     def render(self, view: ArticleView, settings: Settings, job: object) -> Rendered:
         assert isinstance(job, FeedSetJob)
