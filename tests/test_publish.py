@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 from zoneinfo import ZoneInfo
 
 import feedparser
@@ -22,13 +22,13 @@ from lxml import etree
 
 from aggregator import outputs
 from aggregator.models import OutputSettings, StoredArticle
-from aggregator.outputs import article_pages, completeness, formats
+from aggregator.outputs import article_pages, completeness, formats, sources_opml
 from aggregator.outputs.archives import FH_NS, is_full_archive
 from aggregator.outputs.feeds import category_slug
 from aggregator.outputs.formats import ATOM_NS, FeedDoc, render_atom, render_json, render_rss
 from aggregator.store import Store
 from aggregator.workers import Workers
-from tests.published import BASE, Publisher, make_article, mobile_copy
+from tests.published import BASE, T0, Publisher, make_article, mobile_copy
 
 Make = Callable[..., Publisher]
 
@@ -459,10 +459,40 @@ def test_changed_sources_rewrite_only_the_opml(publisher: Make) -> None:
     changed = {path.relative_to(p.dir).as_posix() for path in p.publish()}
     assert changed == {"sources.opml"}
     opml = etree.parse(str(p.dir / "sources.opml")).getroot()
-    # A file: source is nobody else's to subscribe to; a native one is a JSON API, no feed.
-    (outline,) = opml.iter("outline")
-    assert outline.get("xmlUrl") == "https://rsshub.example/sina?limit=5"  # no secrets
-    assert outline.get("text") == "新浪财经－国內" and outline.get("category") == "/金融"
+    feed, by_file, by_api = opml.iter("outline")
+    assert feed.get("xmlUrl") == "https://rsshub.example/sina?limit=5"  # no secrets
+    assert feed.get("text") == "新浪财经－国內" and feed.get("category") == "/金融"
+    assert feed.get("htmlUrl") is None
+    # A file: source is nobody else's to read, a native one is a JSON API: each is listed
+    # as this site's feed of its channel (and the channel's page).
+    for outline, name in ((by_file, "本地"), (by_api, "新浪财经－宏观经济")):
+        assert outline.get("text") == name and outline.get("category") == "/金融"
+        slug = category_slug(name)
+        assert outline.get("xmlUrl") == BASE + quote(f"categories/{slug}.atom")
+        assert outline.get("htmlUrl") == BASE + quote(f"categories/{slug}.html")
+
+
+def test_sources_opml_of_the_default_config_lists_every_channel_s_feed(tmp_path: Path) -> None:
+    """The default config reads Sina natively: none of its URLs is a feed, so each source
+    is listed as the site's feed of its channel — and that is the feed the site writes."""
+    from aggregator import config
+
+    conf = config.load(Path(__file__).parents[1] / "config" / "aggregator.toml")
+    assert conf.sources and all(s.kind != "feed" for s in conf.sources)
+    conf = replace(conf, output=replace(conf.output, dir=tmp_path / "public"))
+    outlines = etree.fromstring(sources_opml.document(conf)).findall("body/outline")
+    assert [o.get("text") for o in outlines] == [s.name for s in conf.sources]
+    base = conf.output.base_url
+    store = Store(tmp_path / "db", conf.dedup)
+    try:
+        channel = conf.sources[3]
+        store.upsert([make_article(1, categories=("金融", channel.name))], T0)
+        outputs.publish(conf, store, now=T0)
+    finally:
+        store.close()
+    feed = next(o.get("xmlUrl") or "" for o in outlines if o.get("text") == channel.name)
+    assert feed.startswith(base) and (tmp_path / "public" / unquote(feed[len(base) :])).is_file()
+    assert (tmp_path / "public" / "sources.opml").read_bytes() == sources_opml.document(conf)
 
 
 @pytest.mark.slow  # a 10 M character body: 10 s here
