@@ -464,10 +464,12 @@ class Store(SourceStates, ListedItems, ChangeTracking):
         return parse_dt(row[0]) if row else None
 
     def last_change(self) -> datetime | None:
-        """When an article was last stored or deleted (articles leave only by deletion);
-        None if none ever was. The newest by insertion order, and the tombstones (few)."""
+        """The later of the last deletion (articles leave only by deletion) and the
+        `updated` of the article stored last — its date, not its arrival: outputs stay a
+        function of what was stored. None if no article ever was. Read from the newest row
+        by insertion order and the tombstones (few)."""
         db = self._db
-        row = db.execute("SELECT first_seen FROM articles ORDER BY seq DESC LIMIT 1").fetchone()
+        row = db.execute("SELECT updated FROM articles ORDER BY seq DESC LIMIT 1").fetchone()
         (deleted,) = db.execute("SELECT MAX(deleted_at) FROM tombstones").fetchone()
         times = [parse_dt(t) for t in (row[0] if row else None, deleted) if t is not None]
         return max(times, default=None)

@@ -79,8 +79,9 @@ class Context:
     now: datetime = field(default_factory=utcnow)  # when this publish runs
 
     def empty_updated(self) -> datetime:
-        """The `updated` of a feed document with no entries, true and stable: when the
-        store last gained or lost an article (the change that left the document empty),
+        """The `updated` of a feed document with no entries, true and stable: the last
+        change of the store's articles (the one that left the document empty) — the last
+        deletion, or the date of the article stored last (an archive tail not begun) —
         or, if it never held one, its first publish (recorded: the next ones repeat it)."""
         last = self.store.last_change()
         if last is not None:
