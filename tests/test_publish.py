@@ -1046,16 +1046,20 @@ def test_a_store_never_published_has_an_empty_skip_report(publisher: Make) -> No
 
 
 def test_a_worker_renders_what_this_process_renders(publisher: Make, tmp_path: Path) -> None:
-    """Through its own read-only connection per database file (a new file: a new one)."""
+    """Through its own read-only connection per database file (a new file: a new one), with
+    the settings it is sent, pickled once per publish or not (new ones: taken)."""
+    import pickle
+
     from aggregator.outputs.feeds import FeedSetJob, render_feed_set
 
     a = publisher(3, root=tmp_path / "a")
     b = publisher(5, root=tmp_path / "b")
+    b.settings = replace(b.settings, output=replace(b.settings.output, base_url="http://b.test/"))
     job = FeedSetJob("feed", "t", None, "archive/1.atom")
     try:
-        for p in (a, b, a):
+        for p, sent in ((a, a.settings), (a, pickle.dumps(a.settings)), (b, None), (a, None)):
             rendered, skipped = outputs.render_in_worker(
-                p.settings.storage_path, p.settings, "feed", job
+                p.settings.storage_path, sent or pickle.dumps(p.settings), "feed", job
             )
             assert rendered == render_feed_set(p.store, p.settings, job) and skipped == []
             assert len(feedparser.parse(rendered[0][1]).entries) == p.store.count()
@@ -1067,6 +1071,7 @@ def test_a_worker_renders_what_this_process_renders(publisher: Make, tmp_path: P
         for reader in outputs._readers.values():
             reader.close()
         outputs._readers.clear()
+        outputs._shipped.clear()
 
 
 def test_finding_missing_files_says_what_it_restores(
