@@ -253,6 +253,7 @@ def render_list(
     heading: str,
     categories: Sequence[str] = (),
 ) -> bytes:
+    """The list page at `path`; `pager`: (label, path from the site's root, rel)."""
     root = _root(path)
     return _render(
         "list.html",
@@ -263,7 +264,7 @@ def render_list(
         items=[_item(a, root) for a in articles],
         categories=_categories(categories, root),
         subscribe=name != pages.ALL,
-        pager_links=[(label, _href(p), rel) for label, p, rel in pager],
+        pager_links=[(label, root + _href(p), rel) for label, p, rel in pager],
         feeds=_feeds_at(name, root),
     )
 

@@ -122,11 +122,9 @@ def _render_page(store: Store, settings: OutputSettings, pg: paging.Page) -> byt
     if pg.n > 1:
         pager.append(("较早的一页", page_path(pg.list, pg.n - 1), "prev"))
         pager.append(("最早", page_path(pg.list, 1), ""))
-    root = "../" * path.count("/")
-    links = [(label, root + p, rel) for label, p, rel in pager]
     heading = f"{_list_title(pg.list)} · 第 {pg.n} 页"
     articles = _newest_first(store.list_entries(seqs))
-    return render_list(settings, path, pg.list, articles, links, heading=heading)
+    return render_list(settings, path, pg.list, articles, pager, heading=heading)
 
 
 def _render_head(store: Store, settings: OutputSettings, job: HeadJob) -> bytes:
@@ -140,12 +138,11 @@ def _render_head(store: Store, settings: OutputSettings, job: HeadJob) -> bytes:
     if name == paging.ALL and not seqs:
         return render_empty(settings, job.sources, live=False)
     articles = _newest_first(store.list_entries(seqs))
-    root = "../" * path.count("/")
     pager = []
     if len(articles) > settings.page_size or job.tail > 1:
-        pager.append(("更早的文章", root + page_path(name, job.tail), "next"))
+        pager.append(("更早的文章", page_path(name, job.tail), "next"))
         if job.tail > 1:
-            pager.append(("最早", root + page_path(name, 1), ""))
+            pager.append(("最早", page_path(name, 1), ""))
     articles = articles[: settings.page_size]
     if name == paging.ALL:
         return render_list(
