@@ -13,7 +13,9 @@ articles are in the categories 金融 and 新浪财经, so those two feeds hold 
 Then, alternating between the sizes for `--rounds` rounds, one source's feed gets one new
 item (the oldest drops out: same feed sizes) and we time:
 
-- `aggregator once -c CONFIG` as a whole process (59 sources answer 304, one 200);
+- `aggregator once -c CONFIG` as a whole process (59 sources answer 304, one 200): wall
+  time, and CPU (user + system of the process and its children), which the machine's
+  load inflates less;
 - the same in a child running `once.run_once` with `write_outputs` timed inside (publish).
 - `aggregator once` with nothing changed (all 304), and opening the store (start-up).
 
@@ -36,6 +38,7 @@ from pathlib import Path
 from workload import (
     ANCHOR,
     Item,
+    Run,
     _FeedHTTPServer,
     aggregator_cmd,
     build_items,
@@ -235,10 +238,14 @@ def _name(i: int) -> str:
 
 
 def _once(config: Path) -> float:
+    return _once_run(config).wall
+
+
+def _once_run(config: Path) -> Run:
     run = run_measured(aggregator_cmd("once", "-c", str(config)), cwd=config.parent)
     if run.returncode != 0:
         sys.exit(f"aggregator once failed:\n{run.stderr[-3000:]}")
-    return run.wall
+    return run
 
 
 def _python(script: str, *args: str, cwd: Path) -> str:
@@ -313,13 +320,16 @@ def main() -> None:
     try:
         setups = [setup(size, folder, args.rounds, args.bulk_above) for size in args.sizes]
         whole: dict[int, list[float]] = {s.size: [] for s in setups}
+        cpu: dict[int, list[float]] = {s.size: [] for s in setups}
         publish: dict[int, list[float]] = {s.size: [] for s in setups}
         idle: dict[int, list[float]] = {s.size: [] for s in setups}
         opening: dict[int, list[float]] = {s.size: [] for s in setups}
         for r in range(args.rounds):
             for s in setups:
                 s.one_new_item(2 * r)
-                whole[s.size].append(_once(s.config))
+                run = _once_run(s.config)
+                whole[s.size].append(run.wall)
+                cpu[s.size].append(run.cpu)
                 s.one_new_item(2 * r + 1)
                 out = json.loads(_python(TIMED_ONCE, str(s.config), cwd=s.workdir))
                 publish[s.size].append(out["publish"])
@@ -334,12 +344,15 @@ def main() -> None:
                 f"size={s.size}: one new article:"
                 f" whole `once` {median(whole[s.size]) * 1000:.0f} ms"
                 f" ({median(whole[s.size]) / median(whole[base]):.2f}x),"
+                f" its CPU {median(cpu[s.size]) * 1000:.0f} ms"
+                f" ({median(cpu[s.size]) / median(cpu[base]):.2f}x),"
                 f" publish {median(publish[s.size]) * 1000:.0f} ms"
                 f" ({median(publish[s.size]) / median(publish[base]):.2f}x);"
                 f" all 304: {median(idle[s.size]) * 1000:.0f} ms;"
                 f" opening the store: {median(opening[s.size]) * 1000:.0f} ms;"
                 f" db {db_bytes / s.size:.0f} bytes/article"
                 f" (runs whole {[round(x * 1000) for x in whole[s.size]]},"
+                f" CPU {[round(x * 1000) for x in cpu[s.size]]},"
                 f" publish {[round(x * 1000) for x in publish[s.size]]})",
                 flush=True,
             )
