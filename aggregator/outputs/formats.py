@@ -207,8 +207,10 @@ def _direct_fields(a: StoredArticle) -> _Fields | None:
     content, link = xml_safe(a.content_html), xml_safe(a.link)
     categories = [xml_safe(t) for t in a.categories]
     stocks = [xml_safe(t) for t in a.tags]
-    outlet = xml_safe(a.outlet) if a.outlet else None
-    fields = (a.id, title, author, content, link, outlet or "-", *categories, *stocks)
+    outlet = xml_safe(a.outlet) if a.outlet else None  # None: no source element at all
+    # An outlet that sanitizes to "" is an empty element to feedgen: left to it.
+    shown = "-" if outlet is None else outlet
+    fields = (a.id, title, author, content, link, shown, *categories, *stocks)
     if not all(fields) or xml_safe(a.id) != a.id or max(map(len, fields)) > _DIRECT_MAX:
         return None
     return _Fields(title, author, content, link, categories, stocks, outlet)
