@@ -58,7 +58,7 @@ class _NewRows:
 
     keys: list[tuple[str, int]] = field(default_factory=list)
     links: list[tuple[int, str, str, str]] = field(default_factory=list)
-    categories: list[tuple[str, int]] = field(default_factory=list)
+    categories: list[tuple[str, int, str, str]] = field(default_factory=list)
     dirty: set[str] = field(default_factory=set)
 
     def __bool__(self) -> bool:
@@ -194,9 +194,9 @@ class Store(SourceStates, ListedItems, ChangeTracking):
             "INSERT OR IGNORE INTO article_links (seq, url, source, first_seen) VALUES (?,?,?,?)",
             rows.links,
         )
-        db.executemany(
+        db.executemany(  # a new article's published and id, as its row holds them
             "INSERT OR IGNORE INTO article_categories (category, seq, published, id)"
-            " SELECT ?, seq, published, id FROM articles WHERE seq = ?",
+            " VALUES (?,?,?,?)",
             rows.categories,
         )
         db.executemany(
@@ -290,7 +290,7 @@ class Store(SourceStates, ListedItems, ChangeTracking):
         assert seq is not None
         pending.keys.extend((k, seq) for k in keys)
         pending.links.append((seq, canonical_url(a.link) or a.link, a.source_name, seen))
-        pending.categories.extend((c, seq) for c in categories)
+        pending.categories.extend((c, seq, published, aid) for c in categories)
         pending.dirty.update(categories)
         self._to_index[seq] = (seq, a.title, a.text)
         from .dedup import Candidate
