@@ -289,7 +289,7 @@ class Store(SourceStates, ListedItems, ChangeTracking):
         seq = cur.lastrowid
         assert seq is not None
         pending.keys.extend((k, seq) for k in keys)
-        pending.links.append((seq, canonical_url(a.link) or a.link, a.source_name, seen))
+        pending.links.append((seq, a.canonical_link, a.source_name, seen))
         pending.categories.extend((c, seq, published, aid) for c in categories)
         pending.dirty.update(categories)
         self._to_index[seq] = (seq, a.title, a.text)
@@ -310,10 +310,9 @@ class Store(SourceStates, ListedItems, ChangeTracking):
         )
         keys_added = db.total_changes != before
         before = db.total_changes
-        link = canonical_url(a.link) or a.link
         db.execute(
             "INSERT OR IGNORE INTO article_links (seq, url, source, first_seen) VALUES (?,?,?,?)",
-            (seq, link, a.source_name, iso(now)),
+            (seq, a.canonical_link, a.source_name, iso(now)),
         )
         (cats_json,) = db.execute(
             "SELECT categories FROM articles WHERE seq = ?", (seq,)
