@@ -9,17 +9,21 @@ the upserts, the search index's share of it, and the database's size per article
 the median and minimum of the rounds.
 
 CPU time on a busy machine varies by ±20 % from one run to the next. For a figure that
-does not, count instructions: run it under callgrind with `--rounds 1` twice, with
-`--batches 10` and `--batches 0`, and divide the difference by the entries stored:
+does not, count instructions: keep the prepared articles in a file (`--prepared`, written
+by the first run, read by the next ones: the file is tied to this tree's `Article`), then
+run under callgrind with `--rounds 1` twice, `--batches 10` and `--batches 0`, and divide
+the difference of the instructions by the 1,000 entries stored:
 
+    .venv/bin/python bench/bench_store.py --rounds 1 --prepared /tmp/a.pickle
     valgrind --tool=callgrind --callgrind-out-file=/dev/null \\
-        .venv/bin/python bench/bench_store.py --rounds 1 --batches 10
+        .venv/bin/python bench/bench_store.py --rounds 1 --prepared /tmp/a.pickle --batches 10
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import pickle
 import sqlite3
 import statistics
 import sys
@@ -97,17 +101,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--batches", type=int, default=60, help="sources stored (of 60)")
+    parser.add_argument("--prepared", type=Path, help="keep the prepared articles here")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="bench-store-") as tmp:
-        dedup, batches = prepared(Path(tmp))
+    if args.prepared and args.prepared.exists():
+        dedup, batches = pickle.loads(args.prepared.read_bytes())
+    else:
+        with tempfile.TemporaryDirectory(prefix="bench-store-") as tmp:
+            dedup, batches = prepared(Path(tmp))
+        if args.prepared:
+            args.prepared.write_bytes(pickle.dumps((dedup, batches)))
     batches = batches[: args.batches]
     n = sum(len(b[1]) for b in batches)
-    if not n:
-        return
     rounds = []
     for _ in range(args.rounds):
         with tempfile.TemporaryDirectory(prefix="bench-store-") as tmp:
             rounds.append(one_round(Path(tmp), dedup, batches))
+    if not n:  # --batches 0: the baseline of an instruction count (opening, closing)
+        return
     load = os.getloadavg()[0]
     print(f"workload A, {n} entries in {len(batches)} upserts; load average {load:.1f}")
     for label, i, scale in (
