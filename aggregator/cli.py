@@ -155,8 +155,9 @@ def _dispatch(args: argparse.Namespace, settings: Settings) -> int:
 
 def _export_opml(settings: Settings, output: str | None) -> int:
     from . import opml
+    from .outputs.sources_opml import document
 
-    data = opml.render(settings.sources, settings.output.title)
+    data = document(settings)  # what the site publishes as sources.opml
     if output is None:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()

@@ -30,16 +30,24 @@ _ZONE_NAMES: dict[str, str] = {
     "GMT": "+0000",
     "Z": "+0000",
 }
+# A numeric offset as feeds write it: hours alone (+8, +08), hours and minutes (+800, +0800,
+# +8:00, +08:00). What it means is checked by `_offset` (minutes < 60, under a day).
+_OFFSET = r"[+-](?:\d{1,2}:\d{2}|\d{1,4})"
+_OFFSET_FULL = re.compile(_OFFSET)
 # The year as written: two digits are a legal (obsolete) RFC 822 year, "0026" is not.
 _RFC822_YEAR = re.compile(r"\b\d{1,2}\s+[A-Za-z]{3,}\.?\s+(-?\d+)\b")
-_RFC822_ZONE = re.compile(r"\s(?:(?:GMT|UTC)\s*([+-]\d{1,2}(?::?\d{2})?)|([A-Z]{1,4}))\s*$")
+# Any signed tail is taken as an offset and must be a valid one: email.utils would read
+# '+8' as eight minutes and ignore '+8:0'.
+_RFC822_ZONE = re.compile(r"\s(?:(?:(?:GMT|UTC)\s*)?([+-][\d:]*)|([A-Z]{1,4}))\s*$")
 
 # Numeric dates: 2024-03-05, 2024/03/05, 2024.03.05, 2024年03月05日, optional time and zone.
 _NUMERIC = re.compile(
     r"""^\s*(?P<y>\d{4})\s*[-/.年]\s*(?P<mo>\d{1,2})\s*[-/.月]\s*(?P<d>\d{1,2})\s*日?
         (?:\s*(?:T|\s)?\s*(?P<h>\d{1,2})\s*[:时]\s*(?P<mi>\d{1,2})
            (?:\s*[:分]\s*(?P<s>\d{1,2})(?:[.,](?P<frac>\d{1,9}))?)?\s*[分秒]?)?
-        \s*(?P<tz>Z|[+-]\d{2}(?::?\d{2})?|(?:GMT|UTC)(?:\s*[+-]\d{1,2}(?::?\d{2})?)?|CST)?\s*$""",
+        \s*(?P<tz>Z|(?:GMT|UTC)?\s*"""
+    + _OFFSET
+    + r"""|GMT|UTC|CST)?\s*$""",
     re.VERBOSE | re.IGNORECASE,
 )
 _EPOCH = re.compile(r"^\s*(\d{9,13})(?:\.\d+)?\s*$")
@@ -98,12 +106,15 @@ def _from_numeric(m: re.Match[str]) -> datetime:
         int(g["s"] or 0),
         micro,
     )
-    return _to_utc(value, _zone(g["tz"]))
+    return _to_utc(value, _zone(g["tz"], g["h"] is not None))
 
 
-def _zone(token: str | None) -> tzinfo:
+def _zone(token: str | None, has_time: bool) -> tzinfo:
     if not token:
         return SHANGHAI
+    if not has_time and token[0] in "+-":
+        # '2024-03-05-08' or '+8' after a bare date: an hour as likely as an offset
+        raise ValueError(f"offset {token} without a time")
     token = token.upper()
     if token == "CST":
         return timezone(timedelta(hours=8))
@@ -115,12 +126,20 @@ def _zone(token: str | None) -> tzinfo:
 
 
 def _offset(token: str) -> timezone:
-    """'+08', '+0800', '+08:00', '+8' → a fixed offset."""
+    """'+8', '+08', '+800', '+0800', '+8:00', '+08:00' → a fixed offset (`_OFFSET`'s forms).
+
+    One or two digits are hours (ISO 8601's ±hh; RFC 822 parsers read '+8' as eight
+    minutes), three or four are hours and minutes. Minutes of 60 or more are not a time."""
+    if not _OFFSET_FULL.fullmatch(token):
+        raise ValueError(f"not an offset: {token}")
     sign = -1 if token[0] == "-" else 1
-    digits = token[1:].replace(":", "")
-    hours, minutes = (digits, "0") if len(digits) <= 2 else (digits[:-2], digits[-2:])
+    hours, _, minutes = token[1:].partition(":")
+    if not minutes and len(hours) > 2:
+        hours, minutes = hours[:-2], hours[-2:]
+    if int(minutes or 0) >= 60:
+        raise ValueError(f"offset {token}: minutes out of range")
     # timezone() refuses a day or more (+25:00): ValueError.
-    return timezone(sign * timedelta(hours=int(hours), minutes=int(minutes)))
+    return timezone(sign * timedelta(hours=int(hours), minutes=int(minutes or 0)))
 
 
 def _parse_rfc822(text: str) -> datetime:
@@ -132,7 +151,8 @@ def _parse_rfc822(text: str) -> datetime:
         raise ValueError(f"absurd year {year.group(1)}")
     zone: tzinfo = SHANGHAI
     m = _RFC822_ZONE.search(text)
-    if m and (m.group(1) or m.group(2).upper() in _ZONE_NAMES):
+    # '-0000' alone is RFC 2822's "zone unknown": left to email.utils, which reads it naive.
+    if m and (m.group(1) or m.group(2).upper() in _ZONE_NAMES) and m.group(0).strip() != "-0000":
         zone = _offset(m.group(1) or _ZONE_NAMES[m.group(2).upper()])
         text = text[: m.start()]
     # Naive when the text names no zone or '-0000' ("unknown"): then China time, or the zone

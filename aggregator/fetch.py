@@ -4,7 +4,8 @@ Bounds: a total deadline per fetch (`asyncio.timeout`: httpx has none, a drip-fe
 server could hold a request forever), a cap on wire bytes read with `aiter_raw()` and a cap on
 decompressed bytes (we inflate ourselves with `max_length`: httpx's decoders would hand us a
 bomb in one chunk), redirects followed by hand (to detect loops and remember 301/308), per-host
-and overall concurrency limits. Every foreign exception becomes a `FetchError` at one seam.
+(each hop on its own host's slot, one slot held at a time) and overall concurrency limits.
+Every foreign exception becomes a `FetchError` at one seam.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import ssl
 import time
 import zlib
 from collections.abc import AsyncIterator, Iterator, Mapping
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -113,40 +114,41 @@ class Fetcher:
         headers = _conditional(etag, last_modified)
         if referer:
             headers["Referer"] = referer
-        async with self._total, self._host_slot(host):
-            try:
-                async with asyncio.timeout(self._settings.deadline):
-                    hops = await self._follow(url, host, headers, credentials, within_site_of)
-            except TimeoutError as exc:
-                raise FetchError(
-                    "timeout", f"no complete response within {self._settings.deadline:g} s"
-                ) from exc
+        async with self._total, _Slot(self._hosts, self._settings.per_host) as slot:
+            await slot.move_to(host)
+            hops = await self._follow(url, slot, headers, credentials, within_site_of)
         return _result(hops, time.monotonic() - started)
-
-    def _host_slot(self, host: str) -> asyncio.Semaphore:
-        if host not in self._hosts:
-            self._hosts[host] = asyncio.Semaphore(self._settings.per_host)
-        return self._hosts[host]
 
     async def _follow(
         self,
         url: str,
-        first_host: str,
+        slot: _Slot,
         headers: dict[str, str],
         credentials: tuple[str, str] | None,
         within_site_of: str | None = None,
     ) -> list[_Hop]:
-        """Request `url`, then each Location, until a non-redirect answer."""
+        """Request `url`, then each Location, until a non-redirect answer.
+
+        The deadline counts time spent on requests, not waiting for a host's slot: the
+        holders of that slot are each bounded by their own deadline."""
         hops: list[_Hop] = []
         seen = {url}
         origin = url
+        left = self._settings.deadline
         while True:
-            host = _host_of(url)
             hop_headers = headers
             if credentials is not None and same_origin(url, origin):
                 hop_headers = {**headers, "Authorization": _basic(*credentials)}
-            async with _maybe(None if host == first_host else self._host_slot(host)):
-                hop = await self._request(url, hop_headers)
+            await slot.move_to(_host_of(url))
+            began = time.monotonic()
+            try:
+                async with asyncio.timeout(left):
+                    hop = await self._request(url, hop_headers)
+            except TimeoutError as exc:
+                raise FetchError(
+                    "timeout", f"no complete response within {self._settings.deadline:g} s"
+                ) from exc
+            left -= time.monotonic() - began
             hops.append(hop)
             if hop.status not in _REDIRECTS:
                 return hops
@@ -448,13 +450,43 @@ def _host_of(url: str) -> str:
     return host
 
 
-@asynccontextmanager
-async def _maybe(semaphore: asyncio.Semaphore | None) -> AsyncIterator[None]:
-    if semaphore is None:
-        yield
-    else:
-        async with semaphore:
-            yield
+class _Slot:
+    """The one per-host slot a fetch holds: that of the host its current hop talks to.
+
+    A redirect to another host gives the old host's slot back before waiting for the new
+    one. Holding the first while waiting for the second deadlocked: with `per_host=1`, a
+    fetch A→B and one B→A at the same time each held what the other waited for."""
+
+    def __init__(self, hosts: dict[str, asyncio.Semaphore], per_host: int) -> None:
+        self._hosts = hosts
+        self._per_host = per_host
+        self._host: str | None = None
+
+    async def move_to(self, host: str) -> None:
+        if host == self._host:
+            return
+        self._release()
+        semaphore = self._hosts.get(host)
+        if semaphore is None:
+            semaphore = self._hosts[host] = asyncio.Semaphore(self._per_host)
+        await semaphore.acquire()  # cancelled here: nothing is held
+        self._host = host
+
+    def _release(self) -> None:
+        if self._host is not None:
+            self._hosts[self._host].release()
+            self._host = None
+
+    async def __aenter__(self) -> _Slot:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._release()
 
 
 # --- file: URLs (the offline demo) ------------------------------------------------------------

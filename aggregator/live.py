@@ -30,11 +30,11 @@ class LiveSite:
             query_string.decode("utf-8", "replace"), keep_blank_values=True, errors="replace"
         )
         raw = _param(params, "q")
-        before_raw = _param(params, "before")
-        before = int(before_raw) if before_raw.isdigit() and len(before_raw) < 19 else None
+        start_raw = _param(params, "start")
+        start = int(start_raw) if start_raw.isdigit() and len(start_raw) < 10 else 0
         query = search.parse_query(raw)
-        results = self.searcher.search(raw, before) if query.terms else None
-        return render_search(self.settings, results, query, before)
+        results = self.searcher.search(raw, start) if query.terms else None
+        return render_search(self.settings, results, query, start)
 
     def empty_page(self) -> bytes:
         return render_empty(self.settings, self._sources(), live=True)

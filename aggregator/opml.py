@@ -1,6 +1,7 @@
 """OPML 2.0, feed readers' common format for subscription lists: plain functions over sources.
 
-`render` writes the configured sources (name, URL, categories as an OPML `category` path)
+`render` writes the configured sources (name, URL, categories as an OPML `category` path;
+a source no reader can read as the site's feed of its channel, which the outputs locate)
 for `sources.opml` and `aggregator export-opml`; a URL's secrets (user:password@, an access
 key in the query) are never written (`public_url`). `parse` reads any reader's export —
 flat, or nested in folders whose names become categories — into plain `OpmlSource`s;
@@ -10,7 +11,7 @@ flat, or nested in folders whose names become categories — into plain `OpmlSou
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -47,29 +48,37 @@ def public_url(url: str) -> str:
     )
 
 
-def render(sources: Iterable[Source], title: str) -> bytes:
+# Where this site republishes a source's channel: (feed URL, page URL), given by the outputs.
+Republished = Callable[[Source], tuple[str, str]]
+
+
+def readable(source: Source) -> bool:
+    """Whether a feed reader can read the source's own URL: a `feed` over http(s)."""
+    return source.kind == "feed" and source.url.lower().startswith(("http://", "https://"))
+
+
+def render(sources: Iterable[Source], title: str, republished: Republished | None = None) -> bytes:
     """The OPML document listing `sources` in config order, filed under their categories.
-    Sources read from a local file (`file:` URLs, the offline demo) are left out: nobody
-    else can subscribe to them, and their paths are this machine's business. So are the
-    native kinds (`sina-roll`, `sina-zhibo`): their URL is a JSON API, which no feed reader
-    can read."""
+    A source a reader can read is listed by its own URL. The others — the native kinds
+    (`sina-roll`, `sina-zhibo`: JSON APIs) and local files (`file:`, the offline demo: this
+    machine's business) — by this site's feed of their channel, when `republished` says
+    where that is, else not at all."""
     root = etree.Element("opml", version="2.0")
     head = etree.SubElement(root, "head")
     etree.SubElement(head, "title").text = xml_safe(title)
     body = etree.SubElement(root, "body")
     for s in sources:
-        if s.kind != "feed" or not s.url.lower().startswith(("http://", "https://")):
-            continue
-        etree.SubElement(
-            body,
-            "outline",
-            type="rss",
-            text=xml_safe(s.name),
-            title=xml_safe(s.name),
-            xmlUrl=xml_safe(public_url(s.url)),
-            # OPML 2.0: comma-separated, slash-delimited category paths.
-            category=xml_safe("/" + "/".join(c.replace("/", " ") for c in s.categories)),
-        )
+        links = {"xmlUrl": s.url}
+        if not readable(s):
+            if republished is None:
+                continue
+            feed, page = republished(s)
+            links = {"xmlUrl": feed, "htmlUrl": page}
+        attrs = {"type": "rss", "text": xml_safe(s.name), "title": xml_safe(s.name)}
+        attrs.update((k, xml_safe(public_url(v))) for k, v in links.items())
+        # OPML 2.0: comma-separated, slash-delimited category paths.
+        attrs["category"] = xml_safe("/" + "/".join(c.replace("/", " ") for c in s.categories))
+        etree.SubElement(body, "outline", attrs)
     data: bytes = etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
     return data
 

@@ -16,8 +16,15 @@ One- and two-character terms have no trigram of their own. Every indexed column 
 some trigram: the vocabulary (`search_vocab`) lists those trigrams by prefix, and the term
 becomes their OR — exact, through the index. A term so common that it begins more than
 `MAX_EXPANSION` trigrams is matched with LIKE instead (wildcards escaped): on the other
-terms' hits, or by scanning newest first, which finds a page quickly for a common term and
-stops after `SCAN_BUDGET` at worst.
+terms' hits, or by scanning newest published first, which finds a page quickly for a common
+term and stops after `SCAN_BUDGET` at worst.
+
+Results come best first: every term in the title (the same MATCH on the title column), then
+the rest; within each, newest published first, ties by id (the feeds' order). A reader
+looks for a story, and arrival order is not publication order (a first poll stores a list
+newest first). Ranking needs every match's rank and date, not the first page's rows: the
+order is computed on (rank, published, id) and only the page's rows are read whole. A pure
+scan keeps the published order alone, so a page still fills after a few rows.
 """
 
 from __future__ import annotations
@@ -88,8 +95,9 @@ class Hit:
 class Results:
     query: Query
     hits: tuple[Hit, ...]
-    next_before: int | None  # seq to pass as `before` for the next (older) page
+    next_start: int | None  # `start` of the next page (None: this is the last)
     partial: bool = False  # a scan ran out of time before the page was full
+    ranked: bool = True  # title matches first (False: a scan, newest published only)
 
 
 def _phrase(term: str) -> str:
@@ -100,10 +108,22 @@ def _like(term: str) -> str:
     return "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-def search(db: sqlite3.Connection, q: Query, before: int | None = None) -> Results:
-    """The newest `PAGE` articles (by arrival) holding every term, older than `before`."""
+def _in(column: str) -> str:
+    return f"{column} LIKE ? ESCAPE '\\'"
+
+
+def _in_either(table: str) -> str:
+    return f"({_in(table + '.title')} OR {_in(table + '.body')})"
+
+
+def search(db: sqlite3.Connection, q: Query, start: int = 0) -> Results:
+    """`PAGE` articles holding every term, from result `start` on, best first: those with
+    every term in the title, then the rest; within each, newest published first (ties by
+    id: the feeds' order). A query whose terms are all too common for the index is a scan
+    newest published first, without the title rank (almost every title would match)."""
     if not q.terms:
         return Results(q, (), None)
+    start = max(0, start)
     long_terms = [t for t in q.terms if len(t) >= 3]
     short_terms = [t for t in q.terms if len(t) < 3]
     matches = [_phrase(t) for t in long_terms]
@@ -116,28 +136,57 @@ def search(db: sqlite3.Connection, q: Query, before: int | None = None) -> Resul
             return Results(q, (), None)  # no stored text holds it
         else:
             matches.append("(" + " OR ".join(_phrase(g) for g in trigrams) + ")")
-    where: list[str] = []
-    args: list[object] = []
+    likes = [_like(t) for t in scanned]
     if matches:
-        where.append("search_fts MATCH ?")
-        args.append(" AND ".join(matches))
-    for t in scanned:
-        where.append("(title LIKE ? ESCAPE '\\' OR body LIKE ? ESCAPE '\\')")
-        args += [_like(t), _like(t)]
-    if before is not None:
-        where.append("rowid < ?")
-        args.append(before)
-    snippet_term = long_terms[0] if long_terms else short_terms[0]
-    sql = (
-        f"SELECT rowid, title, body FROM search_fts WHERE {' AND '.join(where)}"
-        f" ORDER BY rowid DESC LIMIT {PAGE + 1}"
-    )
-    rows, partial = _run(db, sql, args, scan=not matches)
+        sql, args = _ranked(" AND ".join(matches), likes, start)
+        rows, partial = db.execute(sql, args).fetchall(), False
+    else:
+        sql, args = _newest(likes, start)
+        rows, partial = _run(db, sql, args)
     more = len(rows) > PAGE
     rows = rows[:PAGE]
+    snippet_term = long_terms[0] if long_terms else short_terms[0]
     hits = _hits(db, rows, q.terms, snippet_term)
-    next_before = rows[-1][0] if (more or partial) and rows else None
-    return Results(q, hits, next_before, partial)
+    next_start = start + len(rows) if (more or partial) and rows else None
+    return Results(q, hits, next_start, partial, ranked=bool(matches))
+
+
+def _ranked(match: str, likes: Sequence[str], start: int) -> tuple[str, list[object]]:
+    """The page of the articles matching `match` and holding each LIKE pattern, ordered on
+    (rank, published, id) alone; only the page's rows are then read whole. Rank 0: all
+    in the title (`match` again, on the title column, and the patterns in the title)."""
+    in_title = " AND ".join(
+        ["s.rowid IN (SELECT rowid FROM search_fts WHERE search_fts MATCH ?)"]
+        + [_in("s.title") for _ in likes]
+    )
+    where = "".join(f" AND {_in_either('s')}" for _ in likes)
+    sql = (
+        "SELECT f.rowid, f.title, f.body FROM ("
+        f" SELECT s.rowid AS seq, CASE WHEN {in_title} THEN 0 ELSE 1 END AS rank,"
+        " a.published AS published, a.id AS id"
+        " FROM search_fts AS s JOIN articles AS a ON a.seq = s.rowid"
+        f" WHERE search_fts MATCH ?{where}"
+        f" ORDER BY rank, published DESC, id LIMIT {PAGE + 1} OFFSET ?"
+        ") AS top JOIN search_fts AS f ON f.rowid = top.seq"
+        " ORDER BY top.rank, top.published DESC, top.id"
+    )
+    return sql, [f"title : ({match})", *likes, match, *_twice(likes), start]
+
+
+def _newest(likes: Sequence[str], start: int) -> tuple[str, list[object]]:
+    """Articles newest published first, each tested: the index's order, so a common term
+    fills a page after a few rows (CROSS JOIN: the articles drive, in that order)."""
+    where = " AND ".join(_in_either("f") for _ in likes)
+    sql = (
+        "SELECT f.rowid, f.title, f.body FROM articles AS a"
+        " CROSS JOIN search_fts AS f ON f.rowid = a.seq"
+        f" WHERE {where} ORDER BY a.published DESC, a.id LIMIT {PAGE + 1} OFFSET ?"
+    )
+    return sql, [*_twice(likes), start]
+
+
+def _twice(likes: Sequence[str]) -> list[object]:
+    return [like for like in likes for _ in (0, 1)]
 
 
 def _expansion(db: sqlite3.Connection, term: str) -> list[str] | None:
@@ -151,11 +200,9 @@ def _expansion(db: sqlite3.Connection, term: str) -> list[str] | None:
 
 
 def _run(
-    db: sqlite3.Connection, sql: str, args: Sequence[object], *, scan: bool
+    db: sqlite3.Connection, sql: str, args: Sequence[object]
 ) -> tuple[list[tuple[int, str, str]], bool]:
-    """Rows of `sql`; a scan is stopped after SCAN_BUDGET, keeping the rows found so far."""
-    if not scan:
-        return db.execute(sql, args).fetchall(), False
+    """Rows of a scan, stopped after SCAN_BUDGET, keeping the rows found so far."""
     deadline = time.monotonic() + SCAN_BUDGET
     db.set_progress_handler(lambda: int(time.monotonic() > deadline), 10_000)
     rows: list[tuple[int, str, str]] = []
@@ -233,8 +280,8 @@ class Searcher:
                 self._all.append(conn)
         return conn
 
-    def search(self, q: str, before: int | None = None) -> Results:
-        return search(self._conn(), parse_query(q), before)
+    def search(self, q: str, start: int = 0) -> Results:
+        return search(self._conn(), parse_query(q), start)
 
     def close(self) -> None:
         with self._lock:

@@ -463,6 +463,17 @@ class Store(SourceStates, ListedItems, ChangeTracking):
             row = db.execute("SELECT deleted_at FROM tombstones WHERE key = ?", (key,)).fetchone()
         return parse_dt(row[0]) if row else None
 
+    def last_change(self) -> datetime | None:
+        """The later of the last deletion (articles leave only by deletion) and the
+        `updated` of the article stored last — its date, not its arrival: outputs stay a
+        function of what was stored. None if no article ever was. Read from the newest row
+        by insertion order and the tombstones (few)."""
+        db = self._db
+        row = db.execute("SELECT updated FROM articles ORDER BY seq DESC LIMIT 1").fetchone()
+        (deleted,) = db.execute("SELECT MAX(deleted_at) FROM tombstones").fetchone()
+        times = [parse_dt(t) for t in (row[0] if row else None, deleted) if t is not None]
+        return max(times, default=None)
+
     # --- reading (the outputs.ArticleView protocol) -------------------------------------
 
     # Every read here costs what it returns, not what is stored (issue 15): `recent` walks

@@ -73,7 +73,7 @@ class Publisher:
         self.store.upsert(list(articles), now or self.now)
 
     def publish(self) -> list[Path]:
-        return outputs.publish(self.settings, self.store)
+        return outputs.publish(self.settings, self.store, now=self.now)
 
     def stored(self) -> list[StoredArticle]:
         """Every stored article, in insertion order."""

@@ -94,6 +94,23 @@ def test_accepted_forms(raw: str) -> None:
         "Tue, 05 Mar 2024 02:00:00 UT",
         "Tue, 05 Mar 2024 02:00:00 Z",
         "Tue, 05 Mar 2024 10:00:00 -0000",  # "zone unknown": China time
+        # Short offsets as Chinese feeds write them: hours alone are hours (an RFC 822 parser
+        # alone reads '+8' as eight minutes), three digits are hours and minutes.
+        "2024-03-05 10:00 +8",
+        "2024-03-05T10:00:00+8",
+        "2024-03-05 10:00:00+8",
+        "2024-03-05 10:00 +8:00",
+        "2024-03-05 10:00 +800",
+        "2024年03月05日 10:00 +8",
+        "2024年03月05日 10:00:00 GMT+8",
+        "2024-03-04 21:00 -5",
+        "2024-03-05 07:30 +530",
+        "Tue, 05 Mar 2024 10:00:00 +8",
+        "Tue, 05 Mar 2024 10:00:00 +08",
+        "Tue, 05 Mar 2024 10:00:00 +800",
+        "Tue, 05 Mar 2024 10:00:00 +8:00",
+        "Mon, 04 Mar 2024 21:00:00 -5",
+        "Tue Mar 05 2024 10:00:00 GMT+0800 (中国标准时间)",  # JavaScript's Date.toString()
         # The rest of ISO 8601.
         "20240305T100000",
         "20240305T020000Z",
@@ -136,6 +153,18 @@ def test_known_answers(raw: str, expected: datetime) -> None:
         "Tue, 05 Mar 2024 10:00:00 GMT+24",
         "2024-02-30 10:00",
         "2024-03-05 10:00 +05:30 extra",
+        # Offsets that are no offset: minutes past 59, five digits, one minute digit, a
+        # sign with no digits, an offset after a bare date (an hour as likely as a zone).
+        "2024-03-05 10:00 +0860",
+        "Tue, 05 Mar 2024 10:00:00 +0860",
+        "2024-03-05 10:00 +080",
+        "Tue, 05 Mar 2024 10:00:00 +080",
+        "2024-03-05 10:00 +08:0",
+        "2024-03-05 10:00 +08000",
+        "Tue, 05 Mar 2024 10:00:00 +08000",
+        "2024-03-05 10:00 +",
+        "2024-03-05-08",
+        "2024-03-05 +8",
     ],
 )
 def test_just_outside_the_limits_falls_back(raw: str) -> None:
@@ -313,3 +342,95 @@ def test_utcnow_is_the_current_instant_in_utc() -> None:
     now = utcnow()
     assert now.tzinfo is UTC
     assert before <= now <= datetime.now(UTC)
+
+
+# --- offsets written short --------------------------------------------------------------
+
+_WALLS = st.datetimes(min_value=datetime(2000, 1, 3), max_value=datetime(2024, 3, 3))
+_DIGITS = st.text(alphabet="0123456789", min_size=1, max_size=5)
+
+
+def _offset_meaning(token: str) -> timedelta | None:
+    """The offset a token means by the rule feeds follow, computed independently of the
+    parser: ±h or ±hh are hours; ±hmm, ±hhmm, ±h:mm, ±hh:mm hours and minutes; minutes
+    under 60 and the whole under a day. None: not an offset."""
+    sign, body = (-1 if token[0] == "-" else 1), token[1:]
+    if ":" in body:
+        hours, minutes = body.split(":")
+        if len(hours) not in (1, 2) or len(minutes) != 2:
+            return None
+    elif len(body) <= 2:
+        hours, minutes = body, "0"
+    elif len(body) <= 4:
+        hours, minutes = body[:-2], body[-2:]
+    else:
+        return None
+    if int(minutes) >= 60 or int(hours) * 60 + int(minutes) >= 24 * 60:
+        return None
+    return sign * timedelta(hours=int(hours), minutes=int(minutes))
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    _WALLS,
+    st.sampled_from("+-"),
+    _DIGITS,
+    st.one_of(st.none(), st.text(alphabet="0123456789", min_size=1, max_size=3)),
+    st.sampled_from(["", "GMT", "UTC", "GMT ", "UTC "]),
+    st.sampled_from(["numeric", "iso", "chinese", "rfc822"]),
+)
+def test_any_offset_token_means_what_the_rule_says_or_is_refused(
+    wall: datetime, sign: str, hours: str, minutes: str | None, prefix: str, form: str
+) -> None:
+    """Every token of sign and digits (with or without a colon) is either an offset by the
+    rule above, read exactly, or refused: never read some other way (as minutes, say)."""
+    wall = wall.replace(microsecond=0)
+    token = sign + hours + ("" if minutes is None else ":" + minutes)
+    if form == "numeric":
+        raw = wall.strftime("%Y-%m-%d %H:%M:%S ") + prefix + token
+    elif form == "iso":
+        raw = wall.strftime("%Y-%m-%dT%H:%M:%S") + prefix + token
+    elif form == "chinese":
+        raw = wall.strftime("%Y年%m月%d日 %H:%M:%S ") + prefix + token
+    else:
+        raw = email.utils.format_datetime(wall)[:-6] + " " + prefix + token  # no zone
+    meaning = _offset_meaning(token)
+    if form == "rfc822" and prefix == "" and token == "-0000":
+        expected = wall.replace(tzinfo=ZoneInfo("Asia/Shanghai")).astimezone(UTC)  # unknown
+    elif meaning is None:
+        assert parse_date(raw, NOW) == (NOW, True), raw
+        return
+    else:
+        expected = wall.replace(tzinfo=UTC) - meaning
+    assert parse_date(raw, NOW) == (expected, False), raw
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    _WALLS,
+    st.integers(min_value=-12, max_value=14),
+    st.sampled_from([0, 30, 45]),
+    st.sampled_from(["h", "hh", "hmm", "hhmm", "h:mm", "hh:mm"]),
+    st.sampled_from(["", "GMT", "UTC", "GMT "]),
+    st.sampled_from(["numeric", "iso", "chinese", "rfc822"]),
+)
+def test_real_offsets_written_short_round_trip(
+    wall: datetime, hours: int, minutes: int, style: str, prefix: str, form: str
+) -> None:
+    """The offsets the world uses (−12 to +14 hours, on the hour, half or three quarters),
+    written every short way, mean the instant the wall clock and offset say."""
+    if "m" not in style:
+        minutes = 0  # hours alone carry no minutes
+    sign = -1 if hours < 0 else 1
+    h = f"{abs(hours):02d}" if style.startswith("hh") else str(abs(hours))
+    token = ("-" if sign < 0 else "+") + h + (":" if ":" in style else "")
+    token += f"{minutes:02d}" if "m" in style else ""
+    wall = wall.replace(microsecond=0)
+    raw = {
+        "numeric": wall.strftime("%Y/%m/%d %H:%M:%S ") + prefix + token,
+        "iso": wall.strftime("%Y-%m-%dT%H:%M:%S") + prefix + token,
+        "chinese": wall.strftime("%Y年%m月%d日 %H:%M:%S ") + prefix + token,
+        "rfc822": email.utils.format_datetime(wall)[:-6] + " " + prefix + token,
+    }[form]
+    offset = sign * timedelta(hours=abs(hours), minutes=minutes)
+    assert parse_date(raw, NOW) == (wall.replace(tzinfo=UTC) - offset, False), raw

@@ -820,6 +820,27 @@ def test_a_redirect_to_another_host_waits_for_that_hosts_slot(server: FaultServe
     assert server.peak_concurrency("/busy-host") == 1
 
 
+def test_crossing_redirects_between_two_hosts_do_not_deadlock(server: FaultServer) -> None:
+    """A→B and B→A at once with one slot per host: each fetch gives its first host's slot
+    back before waiting for the other's (holding it, both waited out the deadline)."""
+    end_a = server.add("/cross-end-a", Drip(b"<rss/>", interval=0.1, chunk=1))
+    end_b = server.add("/cross-end-b", Drip(b"<rss/>", interval=0.1, chunk=1))
+    end_b = end_b.replace("127.0.0.1", "localhost")
+    start_a = server.add("/cross-start-a", Redirect(end_b, 302))  # 127.0.0.1 → localhost
+    start_b = server.add("/cross-start-b", Redirect(end_a, 302)).replace("127.0.0.1", "localhost")
+
+    async def crossing(fetcher: Fetcher) -> list[FetchResult]:
+        # the two redirecting fetches take each host's only slot first; the direct ones
+        # queue behind them, so the per-host limit is tested on the targets too
+        return await asyncio.gather(*(fetcher.fetch(u) for u in (start_a, start_b, end_a, end_b)))
+
+    results = run_with(crossing, settings(per_host=1, deadline=ROOMY))
+    assert [r.body for r in results] == [b"<rss/>"] * 4
+    assert [r.url for r in results] == [end_b, end_a, end_a, end_b]
+    assert server.peak_concurrency("/cross-end-a") == 1
+    assert server.peak_concurrency("/cross-end-b") == 1
+
+
 # --- redirects: where they may lead, and how a refusal reads --------------------------------
 
 

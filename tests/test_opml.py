@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from hypothesis import given
@@ -13,6 +14,8 @@ from hypothesis import strategies as st
 from aggregator import config, opml
 from aggregator.errors import ConfigError
 from aggregator.models import Source
+from aggregator.outputs import sources_opml
+from aggregator.outputs.feeds import category_slug
 from tests.processes import cli, demo_config, newsboat_binary
 
 
@@ -123,6 +126,11 @@ def test_plan_import_skips_what_is_configured_by_url_or_folded_name() -> None:
 
 
 # Two subscribable sources besides the demo's local files (which an export leaves out).
+# The demo config's two file: sources, as its site republishes their channels.
+DEMO_CHANNELS = [
+    "http://127.0.0.1:8080/" + quote(f"categories/{category_slug(name)}.atom")
+    for name in ("新浪财经－国內", "证券时报网－快讯")
+]
 WEB = (
     '[[sources]]\nname = "路透中文"\nurl = "https://cn.reuters.example/rss"\n'
     'categories = ["外媒"]\n'
@@ -162,11 +170,12 @@ def test_export_import_round_trip_through_newsboat(tmp_path: Path) -> None:
     after = config.load(dst)
     assert [s.url for s in after.sources] == [
         "https://x.example/",
+        *DEMO_CHANNELS,  # the demo's file: sources, as the first site republishes them
         "https://cn.reuters.example/rss",
         "https://caixin.example/feed.xml?x=1",  # the access key is never exported
     ]
     assert after.storage_path == before.storage_path
-    assert "imported 2 source(s)" in done.stdout
+    assert "imported 4 source(s)" in done.stdout
     again = cli("import-opml", str(tmp_path / "reader.opml"), "-c", str(dst))
     assert again.returncode == 0
     assert "none new" in again.stdout and "already configured as" in again.stdout
@@ -190,9 +199,15 @@ def test_export_to_a_file_lists_what_others_can_subscribe_to(tmp_path: Path) -> 
     cfg = demo_config(tmp_path, extra_sources=WEB)
     done = cli("-c", str(cfg), "export-opml", "-o", str(tmp_path / "out.opml"))
     assert done.returncode == 0, done.stderr
-    assert done.stdout == f"wrote 2 source(s) to {tmp_path / 'out.opml'}\n"
-    found = opml.parse((tmp_path / "out.opml").read_bytes())
-    assert found == [
+    assert done.stdout == f"wrote 4 source(s) to {tmp_path / 'out.opml'}\n"
+    data = (tmp_path / "out.opml").read_bytes()
+    assert opml.parse(data) == [
+        # local file: sources: not their path, the site's feed of their channel
+        opml.OpmlSource("新浪财经－国內", DEMO_CHANNELS[0], ("金融", "新浪财经")),
+        opml.OpmlSource("证券时报网－快讯", DEMO_CHANNELS[1], ("金融", "证券时报网")),
         opml.OpmlSource("路透中文", "https://cn.reuters.example/rss", ("外媒",)),
         opml.OpmlSource("Caixin", "https://caixin.example/feed.xml?x=1", ()),
-    ], "local file: sources are left out"
+    ]
+    assert b"file:" not in data and b"sina-china.xml" not in data
+    # what the site publishes as sources.opml
+    assert data == sources_opml.document(config.load(cfg))

@@ -240,9 +240,9 @@ def test_publish_renders_only_categories_that_changed(
     rendered: list[str] = []
     real_render_rss = formats.render_rss
 
-    def counting_render_rss(articles, title, rel, settings):  # type: ignore[no-untyped-def]
+    def counting_render_rss(articles, title, rel, *rest):  # type: ignore[no-untyped-def]
         rendered.append(rel)
-        return real_render_rss(articles, title, rel, settings)
+        return real_render_rss(articles, title, rel, *rest)
 
     monkeypatch.setattr(formats, "render_rss", counting_render_rss)
 

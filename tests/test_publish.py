@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import email.utils
 import io
 import json
 import os
@@ -10,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 from zoneinfo import ZoneInfo
 
 import feedparser
@@ -21,12 +22,13 @@ from lxml import etree
 
 from aggregator import outputs
 from aggregator.models import OutputSettings, StoredArticle
-from aggregator.outputs import article_pages, completeness, formats
+from aggregator.outputs import article_pages, completeness, formats, sources_opml
 from aggregator.outputs.archives import FH_NS, is_full_archive
 from aggregator.outputs.feeds import category_slug
 from aggregator.outputs.formats import ATOM_NS, FeedDoc, render_atom, render_json, render_rss
+from aggregator.store import Store
 from aggregator.workers import Workers
-from tests.published import BASE, Publisher, make_article, mobile_copy
+from tests.published import BASE, T0, Publisher, make_article, mobile_copy
 
 Make = Callable[..., Publisher]
 
@@ -152,10 +154,11 @@ def test_each_entry_is_rendered_once_and_documents_stay_byte_identical(
     arts = p.stored()
     revised = replace(arts[3], title="长江航运：" + arts[3].title, alt_titles=("旧标题",))
     out = p.settings.output
-    doc = FeedDoc("t & <x>", "archive/2.atom", "feed.atom", (("prev-archive", "a/1.atom"),), True)
+    links = (("prev-archive", "a/1.atom"),)
+    doc = FeedDoc("t & <x>", "archive/2.atom", "feed.atom", links, True, empty_updated=p.now)
     render = {
         "atom": lambda some: render_atom(some, doc, out),
-        "rss": lambda some: render_rss(some, "t", "feed.rss", out),
+        "rss": lambda some: render_rss(some, "t", "feed.rss", out, p.now),
         "json": lambda some: render_json(some, "t", "feed.json", out),
     }
     cases = [arts[:5], arts[3:9], arts[9:1:-1], [arts[0]], [], arts, [revised, *arts[4:7]]]
@@ -456,10 +459,40 @@ def test_changed_sources_rewrite_only_the_opml(publisher: Make) -> None:
     changed = {path.relative_to(p.dir).as_posix() for path in p.publish()}
     assert changed == {"sources.opml"}
     opml = etree.parse(str(p.dir / "sources.opml")).getroot()
-    # A file: source is nobody else's to subscribe to; a native one is a JSON API, no feed.
-    (outline,) = opml.iter("outline")
-    assert outline.get("xmlUrl") == "https://rsshub.example/sina?limit=5"  # no secrets
-    assert outline.get("text") == "新浪财经－国內" and outline.get("category") == "/金融"
+    feed, by_file, by_api = opml.iter("outline")
+    assert feed.get("xmlUrl") == "https://rsshub.example/sina?limit=5"  # no secrets
+    assert feed.get("text") == "新浪财经－国內" and feed.get("category") == "/金融"
+    assert feed.get("htmlUrl") is None
+    # A file: source is nobody else's to read, a native one is a JSON API: each is listed
+    # as this site's feed of its channel (and the channel's page).
+    for outline, name in ((by_file, "本地"), (by_api, "新浪财经－宏观经济")):
+        assert outline.get("text") == name and outline.get("category") == "/金融"
+        slug = category_slug(name)
+        assert outline.get("xmlUrl") == BASE + quote(f"categories/{slug}.atom")
+        assert outline.get("htmlUrl") == BASE + quote(f"categories/{slug}.html")
+
+
+def test_sources_opml_of_the_default_config_lists_every_channel_s_feed(tmp_path: Path) -> None:
+    """The default config reads Sina natively: none of its URLs is a feed, so each source
+    is listed as the site's feed of its channel — and that is the feed the site writes."""
+    from aggregator import config
+
+    conf = config.load(Path(__file__).parents[1] / "config" / "aggregator.toml")
+    assert conf.sources and all(s.kind != "feed" for s in conf.sources)
+    conf = replace(conf, output=replace(conf.output, dir=tmp_path / "public"))
+    outlines = etree.fromstring(sources_opml.document(conf)).findall("body/outline")
+    assert [o.get("text") for o in outlines] == [s.name for s in conf.sources]
+    base = conf.output.base_url
+    store = Store(tmp_path / "db", conf.dedup)
+    try:
+        channel = conf.sources[3]
+        store.upsert([make_article(1, categories=("金融", channel.name))], T0)
+        outputs.publish(conf, store, now=T0)
+    finally:
+        store.close()
+    feed = next(o.get("xmlUrl") or "" for o in outlines if o.get("text") == channel.name)
+    assert feed.startswith(base) and (tmp_path / "public" / unquote(feed[len(base) :])).is_file()
+    assert (tmp_path / "public" / "sources.opml").read_bytes() == sources_opml.document(conf)
 
 
 @pytest.mark.slow  # a 10 M character body: 10 s here
@@ -594,6 +627,91 @@ def test_an_empty_store_publishes_no_archive_page(publisher: Make) -> None:
     p.publish()
     assert not (p.dir / "archive" / "1.atom").exists(), "the deleted article's page goes"
     assert prev_archive(p) == []
+
+
+def _heads(p: Publisher, stem: str = "feed") -> tuple[str, str]:
+    """The Atom feed's `updated` and the RSS channel's lastBuildDate of a feed set."""
+    atom = etree.parse(str(p.dir / f"{stem}.atom")).getroot()
+    rss = etree.parse(str(p.dir / f"{stem}.rss")).getroot()
+    return atom.findtext(f"{A}updated") or "", rss.findtext("channel/lastBuildDate") or ""
+
+
+def _dated(when: datetime) -> tuple[str, str]:
+    return when.isoformat(), email.utils.format_datetime(when)
+
+
+def test_an_empty_store_dates_its_feed_by_its_first_publish_and_keeps_that_date(
+    publisher: Make, atom_schema: etree.RelaxNG
+) -> None:
+    """Not a made-up 2000-01-01: the feed has been as it is since the store's first
+    publish, and says so at every later publish (byte-identical while nothing changes)."""
+    p = publisher(0)
+    first = p.now.replace(microsecond=0)
+    p.publish()
+    assert _heads(p) == _dated(first)
+    assert atom_schema.validate(etree.parse(str(p.dir / "feed.atom")))
+    before = snapshot(p.dir)
+    p.now += timedelta(hours=5)
+    (p.dir / "feed.rss").unlink()  # a full publish of the feeds, hours later
+    p.publish()
+    assert snapshot(p.dir) == before
+    reopened = Store(p.settings.storage_path, p.settings.dedup)  # the date is stored
+    try:
+        (p.dir / "feed.atom").unlink()
+        outputs.publish(p.settings, reopened, now=p.now + timedelta(days=3))
+        assert snapshot(p.dir) == before
+    finally:
+        reopened.close()
+
+
+def test_a_feed_emptied_by_deletions_is_dated_by_the_last_one(
+    publisher: Make, atom_schema: etree.RelaxNG
+) -> None:
+    p = publisher(0)
+    one, two = make_article(1), make_article(2)  # in different channels
+    p.add(one)
+    p.add(two, now=p.now + timedelta(minutes=3))
+    p.publish()
+    channel = category_slug(two.categories[-1])
+    deleted = p.now + timedelta(hours=1, microseconds=250)
+    assert p.store.delete(two.link, deleted) is not None
+    p.now += timedelta(hours=2)
+    p.publish()
+    # the channel feed lost its only article: dated by that deletion, not the publish
+    assert _heads(p, f"categories/{channel}") == _dated(deleted)
+    assert p.store.delete(one.link, deleted + timedelta(minutes=1)) is not None
+    p.now += timedelta(hours=2)
+    p.publish()
+    assert _heads(p) == _dated(deleted + timedelta(minutes=1))
+    assert _heads(p, f"categories/{category_slug('金融')}") == _dated(
+        deleted + timedelta(minutes=1)
+    )
+    for path in [p.dir / "feed.atom", *(p.dir / "categories").glob("*.atom")]:
+        assert atom_schema.validate(etree.parse(str(path))), path
+
+
+def test_an_empty_archive_tail_is_dated_by_the_article_that_filled_the_page_before(
+    publisher: Make, atom_schema: etree.RelaxNG
+) -> None:
+    p = publisher(0, archive_size=2)
+    last = make_article(2, published=T0 - timedelta(days=2))  # older than the first
+    p.add(make_article(1, published=T0))
+    p.add(last, now=p.now + timedelta(minutes=9))
+    p.now += timedelta(hours=1)
+    p.publish()
+    tail = etree.parse(str(p.dir / "archive" / "2.atom"))
+    assert tail.getroot().find(f"{A}entry") is None
+    # its date, not its arrival: the same input gives the same bytes whenever it is run
+    assert tail.getroot().findtext(f"{A}updated") == last.published.isoformat()
+    assert atom_schema.validate(tail)
+
+
+def test_a_feed_without_entries_needs_a_date_given() -> None:
+    doc = FeedDoc("t", "feed.atom", "feed.atom")
+    with pytest.raises(ValueError, match="no entries"):
+        render_atom([], doc, make_settings_output())
+    with pytest.raises(ValueError, match="no entries"):
+        render_rss([], "t", "feed.rss", make_settings_output())
 
 
 def test_archive_pages_feeds_and_pages_removed_by_hand_come_back(
@@ -1200,6 +1318,22 @@ def test_an_entry_written_directly_holds_the_bytes_feedgen_and_lxml_give_it(
             assert data is None
             continue
         assert data is None or [data] == pieces
+
+
+def test_an_outlet_that_sanitizes_to_nothing_is_left_to_feedgen(publisher: Make) -> None:
+    """A DEL-only outlet: feedgen's path writes an empty <source> title; the direct
+    writers, which would write none, decline it (found by the property above)."""
+    p = publisher(1)
+    a = replace(p.stored()[0], outlet="\x7f")
+    assert formats._atom_entry(a) is None and formats._rss_item(a) is None
+    out, doc = p.settings.output, FeedDoc("t", "feed.atom", "feed.atom")
+    direct = (render_atom([a], doc, out), render_rss([a], "t", "feed.rss", out))
+    formats._entries.clear()
+    formats.DIRECT = False
+    try:
+        assert direct == (render_atom([a], doc, out), render_rss([a], "t", "feed.rss", out))
+    finally:
+        formats.DIRECT = True
 
 
 def test_the_usual_article_s_entries_are_written_directly(publisher: Make) -> None:

@@ -26,8 +26,8 @@ def store(tmp_path: Path) -> Iterator[Store]:
     s.close()
 
 
-def find(store: Store, q: str, before: int | None = None) -> list[str]:
-    return [h.title for h in search.search(store.db, parse_query(q), before).hits]
+def find(store: Store, q: str) -> list[str]:
+    return [h.title for h in search.search(store.db, parse_query(q)).hits]
 
 
 def test_any_substring_of_text_or_title_is_found(store: Store) -> None:
@@ -47,20 +47,71 @@ def test_any_substring_of_text_or_title_is_found(store: Store) -> None:
     assert find(store, "不存在的词语") == []
 
 
-def test_newest_first_and_paged(store: Store) -> None:
+def test_title_matches_first_then_newest_published_not_arrival(store: Store) -> None:
+    """The best match first (every term in the title), then the rest; within each, the
+    newest published first — whatever order the articles arrived in."""
+
+    def add(n: int, title: str, text: str, hours: int) -> str:
+        a = art(
+            f"https://example.com/{n}",
+            title=title,
+            text=text,
+            published=NOW - timedelta(hours=hours),
+        )
+        store.upsert([a], NOW + timedelta(minutes=n))  # arrival: n
+        return title
+
+    old_title = add(1, "长江港口吞吐量创新高", "正文说了别的事情。", hours=30)
+    newest_body = add(2, "今日要闻", "长江港口吞吐量同比增长。", hours=1)
+    split = add(3, "长江航运快讯", "港口吞吐平稳，吞吐量持平。", hours=2)  # terms apart: body rank
+    older_body = add(4, "一周回顾", "提到长江港口吞吐量的旧闻。", hours=20)
+    new_title = add(5, "长江港口吞吐量再创新高", "正文。", hours=3)
+    add(6, "无关新闻", "完全无关的内容。", hours=0)
+    ranked = [new_title, old_title, newest_body, older_body]
+    assert find(store, "港口吞吐量") == ranked
+    assert find(store, "长江港口吞吐量") == ranked
+    assert find(store, "长江 吞吐量") == [new_title, old_title, newest_body, split, older_body]
+    assert find(store, "港口 长江") == [new_title, old_title, newest_body, split, older_body]
+
+
+def test_a_scan_is_newest_published_first(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    for n, hours in enumerate([5, 1, 9, 3]):
+        title = f"芯片新闻{n}" if n == 2 else f"新闻{n}"
+        text = f"第{n}条，芯片。"
+        a = art(
+            f"https://example.com/{n}",
+            title=title,
+            text=text,
+            published=NOW - timedelta(hours=hours),
+        )
+        store.upsert([a], NOW)
+    monkeypatch.setattr(search, "MAX_EXPANSION", 0)  # every short term scanned
+    results = search.search(store.db, parse_query("芯片"))
+    assert [h.title for h in results.hits] == ["新闻1", "新闻3", "新闻0", "芯片新闻2"]
+    assert not results.ranked  # too common to rank: the page says newest first only
+    assert search.search(store.db, parse_query("芯片新闻")).ranked
+
+
+def test_pages_follow_the_order(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A first poll stores a list newest first: arrival is the reverse of publication.
     for i in range(PAGE + 5):
         a = art(
-            f"https://example.com/{i}", title=f"第{i}号公告", text=f"公告正文编号{i}，内容{i * 7}"
+            f"https://example.com/{i}",
+            title=f"第{i}号公告",
+            text=f"公告正文编号{i}，内容{i * 7}",
+            published=NOW - timedelta(minutes=i),
         )
-        store.upsert([a], NOW + timedelta(minutes=i))
-    first = search.search(store.db, parse_query("公告正文"))
-    assert [h.title for h in first.hits] == [f"第{i}号公告" for i in range(PAGE + 4, 4, -1)]
-    assert first.next_before is not None
-    rest = search.search(store.db, parse_query("公告正文"), first.next_before)
-    assert [h.title for h in rest.hits] == [f"第{i}号公告" for i in range(4, -1, -1)]
-    assert rest.next_before is None
-    short = search.search(store.db, parse_query("公告"))  # the fallback pages the same way
-    assert len(short.hits) == PAGE and short.next_before == first.next_before
+        store.upsert([a], NOW)
+    newest = [f"第{i}号公告" for i in range(PAGE + 5)]
+    for q in ("公告正文", "公告"):  # through the index; through its vocabulary
+        first = search.search(store.db, parse_query(q))
+        assert [h.title for h in first.hits] == newest[:PAGE] and first.next_start == PAGE
+        rest = search.search(store.db, parse_query(q), first.next_start)
+        assert [h.title for h in rest.hits] == newest[PAGE:] and rest.next_start is None
+    monkeypatch.setattr(search, "MAX_EXPANSION", 0)  # a scan pages the same way
+    first = search.search(store.db, parse_query("公告"))
+    rest = search.search(store.db, parse_query("公告"), first.next_start or 0)
+    assert [h.title for h in (*first.hits, *rest.hits)] == newest
 
 
 def test_match_is_shown_in_context(store: Store) -> None:

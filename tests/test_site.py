@@ -304,7 +304,8 @@ def test_search_page(settings: Settings, store: Store, served: Served) -> None:
     for href in links:  # every hit links to its page on the site, which exists
         assert (settings.output.dir / unquote(href)).is_file()
     assert "<mark>各不相同的内容</mark>" in r.text
-    more = next(a.get("href") for a in doc.iter("a") if a.text == "更早的结果")
+    assert "标题里都有的在前，其次按发布时间，最新的在前" in r.text  # the order, said
+    more = next(a.get("href") for a in doc.iter("a") if a.text == "更多结果")
     older = client.get("/" + (more or ""))
     assert older.status_code == 200 and older.text.count('href="articles/') == 5
     assert client.get("/search", params={"q": "第0条"}).text.count('href="articles/') == 1
@@ -332,7 +333,7 @@ def test_search_echo_is_escaped_and_bounded(
     assert r.status_code == 200 and "港" * 101 not in r.text and "只搜索了前" in r.text
     r = client.get("/search")
     assert r.status_code == 200 and 'name="q"' in r.text and "没有找到" not in r.text
-    assert client.get("/search?q=%FF%FE&before=x").status_code == 200  # bad UTF-8, bad number
+    assert client.get("/search?q=%FF%FE&start=x").status_code == 200  # bad UTF-8, bad number
     assert client.head("/search?q=港口").status_code == 200
 
 

@@ -11,11 +11,13 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, TypedDict
 
 from .. import __version__
 from ..atomic import fsync_all
+from ..dates import utcnow
 from ..models import Settings
 from ..progress import Progress
 from . import completeness
@@ -78,6 +80,7 @@ def publish(
     *,
     progress: bool = False,
     skipped: list[Skipped] | None = None,
+    now: datetime | None = None,
 ) -> list[Path]:
     """Bring every output up to date with the store; return the files written or removed.
 
@@ -89,7 +92,8 @@ def publish(
     writers off until this returns (workers read the store while it runs). `progress`:
     show the documents written on a terminal (a first backfill writes thousands).
     The articles left out because they could not be rendered are added to `skipped` and
-    recorded (`skip_report`) for /healthz and `status`.
+    recorded (`skip_report`) for /healthz and `status`. `now`: the time of this publish
+    (the clock's by default), which dates a feed of an empty store.
     """
     generation = str(store.generation())
     setups = {o.name: f"{__version__} {o.setup(settings)}" for o in OUTPUTS}
@@ -108,7 +112,10 @@ def publish(
     dirty = frozenset(store.dirty_categories())
     changed: list[Path] = []
     left_out: list[Skipped] = []
-    contexts = {o.name: Context(settings, store, full[o.name], dirty, changed) for o in OUTPUTS}
+    when = now if now is not None else utcnow()
+    contexts = {
+        o.name: Context(settings, store, full[o.name], dirty, changed, when) for o in OUTPUTS
+    }
     plans = [(o, o.plan(contexts[o.name])) for o in OUTPUTS]
     shown = Progress("publishing", sum(len(jobs) for _, jobs in plans)) if progress else None
     background = _Renders(

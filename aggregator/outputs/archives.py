@@ -6,14 +6,15 @@ Page k+1 is the partial tail (0..size-1 articles, no `fh:archive`); it is rewrit
 fills. Subscription documents point at the tail with `prev-archive`, so following
 `prev-archive` from any subscription document reaches every article exactly once.
 Changing `archive_size` needs a fresh `archive/` folder. While the store is empty there is
-no archive page (nothing to reach; its `updated` could only be made up) and the feeds link
-none.
+no archive page (nothing to reach) and the feeds link none; a tail with no article yet (the
+page before it just filled) is dated by the publisher (`Context.empty_updated`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from ..models import OutputSettings, Settings
@@ -32,6 +33,7 @@ class ArchiveJob:
 
     n: int
     full: bool
+    empty_updated: datetime | None = None  # its `updated` if it renders no article (FeedDoc)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,15 +73,18 @@ class Archives(Output):
         stale = _stale_full_pages(folder, full)
         if ctx.full:
             stale = sorted({*stale, *(n for n in range(1, full + 1) if not _exists(folder, n))})
-        jobs = [ArchiveJob(n, full=True) for n in stale]
-        jobs.append(ArchiveJob(full + 1, full=False))
+        # A page may render no article: a tail not begun yet (the page before it just
+        # filled), or one whose articles were all left out as unrenderable.
+        since = ctx.empty_updated()
+        jobs = [ArchiveJob(n, full=True, empty_updated=since) for n in stale]
+        jobs.append(ArchiveJob(full + 1, full=False, empty_updated=since))
         return jobs
 
     def render(self, view: ArticleView, settings: Settings, job: object) -> Rendered:
         if isinstance(job, NoArchive):
             return []
         assert isinstance(job, ArchiveJob)
-        page = _render_page(view, settings.output, job.n, job.full)
+        page = _render_page(view, settings.output, job)
         return [(f"archive/{job.n}.atom", page)]
 
     def write(self, ctx: Context, job: object, rendered: Rendered) -> None:
@@ -113,7 +118,8 @@ def _head(path: Path) -> bytes:
         return f.read(MARKER_WITHIN)  # pragma: no mutate (is_full_archive reads no more)
 
 
-def _render_page(view: ArticleView, settings: OutputSettings, n: int, full: bool) -> bytes:
+def _render_page(view: ArticleView, settings: OutputSettings, job: ArchiveJob) -> bytes:
+    n, full = job.n, job.full
     size = settings.archive_size
     articles = view.page((n - 1) * size, size)
     links: list[tuple[str, str]] = [("current", "feed.atom")]
@@ -125,5 +131,5 @@ def _render_page(view: ArticleView, settings: OutputSettings, n: int, full: bool
     from .formats import FeedDoc, render_atom  # only when something is rendered
 
     title = f"{settings.title} · archive {n}"
-    doc = FeedDoc(title, f"archive/{n}.atom", "feed.atom", tuple(links), full)
+    doc = FeedDoc(title, f"archive/{n}.atom", "feed.atom", tuple(links), full, job.empty_updated)
     return render_atom(articles, doc, settings)

@@ -17,11 +17,14 @@ import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, Protocol
 from urllib.parse import quote
 
 from ..atomic import write_atomic
+from ..database import iso, parse_dt
+from ..dates import utcnow
 from ..models import OutputSettings, Settings, StoredArticle
 
 if TYPE_CHECKING:
@@ -30,6 +33,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Rendered = list[tuple[str, bytes]]  # (path relative to the output's folder, bytes)
+FIRST_PUBLISH = "first_publish"  # meta key: when an empty store was first published
 
 
 def url(settings: OutputSettings, rel_path: str) -> str:
@@ -72,6 +76,21 @@ class Context:
     full: bool  # its setup changed or its files are gone: plan everything, not just changes
     dirty_categories: frozenset[str]  # categories whose articles changed since the last publish
     changed: list[Path] = field(default_factory=list)  # files written or removed, for fsync
+    now: datetime = field(default_factory=utcnow)  # when this publish runs
+
+    def empty_updated(self) -> datetime:
+        """The `updated` of a feed document with no entries, true and stable: the last
+        change of the store's articles (the one that left the document empty) — the last
+        deletion, or the date of the article stored last (an archive tail not begun) —
+        or, if it never held one, its first publish (recorded: the next ones repeat it)."""
+        last = self.store.last_change()
+        if last is not None:
+            return last
+        first = self.store.get_meta(FIRST_PUBLISH)
+        if first is None:
+            first = iso(self.now.replace(microsecond=0))
+            self.store.set_meta(FIRST_PUBLISH, first)
+        return parse_dt(first)
 
     def put(self, folder: Path, rel: str, data: bytes) -> None:
         """Write one file unless its bytes are unchanged (made durable at the end)."""

@@ -14,6 +14,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from ..models import Settings
@@ -57,6 +58,8 @@ class FeedSetJob:
     title: str
     category: str | None  # None: every article
     archive_tail: str | None  # relative path of the archive tail, linked as prev-archive
+    # Its `updated` if it renders no article: emptied, or every one left out as unrenderable.
+    empty_updated: datetime | None = None
 
 
 def render_feed_set(view: ArticleView, settings: Settings, job: FeedSetJob) -> Rendered:
@@ -65,10 +68,11 @@ def render_feed_set(view: ArticleView, settings: Settings, job: FeedSetJob) -> R
     out = settings.output
     articles = view.recent(out.feed_size, job.category)
     links = (("prev-archive", job.archive_tail),) if job.archive_tail else ()
-    atom = FeedDoc(job.title, f"{job.stem}.atom", f"{job.stem}.atom", links)
+    empty = job.empty_updated
+    atom = FeedDoc(job.title, f"{job.stem}.atom", f"{job.stem}.atom", links, empty_updated=empty)
     return [
         (f"{job.stem}.atom", render_atom(articles, atom, out)),
-        (f"{job.stem}.rss", render_rss(articles, job.title, f"{job.stem}.rss", out)),
+        (f"{job.stem}.rss", render_rss(articles, job.title, f"{job.stem}.rss", out, empty)),
         (f"{job.stem}.json", render_json(articles, job.title, f"{job.stem}.json", out)),
     ]
 
@@ -87,7 +91,8 @@ class Feed(Output):
 
     def plan(self, ctx: Context) -> Sequence[FeedSetJob]:
         out = ctx.settings.output
-        return [FeedSetJob("feed", out.title, None, tail_page(ctx.store, out))]
+        tail = tail_page(ctx.store, out)
+        return [FeedSetJob("feed", out.title, None, tail, ctx.empty_updated())]
 
     def render(self, view: ArticleView, settings: Settings, job: object) -> Rendered:
         assert isinstance(job, FeedSetJob)
@@ -112,10 +117,11 @@ class CategoryFeeds(Output):
         title = ctx.settings.output.title
         in_use = ctx.store.categories()
         emptied = sorted(ctx.dirty_categories.difference(in_use))
+        names = [n for n in [*in_use, *emptied] if ctx.full or n in ctx.dirty_categories]
+        since = ctx.empty_updated() if names else None
         return [
-            FeedSetJob(f"categories/{category_slug(name)}", f"{title} · {name}", name, None)
-            for name in [*in_use, *emptied]
-            if ctx.full or name in ctx.dirty_categories
+            FeedSetJob(f"categories/{category_slug(n)}", f"{title} · {n}", n, None, since)
+            for n in names
         ]
 
     def render(self, view: ArticleView, settings: Settings, job: object) -> Rendered:

@@ -34,8 +34,6 @@ from .base import url
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 JSONFEED_VERSION = "https://jsonfeed.org/version/1.1"
-# The `updated` of a feed with no entries: fixed, so an empty feed is byte-stable too.
-_EMPTY_UPDATED = datetime(2000, 1, 1, tzinfo=UTC)
 _STOCK_SCHEME = sina.STOCK_SCHEME  # an attribute value with nothing to escape
 _IMAGE_TYPES = {".png": "image/png", ".gif": "image/gif", ".webp": "image/webp"}
 
@@ -49,10 +47,17 @@ class FeedDoc:
     feed_id: str  # path whose URL is the feed's atom:id (archive pages share the feed's)
     links: tuple[tuple[str, str], ...] = ()  # extra (rel, relative path) feed links
     archive: bool = False  # full RFC 5005 archive page
+    # The feed's `updated` when it has no entries (else its newest entry's): given by the
+    # publisher (`Context.empty_updated`), as nothing in the document could tell it.
+    empty_updated: datetime | None = None
 
 
-def _feed_updated(articles: Sequence[StoredArticle]) -> datetime:
-    return max((a.updated for a in articles), default=_EMPTY_UPDATED)
+def _feed_updated(articles: Sequence[StoredArticle], empty_updated: datetime | None) -> datetime:
+    if articles:
+        return max(a.updated for a in articles)
+    if empty_updated is None:
+        raise ValueError("a feed with no entries needs the time it became empty")
+    return empty_updated
 
 
 def _utc(dt: datetime) -> datetime:
@@ -208,7 +213,9 @@ def _direct_fields(a: StoredArticle) -> _Fields | None:
     categories = [xml_safe(t) for t in a.categories]
     stocks = [xml_safe(t) for t in a.tags]
     outlet = xml_safe(a.outlet) if a.outlet else None
-    fields = (a.id, title, author, content, link, outlet or "-", *categories, *stocks)
+    # An outlet that sanitizes to "" is an empty field (feedgen's path writes it empty).
+    shown = "-" if outlet is None else outlet
+    fields = (a.id, title, author, content, link, shown, *categories, *stocks)
     if not all(fields) or xml_safe(a.id) != a.id or max(map(len, fields)) > _DIRECT_MAX:
         return None
     return _Fields(title, author, content, link, categories, stocks, outlet)
@@ -332,7 +339,7 @@ def _cut(layout: _Layout, whole: bytes, count: int) -> list[bytes] | None:
 
 def render_atom(articles: Sequence[StoredArticle], doc: FeedDoc, settings: OutputSettings) -> bytes:
     """An Atom 1.0 document of `articles`, in the given order."""
-    updated = _feed_updated(articles)
+    updated = _feed_updated(articles, doc.empty_updated)
     return _document(_ATOM, articles, lambda some: _atom(some, doc, settings, updated), _atom_entry)
 
 
@@ -374,10 +381,15 @@ def _add_atom_extras(root: Any, articles: Sequence[StoredArticle], archive: bool
 
 
 def render_rss(
-    articles: Sequence[StoredArticle], title: str, self_path: str, settings: OutputSettings
+    articles: Sequence[StoredArticle],
+    title: str,
+    self_path: str,
+    settings: OutputSettings,
+    empty_updated: datetime | None = None,
 ) -> bytes:
-    """An RSS 2.0 document of `articles`, in the given order."""
-    updated = _feed_updated(articles)
+    """An RSS 2.0 document of `articles`, in the given order (`empty_updated`: its
+    lastBuildDate when it has none, see `FeedDoc`)."""
+    updated = _feed_updated(articles, empty_updated)
     return _document(
         _RSS, articles, lambda some: _rss(some, title, self_path, settings, updated), _rss_item
     )

@@ -280,7 +280,7 @@ def render_search(
     settings: OutputSettings,
     results: search.Results | None,
     query: search.Query,
-    before: int | None,
+    start: int,
 ) -> bytes:
     hits = []
     next_href = ""
@@ -297,8 +297,8 @@ def render_search(
                     "snippet": _marked(h.snippet),
                 }
             )
-        if results.next_before is not None:
-            next_href = "search?" + urlencode({"q": query.text, "before": results.next_before})
+        if results.next_start is not None:
+            next_href = "search?" + urlencode({"q": query.text, "start": results.next_start})
     return _render(
         "search.html",
         settings,
@@ -308,7 +308,8 @@ def render_search(
         cut=query.cut,
         hits=hits,
         partial=bool(results and results.partial),
-        before=before,
+        ranked=results is None or results.ranked,
+        start=start,
         next_href=next_href,
         feeds=_feeds(pages.ALL),
     )

@@ -1,7 +1,10 @@
 """sources.opml: the configured sources as OPML 2.0, so a reader can subscribe to them all.
 
-It depends on the configuration only: rendered again when the sources change, not when the
-articles do (its `setup` is the sources).
+A source no reader can read (a native Sina kind's JSON API, a local file) is listed as this
+site's feed of its channel (`categories/<slug>.atom`, the channel being the source's name),
+so the default all-native config lists every channel, not nothing. It depends on the
+configuration only: rendered again when the sources or the site change, not when the
+articles do (its `setup`). `aggregator export-opml` writes the same document.
 """
 
 from __future__ import annotations
@@ -10,8 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..models import Settings
-from .base import ArticleView, Context, Output, Rendered
+from ..models import Settings, Source
+from .base import ArticleView, Context, Output, Rendered, url
 
 PATH = "sources.opml"
 
@@ -25,7 +28,7 @@ class SourcesOpml(Output):
     name = "sources-opml"
 
     def setup(self, settings: Settings) -> str:
-        return repr((settings.output.title, settings.sources))
+        return repr((settings.output.title, settings.output.base_url, settings.sources))
 
     def intact(self, settings: Settings) -> bool:
         return (settings.output.dir / PATH).is_file()
@@ -37,6 +40,17 @@ class SourcesOpml(Output):
         return [OpmlJob()] if ctx.full else []
 
     def render(self, view: ArticleView, settings: Settings, job: object) -> Rendered:
-        from .. import opml  # see outputs/__init__
+        return [(PATH, document(settings))]
 
-        return [(PATH, opml.render(settings.sources, f"{settings.output.title} · sources"))]
+
+def document(settings: Settings) -> bytes:
+    """The sources as OPML: each by its own feed URL, or by this site's feed of its channel."""
+    from .. import opml  # see outputs/__init__
+    from .feeds import category_slug
+    from .html import category_path
+
+    def republished(source: Source) -> tuple[str, str]:
+        feed = f"categories/{category_slug(source.name)}.atom"
+        return url(settings.output, feed), url(settings.output, category_path(source.name))
+
+    return opml.render(settings.sources, f"{settings.output.title} · sources", republished)
