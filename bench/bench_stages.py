@@ -16,8 +16,13 @@ and published in this one process, one stage after the other, each stage's CPU t
 
 Sums are CPU per entry; the stages add up to about the CPU of a whole `aggregator once`
 less its start-up, HTTP and hand-offs between processes. The file writes' share varies
-with the kernel's state (creating 6,000 files in fresh folders costs 0.2–2 s of system
-time from one run to the next).
+with the kernel's state, so their system time is shown on its own: on this machine's ext4,
+which has no journal, creating a file right after many others were deleted on the file
+system (by anyone: test suites, benches, this bench's previous round) makes the kernel's
+inode allocator step over each recently deleted inode of its block group (`perf`:
+`__ext4_new_inode` → `find_inode_bit` → `recently_deleted`), ~0.3 ms per file instead of
+~0.03, until those inodes are written back and old enough. The output written first (the
+posts) pays most of it.
 """
 
 from __future__ import annotations
@@ -52,18 +57,24 @@ BASE_URL = "http://127.0.0.1:1"
 
 
 class Clock:
-    """CPU seconds per label; `wrap` times every call of a function under a label."""
+    """CPU seconds per label; `wrap` times every call of a function under a label (and,
+    with `system`, the kernel's share of it under "<label>, system")."""
 
     def __init__(self) -> None:
         self.spent: defaultdict[str, float] = defaultdict(float)
 
-    def wrap(self, label: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+    def wrap(
+        self, label: str, fn: Callable[..., Any], *, system: bool = False
+    ) -> Callable[..., Any]:
         def timed(*args: Any, **kwargs: Any) -> Any:
             start = time.process_time()
+            kernel = os.times().system if system else 0.0
             try:
                 return fn(*args, **kwargs)
             finally:
                 self.spent[label] += time.process_time() - start
+                if system:
+                    self.spent[f"{label}, system"] += os.times().system - kernel
 
         return timed
 
@@ -103,7 +114,7 @@ def one_round(folder: Path) -> tuple[int, dict[str, float]]:
             patched.append((o, method, real))
             setattr(o, method, clock.wrap(f"publish: {o.name} {method}", real))
     real_write = base.write_atomic
-    base.write_atomic = clock.wrap("publish: of which file writes", real_write)
+    base.write_atomic = clock.wrap("publish: of which file writes", real_write, system=True)
     try:
         clock.wrap("publish (all)", outs.publish)(settings, store, None)
     finally:

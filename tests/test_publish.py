@@ -1269,6 +1269,43 @@ def test_when_the_workers_fail_the_rest_is_rendered_here(
     )
 
 
+def test_what_is_rendered_here_after_the_workers_failed_still_reports_what_it_left_out(
+    publisher: Make, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once a worker failed, the job it could not take and every job after it render in
+    this process: an article they cannot render is left out and reported as it would be
+    by a worker."""
+    from dataclasses import dataclass
+
+    from aggregator.models import Source
+
+    @dataclass(frozen=True)
+    class Unsendable(Source):
+        hook: object = None
+
+    class Pooled(_Listing):
+        name = "listing-pooled"
+        in_workers = True
+
+    src = Unsendable("宏观", "https://rsshub.example/macro", ("金融",), "新浪财经", 300.0)
+    src = replace(src, hook=lambda: None)  # a lambda cannot be pickled: the submit fails
+    monkeypatch.setattr(outputs, "PARALLEL_JOBS", 1)
+    monkeypatch.setattr(outputs, "OUTPUTS", (*outputs.OUTPUTS, Pooled()))
+    p = publisher(3)
+    p.add(make_article(3, title="坏的"))
+    (bad,) = [a for a in p.stored() if a.title == "坏的"]
+    p.settings = replace(p.settings, sources=(src,))
+    left_out: list[outputs.Skipped] = []
+    pool = Workers(1)
+    try:
+        outputs.publish(p.settings, p.store, pool, skipped=left_out)
+    finally:
+        pool.close()
+    assert {(s.output, s.id) for s in left_out} == {("listing-pooled", bad.id)}
+    assert outputs.skip_report(p.store)["by_output"] == {"listing-pooled": 1}
+    assert (p.dir / "金融.txt").read_text().count("\n") == 3 * 3  # 3 good articles, 3 views
+
+
 # Text with what XML escapes, what lxml refuses and xml_safe drops, CJK and beyond the BMP.
 _XML_TEXT = st.text(st.sampled_from(list("a 中文&<>\"'\r\n\t\x0b\x85\x7f\ufffe😀]")), max_size=12)
 
@@ -1303,12 +1340,13 @@ def test_an_entry_written_directly_holds_the_bytes_feedgen_and_lxml_give_it(
 ) -> None:
     """The Atom entries and RSS items written without feedgen are the ones feedgen and lxml
     serialize, byte for byte; an article they would render otherwise (an empty field, an id
-    lxml refuses) is left to them."""
+    lxml refuses) is left to them. JSON Feed items are the ones `json.dumps` indents."""
     out = make_settings_output()
     doc = FeedDoc("t", "archive/2.atom", "feed.atom", (("prev-archive", "a/1.atom"),), True)
     cases = (
         (formats._ATOM, formats._atom_entry, lambda: formats._atom([a], doc, out, a.updated)),
         (formats._RSS, formats._rss_item, lambda: formats._rss([a], "t", "f.rss", out, a.updated)),
+        (formats._JSON, formats._json_entry, lambda: formats._json([a], "t", "f.json", out)),
     )
     for layout, direct, whole in cases:
         data = direct(a)
@@ -1351,10 +1389,19 @@ def test_the_usual_article_s_entries_are_written_directly(publisher: Make) -> No
     out = p.settings.output
     doc = FeedDoc("t", "feed.atom", "feed.atom")
     assert all(formats._atom_entry(a) and formats._rss_item(a) for a in arts)
-    direct = (render_atom(arts, doc, out), render_rss(arts, "t", "feed.rss", out))
+    arts[2] = replace(arts[2], alt_titles=("另一个标题", ""), links=())
+
+    def documents() -> tuple[bytes, ...]:
+        return (
+            render_atom(arts, doc, out),
+            render_rss(arts, "t", "feed.rss", out),
+            render_json(arts, "t", "feed.json", out),
+        )
+
+    direct = documents()
     formats._entries.clear()
     formats.DIRECT = False
     try:
-        assert direct == (render_atom(arts, doc, out), render_rss(arts, "t", "feed.rss", out))
+        assert direct == documents()
     finally:
         formats.DIRECT = True

@@ -79,12 +79,35 @@ def _printable(value: Any) -> Any:
     raise TypeError(f"not plain data for a page: {kind.__name__}")
 
 
-def _render(template: str, settings: OutputSettings, root: str, **context: Any) -> bytes:
-    site = {"title": settings.title, "max_query": search.MAX_QUERY}
-    context.setdefault("feeds", [])
-    context.setdefault("q", "")
-    view = {k: _printable(v) for k, v in {"site": site, "root": root, **context}.items()}
+def _render(
+    template: str, settings: OutputSettings, root: str, feeds_of: str, q: str = "", **context: Any
+) -> bytes:
+    """`template` of `context`, at `root`, linking the feeds of list `feeds_of`."""
+    view = {k: _printable(v) for k, v in context.items()}
+    view["site"] = _site(settings.title)
+    view["root"] = _printable(root)
+    view["chrome"] = _chrome(settings.title, root, feeds_of, q)
     return _env().get_template(template).render(view).encode("utf-8")
+
+
+@functools.lru_cache(maxsize=64)
+def _site(title: str) -> Any:
+    return _printable({"title": title, "max_query": search.MAX_QUERY})
+
+
+# What base.html prints around a page's blocks is the same on every page of one list at one
+# root: rendered once (by the same templates, escaping as ever) instead of on each of the
+# thousands of pages a big publish writes. Search pages (another `q` each) are few.
+@functools.lru_cache(maxsize=256)
+def _chrome(title: str, root: str, feeds_of: str, q: str) -> Any:
+    macros = _env().get_template("_chrome.html").module
+    feeds = _printable(_feeds_at(feeds_of, root))
+    at, site = _printable(root), _site(title)
+    return types.SimpleNamespace(
+        links=macros.links(at, feeds),  # type: ignore[attr-defined]
+        search=macros.search(at, _printable(q), site),  # type: ignore[attr-defined]
+        footer=macros.footer(feeds),  # type: ignore[attr-defined]
+    )
 
 
 def assets() -> list[tuple[str, bytes]]:
@@ -122,6 +145,10 @@ def _root(path: str) -> str:
     return "../" * path.count("/")
 
 
+# An article's date is printed on its page and on each list holding it (four lists in a
+# cold ingest of workload A): converted once. Equal datetimes are the same instant, so
+# they print the same Shanghai time whatever their zone.
+@functools.lru_cache(maxsize=8192)
 def _when(dt: datetime) -> tuple[str, str]:
     local = dt.astimezone(_SHANGHAI)
     return local.isoformat(), f"{local:%Y-%m-%d %H:%M}"
@@ -141,19 +168,17 @@ def _feeds_of(name: str) -> tuple[dict[str, str], ...]:
     )
 
 
-# Every page links the feeds of its list: the same few, built once each (never changed:
-# `_rooted` and `_printable` copy them).
-_feeds = functools.lru_cache(maxsize=1024)(_feeds_of)
+@functools.lru_cache(maxsize=1024)
+def _feeds_at(name: str, root: str) -> tuple[dict[str, str], ...]:
+    """The feeds of list `name` as linked from a page at `root`: the same few, built once
+    each (never changed: `_printable` copies them)."""
+    return tuple({**f, "href": root + f["href"]} for f in _feeds_of(name))
 
 
-def _rooted(feeds: Sequence[dict[str, str]], root: str) -> list[dict[str, str]]:
-    return [{**f, "href": root + f["href"]} for f in feeds]
-
-
-def _item(a: ListEntry) -> dict[str, Any]:
+def _item(a: ListEntry, root: str) -> dict[str, Any]:
     iso, when = _when(a.published)
     return {
-        "href": article_path(a.slug),
+        "href": root + article_path(a.slug),
         "title": a.title,
         "cover": a.cover,
         "iso": iso,
@@ -166,8 +191,8 @@ def _outlet(a: StoredArticle | ListEntry) -> str:
     return a.outlet or a.author
 
 
-def _categories(names: Iterable[str]) -> list[dict[str, str]]:
-    return [{"name": n, "href": _category_href(n)} for n in names]
+def _categories(names: Iterable[str], root: str) -> list[dict[str, str]]:
+    return [{"name": n, "href": root + _category_href(n)} for n in names]
 
 
 def _category_href_of(name: str) -> str:
@@ -185,6 +210,7 @@ def render_article(
     settings: OutputSettings, a: StoredArticle, copies: Sequence[tuple[str, str, str]] = ()
 ) -> bytes:
     path = article_path(a.slug)
+    root = _root(path)
     iso, when = _when(a.published)
     updated = a.updated > a.published and a.updated.replace(microsecond=0) != a.published
     updated_iso, updated_when = _when(a.updated)
@@ -198,7 +224,7 @@ def render_article(
         "updated_when": updated_when if updated and updated_when != when else "",
         "outlet": _outlet(a),
         "author": a.author,
-        "categories": _categories(a.categories),
+        "categories": _categories(a.categories, root),
         "tags": list(a.tags),
         "cover": a.cover,
         "show_cover": a.cover is not None and a.cover not in a.content_html,
@@ -207,14 +233,13 @@ def render_article(
         "other_links": [u for u in dict.fromkeys(a.links) if u != a.link],
         "copies": [{"source": s, "link": link, "title": t} for s, link, t in copies],
     }
-    root = _root(path)
     return _render(
         "article.html",
         settings,
         root,
+        pages.ALL,
         a=view,
         canonical=settings.base_url + _href(path),
-        feeds=_rooted(_feeds(pages.ALL), root),
     )
 
 
@@ -233,12 +258,13 @@ def render_list(
         "list.html",
         settings,
         root,
+        name,
         heading=heading,
-        items=[_item(a) for a in articles],
-        categories=_categories(categories),
+        items=[_item(a, root) for a in articles],
+        categories=_categories(categories, root),
         subscribe=name != pages.ALL,
         pager_links=[(label, _href(p), rel) for label, p, rel in pager],
-        feeds=_rooted(_feeds(name), root),
+        feeds=_feeds_at(name, root),
     )
 
 
@@ -251,9 +277,9 @@ def render_empty(
         "empty.html",
         settings,
         "",
+        pages.ALL,
         sources=[_source_row(s) for s in sources],
         live=live,
-        feeds=_feeds(pages.ALL),
     )
 
 
@@ -303,7 +329,8 @@ def render_search(
         "search.html",
         settings,
         "",
-        q=query.text,
+        pages.ALL,
+        query.text,
         query=query.text,
         cut=query.cut,
         hits=hits,
@@ -311,7 +338,6 @@ def render_search(
         ranked=results is None or results.ranked,
         start=start,
         next_href=next_href,
-        feeds=_feeds(pages.ALL),
     )
 
 
