@@ -6,6 +6,7 @@ hash of title and date.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import uuid
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -49,6 +50,8 @@ _ID_NAMESPACE = uuid.UUID("6f1c8a52-3c1e-5b8e-9c52-6a1f0e7d2b10")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
+# Cached: normalize asks for a link's canonical form twice (its url: key, its provenance link).
+@functools.lru_cache(maxsize=256)
 def canonical_url(url: str) -> str | None:
     """https, lowercase host, no default port, no fragment, no tracking parameters."""
     url = url.strip()
@@ -73,6 +76,11 @@ def canonical_url(url: str) -> str | None:
     query.sort()
     path = parts.path or "/"
     return urlunsplit(("https", netloc, path, urlencode(query), ""))
+
+
+def provenance_link(link: str) -> str:
+    """The link as an article's provenance records it: its canonical form when it has one."""
+    return canonical_url(link) or link
 
 
 def title_date_hash(title: str, date_iso: str) -> str:

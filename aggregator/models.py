@@ -115,7 +115,7 @@ class Article:
 
     key: str  # primary identity key: 'sina:<docid>' | 'url:<canonical>' | 'guid:…' | 'hash:…'
     alt_keys: tuple[str, ...]  # other identity keys it is known by (urls, guid)
-    link: str  # canonical absolute link
+    link: str  # absolute link, as published
     title: str
     published: datetime
     date_is_fallback: bool  # True when the feed date was missing/absurd: first-seen time
@@ -125,6 +125,9 @@ class Article:
     text: str
     cover: str | None
     source_name: str
+    # `identity.provenance_link(link)`: computed with the link (normalize, in the worker
+    # that prepares the item), so the store records it without working it out again.
+    canonical_link: str
     editor: str | None = None
     signature: Signature | None = None  # computed off the store's lock (prepare.py)
     limits: tuple[str, ...] = ()  # per-item limits that cut it at ingest (see clean.py)

@@ -12,7 +12,7 @@ from urllib.parse import urljoin, urlsplit
 
 from .clean import clean_html, image_url, is_cover_url
 from .dates import parse_date
-from .identity import identity_keys
+from .identity import identity_keys, provenance_link
 from .models import Article, ParsedEntry, Source
 from .urls import publishable, redact
 from .xmlchars import join_surrogate_refs, xml_safe
@@ -60,6 +60,7 @@ def normalize_entry(entry: ParsedEntry, source: Source, now: datetime) -> Articl
         text=body.text,
         cover=body.cover or _cover_from(entry.image_urls, link or None),
         source_name=source.name,
+        canonical_link=provenance_link(link),
         editor=body.editor,
         limits=limits,
         outlet=clean_title(entry.outlet) or None,

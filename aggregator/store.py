@@ -58,7 +58,7 @@ class _NewRows:
 
     keys: list[tuple[str, int]] = field(default_factory=list)
     links: list[tuple[int, str, str, str]] = field(default_factory=list)
-    categories: list[tuple[str, int]] = field(default_factory=list)
+    categories: list[tuple[str, int, str, str]] = field(default_factory=list)
     dirty: set[str] = field(default_factory=set)
 
     def __bool__(self) -> bool:
@@ -194,9 +194,9 @@ class Store(SourceStates, ListedItems, ChangeTracking):
             "INSERT OR IGNORE INTO article_links (seq, url, source, first_seen) VALUES (?,?,?,?)",
             rows.links,
         )
-        db.executemany(
+        db.executemany(  # a new article's published and id, as its row holds them
             "INSERT OR IGNORE INTO article_categories (category, seq, published, id)"
-            " SELECT ?, seq, published, id FROM articles WHERE seq = ?",
+            " VALUES (?,?,?,?)",
             rows.categories,
         )
         db.executemany(
@@ -289,8 +289,8 @@ class Store(SourceStates, ListedItems, ChangeTracking):
         seq = cur.lastrowid
         assert seq is not None
         pending.keys.extend((k, seq) for k in keys)
-        pending.links.append((seq, canonical_url(a.link) or a.link, a.source_name, seen))
-        pending.categories.extend((c, seq) for c in categories)
+        pending.links.append((seq, a.canonical_link, a.source_name, seen))
+        pending.categories.extend((c, seq, published, aid) for c in categories)
         pending.dirty.update(categories)
         self._to_index[seq] = (seq, a.title, a.text)
         from .dedup import Candidate
@@ -310,10 +310,9 @@ class Store(SourceStates, ListedItems, ChangeTracking):
         )
         keys_added = db.total_changes != before
         before = db.total_changes
-        link = canonical_url(a.link) or a.link
         db.execute(
             "INSERT OR IGNORE INTO article_links (seq, url, source, first_seen) VALUES (?,?,?,?)",
-            (seq, link, a.source_name, iso(now)),
+            (seq, a.canonical_link, a.source_name, iso(now)),
         )
         (cats_json,) = db.execute(
             "SELECT categories FROM articles WHERE seq = ?", (seq,)

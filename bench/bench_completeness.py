@@ -30,7 +30,7 @@ from typing import TypeVar
 
 from aggregator import outputs
 from aggregator.dedup import signature
-from aggregator.identity import identity_keys
+from aggregator.identity import identity_keys, provenance_link
 from aggregator.models import (
     Article,
     DedupSettings,
@@ -65,6 +65,7 @@ def article(i: int, rng: random.Random) -> Article:
         text=text,
         cover=None,
         source_name="新浪财经",
+        canonical_link=provenance_link(link),
     )
     return replace(a, signature=signature(title, text))
 

@@ -76,7 +76,7 @@ import random, sys, time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from aggregator.dedup import signature
-from aggregator.identity import identity_keys
+from aggregator.identity import identity_keys, provenance_link
 from aggregator.models import Article
 from aggregator.store import Store
 
@@ -99,7 +99,8 @@ for i in range(count):
     key, alts = identity_keys(link, link, title, published.isoformat())
     a = Article(key=key, alt_keys=alts, link=link, title=title, published=published,
                 date_is_fallback=False, author="新浪财经", categories=("金融", "新浪财经", source),
-                content_html=bodies[i % len(bodies)], text=text, cover=None, source_name=source)
+                content_html=bodies[i % len(bodies)], text=text, cover=None, source_name=source,
+                canonical_link=provenance_link(link))
     batch.append(replace(a, signature=signature(title, text)))
     if len(batch) == 2000 or i == count - 1:
         store.upsert(batch, now)
@@ -118,7 +119,7 @@ FILL_BULK = """
 import json, random, sys
 from array import array
 from datetime import UTC, datetime, timedelta
-from aggregator.identity import article_id, identity_keys
+from aggregator.identity import article_id, identity_keys, provenance_link
 from aggregator.merge import content_hash
 from aggregator.models import Article
 from aggregator.outputs.posts import post_slug
@@ -154,7 +155,8 @@ for first in range(0, count, 10_000):
         body = bodies[i % len(bodies)]
         a = Article(key=key, alt_keys=alts, link=link, title=title, published=published,
                     date_is_fallback=False, author="新浪财经", categories=tuple(categories),
-                    content_html=body, text="", cover=None, source_name=source)
+                    content_html=body, text="", cover=None, source_name=source,
+                    canonical_link=provenance_link(link))
         aid = article_id(key)
         arts.append((seq, aid, key, post_slug(key, published.strftime("%Y-%m-%d")), link, title,
                      iso, iso, seen, 0, "新浪财经", json.dumps(categories, ensure_ascii=False),

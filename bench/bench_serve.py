@@ -28,7 +28,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from aggregator.identity import identity_keys  # noqa: E402
+from aggregator.identity import identity_keys, provenance_link  # noqa: E402
 from aggregator.metrics import Metrics  # noqa: E402
 from aggregator.models import (  # noqa: E402
     Article,
@@ -69,6 +69,7 @@ def _publish(folder: Path, n: int) -> None:
                 text=body,
                 cover=f"https://n.sinaimg.cn/finance/{i}.jpg",
                 source_name="新浪财经－国內",
+                canonical_link=provenance_link(link),
             )
         )
     settings = Settings(

@@ -38,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from aggregator import outputs
 from aggregator.clean import clean_html
-from aggregator.identity import identity_keys
+from aggregator.identity import identity_keys, provenance_link
 from aggregator.models import (
     Article,
     DedupSettings,
@@ -92,6 +92,7 @@ class Maker:
             text=text,
             cover=None,
             source_name=channel,
+            canonical_link=provenance_link(link),
         )
 
 

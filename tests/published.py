@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from aggregator import outputs
-from aggregator.identity import identity_keys
+from aggregator.identity import identity_keys, provenance_link
 from aggregator.models import (
     Article,
     DedupSettings,
@@ -45,6 +45,7 @@ def make_article(i: int, *, published: datetime | None = None, **changes: object
         text=f"正文{i} 股价上涨 5%",
         cover=f"https://n.sinaimg.cn/finance/{i}.jpg" if i % 4 else None,
         source_name=channel,
+        canonical_link=provenance_link(link),
     )
     return replace(article, **changes)  # type: ignore[arg-type]
 
@@ -54,7 +55,14 @@ def mobile_copy(a: Article) -> Article:
     docid = a.key.removeprefix("sina:")
     link = f"https://finance.sina.cn/2024-03-05/detail-i{docid}.d.html"
     key, alts = identity_keys(link, None, a.title, a.published.isoformat())
-    return replace(a, key=key, alt_keys=alts, link=link, source_name="手机新浪网")
+    return replace(
+        a,
+        key=key,
+        alt_keys=alts,
+        link=link,
+        canonical_link=provenance_link(link),
+        source_name="手机新浪网",
+    )
 
 
 @dataclass
@@ -143,4 +151,5 @@ def art(
         text=text,
         cover=None,
         source_name=source,
+        canonical_link=provenance_link(link),
     )

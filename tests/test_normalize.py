@@ -137,6 +137,16 @@ def test_link_absolutized_or_guid() -> None:
     assert opaque.key == "guid:tag:sina,2021:1"
 
 
+def test_the_provenance_link_travels_with_the_article() -> None:
+    """Worked out where the item is prepared: the store records it as it comes."""
+    tracked = "http://Finance.Sina.com.cn:80/china/doc-iabcdefg1.shtml?utm_source=rss&b=2#c"
+    article = normalize_entry(entry(link=tracked, guid=None), SOURCE, NOW)
+    assert article.link == tracked.replace("Finance.Sina", "finance.sina")  # as published
+    assert article.canonical_link == "https://finance.sina.com.cn/china/doc-iabcdefg1.shtml?b=2"
+    opaque = normalize_entry(entry(link=None, guid="tag:sina,2021:1"), SOURCE, NOW)
+    assert opaque.canonical_link == opaque.link == ""
+
+
 def test_identity_from_identity_module() -> None:
     article = normalize_entry(entry(), SOURCE, NOW)
     assert (article.key, article.alt_keys) == identity_keys(

@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from aggregator import paging, search
-from aggregator.identity import canonical_url
+from aggregator.identity import canonical_url, provenance_link
 from aggregator.models import DedupSettings, ListEntry, SourceState, StoredArticle
 from aggregator.store import Store, UpsertResult
 from tests.published import BODY, NOW, art
@@ -283,7 +283,7 @@ import random, sys
 from datetime import UTC, datetime
 from tests.published import art
 from aggregator import paging, search
-from aggregator.identity import canonical_url
+from aggregator.identity import canonical_url, provenance_link
 from aggregator.store import Store, UpsertResult
 
 s = Store(sys.argv[1])
@@ -686,7 +686,8 @@ def test_a_change_to_an_article_marks_the_closed_list_pages_holding_it(store: St
     # Merged into: another channel's copy of article 0.
     paging.clear(db, paging.dirty(db))
     store.mark_posts_clean(store.all_ids())
-    copy = replace(arts[0], link="https://example.com/0?from=wap", key="url:0-wap")
+    wap = "https://example.com/0?from=wap"
+    copy = replace(arts[0], link=wap, canonical_link=provenance_link(wap), key="url:0-wap")
     copy = replace(copy, source_name="宏观经济", categories=("宏观经济",))
     assert store.upsert([copy], NOW).merged == 1
     assert sorted(paging.dirty(db)) == [(paging.ALL, 1), ("金融", 1)]
