@@ -28,6 +28,7 @@ import sqlite3
 import sys
 import unicodedata
 from array import array
+from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -316,12 +317,51 @@ def _mix(v: int) -> int:
     return v ^ (v >> 31)
 
 
-# Shingle hashing works on whole arrays of unsigned 64-bit ints (numpy): its arithmetic
-# wraps modulo 2**64, which is what `_mix`'s `& _MASK64` does, so `_mix_array` gives the
-# same values as `_mix` applied one by one, without a Python step per shingle. numpy is
-# imported by the functions that compute signatures, not with this module: importing it
-# costs ~50-130 ms of CPU, which a process that only looks signatures up (the store's main
-# process in a pooled ingest) or only folds names never needs to pay.
+# A text's shingles are hashed in one of two ways with the same values (the tests hold
+# both to the scalar definition): numpy arrays of uint64, whose arithmetic wraps modulo
+# 2**64 as `_mix`'s `& _MASK64` does, or "lanes" of one big Python int. numpy signs an
+# article in ~0.2 ms where lanes take ~0.35-0.5, but importing it costs ~125 ms of CPU,
+# ~10 % of a whole `once` whose poll brings one new article (2026-12-01). So a process
+# signs with lanes until it has signed ARRAYS_AFTER articles, then imports numpy (a cold
+# ingest's workers pay ~20 ms of lanes each); a process that only looks signatures up
+# never imports it.
+ARRAYS_AFTER = 100
+_signed = 0  # articles this process has signed with lanes
+
+
+def _use_arrays() -> bool:
+    """Whether to sign this article with numpy (see ARRAYS_AFTER); counts the ones not."""
+    global _signed
+    if _signed >= ARRAYS_AFTER or "numpy" in sys.modules:
+        return True
+    _signed += 1  # a lost increment between threads only delays the switch by one
+    return False
+
+
+@dataclass(frozen=True, slots=True)
+class _Shingled:
+    """What a signature takes from a text's hashed 3-grams."""
+
+    grams: Sequence[int] | Hashes  # every gram's hash in text order, repeats included
+    shingles: int  # distinct grams
+    fp: int  # unsigned SimHash
+    sketch: tuple[int, ...]
+    minima: list[int]  # MinHash bins, densified; empty below MIN_SHINGLES shingles
+
+
+def _shingled(chars: str) -> _Shingled:
+    return _shingled_arrays(chars) if _use_arrays() else _shingled_lanes(chars)
+
+
+# --- numpy
+
+
+def _shingled_arrays(chars: str) -> _Shingled:
+    grams = _gram_hashes(chars)
+    ordered = _distinct(grams)
+    size = len(ordered)
+    minima = _bin_minima(ordered).tolist() if size >= MIN_SHINGLES else []
+    return _Shingled(grams, size, _simhash(ordered), _sketch(ordered), minima)
 
 
 def _mix_array(v: Hashes) -> Hashes:
@@ -331,14 +371,6 @@ def _mix_array(v: Hashes) -> Hashes:
     v = (v ^ (v >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
     v = (v ^ (v >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
     return v ^ (v >> np.uint64(31))
-
-
-def _shingle_hashes(chars: str) -> Hashes:
-    """Distinct 64-bit hashes of the character 3-grams (the whole text if shorter):
-    `_mix` of the 3-gram packed as (a << 42) | (b << 21) | c, ascending."""
-    # `_mix` is a bijection, so hashing every gram and then dropping repeats gives the
-    # hashes of the distinct grams.
-    return _distinct(_gram_hashes(chars))
 
 
 def _gram_hashes(chars: str) -> Hashes:
@@ -383,19 +415,6 @@ def _simhash(hashes: Hashes) -> int:
     return int.from_bytes(np.packbits(2 * ones > n, bitorder="little").tobytes(), "little")
 
 
-def _to_signed(value: int) -> int:
-    return value - (1 << 64) if value >= 1 << 63 else value
-
-
-def _to_unsigned(value: int) -> int:
-    return value & _MASK64
-
-
-def fingerprint(text: str) -> int:
-    """SimHash of the body's character 3-grams after boilerplate removal, as signed int64."""
-    return _to_signed(_simhash(_shingle_hashes(_body_chars(text))))
-
-
 @cache
 def _bins() -> tuple[Hashes, npt.NDArray[np.int64]]:
     """Each bin's lower edge, and its number."""
@@ -431,19 +450,6 @@ def _bin_minima(ordered: Hashes) -> Hashes:
     return _mix_array(dense)
 
 
-def _band_keys(minima: Hashes) -> tuple[int, ...]:
-    """Per band: acc = band, then acc = _mix(acc ^ row) for each of its ROWS minima."""
-    # 24 values: Python ints beat array calls at this size.
-    values = minima.tolist()
-    keys = []
-    for band in range(BANDS):
-        acc = band
-        for value in values[band * ROWS : (band + 1) * ROWS]:
-            acc = _mix(acc ^ value)
-        keys.append(_to_signed(acc))
-    return tuple(keys)
-
-
 def _sketch(ordered: Hashes) -> tuple[int, ...]:
     """Bottom-k sketch: the SKETCH_SIZE smallest distinct 32-bit prefixes. The prefixes of
     the smallest hashes are the smallest prefixes, and ``ordered`` is sorted."""
@@ -451,6 +457,140 @@ def _sketch(ordered: Hashes) -> tuple[int, ...]:
 
     prefixes = _distinct(ordered[: SKETCH_SIZE * 2] >> np.uint64(32))
     return tuple(prefixes[:SKETCH_SIZE].tolist())
+
+
+# --- lanes: every value in its own 128-bit lane of one big int, so a shift, a mask or a
+# multiplication by a 64-bit constant acts on all lanes in one C-level operation (a lane's
+# 64x64-bit product fits its 128 bits, so no carry reaches the next lane).
+
+_LANE_BITS = 128
+_LANE_BYTES = _LANE_BITS // 8
+
+
+def _shingled_lanes(chars: str) -> _Shingled:
+    grams = _lane_gram_hashes(chars)
+    ordered = sorted(set(grams))
+    size = len(ordered)
+    # ``ordered`` is sorted: dict.fromkeys keeps the distinct prefixes ascending.
+    sketch = tuple(dict.fromkeys(h >> 32 for h in ordered[: SKETCH_SIZE * 2]))[:SKETCH_SIZE]
+    minima = _lane_bin_minima(ordered) if size >= MIN_SHINGLES else []
+    return _Shingled(grams, size, _lane_simhash(ordered), sketch, minima)
+
+
+def _lanes(value: int, count: int) -> int:
+    """``value`` (< 2**128) repeated in ``count`` lanes."""
+    return int.from_bytes(value.to_bytes(_LANE_BYTES, "little") * count, "little")
+
+
+def _to_lanes(values: Sequence[int]) -> int:
+    """Each value (< 2**128) in its own lane, the first in the lowest."""
+    return int.from_bytes(b"".join(v.to_bytes(_LANE_BYTES, "little") for v in values), "little")
+
+
+def _from_lanes(lanes: int, count: int) -> list[int]:
+    """The low 64 bits of each of ``count`` lanes."""
+    raw = array("Q", lanes.to_bytes(_LANE_BYTES * count, "little"))
+    if sys.byteorder != "little":
+        raw.byteswap()
+    return list(raw[:: _LANE_BYTES // 8])
+
+
+def _mix_lanes(v: int, count: int) -> int:
+    """`_mix` applied to every one of ``count`` lanes (any value that fits a lane: the
+    masks drop what the shifts pull in from the next lane, and `_mix` masks the same way)."""
+    low = _lanes(_MASK64, count)  # keeps each lane's low 64 bits: what `& _MASK64` keeps
+    v = ((v ^ (v >> 30)) & low) * 0xBF58476D1CE4E5B9 & low
+    v = ((v ^ (v >> 27)) & low) * 0x94D049BB133111EB & low
+    return (v ^ (v >> 31)) & low
+
+
+def _lane_gram_hashes(chars: str) -> list[int]:
+    """`_gram_hashes` with lanes."""
+    if len(chars) < SHINGLE_LEN:
+        return [_mix(sum(ord(c) << (21 * i) for i, c in enumerate(chars)))] if chars else []
+    count = len(chars) - SHINGLE_LEN + 1
+    # The code points, one per lane (UTF-32's top byte is always 0: max 0x10FFFF).
+    raw = chars.encode("utf-32-le", "surrogatepass")
+    wide = bytearray(_LANE_BYTES * len(chars))
+    for byte in range(3):
+        wide[byte::_LANE_BYTES] = raw[byte::4]
+    codes = int.from_bytes(wide, "little")
+    # Lane i: (c[i] << 42) | (c[i+1] << 21) | c[i+2] — the next lanes shifted down into it.
+    grams = (codes << 42) | (codes >> (_LANE_BITS - 21)) | (codes >> (2 * _LANE_BITS))
+    grams &= (1 << (_LANE_BITS * count)) - 1  # drop the two incomplete trailing grams
+    return _from_lanes(_mix_lanes(grams, count), count)
+
+
+def _lane_simhash(hashes: Sequence[int]) -> int:
+    """`_simhash` of ``hashes`` laid out as little-endian bytes: column k (every 8th byte
+    from k) holds bits 8k..8k+7 of every hash. Read as one big int, a column ANDed with bit
+    j of every byte has as many bits set as there are hashes with bit 8k+j: 64 AND +
+    popcounts of n-byte ints, no Python step per hash."""
+    n = len(hashes)
+    if not n:
+        return 0
+    raw = array("Q", hashes)
+    if sys.byteorder != "little":
+        raw.byteswap()
+    packed = raw.tobytes()
+    ones = int.from_bytes(b"\x01" * n, "little")
+    masks = [ones << j for j in range(8)]
+    fp = 0
+    for k in range(8):
+        column = int.from_bytes(packed[k::8], "little")
+        for j, mask in enumerate(masks):
+            if 2 * (column & mask).bit_count() > n:
+                fp |= 1 << (8 * k + j)
+    return fp
+
+
+_BIN_EDGES = tuple(b << _BIN_SHIFT for b in range(_BINS))
+
+
+def _lane_bin_minima(ordered: Sequence[int]) -> list[int]:
+    """`_bin_minima` with lanes (a borrowed value may pass 2**64: lanes hold 128 bits)."""
+    size = len(ordered)
+    minima: list[int | None] = []
+    for b, edge in enumerate(_BIN_EDGES):
+        i = bisect_left(ordered, edge)
+        minima.append(ordered[i] if i < size and ordered[i] >> _BIN_SHIFT == b else None)
+    if all(m is None for m in minima):
+        return []
+    dense: list[int] = []
+    for b in range(_BINS):
+        step = 0
+        while (m := minima[(b + step) % _BINS]) is None:
+            step += 1
+        dense.append(m + step)
+    return _from_lanes(_mix_lanes(_to_lanes(dense), _BINS), _BINS)
+
+
+# --- either way
+
+
+def _to_signed(value: int) -> int:
+    return value - (1 << 64) if value >= 1 << 63 else value
+
+
+def _to_unsigned(value: int) -> int:
+    return value & _MASK64
+
+
+def fingerprint(text: str) -> int:
+    """SimHash of the body's character 3-grams after boilerplate removal, as signed int64."""
+    return _to_signed(_shingled(_body_chars(text)).fp)
+
+
+def _band_keys(minima: Sequence[int]) -> tuple[int, ...]:
+    """Per band: acc = band, then acc = _mix(acc ^ row) for each of its ROWS minima."""
+    # 24 values: Python ints beat array calls (and lanes) at this size.
+    keys = []
+    for band in range(BANDS):
+        acc = band
+        for value in minima[band * ROWS : (band + 1) * ROWS]:
+            acc = _mix(acc ^ value)
+        keys.append(_to_signed(acc))
+    return tuple(keys)
 
 
 def _hash64(text: str) -> int:
@@ -476,7 +616,7 @@ def _line_headline(line: str) -> int:
 
 
 def _body_identity(
-    echo: str, stripped: str, chars: str, grams: Hashes, shingles: int
+    echo: str, stripped: str, chars: str, grams: Sequence[int] | Hashes, shingles: int
 ) -> tuple[int, int, int]:
     """(body, lead, rest) of a `Signature`: hashes of the body's word stream ``chars``. The
     lead is what may be an echoed headline: the 【】 echo, or else a short first line;
@@ -498,7 +638,7 @@ def _body_identity(
         return body, 0, 0
     k = len(first_chars)
     # The first k grams hold at most k distinct ones: count the rest's only when in doubt.
-    if shingles - k < BODY_MIN_SHINGLES and _distinct(grams[k:]).size < BODY_MIN_SHINGLES:
+    if shingles - k < BODY_MIN_SHINGLES and len(set(grams[k:])) < BODY_MIN_SHINGLES:
         return body, 0, 0
     return body, _hash64(first_chars), _hash64(chars[k:])
 
@@ -507,17 +647,15 @@ def signature(title: str, text: str) -> Signature:
     """Everything verification needs, computed once per article."""
     echo, stripped = _strip(text)
     chars = _NOT_WORD.sub("", _fold(stripped))
-    grams = _gram_hashes(chars)
-    ordered = _distinct(grams)
-    body, lead, rest = _body_identity(echo, stripped, chars, grams, len(ordered))
-    bands = _band_keys(_bin_minima(ordered)) if len(ordered) >= MIN_SHINGLES else ()
+    hashed = _shingled(chars)
+    body, lead, rest = _body_identity(echo, stripped, chars, hashed.grams, hashed.shingles)
     return Signature(
         title=title,
         key=title_key(title),
-        fp=_simhash(ordered),
-        shingles=len(ordered),
-        sketch=_sketch(ordered),
-        bands=bands,
+        fp=hashed.fp,
+        shingles=hashed.shingles,
+        sketch=hashed.sketch,
+        bands=_band_keys(hashed.minima) if hashed.minima else (),
         body=body,
         lead=lead,
         rest=rest,

@@ -1,7 +1,7 @@
 """The daemon's poll-to-published time at a growing archive (issue 15).
 
 Usage: ``.venv/bin/python bench/bench_daemon.py [--sizes 1000 100000] [--items 5]
-[--interval 5] [--dir DIR]``.
+[--interval 5] [--dir DIR [--reuse]]``.
 
 For each size N the store is built as `bench_incremental.py` builds it (60 sources × 15
 workload-A items through a cold `aggregator once`, N − 900 older articles of the same
@@ -139,6 +139,11 @@ def main() -> None:
         default=10_000,
         help="sizes above this are filled straight into the tables (bench_incremental.py)",
     )
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="take the stores an earlier run (this one or bench_incremental.py) built in --dir",
+    )
     args = parser.parse_args()
     tmp = None
     folder = args.dir
@@ -159,6 +164,7 @@ def main() -> None:
                 ttl_minutes=None,
                 interval=f"{args.interval:g}s",
                 server_port=free_port(),
+                reuse=args.reuse,
             )
             for size in args.sizes
         ]

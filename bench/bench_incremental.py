@@ -1,7 +1,9 @@
 """One new article at a growing archive: does its cost stay flat?
 
 Usage: ``.venv/bin/python bench/bench_incremental.py [--sizes 1000 100000] [--rounds 5]
-[--dir DIR] [--keep]``.
+[--dir DIR [--reuse]] [--bulk-above N]``. With ``--dir`` the stores are kept there, and
+``--reuse`` takes the stores an earlier run left there instead of building them again
+(a 1,000,000 store takes most of an hour to build); ``bench_daemon.py`` takes them too.
 
 For each size N: 60 sources × 15 workload-A items (bench/workload.py) served on 127.0.0.1,
 one cold `aggregator once` (900 articles), then N − 900 older articles of the same
@@ -13,7 +15,9 @@ articles are in the categories 金融 and 新浪财经, so those two feeds hold 
 Then, alternating between the sizes for `--rounds` rounds, one source's feed gets one new
 item (the oldest drops out: same feed sizes) and we time:
 
-- `aggregator once -c CONFIG` as a whole process (59 sources answer 304, one 200);
+- `aggregator once -c CONFIG` as a whole process (59 sources answer 304, one 200): wall
+  time, and CPU (user + system of the process and its children), which the machine's
+  load inflates less;
 - the same in a child running `once.run_once` with `write_outputs` timed inside (publish).
 - `aggregator once` with nothing changed (all 304), and opening the store (start-up).
 
@@ -36,6 +40,7 @@ from pathlib import Path
 from workload import (
     ANCHOR,
     Item,
+    Run,
     _FeedHTTPServer,
     aggregator_cmd,
     build_items,
@@ -237,10 +242,14 @@ def _name(i: int) -> str:
 
 
 def _once(config: Path) -> float:
+    return _once_run(config).wall
+
+
+def _once_run(config: Path) -> Run:
     run = run_measured(aggregator_cmd("once", "-c", str(config)), cwd=config.parent)
     if run.returncode != 0:
         sys.exit(f"aggregator once failed:\n{run.stderr[-3000:]}")
-    return run.wall
+    return run
 
 
 def _python(script: str, *args: str, cwd: Path) -> str:
@@ -258,18 +267,25 @@ def setup(
     ttl_minutes: int | None = 5,
     interval: str = "5m",
     server_port: int = 8080,
+    reuse: bool = False,
 ) -> Setup:
+    """Build the store of `size` articles in `folder`; with `reuse`, take the one an earlier
+    run built there (`--dir`) as it is: its outputs keep the base URL they were published
+    under, and this run's new items come from a seed no earlier run used."""
     import threading
 
+    workdir = folder / f"n{size}"
+    built = workdir / "bench-build.json"  # what the build was made with; runs since
+    reused = reuse and built.exists()
+    record = json.loads(built.read_text()) if reused else {"site_port": server_port, "runs": 0}
     posts = load_corpus()
     items = build_items(posts, N_SOURCES, PER_SOURCE, seed=size)
     # Fresh items come from the same generator, published after everything else.
-    extra = build_items(posts, 1, 2 * rounds + 2, seed=size + 1)[0]
+    extra = build_items(posts, 1, 2 * rounds + 2, seed=size + 1 + 7919 * record["runs"])[0]
     fresh = [replace(it, published=ANCHOR + timedelta(minutes=k)) for k, it in enumerate(extra)]
     server = _FeedHTTPServer(("127.0.0.1", 0), {}, ANCHOR)
     base_url = f"http://127.0.0.1:{server.server_address[1]}"
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    workdir = folder / f"n{size}"
     s = Setup(size, workdir, Path(), server, base_url, items, fresh, workdir / "var/aggregator.db")
     s.ttl_minutes = ttl_minutes
 
@@ -279,7 +295,22 @@ def setup(
 
     server.serve_feeds(s.feeds())
     feeds = [_Feed(i) for i in range(N_SOURCES)]
-    s.config = write_config(workdir, feeds, base_url, interval=interval, server_port=server_port)  # type: ignore[arg-type]
+    s.config = write_config(
+        workdir,
+        feeds,  # type: ignore[arg-type]
+        base_url,
+        interval=interval,
+        server_port=server_port,
+        site_port=record["site_port"],
+    )
+    record["runs"] += 1
+    if reused:
+        built.write_text(json.dumps(record))
+        print(f"size={size}: reusing {s.stored_db} (run {record['runs']})", flush=True)
+        # The feeds' URLs name this run's server: each source is new to the store, so one
+        # untimed poll reads every feed again (finding every item stored already).
+        _once(s.config)
+        return s
     started = time.perf_counter()
     _once(s.config)
     filler = size - N_SOURCES * PER_SOURCE
@@ -287,6 +318,7 @@ def setup(
         script = FILL_BULK if size > bulk_above else FILL
         _python(script, str(s.stored_db), str(filler), str(size), cwd=workdir)
     _once(s.config)  # publishes everything once
+    built.write_text(json.dumps(record))
     print(
         f"size={size}: built in {time.perf_counter() - started:.0f} s,"
         f" db {s.stored_db.stat().st_size / 2**20:.1f} MiB",
@@ -306,6 +338,9 @@ def main() -> None:
         default=200_000,
         help="sizes above this are filled straight into the tables (see FILL_BULK)",
     )
+    parser.add_argument(
+        "--reuse", action="store_true", help="take the stores an earlier run built in --dir"
+    )
     args = parser.parse_args()
     tmp = None
     folder = args.dir
@@ -313,15 +348,21 @@ def main() -> None:
         tmp = tempfile.mkdtemp(prefix="bench-incremental-")
         folder = Path(tmp)
     try:
-        setups = [setup(size, folder, args.rounds, args.bulk_above) for size in args.sizes]
+        setups = [
+            setup(size, folder, args.rounds, args.bulk_above, reuse=args.reuse)
+            for size in args.sizes
+        ]
         whole: dict[int, list[float]] = {s.size: [] for s in setups}
+        cpu: dict[int, list[float]] = {s.size: [] for s in setups}
         publish: dict[int, list[float]] = {s.size: [] for s in setups}
         idle: dict[int, list[float]] = {s.size: [] for s in setups}
         opening: dict[int, list[float]] = {s.size: [] for s in setups}
         for r in range(args.rounds):
             for s in setups:
                 s.one_new_item(2 * r)
-                whole[s.size].append(_once(s.config))
+                run = _once_run(s.config)
+                whole[s.size].append(run.wall)
+                cpu[s.size].append(run.cpu)
                 s.one_new_item(2 * r + 1)
                 out = json.loads(_python(TIMED_ONCE, str(s.config), cwd=s.workdir))
                 publish[s.size].append(out["publish"])
@@ -336,12 +377,15 @@ def main() -> None:
                 f"size={s.size}: one new article:"
                 f" whole `once` {median(whole[s.size]) * 1000:.0f} ms"
                 f" ({median(whole[s.size]) / median(whole[base]):.2f}x),"
+                f" its CPU {median(cpu[s.size]) * 1000:.0f} ms"
+                f" ({median(cpu[s.size]) / median(cpu[base]):.2f}x),"
                 f" publish {median(publish[s.size]) * 1000:.0f} ms"
                 f" ({median(publish[s.size]) / median(publish[base]):.2f}x);"
                 f" all 304: {median(idle[s.size]) * 1000:.0f} ms;"
                 f" opening the store: {median(opening[s.size]) * 1000:.0f} ms;"
                 f" db {db_bytes / s.size:.0f} bytes/article"
                 f" (runs whole {[round(x * 1000) for x in whole[s.size]]},"
+                f" CPU {[round(x * 1000) for x in cpu[s.size]]},"
                 f" publish {[round(x * 1000) for x in publish[s.size]]})",
                 flush=True,
             )

@@ -489,8 +489,12 @@ def write_config(
     interval: str = "5m",
     server_port: int = 8080,
     name: str = "config.toml",
+    site_port: int | None = None,
 ) -> Path:
-    """A config for `aggregator once/run` with storage and output inside `workdir`."""
+    """A config for `aggregator once/run` with storage and output inside `workdir`.
+
+    `site_port`: the port the outputs' base URL names, when not the server's (a store
+    published under one base URL, served by a daemon listening elsewhere)."""
     workdir.mkdir(parents=True, exist_ok=True)
     lines = [
         "[storage]",
@@ -498,7 +502,7 @@ def write_config(
         "",
         "[output]",
         'dir = "public"',
-        f"base_url = {_toml_str(f'http://127.0.0.1:{server_port}/')}",
+        f"base_url = {_toml_str(f'http://127.0.0.1:{site_port or server_port}/')}",
         'title = "新浪财经聚合 (bench)"',
         "",
         "[server]",

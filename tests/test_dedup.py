@@ -157,7 +157,11 @@ SEED_BANDS = (
 )  # fmt: skip
 
 
-def test_signature_of_a_corpus_text_is_pinned() -> None:
+@pytest.mark.parametrize("arrays", [True, False], ids=["numpy", "lanes"])
+def test_signature_of_a_corpus_text_is_pinned(
+    arrays: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(dedup, "_use_arrays", lambda: arrays)
     seed = corpus("seed")
     sig = dedup.signature(seed.title, seed.text)
     assert sig.key == "工信部印发促进中小企业发展规划推动中小企业高质量发展"
@@ -248,13 +252,30 @@ def _scalar_simhash(hashes: list[int]) -> int:
     return sum(1 << i for i in range(64) if 2 * sum(h >> i & 1 for h in hashes) > len(hashes))
 
 
+def _scalar_minima(ordered: list[int]) -> list[int]:
+    """One-permutation MinHash by its definition: per bin the smallest hash, an empty bin
+    borrowing the cyclically next bin's plus the steps, each `_mix`ed."""
+    firsts = {h >> dedup._BIN_SHIFT: h for h in reversed(ordered)}  # smallest per bin
+    minima = []
+    if firsts:
+        for b in range(dedup._BINS):
+            step = next(s for s in range(dedup._BINS) if (b + s) % dedup._BINS in firsts)
+            minima.append(dedup._mix(firsts[(b + step) % dedup._BINS] + step))
+    return minima
+
+
 @settings(deadline=None)
 @given(st.text(ALPHABET_WIDE, max_size=120) | st.text(max_size=120))
-def test_vectorized_hashing_matches_the_scalar_definition(chars: str) -> None:
-    hashes = dedup._shingle_hashes(chars).tolist()
-    assert hashes == sorted(_scalar_shingle_hashes(chars))  # distinct, ascending
-    assert dedup._gram_hashes(chars).tolist() == _scalar_gram_hashes(chars)
-    assert dedup._simhash(dedup._shingle_hashes(chars)) == _scalar_simhash(hashes)
+def test_both_hashings_match_the_scalar_definition(chars: str) -> None:
+    ordered = sorted(_scalar_shingle_hashes(chars))
+    for hashed in (dedup._shingled_arrays(chars), dedup._shingled_lanes(chars)):
+        assert list(hashed.grams) == _scalar_gram_hashes(chars)
+        assert hashed.shingles == len(ordered)
+        assert hashed.fp == _scalar_simhash(ordered)
+        prefixes = sorted({h >> 32 for h in ordered})[: dedup.SKETCH_SIZE]
+        assert hashed.sketch == tuple(prefixes)
+        minimal = len(ordered) >= dedup.MIN_SHINGLES
+        assert hashed.minima == (_scalar_minima(ordered) if minimal else [])
 
 
 @settings(deadline=None)
@@ -262,13 +283,8 @@ def test_vectorized_hashing_matches_the_scalar_definition(chars: str) -> None:
 def test_minhash_bins_match_the_scalar_definition(values: list[int]) -> None:
     ordered = sorted(values)
     minima = dedup._bin_minima(np.array(ordered, dtype=np.uint64)).tolist()
-    expected: list[int] = []
-    firsts = {h >> dedup._BIN_SHIFT: h for h in reversed(ordered)}  # smallest per bin
-    if firsts:
-        for b in range(dedup._BINS):
-            step = next(s for s in range(dedup._BINS) if (b + s) % dedup._BINS in firsts)
-            expected.append(dedup._mix(firsts[(b + step) % dedup._BINS] + step))
-    assert minima == expected
+    assert minima == _scalar_minima(ordered)
+    assert dedup._lane_bin_minima(ordered) == minima
     _assert_band_keys(minima)
 
 
@@ -279,7 +295,7 @@ def _assert_band_keys(minima: list[int]) -> None:
         for value in minima[band * dedup.ROWS : (band + 1) * dedup.ROWS]:
             acc = dedup._mix(acc ^ value)
         keys.append(acc - 2**64 if acc >= 2**63 else acc)
-    assert dedup._band_keys(np.array(minima, dtype=np.uint64)) == tuple(keys)
+    assert dedup._band_keys(minima) == tuple(keys)
 
 
 def test_a_borrowed_bin_minimum_past_two_to_the_64_is_mixed_as_the_exact_sum() -> None:
@@ -288,12 +304,13 @@ def test_a_borrowed_bin_minimum_past_two_to_the_64_is_mixed_as_the_exact_sum() -
     # the densified value must not wrap like the array arithmetic around it.
     top = 2**64 - 1
     minima = dedup._bin_minima(np.array([5, top], dtype=np.uint64)).tolist()
+    assert dedup._lane_bin_minima([5, top]) == minima
     assert minima[31] == dedup._mix(top)  # the last bin holds it
     assert minima[30] == dedup._mix(top + 1) != dedup._mix(0)  # borrowed: 2**64, unwrapped
     assert minima[1] == dedup._mix(top + 30)
     assert minima[0] == dedup._mix(5)  # bin 0 holds 5
     assert minima[1] == 3590904339235474638  # known answers: the scalar code of 337d91c
-    assert dedup._band_keys(np.array(minima, dtype=np.uint64)) == (
+    assert dedup._band_keys(minima) == (
         -4074127415148989504, 1750719299986710815, -6318220323860222498, 8214115678481433173,
         -2178972695475445005, 3487942092329772826, 6888282251035607019, 3183987663447957426,
     )  # fmt: skip
@@ -745,9 +762,11 @@ def test_same_story_is_symmetric(
     assert same_story(a, b) == same_story(b, a)
 
 
-def test_looking_signatures_up_does_not_import_numpy() -> None:
-    # numpy costs ~50-130 ms of CPU to import: only a process that computes signatures
-    # pays it, not the store's main process of a pooled ingest nor a name lookup.
+def test_numpy_is_imported_only_to_sign_many_articles() -> None:
+    # numpy costs ~125 ms of CPU to import: not paid by a process that only looks
+    # signatures up (the store's main process of a pooled ingest) nor by one that signs a
+    # few articles (a poll with one new article); a process that signs many switches to it
+    # after ARRAYS_AFTER, with the same signatures.
     probe = (
         "import sys\n"
         "from datetime import UTC, datetime\n"
@@ -755,9 +774,13 @@ def test_looking_signatures_up_does_not_import_numpy() -> None:
         "index = dedup.NearDupIndex(store.Store(':memory:')._db)\n"
         "index.find(dedup.Candidate('t', 'x', datetime.now(UTC)), sig=dedup.Signature("
         "'t', 'k', 0, 0, ()))\n"
-        "assert 'numpy' not in sys.modules, 'imported'\n"
-        "dedup.signature('标题', '正文')\n"
-        "assert 'numpy' in sys.modules\n"
+        "assert 'numpy' not in sys.modules, 'imported to look up'\n"
+        "text = '记者从交通运输部长江航务管理局获悉，长江干线港口完成货物吞吐量20.2亿吨。' * 3\n"
+        "first = [dedup.signature(f'标题{i}', text + str(i)) for i in range(dedup.ARRAYS_AFTER)]\n"
+        "assert 'numpy' not in sys.modules, 'imported for a few'\n"
+        "after = [dedup.signature(f'标题{i}', text + str(i)) for i in range(dedup.ARRAYS_AFTER)]\n"
+        "assert 'numpy' in sys.modules, 'never imported'\n"
+        "assert after == first, 'different signatures'\n"
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
