@@ -94,10 +94,12 @@ def one_round(folder: Path) -> tuple[int, dict[str, float]]:
     for entry, source in entries:
         hashes[source.name].append(clock.wrap("prepare: item hashes", item_hash)(entry, source))
     articles = defaultdict(list)
-    for entry, source in entries:
+    for entry, source in entries:  # as prepare does it: each source's items cleaned, then signed
         a = clock.wrap("prepare: normalize + clean", normalize_entry)(entry, source, now)
-        sig = clock.wrap("prepare: signature", signature)(a.title, a.text)
-        articles[source.name].append(replace(a, signature=sig))
+        articles[source.name].append(a)
+    for name, cleaned in articles.items():
+        sign = clock.wrap("prepare: signature", signature)
+        articles[name] = [replace(a, signature=sign(a.title, a.text)) for a in cleaned]
     store = Store(settings.storage_path, settings.dedup)
     real_index = search.index_rows
     search.index_rows = clock.wrap("store: of which search index (insert)", real_index)

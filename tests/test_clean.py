@@ -12,11 +12,17 @@ import re
 
 import lxml.html
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from lxml import etree
 
-from aggregator.clean import _collapse_line_breaks, clean_html, is_cover_url
+from aggregator.clean import (
+    _collapse_line_breaks,
+    _parse_fragment,
+    _strip_illegal_markup,
+    clean_html,
+    is_cover_url,
+)
 from tests.corpus_posts import GOLDEN, CorpusPost, all_posts
 
 POSTS = all_posts()
@@ -361,6 +367,48 @@ def test_fuzz_never_active_content(source: str, base: str | None) -> None:
     etree.fromstring(f"<div>{_xmlish(cleaned.html)}</div>".encode())
     if cleaned.cover is not None:
         assert cleaned.cover.startswith("https://")
+
+
+_DOCUMENT_PARTS = st.sampled_from(
+    ["<body>", '<body class="x" id="y">', "</body>", "<html>", "</html>", "<head>",
+     "<title>t</title>", "<!DOCTYPE html>", "<?pi x?>", "<plaintext>", "<frameset>", " ", "\n"]
+)  # fmt: skip
+
+
+def _lxml_fragment(source: str) -> str:
+    """What `_parse_fragment` must give: lxml.html's fragments under a new <div>."""
+    parser = etree.HTMLParser(huge_tree=True)
+    try:
+        nodes = lxml.html.fragments_fromstring(source, parser=parser)
+    except (etree.ParserError, ValueError):
+        return "None"
+    except AssertionError:  # lxml.html: "too many bodies"
+        return "AssertionError"
+    root = parser.makeelement("div")
+    if nodes and isinstance(nodes[0], str):
+        root.text = nodes.pop(0)
+    root.extend(nodes)
+    return etree.tostring(root, method="html", encoding="unicode")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(tag_soup(), _DOCUMENT_PARTS), max_size=6).map("".join))
+@example("a</body>b").via("text after the body: not kept")
+@example("a</body><body class=x>b").via("two bodies: lxml.html refuses them")
+@example("\n <p>a</p>").via("blank leading text: not kept")
+def test_fragment_parsed_as_lxml_html_does(source: str) -> None:
+    """The fragment is parsed in lxml.html's wrapper and its <body> kept as the root
+    instead of moving its nodes: the same tree, whatever <body>/<html> tags it holds."""
+    source = _strip_illegal_markup(source)  # as clean_html hands it over
+    if not source.strip():
+        return
+    try:
+        root = _parse_fragment(source)
+    except AssertionError:
+        assert _lxml_fragment(source) == "AssertionError"
+        return
+    got = "None" if root is None else etree.tostring(root, method="html", encoding="unicode")
+    assert got == _lxml_fragment(source)
 
 
 def _xmlish(fragment: str) -> str:
