@@ -35,6 +35,10 @@ if TYPE_CHECKING:
     from .dedup import NearDupIndex, Signature
 
 
+# Stored lists (categories, tags, alternative titles) are UTF-8 JSON an operator can read.
+# One encoder: json.dumps builds a new one at each call given any option.
+_json = json.JSONEncoder(ensure_ascii=False).encode
+
 _ARTICLE_COLUMNS = (
     "seq, id, slug, link, title, published, updated, author, categories, content_html, "
     "cover, date_fallback, alt_titles, outlet, tags"
@@ -56,6 +60,7 @@ class UpsertResult:
 class _NewRows:
     """Side rows of the batch's new articles, written with one executemany per table."""
 
+    seen: str  # the batch's time, as stored (first_seen)
     keys: list[tuple[str, int]] = field(default_factory=list)
     links: list[tuple[int, str, str, str]] = field(default_factory=list)
     categories: list[tuple[str, int, str, str]] = field(default_factory=list)
@@ -128,7 +133,7 @@ class Store(SourceStates, ListedItems, ChangeTracking):
         with self._tx():
             dead = self._tombstoned(all_keys)
             known = self._known_keys(all_keys)
-            pending = _NewRows()
+            pending = _NewRows(iso(now))
             self._to_index: dict[int, tuple[int, str, str]] = {}
             for a in articles:
                 keys = (a.key, *a.alt_keys)
@@ -237,7 +242,7 @@ class Store(SourceStates, ListedItems, ChangeTracking):
                 self._add_alt_title(seq, a.title)
                 self._index.add_alias(kept, a.title)
                 return "merged", seq, True
-        return "new", self._insert(a, keys, now, sig, pending), False
+        return "new", self._insert(a, keys, sig, pending), False
 
     def _kept_story(self, a: Article, sig: Signature) -> tuple[str, int] | None:
         """The kept story (id, seq) ``a`` is a copy of. The index judges signatures; the two
@@ -255,12 +260,10 @@ class Store(SourceStates, ListedItems, ChangeTracking):
             return None
         return kept, int(seq)
 
-    def _insert(
-        self, a: Article, keys: Sequence[str], now: datetime, sig: Signature, pending: _NewRows
-    ) -> int:
+    def _insert(self, a: Article, keys: Sequence[str], sig: Signature, pending: _NewRows) -> int:
         aid = article_id(a.key)
         published = iso(a.published)
-        seen = iso(now)
+        seen = pending.seen
         categories = list(dict.fromkeys(a.categories))
         cur = self._db.execute(
             "INSERT INTO articles (id, key, slug, link, title, published, updated, first_seen,"
@@ -277,13 +280,13 @@ class Store(SourceStates, ListedItems, ChangeTracking):
                 seen,
                 int(a.date_is_fallback),
                 a.author,
-                json.dumps(categories, ensure_ascii=False),
+                _json(categories),
                 a.content_html,
                 a.cover,
                 a.editor,
                 merge.content_hash(a),
                 a.outlet,
-                json.dumps(list(a.tags), ensure_ascii=False),
+                _json(a.tags),
             ),
         )
         seq = cur.lastrowid
@@ -322,7 +325,7 @@ class Store(SourceStates, ListedItems, ChangeTracking):
         if merged != cats:
             db.execute(
                 "UPDATE articles SET categories = ?, post_dirty = 1 WHERE seq = ?",
-                (json.dumps(merged, ensure_ascii=False), seq),
+                (_json(merged), seq),
             )
         db.executemany(
             "INSERT OR IGNORE INTO article_categories (category, seq, published, id)"
@@ -366,7 +369,7 @@ class Store(SourceStates, ListedItems, ChangeTracking):
         if alts != known:
             self._db.execute(
                 "UPDATE articles SET alt_titles = ? WHERE seq = ?",
-                (json.dumps(alts, ensure_ascii=False), seq),
+                (_json(alts), seq),
             )
 
     def _revise(self, seq: int, a: Article, now: datetime) -> bool:
@@ -393,9 +396,9 @@ class Store(SourceStates, ListedItems, ChangeTracking):
                 a.editor,
                 new_hash,
                 iso(now),
-                json.dumps(alts, ensure_ascii=False),
+                _json(alts),
                 a.outlet,
-                json.dumps(list(a.tags), ensure_ascii=False),
+                _json(a.tags),
                 seq,
             ),
         )
