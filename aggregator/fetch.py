@@ -114,9 +114,13 @@ class Fetcher:
         headers = _conditional(etag, last_modified)
         if referer:
             headers["Referer"] = referer
-        async with self._total, _Slot(self._hosts, self._settings.per_host) as slot:
-            await slot.move_to(host)
-            hops = await self._follow(url, slot, headers, credentials, within_site_of)
+        slot = _Slot(self._hosts, self._settings.per_host)
+        async with self._total:
+            try:
+                await slot.move_to(host)
+                hops = await self._follow(url, slot, headers, credentials, within_site_of)
+            finally:
+                slot.release()
         return _result(hops, time.monotonic() - started)
 
     async def _follow(
@@ -465,28 +469,17 @@ class _Slot:
     async def move_to(self, host: str) -> None:
         if host == self._host:
             return
-        self._release()
+        self.release()
         semaphore = self._hosts.get(host)
         if semaphore is None:
             semaphore = self._hosts[host] = asyncio.Semaphore(self._per_host)
         await semaphore.acquire()  # cancelled here: nothing is held
         self._host = host
 
-    def _release(self) -> None:
+    def release(self) -> None:
         if self._host is not None:
             self._hosts[self._host].release()
             self._host = None
-
-    async def __aenter__(self) -> _Slot:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self._release()
 
 
 # --- file: URLs (the offline demo) ------------------------------------------------------------

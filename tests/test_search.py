@@ -114,6 +114,34 @@ def test_pages_follow_the_order(store: Store, monkeypatch: pytest.MonkeyPatch) -
     assert [h.title for h in (*first.hits, *rest.hits)] == newest
 
 
+def test_a_common_term_is_ranked_block_by_block_of_its_newest_matches(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Matches are ranked `RANK_BLOCK` at a time, newest arrivals first; pages run on
+    across blocks without a gap or a repeat."""
+    for i in range(7):  # arrival i; the later an article arrived, the older it is
+        a = art(
+            f"https://example.com/{i}",
+            title=f"第{i}号",
+            text=f"共同的内容{i}",
+            published=NOW - timedelta(minutes=i),
+        )
+        store.upsert([a], NOW + timedelta(minutes=i))
+    monkeypatch.setattr(search, "RANK_BLOCK", 3)
+    # blocks by arrival, newest first: 6 5 4 | 3 2 1 | 0; each newest published first
+    expected = [f"第{i}号" for i in (4, 5, 6, 1, 2, 3, 0)]
+    assert find(store, "共同的内容") == expected
+    monkeypatch.setattr(search, "PAGE", 2)
+    seen, start = [], 0
+    while True:
+        page = search.search(store.db, parse_query("共同的内容"), start)
+        seen += [h.title for h in page.hits]
+        if page.next_start is None:
+            break
+        start = page.next_start
+    assert seen == expected
+
+
 def test_match_is_shown_in_context(store: Store) -> None:
     store.upsert([art("https://example.com/1")], NOW)
     (hit,) = search.search(store.db, parse_query("铁水联运")).hits
