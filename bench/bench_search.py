@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import random
 import sqlite3
 import subprocess
 import sys
@@ -30,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from aggregator import search
 from aggregator.store import Store
-from bench.bench_site import COMMON, SHORT, Maker, fill, pct, settings_for
+from bench.bench_site import COMMON, SHORT, Maker, fill, pct, search_queries, settings_for
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -49,25 +48,6 @@ def load_search(commit: str, into: Path) -> ModuleType:
     sys.modules[spec.name] = module  # its dataclasses look their module up
     spec.loader.exec_module(module)
     return module
-
-
-def queries(db: sqlite3.Connection, n: int, count: int) -> dict[str, list[str]]:
-    """bench_site's three kinds: pieces of random articles, frequent phrases, short terms."""
-    rng = random.Random(11)
-    rare = []
-    for _ in range(count):
-        (text,) = db.execute(
-            "SELECT body FROM search_fts WHERE rowid = ?", (rng.randint(1, n),)
-        ).fetchone()
-        length = rng.randint(3, 6)
-        start = rng.randrange(max(1, len(text) - length))
-        piece = "".join(text[start : start + length].split())
-        rare.append(piece if len(piece) >= 3 else text[:3])
-    return {
-        "rare3+": rare,
-        "common3+": [COMMON[i % len(COMMON)] for i in range(count)],
-        "short1-2": [SHORT[i % len(SHORT)] for i in range(count)],
-    }
 
 
 def main() -> None:
@@ -92,7 +72,7 @@ def main() -> None:
         uri = f"{settings.storage_path.resolve().as_uri()}?mode=ro"
         db = sqlite3.connect(uri, uri=True)
         try:
-            kinds = queries(db, n, args.queries)
+            kinds = search_queries(db, n, args.queries)
             versions = ((args.against, other), ("this tree", search))
             for q in kinds["rare3+"][:20] + COMMON + SHORT:  # warm the page cache
                 for _, module in versions:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import random
+import sqlite3
 import statistics
 import sys
 import tempfile
@@ -130,23 +131,30 @@ def pct(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def bench_search(db_path: Path, store: Store, queries: int) -> None:
+def search_queries(db: sqlite3.Connection, n: int, count: int) -> dict[str, list[str]]:
+    """Three kinds of query, `count` each: pieces of random articles (3-6 characters),
+    frequent phrases, short terms. Seeded: every run asks the same."""
     rng = random.Random(11)
-    n = store.count()
     rare = []
-    for _ in range(queries):
-        (text,) = store.db.execute(
+    for _ in range(count):
+        (text,) = db.execute(
             "SELECT body FROM search_fts WHERE rowid = ?", (rng.randint(1, n),)
         ).fetchone()
         length = rng.randint(3, 6)
         start = rng.randrange(max(1, len(text) - length))
         piece = "".join(text[start : start + length].split())
         rare.append(piece if len(piece) >= 3 else text[:3])
-    kinds = {
+    return {
         "rare3+": rare,
-        "common3+": [COMMON[i % len(COMMON)] for i in range(queries)],
-        "short1-2": [SHORT[i % len(SHORT)] for i in range(queries)],
+        "common3+": [COMMON[i % len(COMMON)] for i in range(count)],
+        "short1-2": [SHORT[i % len(SHORT)] for i in range(count)],
     }
+
+
+def bench_search(db_path: Path, store: Store, queries: int) -> None:
+    n = store.count()
+    kinds = search_queries(store.db, n, queries)
+    rare = kinds["rare3+"]
     searcher = Searcher(db_path)
     try:
         for q in rare[:20] + COMMON + SHORT:  # warm the page cache
