@@ -44,6 +44,11 @@ def category_slug(name: str) -> str:
     return f"{kept}-{digest}" if kept else digest
 
 
+def category_stem(name: str) -> str:
+    """Where a category's feed set lives: `<stem>.atom`, `.rss` and `.json`."""
+    return f"categories/{category_slug(name)}"
+
+
 def _slug_char(c: str) -> bool:
     if c.isalnum() or c == "_":  # ('-' needs no test: what is not kept becomes '-')
         return c.isprintable()
@@ -119,10 +124,7 @@ class CategoryFeeds(Output):
         emptied = sorted(ctx.dirty_categories.difference(in_use))
         names = [n for n in [*in_use, *emptied] if ctx.full or n in ctx.dirty_categories]
         since = ctx.empty_updated() if names else None
-        return [
-            FeedSetJob(f"categories/{category_slug(n)}", f"{title} · {n}", n, None, since)
-            for n in names
-        ]
+        return [FeedSetJob(category_stem(n), f"{title} · {n}", n, None, since) for n in names]
 
     def render(self, view: ArticleView, settings: Settings, job: object) -> Rendered:
         assert isinstance(job, FeedSetJob)

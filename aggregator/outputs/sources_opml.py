@@ -46,11 +46,11 @@ class SourcesOpml(Output):
 def document(settings: Settings) -> bytes:
     """The sources as OPML: each by its own feed URL, or by this site's feed of its channel."""
     from .. import opml  # see outputs/__init__
-    from .feeds import category_slug
+    from .feeds import category_stem
     from .html import category_path
 
     def republished(source: Source) -> tuple[str, str]:
-        feed = f"categories/{category_slug(source.name)}.atom"
+        feed = f"{category_stem(source.name)}.atom"
         return url(settings.output, feed), url(settings.output, category_path(source.name))
 
     return opml.render(settings.sources, f"{settings.output.title} · sources", republished)
