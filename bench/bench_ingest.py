@@ -4,7 +4,8 @@ Both sides are whole processes (interpreter start-up, imports, fetch, parse, sto
 cleaning and publishing too) polling the same 60 local feeds (6,000 items). Runs alternate
 (ours, reader, ours, reader, …) so drift in machine load hits both; the medians are reported.
 
-    .venv/bin/python bench/bench_ingest.py [--runs 3] [--reader-workers 1] [--profile out.prof]
+    .venv/bin/python bench/bench_ingest.py [--runs 3] [--reader-workers 1] [--reader-search]
+        [--profile out.prof]
 """
 
 from __future__ import annotations
@@ -28,15 +29,21 @@ from workload import (
     write_config,
 )
 
-# Runs inside the reader venv: argv = db path, workers; stdin = one feed URL per line.
+# Runs inside the reader venv: argv = db path, workers, search; stdin = one feed URL per line.
+# With search = 1 reader also builds its full-text index (enable_search, update_search), as we
+# build ours: the work a reader user pays to search what was stored.
 READER_SCRIPT = """
 import sys
 from reader import make_reader
-db, workers = sys.argv[1], int(sys.argv[2])
+db, workers, search = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "1"
 reader = make_reader(db)
+if search:
+    reader.enable_search()
 for url in sys.stdin.read().split():
     reader.add_feed(url)
 reader.update_feeds(workers=workers)
+if search:
+    reader.update_search()
 print(reader.get_entry_counts().total)
 """
 
@@ -63,11 +70,14 @@ def run_ours(server: FeedServer, workdir: Path) -> Run:
     return run
 
 
-def run_reader(server: FeedServer, workdir: Path, python: Path, workers: int) -> Run:
-    """One cold reader update_feeds() into a fresh db; checks that it stored every item."""
+def run_reader(
+    server: FeedServer, workdir: Path, python: Path, workers: int, search: bool = False
+) -> Run:
+    """One cold reader update_feeds() into a fresh db (and update_search() with `search`);
+    checks that it stored every item."""
     workdir.mkdir(parents=True, exist_ok=True)
     db = workdir / "reader.sqlite"
-    cmd = [str(python), "-c", READER_SCRIPT, str(db), str(workers)]
+    cmd = [str(python), "-c", READER_SCRIPT, str(db), str(workers), "1" if search else "0"]
     run = run_measured(cmd, cwd=workdir, stdin="\n".join(server.urls))
     if run.returncode != 0:
         sys.exit(f"reader exited {run.returncode}:\n{run.stderr[-3000:]}")
@@ -134,13 +144,14 @@ def ensure_py_spy(python: Path) -> Path:
     return spy
 
 
-def report(items: int, ours: list[Run], theirs: list[Run], workers: int) -> None:
-    print(f"\nworkload A: {items} items in 60 feeds; medians of {max(len(ours), len(theirs))}")
-    rows = []
-    if ours:
-        rows.append(("aggregator once", ours))
-    if theirs:
-        rows.append((f"reader update_feeds(workers={workers})", theirs))
+def report(
+    items: int, ours: list[Run], baselines: list[tuple[str, list[Run]]], workers: int
+) -> None:
+    """Each side's medians; then ours against each reader baseline (the goal's is the first)."""
+    runs_n = max([len(ours)] + [len(b) for _, b in baselines])
+    print(f"\nworkload A: {items} items in 60 feeds; medians of {runs_n}")
+    rows = [("aggregator once", ours)] if ours else []
+    rows += [(label, runs) for label, runs in baselines if runs]
     for label, runs in rows:
         wall = median([r.wall for r in runs])
         rss = median([r.max_rss_kb for r in runs]) / 1024
@@ -151,19 +162,22 @@ def report(items: int, ours: list[Run], theirs: list[Run], workers: int) -> None
             f"peak RSS {rss:6.1f} MiB  CPU {cpu:5.2f} s = {cpu / wall:.2f} cores busy  "
             f"(runs: {walls})"
         )
-    if ours and theirs:
+    for label, theirs in baselines:
+        if not (ours and theirs):
+            continue
         ratio = median([r.wall for r in theirs]) / median([r.wall for r in ours])
         cpu_ratio = median([r.cpu for r in ours]) / median([r.cpu for r in theirs])
         per_entry = median([r.cpu for r in ours]) / items * 1000
         theirs_per_entry = median([r.cpu for r in theirs]) / items * 1000
         fast = "meets" if ratio >= GOAL_THROUGHPUT else "MISSES"
         lean = "meets" if cpu_ratio <= 1 else "MISSES"
+        print(f"  against {label}:")
         print(
-            f"  throughput ratio ours/reader: {ratio:.2f}×"
+            f"    throughput ratio ours/reader: {ratio:.2f}×"
             f"  ({fast} the ≥ {GOAL_THROUGHPUT:g}× goal)"
         )
         print(
-            f"  CPU per entry: ours {per_entry:.2f} ms, reader {theirs_per_entry:.2f} ms:"
+            f"    CPU per entry: ours {per_entry:.2f} ms, reader {theirs_per_entry:.2f} ms:"
             f" {cpu_ratio:.2f}× reader's  ({lean} the ≤ 1× goal)"
         )
 
@@ -175,6 +189,11 @@ def main() -> None:
     parser.add_argument("--skip-reader", action="store_true")
     parser.add_argument("--skip-ours", action="store_true")
     parser.add_argument(
+        "--reader-search",
+        action="store_true",
+        help="also run reader with its full-text search enabled and updated, as a second baseline",
+    )
+    parser.add_argument(
         "--profile", type=Path, help="also py-spy one run of ours; collapsed stacks to this file"
     )
     args = parser.parse_args()
@@ -184,6 +203,7 @@ def main() -> None:
     python = None if args.skip_reader and not args.profile else ensure_reader_venv()
     ours: list[Run] = []
     theirs: list[Run] = []
+    searching: list[Run] = []
     with FeedServer() as server, tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
         for i in range(args.runs):
             if ours_on:
@@ -194,7 +214,16 @@ def main() -> None:
                     run_reader(server, Path(tmp) / f"reader-{i}", python, args.reader_workers)
                 )
                 print(f"run {i + 1}: reader          {theirs[-1].wall:.2f} s", flush=True)
-        report(server.total_items, ours, theirs, args.reader_workers)
+            if args.reader_search and python is not None:
+                where = Path(tmp) / f"reader-search-{i}"
+                searching.append(run_reader(server, where, python, args.reader_workers, True))
+                print(f"run {i + 1}: reader + search {searching[-1].wall:.2f} s", flush=True)
+        w = args.reader_workers
+        baselines = [
+            (f"reader update_feeds(workers={w})", theirs),
+            (f"reader + update_search (workers={w})", searching),
+        ]
+        report(server.total_items, ours, baselines, w)
         if args.profile and ours_on and python is not None:
             profile_ours(server, Path(tmp) / "profile", args.profile.resolve(), python)
 
