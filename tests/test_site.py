@@ -432,3 +432,20 @@ def test_a_list_item_is_the_same_on_every_page_that_lists_it(
         assert text.count(f'href="{root}articles/{a.slug}.html"') == 1, page
         assert text.count('href="') == text.count(f'href="{root}') + text.count('href="http'), page
         assert escaped in text, page
+
+
+def test_each_article_page_links_its_own_categories(settings: Settings, store: Store) -> None:
+    """The category links are rendered once per set of names and reused: every page still
+    shows exactly its article's."""
+    from aggregator.outputs.html import category_path
+
+    fill(store, 6)
+    store.upsert([replace(item(50), categories=["宏观", "<b>央行</b>", "新浪财经－国內"])], T0)
+    publish(settings, store)
+    for a in store.recent(100):
+        page = (settings.output.dir / f"articles/{a.slug}.html").read_text("utf-8")
+        (cats,) = lxml.html.fromstring(page).find_class("cats")
+        assert [x.text for x in cats.iter("a")] == list(a.categories), a.title
+        assert [unquote(x.get("href", "")) for x in cats.iter("a")] == [
+            f"../{category_path(c)}" for c in a.categories
+        ]

@@ -238,6 +238,15 @@ def _categories(names: Iterable[str], root: str) -> list[dict[str, str]]:
     return [{"name": n, "href": root + _category_href(n)} for n in names]
 
 
+# An article page links its categories: the same few sets of names on thousands of pages,
+# each rendered once by the same macro (escaping as ever) and printed as it is.
+@functools.lru_cache(maxsize=1024)
+def _category_links(names: tuple[str, ...], root: str) -> Markup:
+    macros = _env().get_template("_macros.html").module
+    links: Markup = macros.category_links(_printable(_categories(names, root)))  # type: ignore[attr-defined]
+    return links
+
+
 def _category_href_of(name: str) -> str:
     return _href(category_path(name))
 
@@ -267,7 +276,7 @@ def render_article(
         "updated_when": updated_when if updated and updated_when != when else "",
         "outlet": _outlet(a),
         "author": a.author,
-        "categories": _categories(a.categories, root),
+        "category_links": _category_links(a.categories, root),
         "tags": list(a.tags),
         "cover": a.cover,
         "show_cover": a.cover is not None and a.cover not in a.content_html,
