@@ -1143,7 +1143,7 @@ def test_the_entries_kept_are_the_most_recently_used(
     monkeypatch.setattr(formats, "ENTRIES_KEPT", 3)
 
     def kept() -> list[tuple[str, str]]:
-        return [(fmt, art.id) for fmt, art in formats._entries]
+        return [(k.format, k.article.id) for k in formats._entries]
 
     render_json([a, b, c], "t", "feed.json", out)
     assert kept() == [("json", a.id), ("json", b.id), ("json", c.id)]
@@ -1419,3 +1419,39 @@ def test_an_rss_date_is_the_one_feedgen_writes(when: datetime) -> None:
     from feedgen.util import formatRFC2822
 
     assert formats.rfc2822(when) == formatRFC2822(when)
+
+
+def test_a_feed_set_sanitizes_each_article_once_and_a_revision_again(
+    publisher: Make, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Atom, RSS and JSON of the same articles share their sanitized fields; a revised
+    article (any field) is sanitized afresh."""
+    p = publisher(4)
+    arts = p.stored()
+    out = p.settings.output
+    bodies: list[str] = []
+    real = formats.xml_safe
+
+    def counted(text: str) -> str:
+        if text in {a.content_html for a in arts} | {"<p>改</p>"}:
+            bodies.append(text)
+        return real(text)
+
+    monkeypatch.setattr(formats, "xml_safe", counted)
+    formats._entries.clear()
+    formats._fields.clear()
+    doc = FeedDoc("t", "feed.atom", "feed.atom")
+
+    def feed_set(articles: list[StoredArticle]) -> tuple[bytes, ...]:
+        return (
+            render_atom(articles, doc, out),
+            render_rss(articles, "t", "feed.rss", out),
+            render_json(articles, "t", "feed.json", out),
+        )
+
+    documents = feed_set(arts)
+    assert sorted(bodies) == sorted(a.content_html for a in arts)
+    revised = replace(arts[0], content_html="<p>改</p>")
+    again = feed_set([revised, *arts[1:]])
+    assert bodies[len(arts) :] == ["<p>改</p>"]
+    assert b"&lt;p&gt;\xe6\x94\xb9" in again[0] and documents[1:] != again[1:]
