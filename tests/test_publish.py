@@ -1455,3 +1455,47 @@ def test_a_feed_set_sanitizes_each_article_once_and_a_revision_again(
     again = feed_set([revised, *arts[1:]])
     assert bodies[len(arts) :] == ["<p>改</p>"]
     assert b"&lt;p&gt;\xe6\x94\xb9" in again[0] and documents[1:] != again[1:]
+
+
+def test_a_publish_reads_an_article_once_for_its_post_and_its_page(
+    publisher: Make, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rendering here, each batch of posts is followed by the same articles' pages, which
+    take the articles just read; nothing is kept once the publish is over, so the next
+    one reads a revision."""
+    from aggregator import store as store_module
+    from aggregator.outputs import posts
+
+    monkeypatch.setattr(posts, "BATCH", 3)
+    monkeypatch.setattr(article_pages, "BATCH", 3)
+    monkeypatch.setattr(outputs, "SHARED_LOADS", 3)  # one batch
+    p = publisher(7)
+    read: dict[str, list[int]] = {}
+    by = ["?"]
+    real_read = store_module.Store._read
+
+    def counted(self: Store, seqs: list[int]) -> dict[int, StoredArticle]:
+        read.setdefault(by[0], []).extend(seqs)
+        return real_read(self, seqs)
+
+    monkeypatch.setattr(store_module.Store, "_read", counted)
+    for o in (outputs.OUTPUTS[0], outputs.OUTPUTS[1]):
+        real = o.render
+
+        def render(view, settings, job, _real=real, _name=o.name):  # type: ignore[no-untyped-def]
+            by[0] = _name
+            try:
+                return _real(view, settings, job)
+            finally:
+                by[0] = "?"
+
+        monkeypatch.setattr(o, "render", render)
+    p.publish()
+    assert sorted(read["posts"]) == list(range(1, 8))
+    assert not read.get("article_pages")  # every page's article was the post's just read
+    assert p.store._shared is None
+    first = p.stored()[0]
+    p.add(replace(make_article(0), title="更正后的标题"), now=p.now + timedelta(hours=1))
+    p.publish()
+    page = (p.dir / "articles" / f"{first.slug}.html").read_text("utf-8")
+    assert "更正后的标题" in page
