@@ -1465,7 +1465,7 @@ def test_a_feedparser_crash_is_recorded_as_malformed(
     def crash(*args: object, **kwargs: object) -> None:
         raise error
 
-    monkeypatch.setattr(parse_module.feedparser, "parse", crash)
+    monkeypatch.setattr(feedparser, "parse", crash)
     with pytest.raises(ParseError) as info:
         parse_feed((FEEDS / "rss091.xml").read_bytes(), url=BASE)
     assert (info.value.kind, str(info.value)) == ("malformed", f"feedparser failed: {error!r}")
