@@ -173,7 +173,9 @@ _NON_COVER_CLASSES = frozenset({"avatar", "author-avatar", "emoji", "icon", "log
 _LAZY_SRC_ATTRS = ("data-src", "data-original", "data-lazy-src", "data-actualsrc")
 _DISPLAY_NONE = re.compile(r"display\s*:\s*none", re.I)
 _BLANK_RUN = re.compile(r"[ \t\r\f]*\n[ \t\r\n\f]*")
-_TEXT_SPACES = re.compile(r"[^\S\n\u3000]+")
+# X X* rather than X+: a pattern opening with a class is searched for by scanning for the
+# class, a repeat by trying a match at every character (1.6× slower on article text).
+_TEXT_SPACES = re.compile(r"[^\S\n\u3000][^\S\n\u3000]*")
 
 
 # Per-item limits: far above any real article (Sina's longest are ~100 KB of markup), far

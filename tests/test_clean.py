@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from aggregator.clean import (
+    _TEXT_SPACES,
     _collapse_line_breaks,
     _parse_fragment,
     _strip_illegal_markup,
@@ -460,6 +461,13 @@ def test_layout_tidied(source: str, expected_html: str, expected_text: str) -> N
 @given(st.text(alphabet=" \n\t\r\x0b\x0c\x1c\u3000\xa0\x85\u2028ab", max_size=16))
 def test_line_break_collapse_is_the_regex(text: str) -> None:
     assert _collapse_line_breaks(text) == re.sub(r"\s*\n\s*", "\n", text)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=" \n\t\r\x0b\x0c\x1c\u3000\xa0\x85\u2028\u205fa长", max_size=16))
+def test_text_spaces_are_the_plain_regex(text: str) -> None:
+    # Written X X* for speed: the same runs as X+, each one space.
+    assert _TEXT_SPACES.sub(" ", text) == re.sub(r"[^\S\n\u3000]+", " ", text)
 
 
 def test_deep_nesting_is_flattened_and_recorded() -> None:

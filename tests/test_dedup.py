@@ -318,10 +318,27 @@ def test_a_borrowed_bin_minimum_past_two_to_the_64_is_mixed_as_the_exact_sum() -
 
 
 @settings(deadline=None)
-@given(st.text(ALPHABET_WIDE, max_size=80) | st.text(max_size=80))
+@given(
+    st.text(ALPHABET_WIDE | st.sampled_from(list(dedup._COMMON_COMPAT)), max_size=80)
+    | st.text(max_size=80)
+)
 def test_fast_folding_matches_unicodedata(text: str) -> None:
     assert dedup._nfkc(text) == unicodedata.normalize("NFKC", text)
     assert dedup._to_simplified(text) == text.translate(dedup._t2s_table())
+
+
+@settings(deadline=None)
+@given(st.text(ALPHABET_WIDE | st.sampled_from(list("_-，。 \n!")), max_size=40) | st.text())
+def test_word_characters_are_kept_as_the_run_regex_keeps_them(text: str) -> None:
+    # _NOT_WORD deletes one character a match, for speed: the same as deleting runs.
+    assert dedup._NOT_WORD.sub("", text) == re.sub(r"[\W_]+", "", text)
+
+
+@given(st.text(st.sampled_from(list("尽在新浪财经APP视频加载中 x\n")), max_size=24) | st.text())
+def test_junk_lines_are_what_the_regex_matched(line: str) -> None:
+    assert dedup._junk_line(line) == bool(re.search(r"尽在新浪财经APP|^视频加载中", line))
+    assert dedup._junk_line("视频加载中，请稍候") and dedup._junk_line("…尽在新浪财经APP")
+    assert not dedup._junk_line("请稍候，视频加载中")
 
 
 # --- same_story -----------------------------------------------------------------------------
