@@ -429,8 +429,11 @@ def _simhash(hashes: Hashes) -> int:
     # Row r: the 64 bits of hash r, lowest first (little-endian bytes, each bit by bit).
     as_bytes = hashes.astype("<u8", copy=False).view(np.uint8)
     bits = np.unpackbits(as_bytes, bitorder="little").reshape(n, 64)
-    ones = np.add.reduce(bits, axis=0, dtype=np.uint32)  # hashes with bit i, per i
-    return int.from_bytes(np.packbits(2 * ones > n, bitorder="little").tobytes(), "little")
+    # Hashes with bit i, per i. Summed in the narrowest type that cannot overflow: numpy
+    # widens each row to the sum's type first, and uint16 is ~1.7x faster than uint32.
+    ones = np.add.reduce(bits, axis=0, dtype=np.uint16 if n <= 0xFFFF else np.uint32)
+    # ones > n // 2: the majority (2 * ones > n) without a product that could wrap.
+    return int.from_bytes(np.packbits(ones > n // 2, bitorder="little").tobytes(), "little")
 
 
 @cache

@@ -278,6 +278,20 @@ def test_both_hashings_match_the_scalar_definition(chars: str) -> None:
         assert hashed.minima == (_scalar_minima(ordered) if minimal else [])
 
 
+@pytest.mark.parametrize("size", [0xFFFF, 0xFFFF + 1])
+def test_simhash_counts_many_hashes_without_wrapping(size: int) -> None:
+    # Up to 0xFFFF hashes the bits are counted in uint16, beyond in uint32: at the edge of
+    # each a bit every hash has, one most have, and one most lack.
+    rng = np.random.default_rng(size)
+    values = rng.integers(0, 2**62, size=size, dtype=np.uint64) | np.uint64(2**63)
+    values[: size // 2 + 1] |= np.uint64(2**62)  # bit 62: one more than half have it
+    ordered = np.unique(values)
+    assert ordered.size == size
+    fp = dedup._simhash(ordered)
+    assert fp == dedup._lane_simhash(ordered.tolist())
+    assert fp >> 62 == 0b11
+
+
 @settings(deadline=None)
 @given(st.lists(st.integers(0, 2**64 - 1), max_size=40, unique=True))
 def test_minhash_bins_match_the_scalar_definition(values: list[int]) -> None:
