@@ -169,3 +169,16 @@ def utcnow() -> datetime:
 def rfc3339(dt: datetime) -> str:
     """The one timestamp format shown to operators (status, /healthz, logs): UTC, `Z`."""
     return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def rfc822_gmt(when: datetime) -> str:
+    """`Fri, 17 Dec 2021 05:09:33 GMT`, English names whatever the process locale."""
+    d = when.astimezone(UTC)
+    return (
+        f"{_DAYS[d.weekday()]}, {d.day:02d} {_MONTHS[d.month - 1]} {d.year:04d} "
+        f"{d.hour:02d}:{d.minute:02d}:{d.second:02d} GMT"
+    )

@@ -17,8 +17,9 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from aggregator.dates import rfc822_gmt
 from aggregator.models import StoredArticle
-from aggregator.outputs.hexo import render_post, rfc822_gmt
+from aggregator.outputs.hexo import render_post
 from aggregator.outputs.posts import post_name, post_slug
 
 COVER = "https://n.sinaimg.cn/finance/real-article-image.jpg"

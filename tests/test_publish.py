@@ -1410,3 +1410,12 @@ def test_the_usual_article_s_entries_are_written_directly(publisher: Make) -> No
         assert direct == documents()
     finally:
         formats.DIRECT = True
+
+
+@given(st.datetimes(timezones=st.sampled_from([UTC, SHANGHAI])))
+def test_an_rss_date_is_the_one_feedgen_writes(when: datetime) -> None:
+    """Items written directly date themselves as feedgen does (its C-locale strftime),
+    any year, any offset."""
+    from feedgen.util import formatRFC2822
+
+    assert formats.rfc2822(when) == formatRFC2822(when)

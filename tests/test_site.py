@@ -378,3 +378,74 @@ def test_what_a_page_prints_loses_its_control_characters_and_only_plain_data_get
     for bad in (object(), 1.5, b"bytes", {1, 2}):
         with pytest.raises(TypeError):
             _printable({"a": [bad]})
+
+
+def test_each_list_item_is_read_and_rendered_once_per_publish(
+    settings: Settings, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An article is on several lists (every article, each of its categories, their head
+    pages): a publish reads what they show of it once and renders its item once, even with
+    fewer entries kept than articles (the lists' pages are rendered side by side by
+    arrival, so the entries a page needs are the ones the pages before it read)."""
+    from aggregator import store as store_module
+    from aggregator.outputs import html, site_pages
+
+    fill(store, 23)
+    monkeypatch.setattr(site_pages, "LISTED_KEPT", 14)
+    read: list[int] = []
+    real = store_module.Store.list_entries_by_seq
+
+    def counted(self: Store, seqs: list[int]) -> dict[int, Any]:
+        read.extend(seqs)
+        return real(self, seqs)
+
+    monkeypatch.setattr(store_module.Store, "list_entries_by_seq", counted)
+    rendered: list[str] = []
+    real_item = html._item
+    monkeypatch.setattr(html, "_item", lambda a: rendered.append(a.id) or real_item(a))
+    html._items.clear()
+    publish(settings, store)
+    assert sorted(read) == sorted(set(read)) and len(read) == 23
+    assert sorted(rendered) == sorted(set(rendered)) and len(rendered) == 23
+    assert reached_articles(crawl(settings.output.dir)) == slugs(store)
+
+
+def test_a_list_item_is_the_same_on_every_page_that_lists_it(
+    settings: Settings, store: Store
+) -> None:
+    """Items are rendered once and given each page's way back to the root: the link of the
+    item changes with the page's depth, text that looks like that link does not."""
+    from aggregator.outputs import html
+
+    title = '看 href="articles/x.html" 与 href="../articles/y.html"'
+    store.upsert([item(1, "宏观经济", title=title)], T0)
+    html._items.clear()
+    publish(settings, store)
+    (a,) = store.recent(1)
+    escaped = "看 href=&#34;articles/x.html&#34; 与 href=&#34;../articles/y.html&#34;"
+    for page, root in (
+        ("index.html", ""),
+        ("pages/1.html", "../"),
+        ("categories/宏观经济/1.html", "../../"),
+    ):
+        text = (settings.output.dir / page).read_text("utf-8")
+        assert text.count(f'href="{root}articles/{a.slug}.html"') == 1, page
+        assert text.count('href="') == text.count(f'href="{root}') + text.count('href="http'), page
+        assert escaped in text, page
+
+
+def test_each_article_page_links_its_own_categories(settings: Settings, store: Store) -> None:
+    """The category links are rendered once per set of names and reused: every page still
+    shows exactly its article's."""
+    from aggregator.outputs.html import category_path
+
+    fill(store, 6)
+    store.upsert([replace(item(50), categories=["宏观", "<b>央行</b>", "新浪财经－国內"])], T0)
+    publish(settings, store)
+    for a in store.recent(100):
+        page = (settings.output.dir / f"articles/{a.slug}.html").read_text("utf-8")
+        (cats,) = lxml.html.fromstring(page).find_class("cats")
+        assert [x.text for x in cats.iter("a")] == list(a.categories), a.title
+        assert [unquote(x.get("href", "")) for x in cats.iter("a")] == [
+            f"../{category_path(c)}" for c in a.categories
+        ]

@@ -19,7 +19,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from json.encoder import encode_basestring as _json_string  # json's own (C) string encoder
 from typing import Any, NamedTuple
 
@@ -27,6 +27,7 @@ from feedgen.feed import FeedGenerator
 from feedgen.util import formatRFC2822
 from lxml import etree
 
+from ..dates import rfc822_gmt
 from ..models import OutputSettings, StoredArticle
 from ..sites import sina
 from ..xmlchars import xml_safe
@@ -300,13 +301,22 @@ def _rss_item(a: StoredArticle) -> bytes | None:
             _image_type(a.cover),
             '"/>\n',
         )
-    pub_date = formatRFC2822(_utc(a.published))
+    pub_date = rfc2822(_utc(a.published))
     out += ("      <pubDate>", pub_date, "</pubDate>\n      <dc:creator>", _text(f.author))
     out.append("</dc:creator>\n")
     if f.outlet:
         out += ("      <dc:publisher>", _text(f.outlet), "</dc:publisher>\n")
     out.append("    </item>\n")
     return "".join(out).encode()
+
+
+def rfc2822(when: datetime) -> str:
+    """feedgen's `formatRFC2822` of a UTC datetime (`%a, %d %b %Y %H:%M:%S %z` in the C
+    locale), without the two process-wide `setlocale` calls it makes for every date."""
+    if when.utcoffset() != timedelta(0) or when.year < 1000:  # strftime's own padding
+        theirs: str = formatRFC2822(when)
+        return theirs
+    return rfc822_gmt(when).removesuffix("GMT") + "+0000"
 
 
 def _remember(layout: _Layout, rendered: dict[StoredArticle, bytes]) -> None:

@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import functools
 import re
-from datetime import UTC, datetime
 
 import yaml
 
+from ..dates import rfc822_gmt
 from ..models import StoredArticle
 from ..xmlchars import xml_safe
 
-_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 # Line breaks (YAML 1.1 counts NEL, LS and PS too) become spaces; what is left is YAML
 # printable once `xml_safe` has run (YAML forbids the same characters, C1 included).
 _LINE_BREAKS = re.compile("[\r\n\x85\u2028\u2029]+")
@@ -46,15 +44,6 @@ def render_post(article: StoredArticle, default_image: str | None = None) -> str
         lines.append(f"thumbnail: {_quoted(image)}")
     lines.append("---")
     return "\n".join(lines) + "\n\n" + _body(article.content_html) + "\n"
-
-
-def rfc822_gmt(when: datetime) -> str:
-    """`Fri, 17 Dec 2021 05:09:33 GMT`, English names whatever the process locale."""
-    d = when.astimezone(UTC)
-    return (
-        f"{_DAYS[d.weekday()]}, {d.day:02d} {_MONTHS[d.month - 1]} {d.year:04d} "
-        f"{d.hour:02d}:{d.minute:02d}:{d.second:02d} GMT"
-    )
 
 
 def _yaml_text(value: str) -> str:

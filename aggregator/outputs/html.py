@@ -21,7 +21,9 @@ from __future__ import annotations
 
 import functools
 import importlib.resources
+import threading
 import types
+from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -118,8 +120,11 @@ def assets() -> list[tuple[str, bytes]]:
 # --- where things are ----------------------------------------------------------------
 
 
+_ARTICLES = "articles/"
+
+
 def article_path(slug: str) -> str:
-    return f"articles/{slug}.html"
+    return f"{_ARTICLES}{slug}.html"
 
 
 def category_path(name: str) -> str:
@@ -175,10 +180,10 @@ def _feeds_at(name: str, root: str) -> tuple[dict[str, str], ...]:
     return tuple({**f, "href": root + f["href"]} for f in _feeds_of(name))
 
 
-def _item(a: ListEntry, root: str) -> dict[str, Any]:
+def _item(a: ListEntry) -> dict[str, Any]:
     iso, when = _when(a.published)
     return {
-        "href": root + article_path(a.slug),
+        "href": article_path(a.slug),
         "title": a.title,
         "cover": a.cover,
         "iso": iso,
@@ -187,12 +192,59 @@ def _item(a: ListEntry, root: str) -> dict[str, Any]:
     }
 
 
+# The list items kept per process, across pages and publishes (least recently used
+# dropped): a cold ingest lists each article on four or five pages, and a publish after one
+# new article renders its lists' tail and head pages again, whose other items are all here.
+# The key is the entry itself (every field it prints), so a revised article is rendered
+# afresh.
+ITEMS_KEPT = 8192
+_items: OrderedDict[ListEntry, str] = OrderedDict()
+_items_lock = threading.Lock()  # pages render in threads too (the daemon's publish)
+
+
+def _list_items(articles: Sequence[ListEntry], root: str) -> Markup:
+    """The `list_item` of each article as a page at `root` prints it: each rendered once
+    by the same macro with its link from the site's root, then given the page's way back
+    up. Every `"` an item's text holds is escaped, so `href="articles/` can only be the
+    macro's own attribute, and escaping is per character while a root is only `../`s: the
+    bytes are the ones a render at `root` gives."""
+    with _items_lock:
+        kept = {a: _items.get(a) for a in articles}
+        for a, html in kept.items():
+            if html is not None:
+                _items.move_to_end(a)
+    missing = [a for a, html in kept.items() if html is None]
+    if missing:
+        macros = _env().get_template("_macros.html").module
+        fresh = {a: str(macros.list_item(_printable(_item(a)))) for a in missing}  # type: ignore[attr-defined]
+        kept.update(fresh)
+        with _items_lock:
+            _items.update(fresh)
+            for a in fresh:
+                _items.move_to_end(a)
+            while len(_items) > ITEMS_KEPT:
+                _items.popitem(last=False)
+    joined = "".join(kept[a] or "" for a in articles)
+    if root:
+        joined = joined.replace(f'href="{_ARTICLES}', f'href="{root}{_ARTICLES}')
+    return Markup(joined)
+
+
 def _outlet(a: StoredArticle | ListEntry) -> str:
     return a.outlet or a.author
 
 
 def _categories(names: Iterable[str], root: str) -> list[dict[str, str]]:
     return [{"name": n, "href": root + _category_href(n)} for n in names]
+
+
+# An article page links its categories: the same few sets of names on thousands of pages,
+# each rendered once by the same macro (escaping as ever) and printed as it is.
+@functools.lru_cache(maxsize=1024)
+def _category_links(names: tuple[str, ...], root: str) -> Markup:
+    macros = _env().get_template("_macros.html").module
+    links: Markup = macros.category_links(_printable(_categories(names, root)))  # type: ignore[attr-defined]
+    return links
 
 
 def _category_href_of(name: str) -> str:
@@ -224,7 +276,7 @@ def render_article(
         "updated_when": updated_when if updated and updated_when != when else "",
         "outlet": _outlet(a),
         "author": a.author,
-        "categories": _categories(a.categories, root),
+        "category_links": _category_links(a.categories, root),
         "tags": list(a.tags),
         "cover": a.cover,
         "show_cover": a.cover is not None and a.cover not in a.content_html,
@@ -261,7 +313,7 @@ def render_list(
         root,
         name,
         heading=heading,
-        items=[_item(a, root) for a in articles],
+        items=_list_items(articles, root),
         categories=_categories(categories, root),
         subscribe=name != pages.ALL,
         pager_links=[(label, root + _href(p), rel) for label, p, rel in pager],

@@ -9,7 +9,9 @@ holds. `finish` clears the marks once the files are durable.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import functools
+import itertools
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -59,6 +61,9 @@ class SitePages(Output):
 
     def __init__(self) -> None:
         self._planned: list[tuple[str, int]] = []
+        # What the lists of this publish show of each article, by seq: an article is on
+        # four or five lists (every article, its categories), loaded once for them all.
+        self._listed: dict[int, ListEntry] = {}
 
     def intact(self, settings: Settings) -> bool:
         files = ("index.html", "pages/1.html", *ASSETS)  # pages/1.html: even when empty
@@ -79,7 +84,12 @@ class SitePages(Output):
             paging.forget_missing(db, names)
             tails = {name: paging.close_tail(db, name, size) for name in names}
             self._planned = sorted({*paging.dirty(db), *((n, t.n) for n, t in tails.items())})
-        jobs: list[object] = [AssetsJob(), *(PageJob(name, n) for name, n in self._planned)]
+            # The lists' pages side by side by arrival (each list's page 1, then each one's
+            # page 2, …): a page's articles are the ones the pages just before it listed.
+            starts = {p: paging.page(db, *p) for p in self._planned}
+        self._listed = {}
+        by_arrival = sorted(self._planned, key=lambda p: (_start(starts[p]), p))
+        jobs: list[object] = [AssetsJob(), *(PageJob(name, n) for name, n in by_arrival)]
         sources = _stored_sources(store, [s.name for s in ctx.settings.sources])
         for name in names:
             extra = (tuple(categories), tuple(sources)) if name == paging.ALL else ((), ())
@@ -90,18 +100,39 @@ class SitePages(Output):
         if isinstance(job, AssetsJob):
             return assets()
         store = cast("Store", view)  # not in_workers: rendered from the publishing store
+        listed = functools.partial(self._entries, store)
         if isinstance(job, PageJob):
             page = paging.page(store.db, job.list, job.n)
             if page is None:
                 return []
-            return [(page_path(job.list, job.n), _render_page(store, settings.output, page))]
+            pg = _render_page(store, listed, settings.output, page)
+            return [(page_path(job.list, job.n), pg)]
         assert isinstance(job, HeadJob)
-        return [(head_path(job.list), _render_head(store, settings.output, job))]
+        return [(head_path(job.list), _render_head(store, listed, settings.output, job))]
 
     def finish(self, ctx: Context) -> None:
         with ctx.store.transaction() as db:
             paging.clear(db, self._planned)
         self._planned = []
+        self._listed = {}
+
+    def _entries(self, store: Store, seqs: Sequence[int]) -> list[ListEntry]:
+        """`store.list_entries(seqs)`, each article read once per publish (at most
+        `LISTED_KEPT` kept: the oldest read go first)."""
+        kept = self._listed
+        missing = [s for s in seqs if s not in kept]
+        if missing:
+            kept.update(store.list_entries_by_seq(missing))
+            for old in list(itertools.islice(kept, max(0, len(kept) - LISTED_KEPT))):
+                del kept[old]
+        return [kept[s] for s in seqs if s in kept]
+
+
+LISTED_KEPT = 20_000  # list entries kept in one publish (~0.5 KB each)
+
+
+def _start(page: paging.Page | None) -> int:
+    return -1 if page is None else page.first_seq
 
 
 def _newest_first(articles: list[ListEntry]) -> list[ListEntry]:
@@ -113,7 +144,10 @@ def _list_title(name: str) -> str:
     return "全部文章" if name == paging.ALL else name
 
 
-def _render_page(store: Store, settings: OutputSettings, pg: paging.Page) -> bytes:
+Listed = Callable[[Sequence[int]], list[ListEntry]]
+
+
+def _render_page(store: Store, listed: Listed, settings: OutputSettings, pg: paging.Page) -> bytes:
     path = page_path(pg.list, pg.n)
     seqs = paging.members(store.db, pg.list, pg.first_seq, pg.end_seq)
     pager = [("最新", head_path(pg.list), "")]
@@ -123,11 +157,11 @@ def _render_page(store: Store, settings: OutputSettings, pg: paging.Page) -> byt
         pager.append(("较早的一页", page_path(pg.list, pg.n - 1), "prev"))
         pager.append(("最早", page_path(pg.list, 1), ""))
     heading = f"{_list_title(pg.list)} · 第 {pg.n} 页"
-    articles = _newest_first(store.list_entries(seqs))
+    articles = _newest_first(listed(seqs))
     return render_list(settings, path, pg.list, articles, pager, heading=heading)
 
 
-def _render_head(store: Store, settings: OutputSettings, job: HeadJob) -> bytes:
+def _render_head(store: Store, listed: Listed, settings: OutputSettings, job: HeadJob) -> bytes:
     """A list's first page: the newest `page_size` by date of its last two pages (the
     newest arrivals: no scan of the list), then a link into its numbered pages."""
     name, path = job.list, head_path(job.list)
@@ -137,7 +171,7 @@ def _render_head(store: Store, settings: OutputSettings, job: HeadJob) -> bytes:
     seqs = paging.members(store.db, name, first, None)
     if name == paging.ALL and not seqs:
         return render_empty(settings, job.sources, live=False)
-    articles = _newest_first(store.list_entries(seqs))
+    articles = _newest_first(listed(seqs))
     pager = []
     if len(articles) > settings.page_size or job.tail > 1:
         pager.append(("更早的文章", page_path(name, job.tail), "next"))
