@@ -14,9 +14,11 @@ batch or none of it.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
-from collections.abc import Sequence
+from collections import OrderedDict
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -589,9 +591,39 @@ class Store(SourceStates, ListedItems, ChangeTracking):
                 out.setdefault(aid, []).append((source, link, title))
         return out
 
+    @contextlib.contextmanager
+    def sharing_loads(self, keep: int) -> Iterator[None]:
+        """While inside, the articles loaded (the `keep` used last) are handed to the next
+        loads of the same seqs: a publish reads an article for its post, its page, its
+        archive page and its feeds, and changes none meanwhile (its caller holds the
+        writers off)."""
+        self._shared, self._keep = OrderedDict(), keep
+        try:
+            yield
+        finally:
+            self._shared = None
+
+    _shared: OrderedDict[int, StoredArticle] | None = None  # see sharing_loads
+    _keep = 0
+
     def _load(self, seqs: Sequence[int]) -> list[StoredArticle]:
+        shared = self._shared
+        if shared is None:
+            found = self._read(seqs)
+        else:
+            found = {s: shared[s] for s in seqs if s in shared}
+            for s in found:
+                shared.move_to_end(s)
+            fresh = self._read([s for s in seqs if s not in found])
+            found.update(fresh)
+            shared.update(fresh)
+            while len(shared) > self._keep:
+                shared.popitem(last=False)
+        return [found[s] for s in seqs if s in found]
+
+    def _read(self, seqs: Sequence[int]) -> dict[int, StoredArticle]:
         if not seqs:
-            return []
+            return {}
         marks = ",".join("?" * len(seqs))
         rows = {
             r[0]: r
@@ -605,29 +637,24 @@ class Store(SourceStates, ListedItems, ChangeTracking):
             seqs,
         ):
             links.setdefault(seq, []).append(url)
-        out = []
-        for seq in seqs:
-            r = rows.get(seq)
-            if r is None:
-                continue
+        out = {}
+        for seq, r in rows.items():
             published, updated = parse_dt(r[5]), parse_dt(r[6])
-            out.append(
-                StoredArticle(
-                    id=r[1],
-                    slug=r[2],
-                    link=r[3],
-                    title=r[4],
-                    published=published,
-                    updated=updated,
-                    author=r[7],
-                    categories=_strings(r[8]),
-                    content_html=r[9],
-                    cover=r[10],
-                    links=tuple(links.get(seq, ())),
-                    date_is_fallback=bool(r[11]),
-                    alt_titles=_strings(r[12]),
-                    outlet=r[13],
-                    tags=_strings(r[14]),
-                )
+            out[seq] = StoredArticle(
+                id=r[1],
+                slug=r[2],
+                link=r[3],
+                title=r[4],
+                published=published,
+                updated=updated,
+                author=r[7],
+                categories=_strings(r[8]),
+                content_html=r[9],
+                cover=r[10],
+                links=tuple(links.get(seq, ())),
+                date_is_fallback=bool(r[11]),
+                alt_titles=_strings(r[12]),
+                outlet=r[13],
+                tags=_strings(r[14]),
             )
         return out

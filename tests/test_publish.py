@@ -1143,7 +1143,7 @@ def test_the_entries_kept_are_the_most_recently_used(
     monkeypatch.setattr(formats, "ENTRIES_KEPT", 3)
 
     def kept() -> list[tuple[str, str]]:
-        return [(fmt, art.id) for fmt, art in formats._entries]
+        return [(k.format, k.article.id) for k in formats._entries]
 
     render_json([a, b, c], "t", "feed.json", out)
     assert kept() == [("json", a.id), ("json", b.id), ("json", c.id)]
@@ -1419,3 +1419,83 @@ def test_an_rss_date_is_the_one_feedgen_writes(when: datetime) -> None:
     from feedgen.util import formatRFC2822
 
     assert formats.rfc2822(when) == formatRFC2822(when)
+
+
+def test_a_feed_set_sanitizes_each_article_once_and_a_revision_again(
+    publisher: Make, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Atom, RSS and JSON of the same articles share their sanitized fields; a revised
+    article (any field) is sanitized afresh."""
+    p = publisher(4)
+    arts = p.stored()
+    out = p.settings.output
+    bodies: list[str] = []
+    real = formats.xml_safe
+
+    def counted(text: str) -> str:
+        if text in {a.content_html for a in arts} | {"<p>改</p>"}:
+            bodies.append(text)
+        return real(text)
+
+    monkeypatch.setattr(formats, "xml_safe", counted)
+    formats._entries.clear()
+    formats._fields.clear()
+    doc = FeedDoc("t", "feed.atom", "feed.atom")
+
+    def feed_set(articles: list[StoredArticle]) -> tuple[bytes, ...]:
+        return (
+            render_atom(articles, doc, out),
+            render_rss(articles, "t", "feed.rss", out),
+            render_json(articles, "t", "feed.json", out),
+        )
+
+    documents = feed_set(arts)
+    assert sorted(bodies) == sorted(a.content_html for a in arts)
+    revised = replace(arts[0], content_html="<p>改</p>")
+    again = feed_set([revised, *arts[1:]])
+    assert bodies[len(arts) :] == ["<p>改</p>"]
+    assert b"&lt;p&gt;\xe6\x94\xb9" in again[0] and documents[1:] != again[1:]
+
+
+def test_a_publish_reads_an_article_once_for_its_post_and_its_page(
+    publisher: Make, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Rendering here, each batch of posts is followed by the same articles' pages, which
+    take the articles just read; nothing is kept once the publish is over, so the next
+    one reads a revision."""
+    from aggregator import store as store_module
+    from aggregator.outputs import posts
+
+    monkeypatch.setattr(posts, "BATCH", 3)
+    monkeypatch.setattr(article_pages, "BATCH", 3)
+    monkeypatch.setattr(outputs, "SHARED_LOADS", 3)  # one batch
+    p = publisher(7)
+    read: dict[str, list[int]] = {}
+    by = ["?"]
+    real_read = store_module.Store._read
+
+    def counted(self: Store, seqs: list[int]) -> dict[int, StoredArticle]:
+        read.setdefault(by[0], []).extend(seqs)
+        return real_read(self, seqs)
+
+    monkeypatch.setattr(store_module.Store, "_read", counted)
+    for o in (outputs.OUTPUTS[0], outputs.OUTPUTS[1]):
+        real = o.render
+
+        def render(view, settings, job, _real=real, _name=o.name):  # type: ignore[no-untyped-def]
+            by[0] = _name
+            try:
+                return _real(view, settings, job)
+            finally:
+                by[0] = "?"
+
+        monkeypatch.setattr(o, "render", render)
+    p.publish()
+    assert sorted(read["posts"]) == list(range(1, 8))
+    assert not read.get("article_pages")  # every page's article was the post's just read
+    assert p.store._shared is None
+    first = p.stored()[0]
+    p.add(replace(make_article(0), title="更正后的标题"), now=p.now + timedelta(hours=1))
+    p.publish()
+    page = (p.dir / "articles" / f"{first.slug}.html").read_text("utf-8")
+    assert "更正后的标题" in page

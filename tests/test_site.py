@@ -449,3 +449,17 @@ def test_each_article_page_links_its_own_categories(settings: Settings, store: S
         assert [unquote(x.get("href", "")) for x in cats.iter("a")] == [
             f"../{category_path(c)}" for c in a.categories
         ]
+
+
+def test_what_our_macros_rendered_is_printed_as_it_is() -> None:
+    """A macro's output was rendered from a printable context: pages print it without
+    scanning it again (a list page's items, an article's category links), while any
+    other marked-up HTML still loses its control characters."""
+    from markupsafe import Markup
+
+    from aggregator.outputs.html import _macro, _printable
+
+    links = _macro("category_links", [{"name": "宏\x08观", "href": "categories/x.html"}])
+    assert "宏观" in links and "\x08" not in links
+    assert _printable(links) is links
+    assert _printable(Markup(str(links) + "\x0b")) == links

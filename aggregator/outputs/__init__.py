@@ -58,6 +58,10 @@ IN_FLIGHT = 4  # jobs per worker process submitted ahead of writing
 # started it for a big document), or four times as many (a full rebuild): starting processes
 # costs more than rendering a few dozen documents here.
 PARALLEL_JOBS = 16
+# Articles a publish keeps once loaded (`Store.sharing_loads`): rendering here, a batch of
+# posts is followed by the same articles' pages (see `_Renders.write_ready`), and the feeds
+# and the archive tail print the same newest articles.
+SHARED_LOADS = 1024
 
 __all__ = [
     "OUTPUTS",
@@ -129,20 +133,23 @@ def publish(
         shown,
     )
     here = [(o, jobs) for o, jobs in plans if not o.in_workers]
-    for o, jobs in here:
-        if not o.links_others:
-            for job in jobs:
-                o.write(contexts[o.name], job, render_isolated(o, store, settings, job, left_out))
-                if shown is not None:
-                    shown.step()
-                background.write_ready(contexts)
-    background.write_all(contexts)
-    for o, jobs in here:
-        if o.links_others:
-            for job in jobs:
-                o.write(contexts[o.name], job, render_isolated(o, store, settings, job, left_out))
-                if shown is not None:
-                    shown.step()
+    with store.sharing_loads(SHARED_LOADS):
+        for o, jobs in here:
+            if not o.links_others:
+                for job in jobs:
+                    rendered = render_isolated(o, store, settings, job, left_out)
+                    o.write(contexts[o.name], job, rendered)
+                    if shown is not None:
+                        shown.step()
+                    background.write_ready(contexts)
+        background.write_all(contexts)
+        for o, jobs in here:
+            if o.links_others:
+                for job in jobs:
+                    rendered = render_isolated(o, store, settings, job, left_out)
+                    o.write(contexts[o.name], job, rendered)
+                    if shown is not None:
+                        shown.step()
     if shown is not None:
         shown.done()
     # Durable before the publish is recorded: a power loss before this point means the
@@ -329,7 +336,13 @@ class _Renders:
             self._futures.append(future)
 
     def write_ready(self, contexts: dict[str, Context]) -> None:
-        """Write the jobs that are done, up to the first one still rendering."""
+        """Write the jobs that are done, up to the first one still rendering; rendering
+        here, the next job: the posts' batches and the article pages' are the same
+        articles in the same order, each read once (`Store.sharing_loads`)."""
+        if self._workers is None:
+            if self._next < len(self._jobs):
+                self._write_next(contexts)
+            return
         while self._next < len(self._futures):
             future = self._futures[self._next]
             if future is None or not future.done():

@@ -111,7 +111,32 @@ def _add_entries(fg: FeedGenerator, articles: Sequence[StoredArticle], rss: bool
 # tail, whose other entries are all here. The key is the article itself (every field
 # compared), so a revised article is rendered afresh.
 ENTRIES_KEPT = 2048
-_entries: OrderedDict[tuple[str, StoredArticle], bytes] = OrderedDict()
+
+
+class _Key:
+    """An entry's key in `_entries`: its format and its article (every field compared),
+    hashed once (a stored article's hash covers its fifteen fields at every lookup, and a
+    document looks each entry up several times)."""
+
+    __slots__ = ("_hash", "article", "format")
+
+    def __init__(self, format: str, article: StoredArticle) -> None:
+        self.format = format
+        self.article = article
+        self._hash = hash((format, article))
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, _Key)
+            and self.format == other.format
+            and self.article == other.article
+        )
+
+
+_entries: OrderedDict[_Key, bytes] = OrderedDict()
 _entries_lock = threading.Lock()  # documents render in threads too (the daemon's publish)
 
 
@@ -142,33 +167,33 @@ def _document(
     `render` renders a document of the articles it is given with the head of this one
     (`render(())`: the head alone). `direct` writes one entry's bytes without feedgen, or
     None to leave it to `render` (see `_atom_entry`)."""
-    keys = [(layout.name, a) for a in articles]
+    keys = [_Key(layout.name, a) for a in articles]
     with _entries_lock:
-        kept = {a: _entries.get(k) for a, k in zip(articles, keys, strict=True)}
-        for k in keys:
-            if k in _entries:
+        kept = {k: _entries.get(k) for k in keys}
+        for k, data in kept.items():
+            if data is not None:
                 _entries.move_to_end(k)
-    missing = [a for a, data in kept.items() if data is None]
+    missing = [k for k, data in kept.items() if data is None]
     if missing and direct is not None and DIRECT:
-        written = {a: data for a in missing if (data := direct(a)) is not None}
+        written = {k: data for k in missing if (data := direct(k.article)) is not None}
         if written:
-            _remember(layout, written)
+            _remember(written)
             kept.update(written)
-            missing = [a for a in missing if a not in written]
+            missing = [k for k in missing if k not in written]
     if len(missing) == len(articles):
         whole = render(articles)
         pieces = _cut(layout, whole, len(articles))
         if pieces is not None:
-            _remember(layout, dict(zip(articles, pieces, strict=True)))
+            _remember(dict(zip(keys, pieces, strict=True)))
         return whole
     if missing:
-        pieces = _cut(layout, render(missing), len(missing))
+        pieces = _cut(layout, render([k.article for k in missing]), len(missing))
         if pieces is None:  # never seen: a serializer whose layout changed
             return render(articles)
         fresh = dict(zip(missing, pieces, strict=True))
-        _remember(layout, fresh)
+        _remember(fresh)
         kept.update(fresh)
-    body = layout.sep.join(kept[a] or b"" for a in articles)
+    body = layout.sep.join(kept[k] or b"" for k in keys)
     empty = render(())
     if layout is _JSON:
         return empty.replace(_NO_ITEMS, _NO_ITEMS[:-1] + b"\n" + body + layout.end, 1)
@@ -195,32 +220,58 @@ def _attr(s: str) -> str:
 
 
 class _Fields(NamedTuple):
-    """An article's fields as a directly written entry prints them (sanitized)."""
+    """An article's fields as its entries print them (sanitized)."""
 
     title: str
     author: str
     content: str
     link: str
-    categories: list[str]
-    stocks: list[str]  # the tags: stock names, with the stock scheme
+    categories: tuple[str, ...]
+    stocks: tuple[str, ...]  # the tags: stock names, with the stock scheme
     outlet: str | None
+
+
+# The sanitized fields of the articles rendered last (least recently used dropped): a feed
+# set renders the same articles as Atom, RSS and JSON one after the other, and sanitizing
+# scans every character of the body.
+FIELDS_KEPT = 256
+_fields: OrderedDict[StoredArticle, _Fields] = OrderedDict()
+_fields_lock = threading.Lock()
+
+
+def _sanitized(a: StoredArticle) -> _Fields:
+    with _fields_lock:
+        f = _fields.get(a)
+        if f is not None:
+            _fields.move_to_end(a)
+            return f
+    f = _Fields(
+        xml_safe(a.title),
+        xml_safe(a.author),
+        xml_safe(a.content_html),
+        xml_safe(a.link),
+        tuple(xml_safe(t) for t in a.categories),
+        tuple(xml_safe(t) for t in a.tags),
+        xml_safe(a.outlet) if a.outlet else None,
+    )
+    with _fields_lock:
+        _fields[a] = f
+        while len(_fields) > FIELDS_KEPT:
+            _fields.popitem(last=False)
+    return f
 
 
 def _direct_fields(a: StoredArticle) -> _Fields | None:
     """The sanitized fields of `a`'s entry, or None when it is not the usual one (an empty
     or huge field, an id lxml would refuse): feedgen renders those, raising or leaving
     elements out as it does."""
-    title, author = xml_safe(a.title), xml_safe(a.author)
-    content, link = xml_safe(a.content_html), xml_safe(a.link)
-    categories = [xml_safe(t) for t in a.categories]
-    stocks = [xml_safe(t) for t in a.tags]
-    outlet = xml_safe(a.outlet) if a.outlet else None
+    f = _sanitized(a)
     # An outlet that sanitizes to "" is an empty field (feedgen's path writes it empty).
-    shown = "-" if outlet is None else outlet
-    fields = (a.id, title, author, content, link, shown, *categories, *stocks)
+    shown = "-" if f.outlet is None else f.outlet
+    fields = (a.id, f.title, f.author, f.content, f.link, shown, *f.categories, *f.stocks)
     if not all(fields) or xml_safe(a.id) != a.id or max(map(len, fields)) > _DIRECT_MAX:
         return None
-    return _Fields(title, author, content, link, categories, stocks, outlet)
+    return f
 
 
 def _atom_entry(a: StoredArticle) -> bytes | None:
@@ -319,11 +370,11 @@ def rfc2822(when: datetime) -> str:
     return rfc822_gmt(when).removesuffix("GMT") + "+0000"
 
 
-def _remember(layout: _Layout, rendered: dict[StoredArticle, bytes]) -> None:
+def _remember(rendered: dict[_Key, bytes]) -> None:
     with _entries_lock:
-        for a, data in rendered.items():
-            _entries[(layout.name, a)] = data
-            _entries.move_to_end((layout.name, a))
+        for k, data in rendered.items():
+            _entries[k] = data
+            _entries.move_to_end(k)
         while len(_entries) > ENTRIES_KEPT:
             _entries.popitem(last=False)
 
@@ -489,14 +540,15 @@ def _json(
 
 
 def _json_item(a: StoredArticle) -> dict[str, Any]:
+    f = _sanitized(a)
     item: dict[str, Any] = {
         "id": a.id,
         "url": a.link,
-        "title": xml_safe(a.title),
-        "content_html": xml_safe(a.content_html),
+        "title": f.title,
+        "content_html": f.content,
         "date_published": _utc(a.published).isoformat(),
         "date_modified": _utc(a.updated).isoformat(),
-        "authors": [{"name": xml_safe(a.author)}],
+        "authors": [{"name": f.author}],
         "tags": [*a.categories, *a.tags],
         "_provenance": {"links": [u for u in dict.fromkeys((a.link, *a.links)) if u]},
     }
@@ -506,6 +558,6 @@ def _json_item(a: StoredArticle) -> dict[str, Any]:
         item["_alternative_titles"] = {"titles": [xml_safe(t) for t in a.alt_titles]}
     if a.cover:
         item["image"] = a.cover
-    if a.outlet:
-        item["_outlet"] = xml_safe(a.outlet)
+    if f.outlet is not None:
+        item["_outlet"] = f.outlet
     return item

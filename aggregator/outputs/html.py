@@ -58,6 +58,19 @@ def _env() -> jinja2.Environment:
     )
 
 
+class _Printed(Markup):
+    """HTML one of our macros rendered from a context `_printable` made (`_macro`):
+    printable as it is, not scanned again on every page that prints it."""
+
+    __slots__ = ()
+
+
+def _macro(name: str, *args: Any) -> _Printed:
+    """Macro `name` of _macros.html on `args`, each made printable first."""
+    macros = _env().get_template("_macros.html").module
+    return _Printed(getattr(macros, name)(*map(_printable, args)))
+
+
 def _printable(value: Any) -> Any:
     """A page's context as its templates may print it: every string without the control
     characters no page should carry (`xml_safe`), mappings as attribute objects.
@@ -76,6 +89,8 @@ def _printable(value: Any) -> Any:
         return [_printable(v) for v in value]
     if kind is Markup:
         return Markup(xml_safe(value))
+    if kind is _Printed:
+        return value
     if value is None or kind is bool or kind is int:
         return value
     raise TypeError(f"not plain data for a page: {kind.__name__}")
@@ -202,7 +217,7 @@ _items: OrderedDict[ListEntry, str] = OrderedDict()
 _items_lock = threading.Lock()  # pages render in threads too (the daemon's publish)
 
 
-def _list_items(articles: Sequence[ListEntry], root: str) -> Markup:
+def _list_items(articles: Sequence[ListEntry], root: str) -> _Printed:
     """The `list_item` of each article as a page at `root` prints it: each rendered once
     by the same macro with its link from the site's root, then given the page's way back
     up. Every `"` an item's text holds is escaped, so `href="articles/` can only be the
@@ -215,8 +230,7 @@ def _list_items(articles: Sequence[ListEntry], root: str) -> Markup:
                 _items.move_to_end(a)
     missing = [a for a, html in kept.items() if html is None]
     if missing:
-        macros = _env().get_template("_macros.html").module
-        fresh = {a: str(macros.list_item(_printable(_item(a)))) for a in missing}  # type: ignore[attr-defined]
+        fresh = {a: str(_macro("list_item", _item(a))) for a in missing}
         kept.update(fresh)
         with _items_lock:
             _items.update(fresh)
@@ -227,7 +241,7 @@ def _list_items(articles: Sequence[ListEntry], root: str) -> Markup:
     joined = "".join(kept[a] or "" for a in articles)
     if root:
         joined = joined.replace(f'href="{_ARTICLES}', f'href="{root}{_ARTICLES}')
-    return Markup(joined)
+    return _Printed(joined)
 
 
 def _outlet(a: StoredArticle | ListEntry) -> str:
@@ -241,10 +255,8 @@ def _categories(names: Iterable[str], root: str) -> list[dict[str, str]]:
 # An article page links its categories: the same few sets of names on thousands of pages,
 # each rendered once by the same macro (escaping as ever) and printed as it is.
 @functools.lru_cache(maxsize=1024)
-def _category_links(names: tuple[str, ...], root: str) -> Markup:
-    macros = _env().get_template("_macros.html").module
-    links: Markup = macros.category_links(_printable(_categories(names, root)))  # type: ignore[attr-defined]
-    return links
+def _category_links(names: tuple[str, ...], root: str) -> _Printed:
+    return _macro("category_links", _categories(names, root))
 
 
 def _category_href_of(name: str) -> str:
