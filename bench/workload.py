@@ -312,14 +312,19 @@ def feed_path(index: int) -> str:
 
 
 def build_feeds(
-    base_url: str, seed: int = SEED, corpus: Path = CORPUS_DIR, ttl_minutes: int | None = 5
+    base_url: str,
+    seed: int = SEED,
+    corpus: Path = CORPUS_DIR,
+    ttl_minutes: int | None = 5,
+    items: int = ITEMS_PER_SOURCE,
 ) -> list[Feed]:
     """Workload A rendered: one Feed per source, URLs under `base_url` (no trailing slash).
 
     RSSHub says `<ttl>5</ttl>`; a poller honouring it waits 5 minutes between polls, so the
-    daemon memory bench (1,000 fast cycles) serves the feeds without a ttl.
+    daemon memory bench (1,000 fast cycles) serves the feeds without a ttl. `items` per
+    feed: 100 (workload A), or e.g. 11 for feeds of a real RSSHub Sina route's size (~35 KB).
     """
-    per_source = build_items(load_corpus(corpus), seed=seed)
+    per_source = build_items(load_corpus(corpus), per_source=items, seed=seed)
     feeds = []
     for i, items in enumerate(per_source):
         path = feed_path(i)
@@ -436,11 +441,12 @@ class FeedServer:
         port: int = 0,
         corpus: Path = CORPUS_DIR,
         ttl_minutes: int | None = 5,
+        items: int = ITEMS_PER_SOURCE,
     ) -> None:
         # Bind first: the feeds' self links need the port.
         self._httpd = _FeedHTTPServer(("127.0.0.1", port), {}, ANCHOR)
         self.base_url = f"http://127.0.0.1:{self._httpd.server_address[1]}"
-        self.feeds = build_feeds(self.base_url, seed, corpus, ttl_minutes)
+        self.feeds = build_feeds(self.base_url, seed, corpus, ttl_minutes, items)
         self._httpd.serve_feeds({f.path: f.body for f in self.feeds})
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
 

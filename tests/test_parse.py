@@ -7,6 +7,8 @@ import codecs
 import dataclasses
 import json
 import re
+import subprocess
+import sys
 import xml.sax.saxutils
 from pathlib import Path
 from typing import Any
@@ -507,6 +509,25 @@ def test_parse_feed_goes_through_the_fast_path(monkeypatch: pytest.MonkeyPatch) 
     assert len(parse_feed((FEEDS / "workload-a-1.xml").read_bytes(), url=BASE).entries) == 6
     with pytest.raises(AssertionError):
         parse_feed((FEEDS / "rss091.xml").read_bytes(), url=BASE)
+
+
+def test_feedparser_is_imported_only_for_a_document_the_fast_path_leaves() -> None:
+    # feedparser costs ~30-60 ms of CPU to import: a process that only reads RSSHub-shaped
+    # feeds (every worker process of a cold ingest, a poll with one changed feed) never pays it.
+    probe = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from aggregator.parse import parse_feed\n"
+        f"feeds = Path({str(FEEDS)!r})\n"
+        "fast = parse_feed((feeds / 'workload-a-1.xml').read_bytes(), url='http://e.com/')\n"
+        "assert len(fast.entries) == 6\n"
+        "assert 'feedparser' not in sys.modules, 'imported for the fast path'\n"
+        "slow = parse_feed((feeds / 'rss091.xml').read_bytes(), url='http://e.com/')\n"
+        "assert slow.entries, 'rss 0.91 read'\n"
+        "assert 'feedparser' in sys.modules, 'the general path ran without it'\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
 
 
 def test_fast_path_fields_of_the_rich_samples() -> None:
@@ -1444,7 +1465,7 @@ def test_a_feedparser_crash_is_recorded_as_malformed(
     def crash(*args: object, **kwargs: object) -> None:
         raise error
 
-    monkeypatch.setattr(parse_module.feedparser, "parse", crash)
+    monkeypatch.setattr(feedparser, "parse", crash)
     with pytest.raises(ParseError) as info:
         parse_feed((FEEDS / "rss091.xml").read_bytes(), url=BASE)
     assert (info.value.kind, str(info.value)) == ("malformed", f"feedparser failed: {error!r}")

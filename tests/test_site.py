@@ -463,3 +463,18 @@ def test_what_our_macros_rendered_is_printed_as_it_is() -> None:
     assert "宏观" in links and "\x08" not in links
     assert _printable(links) is links
     assert _printable(Markup(str(links) + "\x0b")) == links
+
+
+def test_the_list_items_kept_are_the_most_recently_used(monkeypatch: pytest.MonkeyPatch) -> None:
+    from aggregator.models import ListEntry
+    from aggregator.outputs import html
+
+    monkeypatch.setattr(html, "ITEMS_KEPT", 2)
+    html._items.clear()
+    a, b, c = (ListEntry(f"id{i}", f"s{i}", f"第{i}条", T0, "新浪", None, None) for i in range(3))
+    first = html._list_items([a, b], "")
+    assert html._list_items([a], "../") in str(first).replace('"articles/', '"../articles/')
+    html._list_items([c], "")
+    assert list(html._items) == [a, c]  # b was used least recently
+    revised = ListEntry("id0", "s0", "更正", T0, "新浪", None, None)
+    assert "更正" in html._list_items([revised], "") and len(html._items) == 2

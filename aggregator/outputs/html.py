@@ -223,22 +223,24 @@ def _list_items(articles: Sequence[ListEntry], root: str) -> _Printed:
     up. Every `"` an item's text holds is escaped, so `href="articles/` can only be the
     macro's own attribute, and escaping is per character while a root is only `../`s: the
     bytes are the ones a render at `root` gives."""
+    # Each entry hashed twice at most: a dataclass hashes every field at every lookup.
     with _items_lock:
-        kept = {a: _items.get(a) for a in articles}
-        for a, html in kept.items():
+        kept = [_items.get(a) for a in articles]
+        for a, html in zip(articles, kept, strict=True):
             if html is not None:
                 _items.move_to_end(a)
-    missing = [a for a, html in kept.items() if html is None]
-    if missing:
-        fresh = {a: str(_macro("list_item", _item(a))) for a in missing}
-        kept.update(fresh)
+    fresh = {
+        a: str(_macro("list_item", _item(a)))
+        for a, h in zip(articles, kept, strict=True)
+        if h is None
+    }
+    if fresh:
+        kept = [fresh[a] if h is None else h for a, h in zip(articles, kept, strict=True)]
         with _items_lock:
             _items.update(fresh)
-            for a in fresh:
-                _items.move_to_end(a)
             while len(_items) > ITEMS_KEPT:
                 _items.popitem(last=False)
-    joined = "".join(kept[a] or "" for a in articles)
+    joined = "".join(h or "" for h in kept)
     if root:
         joined = joined.replace(f'href="{_ARTICLES}', f'href="{root}{_ARTICLES}')
     return _Printed(joined)
