@@ -168,6 +168,10 @@ def _compat_ascii() -> tuple[re.Pattern[str], dict[str, str]]:
     return re.compile("[" + "".join(re.escape(c) for c in table) + "]"), table
 
 
+# Full-width punctuation of Chinese text, commonest first (workload A: ， is ~85 % of all).
+_COMMON_COMPAT = "，；（）：？！"
+
+
 def _nfkc(text: str) -> str:
     """``unicodedata.normalize("NFKC", text)``, faster on typical Chinese text.
 
@@ -177,6 +181,10 @@ def _nfkc(text: str) -> str:
     usually passes NFKC's quick check and is returned as is.
     """
     pattern, table = _compat_ascii()
+    # The commonest ones by str.replace (a C scan each), the rest by the regex: a Python
+    # call per replaced character was most of this function's time on Chinese news.
+    for common in _COMMON_COMPAT:
+        text = text.replace(common, table[common])
     return unicodedata.normalize("NFKC", pattern.sub(lambda m: table[m.group()], text))
 
 
@@ -243,7 +251,14 @@ _LINE_BOILERPLATE = re.compile(
     r"^(?:原标题|来源|文章来源|本文来源|责任编辑|编辑|图片来源|图表|校对|审核)\s*[:：]"
 )
 # Sina's app promotion line, in case a body reaches us uncleaned.
-_JUNK_LINE = re.compile(r"尽在新浪财经APP|^视频加载中")
+_JUNK_LINE = ("尽在新浪财经APP", "视频加载中")  # anywhere in a line; at its start
+
+
+def _junk_line(line: str) -> bool:
+    # Not one regex (a|^b): without a literal prefix, it tried a match at every character.
+    return _JUNK_LINE[0] in line or line.startswith(_JUNK_LINE[1])
+
+
 _HEADLINE_ECHO = re.compile(r"^【[^】]{1,150}】")
 _OUTLETS = (
     "财联社|证券时报网|证券时报e公司|证券时报|e公司|中证网|上证报中国证券网|中国证券网|上海证券报|"
@@ -282,7 +297,7 @@ def _strip(text: str) -> tuple[str, str]:
     lines = [
         ln
         for ln in _lines(text)
-        if not (_LINE_BOILERPLATE.match(ln) and len(ln) <= 80) and not _JUNK_LINE.search(ln)
+        if not (_LINE_BOILERPLATE.match(ln) and len(ln) <= 80) and not _junk_line(ln)
     ]
     if not lines:
         return "", ""
@@ -300,7 +315,10 @@ def _strip(text: str) -> tuple[str, str]:
     return echo.group()[1:-1] if echo else "", "\n".join(ln for ln in lines if ln)
 
 
-_NOT_WORD = re.compile(r"[\W_]+")
+# One character a match, not runs ([\W_]+): a pattern opening with a class is searched for
+# by scanning for that class, a repeat by trying a match at every character (2× slower);
+# every use deletes, so the two remove the same characters.
+_NOT_WORD = re.compile(r"[\W_]")
 
 
 def _body_chars(text: str) -> str:
@@ -411,8 +429,11 @@ def _simhash(hashes: Hashes) -> int:
     # Row r: the 64 bits of hash r, lowest first (little-endian bytes, each bit by bit).
     as_bytes = hashes.astype("<u8", copy=False).view(np.uint8)
     bits = np.unpackbits(as_bytes, bitorder="little").reshape(n, 64)
-    ones = np.add.reduce(bits, axis=0, dtype=np.uint32)  # hashes with bit i, per i
-    return int.from_bytes(np.packbits(2 * ones > n, bitorder="little").tobytes(), "little")
+    # Hashes with bit i, per i. Summed in the narrowest type that cannot overflow: numpy
+    # widens each row to the sum's type first, and uint16 is ~1.7x faster than uint32.
+    ones = np.add.reduce(bits, axis=0, dtype=np.uint16 if n <= 0xFFFF else np.uint32)
+    # ones > n // 2: the majority (2 * ones > n) without a product that could wrap.
+    return int.from_bytes(np.packbits(ones > n // 2, bitorder="little").tobytes(), "little")
 
 
 @cache

@@ -17,7 +17,9 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from aggregator.clean import (
+    _TEXT_SPACES,
     _collapse_line_breaks,
+    _deeper_than,
     _parse_fragment,
     _strip_illegal_markup,
     clean_html,
@@ -460,6 +462,35 @@ def test_layout_tidied(source: str, expected_html: str, expected_text: str) -> N
 @given(st.text(alphabet=" \n\t\r\x0b\x0c\x1c\u3000\xa0\x85\u2028ab", max_size=16))
 def test_line_break_collapse_is_the_regex(text: str) -> None:
     assert _collapse_line_breaks(text) == re.sub(r"\s*\n\s*", "\n", text)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=" \n\t\r\x0b\x0c\x1c\u3000\xa0\x85\u2028\u205fa长", max_size=16))
+def test_text_spaces_are_the_plain_regex(text: str) -> None:
+    # Written X X* for speed: the same runs as X+, each one space.
+    assert _TEXT_SPACES.sub(" ", text) == re.sub(r"[^\S\n\u3000]+", " ", text)
+
+
+def _depth(root: etree._Element) -> int:
+    """Levels of elements below `root` (0: none), by walking the tree."""
+    return max((1 + _depth(c) for c in root if isinstance(c.tag, str)), default=0)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(tag_soup(), max_size=6).map("".join), st.integers(0, 6))
+def test_the_depth_check_agrees_with_the_walk(source: str, limit: int) -> None:
+    root = _parse_fragment(source)
+    if root is not None:
+        assert _deeper_than(limit)(root) == (_depth(root) > limit)
+
+
+@pytest.mark.parametrize("levels", [63, 64, 65])
+def test_flattening_starts_one_level_past_the_limit(levels: int) -> None:
+    body = "<blockquote>" * levels + "文字" + "</blockquote>" * levels
+    cleaned = clean_html(body, None)
+    flattened = any("nesting deeper" in limit for limit in cleaned.limits)
+    assert flattened == (levels > 64)
+    assert cleaned.text == "文字"
 
 
 def test_deep_nesting_is_flattened_and_recorded() -> None:

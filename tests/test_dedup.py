@@ -278,6 +278,20 @@ def test_both_hashings_match_the_scalar_definition(chars: str) -> None:
         assert hashed.minima == (_scalar_minima(ordered) if minimal else [])
 
 
+@pytest.mark.parametrize("size", [0xFFFF, 0xFFFF + 1])
+def test_simhash_counts_many_hashes_without_wrapping(size: int) -> None:
+    # Up to 0xFFFF hashes the bits are counted in uint16, beyond in uint32: at the edge of
+    # each a bit every hash has, one most have, and one most lack.
+    rng = np.random.default_rng(size)
+    values = rng.integers(0, 2**62, size=size, dtype=np.uint64) | np.uint64(2**63)
+    values[: size // 2 + 1] |= np.uint64(2**62)  # bit 62: one more than half have it
+    ordered = np.unique(values)
+    assert ordered.size == size
+    fp = dedup._simhash(ordered)
+    assert fp == dedup._lane_simhash(ordered.tolist())
+    assert fp >> 62 == 0b11
+
+
 @settings(deadline=None)
 @given(st.lists(st.integers(0, 2**64 - 1), max_size=40, unique=True))
 def test_minhash_bins_match_the_scalar_definition(values: list[int]) -> None:
@@ -318,10 +332,27 @@ def test_a_borrowed_bin_minimum_past_two_to_the_64_is_mixed_as_the_exact_sum() -
 
 
 @settings(deadline=None)
-@given(st.text(ALPHABET_WIDE, max_size=80) | st.text(max_size=80))
+@given(
+    st.text(ALPHABET_WIDE | st.sampled_from(list(dedup._COMMON_COMPAT)), max_size=80)
+    | st.text(max_size=80)
+)
 def test_fast_folding_matches_unicodedata(text: str) -> None:
     assert dedup._nfkc(text) == unicodedata.normalize("NFKC", text)
     assert dedup._to_simplified(text) == text.translate(dedup._t2s_table())
+
+
+@settings(deadline=None)
+@given(st.text(ALPHABET_WIDE | st.sampled_from(list("_-，。 \n!")), max_size=40) | st.text())
+def test_word_characters_are_kept_as_the_run_regex_keeps_them(text: str) -> None:
+    # _NOT_WORD deletes one character a match, for speed: the same as deleting runs.
+    assert dedup._NOT_WORD.sub("", text) == re.sub(r"[\W_]+", "", text)
+
+
+@given(st.text(st.sampled_from(list("尽在新浪财经APP视频加载中 x\n")), max_size=24) | st.text())
+def test_junk_lines_are_what_the_regex_matched(line: str) -> None:
+    assert dedup._junk_line(line) == bool(re.search(r"尽在新浪财经APP|^视频加载中", line))
+    assert dedup._junk_line("视频加载中，请稍候") and dedup._junk_line("…尽在新浪财经APP")
+    assert not dedup._junk_line("请稍候，视频加载中")
 
 
 # --- same_story -----------------------------------------------------------------------------
