@@ -77,8 +77,15 @@ def _prepare(body: bytes, content_type: str | None) -> tuple[str, bytes]:
     refuse_entities(text)
     if "&#" in text:
         text = _BAD_CHAR_REF.sub(_replace_bad_ref, join_surrogate_refs(text))
-    # the pattern is anchored at the start: one declaration at most; str.encode() is UTF-8
-    return text, _DECL_ENCODING_TEXT.sub(r"\1\2utf-8\2", text).encode()
+    return text, _utf8_declared(text).encode()  # str.encode() is UTF-8
+
+
+def _utf8_declared(text: str) -> str:
+    """`text` with its XML declaration's encoding, if any, made utf-8. The pattern is
+    anchored at the start, so it is matched there only: ``sub`` would try (and fail) a match
+    at every character of the document, ~3 % of a feed's whole preparation."""
+    m = _DECL_ENCODING_TEXT.match(text)
+    return text if m is None else m.expand(r"\1\2utf-8\2") + text[m.end() :]
 
 
 def _replace_bad_ref(m: re.Match[str]) -> str:

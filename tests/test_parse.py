@@ -1574,3 +1574,20 @@ def test_xmlns_in_escaped_html_does_not_keep_a_feed_off_the_fast_path() -> None:
     fast, slow = both_paths(RSS_WITH.format(channel="", item=item).encode(), BASE)
     assert fast is not None and fast == slow
     assert fast.entries[0].content_html == '<svg xmlns="http://www.w3.org/2000/svg"/>'
+
+
+_DECLARATION_PARTS = st.sampled_from(
+    ['<?xml version="1.0"', " encoding=", "'gbk'", '"GB2312"', "?>", " ", "\n", "<rss>", "x"]
+)
+
+
+@settings(max_examples=300)
+@given(st.lists(_DECLARATION_PARTS, max_size=8).map("".join), st.text(max_size=20))
+def test_the_declared_encoding_becomes_utf8_as_the_regex_sub_made_it(head: str, rest: str) -> None:
+    # Matched at the start only, for speed: the same text as the anchored pattern's sub.
+    text = head + rest
+    expected = parse_module._DECL_ENCODING_TEXT.sub(r"\1\2utf-8\2", text)
+    assert parse_module._utf8_declared(text) == expected
+    assert (
+        parse_module._utf8_declared("<?xml encoding='gbk'?><a/>") == "<?xml encoding='utf-8'?><a/>"
+    )
