@@ -8,8 +8,13 @@ an article the store does not have.
 
 A user's query is never FTS syntax: it is cut to `MAX_QUERY` characters and split on
 whitespace into terms that must all appear, each searched as literal text. Terms of three
-characters or more go to MATCH as quoted phrases (quotes doubled, so `"`, `*`, `AND`,
-`NEAR(…)`, `title:` are text).
+characters or more go to MATCH as their trigrams, each a quoted phrase (quotes doubled, so
+`"`, `*`, `AND`, `NEAR(…)`, `title:` are text), all of them required. The index keeps no
+positions (`detail=none`: a third less to write and store, issue 15), so a term of four
+characters or more is then checked against the text of each row MATCH finds: its
+characters in a row, in the title or in the text, folding case exactly as the index does
+(`_fold_classes` asks SQLite's own tokenizer) — what a phrase query of the term found when
+the index kept positions.
 
 One- and two-character terms have no trigram of their own. Every indexed column ends with
 `PAD` (two characters stored text never holds), so each occurrence of a short term begins
@@ -30,6 +35,7 @@ the published order alone, so a page still fills after a few rows.
 
 from __future__ import annotations
 
+import functools
 import re
 import sqlite3
 import threading
@@ -109,6 +115,44 @@ def _phrase(term: str) -> str:
     return '"' + term.replace('"', '""') + '"'
 
 
+def _trigrams(term: str) -> str:
+    """MATCH text for a term of 3+ characters: every trigram of it (without positions in
+    the index, a phrase of more than one trigram is not a query FTS5 takes)."""
+    grams = dict.fromkeys(term[i : i + 3] for i in range(len(term) - 2))
+    return " AND ".join(_phrase(g) for g in grams)
+
+
+@functools.cache
+def _fold_classes() -> dict[str, str]:
+    """For each character whose case the trigram tokenizer folds, a regex class of every
+    character folded as it is. Asked of SQLite's tokenizer itself: Python's lower() differs
+    from it on ~400 characters (ſ, ς, İ, Cherokee, …)."""
+    cased = [c for c in map(chr, range(0x20000)) if c.lower() != c or c.upper() != c]
+    db = sqlite3.connect(":memory:")
+    try:
+        db.execute("CREATE VIRTUAL TABLE f USING fts5(x, tokenize = 'trigram')")
+        db.executemany("INSERT INTO f (rowid, x) VALUES (?, ?)", [(ord(c), c + PAD) for c in cased])
+        db.execute("CREATE VIRTUAL TABLE v USING fts5vocab(f, 'instance')")
+        folded = {chr(doc): term[0] for term, doc in db.execute("SELECT term, doc FROM v")}
+    finally:
+        db.close()
+    same: dict[str, set[str]] = {}
+    for c, f in folded.items():
+        same.setdefault(f, {f}).add(c)
+    classes = {
+        f: "[" + "".join(re.escape(c) for c in sorted(chars)) + "]"
+        for f, chars in same.items()
+        if len(chars) > 1
+    }
+    return {c: classes[f] for f, chars in same.items() if f in classes for c in chars}
+
+
+def _span(term: str) -> re.Pattern[str]:
+    """The term's characters in a row, case folded as the index folds it."""
+    classes = _fold_classes()
+    return re.compile("".join(classes.get(c) or re.escape(c) for c in term))
+
+
 def _like(term: str) -> str:
     return "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
@@ -131,7 +175,8 @@ def search(db: sqlite3.Connection, q: Query, start: int = 0) -> Results:
     start = max(0, start)
     long_terms = [t for t in q.terms if len(t) >= 3]
     short_terms = [t for t in q.terms if len(t) < 3]
-    matches = [_phrase(t) for t in long_terms]
+    matches = [_trigrams(t) for t in long_terms]
+    spans = [_span(t) for t in long_terms if len(t) > 3]
     scanned = []
     for t in short_terms:
         trigrams = _expansion(db, t)
@@ -143,7 +188,9 @@ def search(db: sqlite3.Connection, q: Query, start: int = 0) -> Results:
             matches.append("(" + " OR ".join(_phrase(g) for g in trigrams) + ")")
     likes = [_like(t) for t in scanned]
     if matches:
-        rows, partial = _ranked(db, " AND ".join(matches), likes, q.terms, start), False
+        _register_spans(db, spans)
+        rows = _ranked(db, " AND ".join(matches), likes, len(spans), q.terms, start)
+        partial = False
     else:
         sql, args = _newest(likes, start)
         rows, partial = _run(db, sql, args)
@@ -158,8 +205,24 @@ def search(db: sqlite3.Connection, q: Query, start: int = 0) -> Results:
 _Row = tuple[int, str, str]  # rowid, indexed title, indexed text
 
 
+def _register_spans(db: sqlite3.Connection, spans: Sequence[re.Pattern[str]]) -> None:
+    """`search_span(title, body, i)` on `db`: whether this query's i-th long term is in
+    either (each connection runs one search at a time: the server's are one per thread)."""
+
+    def holds(title: str, body: str, i: int) -> bool:
+        span = spans[i]
+        return span.search(title) is not None or span.search(body) is not None
+
+    db.create_function("search_span", 3, holds, deterministic=True)
+
+
 def _ranked(
-    db: sqlite3.Connection, match: str, likes: Sequence[str], terms: Sequence[str], start: int
+    db: sqlite3.Connection,
+    match: str,
+    likes: Sequence[str],
+    spans: int,
+    terms: Sequence[str],
+    start: int,
 ) -> list[_Row]:
     """The rows of the page from `start` on (PAGE + 1 of them, to tell a next page). The
     matches are taken newest arrival first in blocks of `RANK_BLOCK`, each block in the
@@ -169,7 +232,7 @@ def _ranked(
     at = start
     while len(rows) < want:
         block_no, within = divmod(at, RANK_BLOCK)
-        block = _ranked_block(db, match, likes, terms, block_no)
+        block = _ranked_block(db, match, likes, spans, terms, block_no)
         rows += block[within : within + want - len(rows)]
         if len(block) < RANK_BLOCK:
             break
@@ -178,10 +241,18 @@ def _ranked(
 
 
 def _ranked_block(
-    db: sqlite3.Connection, match: str, likes: Sequence[str], terms: Sequence[str], n: int
+    db: sqlite3.Connection,
+    match: str,
+    likes: Sequence[str],
+    spans: int,
+    terms: Sequence[str],
+    n: int,
 ) -> list[_Row]:
     """Block `n` of the matches (by arrival, newest first), in the reader's order."""
     in_either = "".join(f" AND {_in_either('search_fts')}" for _ in likes)
+    in_either += "".join(
+        f" AND search_span(search_fts.title, search_fts.body, {i})" for i in range(spans)
+    )
     block: list[_Row] = db.execute(
         f"SELECT rowid, title, body FROM search_fts WHERE search_fts MATCH ?{in_either}"
         " ORDER BY rowid DESC LIMIT ? OFFSET ?",

@@ -11,6 +11,16 @@ of the machine weighs on both alike; p50/p95/max per kind and version.
 `--dir` keeps the store (filling 100,000 takes many minutes) and reuses it as it is when
 it holds articles already. The other commit's `aggregator/search.py` is loaded on its own:
 it must import nothing of the package (true since search.py was written).
+
+A `search.py` from before migration 10 asks phrase queries of an index with token
+positions, which this tree's index no longer keeps: `--positions` runs it on a copy of the
+store whose index is rebuilt with them (same rows), both indexes merged into one segment
+first so that they differ in the positions only; the sizes of both files are shown.
+
+    .venv/bin/python bench/bench_search.py --against 56199f0 --positions --size 20000
+
+Every query's hits (article, title, snippet) are compared between the two versions, and
+the number of queries where they differ is shown.
 """
 
 from __future__ import annotations
@@ -50,12 +60,45 @@ def load_search(commit: str, into: Path) -> ModuleType:
     return module
 
 
+def with_positions(path: Path, copy: Path) -> None:
+    """`copy`: the database at `path` with its search index rebuilt keeping positions
+    (FTS5 detail=full, as migrations 7 to 9 made it); both indexes merged into one segment."""
+    optimize = "INSERT INTO {0} ({0}) VALUES ('optimize')"
+    src = sqlite3.connect(path)
+    dst = sqlite3.connect(copy)
+    try:
+        src.execute(optimize.format("search_fts"))
+        src.commit()
+        src.backup(dst)
+        for sql in (
+            "CREATE VIRTUAL TABLE p USING fts5(title, body, tokenize = 'trigram')",
+            "INSERT INTO p (rowid, title, body) SELECT rowid, title, body FROM search_fts",
+            optimize.format("p"),
+            "DROP TABLE search_vocab",
+            "DROP TABLE search_fts",
+            "ALTER TABLE p RENAME TO search_fts",
+            "CREATE VIRTUAL TABLE search_vocab USING fts5vocab(search_fts, 'row')",
+        ):
+            dst.execute(sql)
+        dst.commit()
+        dst.execute("VACUUM")
+        src.execute("VACUUM")
+    finally:
+        src.close()
+        dst.close()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--against", required=True, help="the commit whose search.py to compare")
     ap.add_argument("--size", type=int, default=20_000)
     ap.add_argument("--queries", type=int, default=300)
     ap.add_argument("--dir", type=Path, help="keep the store here (reused when full)")
+    ap.add_argument(
+        "--positions",
+        action="store_true",
+        help="the other search.py needs an index with token positions (before migration 10)",
+    )
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-search-") as tmp:
         folder = args.dir or Path(tmp)
@@ -69,29 +112,41 @@ def main() -> None:
         finally:
             store.close()
         other = load_search(args.against, Path(tmp))
-        uri = f"{settings.storage_path.resolve().as_uri()}?mode=ro"
-        db = sqlite3.connect(uri, uri=True)
+        other_path = settings.storage_path
+        if args.positions:
+            other_path = Path(tmp) / "positions.db"
+            with_positions(settings.storage_path, other_path)
+            for name, path in (("this tree", settings.storage_path), ("positions", other_path)):
+                print(f"{name}: {path.stat().st_size / n:,.0f} bytes per article")
+        db = sqlite3.connect(f"{settings.storage_path.resolve().as_uri()}?mode=ro", uri=True)
+        other_db = sqlite3.connect(f"{other_path.resolve().as_uri()}?mode=ro", uri=True)
         try:
             kinds = search_queries(db, n, args.queries)
-            versions = ((args.against, other), ("this tree", search))
+            versions = ((args.against, other, other_db), ("this tree", search, db))
             for q in kinds["rare3+"][:20] + COMMON + SHORT:  # warm the page cache
-                for _, module in versions:
-                    module.search(db, module.parse_query(q))
+                for _, module, conn in versions:
+                    module.search(conn, module.parse_query(q))
             print(f"search at {n:,} articles ({args.queries} queries of each kind):")
+            differ = 0
             for kind, qs in kinds.items():
-                times: dict[str, list[float]] = {name: [] for name, _ in versions}
+                times: dict[str, list[float]] = {name: [] for name, _, _ in versions}
                 for q in qs:
-                    for name, module in versions:
+                    seen = []
+                    for name, module, conn in versions:
                         started = time.perf_counter()
-                        module.search(db, module.parse_query(q))
+                        hits = module.search(conn, module.parse_query(q)).hits
                         times[name].append((time.perf_counter() - started) * 1000)
+                        seen.append([(h.seq, h.title, h.snippet) for h in hits])
+                    differ += seen[0] != seen[1]
                 shown = "; ".join(
                     f"{name} p50 {pct(t, 0.5):.1f} p95 {pct(t, 0.95):.1f} max {max(t):.1f} ms"
                     for name, t in times.items()
                 )
                 print(f"  {kind:9} {shown}")
+            print(f"queries whose hits differ between the versions: {differ}")
         finally:
             db.close()
+            other_db.close()
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ from aggregator.errors import StoreError
 from aggregator.migrations import LATEST, MIGRATIONS, Migration, SchemaTooNewError
 from aggregator.outputs import publish as publish_outputs
 from aggregator.store import Store
+from tests.published import NOW, art
 
 REPO = Path(__file__).resolve().parents[1]
 RELEASE_0_1 = Path(__file__).parent / "data" / "schema" / "release-0.1.db"
@@ -462,5 +463,44 @@ def test_migration_9_leaves_merging_to_automerge_keeping_it_searchable(
         (n,) = store.db.execute("SELECT COUNT(*) FROM search_fts").fetchone()
         assert n == store.count()
         store.db.execute("INSERT INTO search_fts (search_fts, rank) VALUES ('integrity-check', 1)")
+    finally:
+        store.close()
+
+
+def test_migration_10_drops_the_index_positions_finding_the_same(
+    old_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Upgraded from version 9: the index is rebuilt without positions (detail=none), with
+    every article and its merge settings; each query finds the same hits, snippets included,
+    and what is stored after it is indexed too."""
+    _at_version(old_db, 9, monkeypatch)
+    queries = ["中小企业发展规划", "规划", "工信部", "发展 规划", "的", "小企业"]
+    con = sqlite3.connect(old_db)
+    try:
+        assert (
+            "detail"
+            not in con.execute(
+                "SELECT sql FROM sqlite_master WHERE name = 'search_fts'"
+            ).fetchone()[0]
+        )
+        before = {q: search.search(con, search.parse_query(q)) for q in queries}
+    finally:
+        con.close()
+    assert all(r.hits for r in before.values())
+    store = Store(old_db)
+    try:
+        db = store.db
+        assert migrations.version(db) == LATEST >= 10
+        (sql,) = db.execute("SELECT sql FROM sqlite_master WHERE name = 'search_fts'").fetchone()
+        assert "detail = none" in sql
+        rows = db.execute("SELECT k, v FROM search_fts_config WHERE k LIKE '%merge'")
+        assert sorted(rows.fetchall()) == [("automerge", 16), ("crisismerge", 64)]
+        for q, results in before.items():
+            assert search.search(db, search.parse_query(q)) == results, q
+        (n,) = db.execute("SELECT COUNT(*) FROM search_fts").fetchone()
+        assert n == store.count()
+        db.execute("INSERT INTO search_fts (search_fts, rank) VALUES ('integrity-check', 1)")
+        store.upsert([art("https://example.com/m10", title="新闻", text="港口数据更新")], NOW)
+        assert [h.title for h in search.search(db, search.parse_query("港口数据")).hits] == ["新闻"]
     finally:
         store.close()

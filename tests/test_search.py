@@ -304,3 +304,83 @@ def test_a_term_too_common_to_expand_is_scanned(
     monkeypatch.setattr(search, "MAX_EXPANSION", 0)
     assert find(store, "芯片") == ["无关标题"]
     assert find(store, "芯片 这是芯片") == ["无关标题"]
+
+
+def test_a_long_term_needs_its_characters_in_a_row_in_one_column(store: Store) -> None:
+    """The index keeps no positions: every trigram of 港口数据 is in the first article,
+    but never in a row; the second has it split between title and text. Neither is found,
+    as a phrase query did not find them; the third, which holds it, is."""
+    apart = art("https://example.com/1", title="第一篇", text="港口数量增加，口数据统计完成。")
+    split = art("https://example.com/2", title="港口数", text="数据都在正文里。")
+    holds = art("https://example.com/3", title="第三篇", text="今年港口数据有误。")
+    store.upsert([apart, split, holds], NOW)
+    assert sorted(find(store, "港口数据")) == ["第三篇"]
+    assert sorted(find(store, "港口数")) == ["港口数", "第一篇", "第三篇"]
+    (hit,) = search.search(store.db, parse_query("港口数据")).hits
+    assert f"{search.HIT_START}港口数据{search.HIT_END}" in hit.snippet
+
+
+def test_case_is_folded_as_the_index_folds_it(store: Store) -> None:
+    """İ is not i to the trigram tokenizer (a regex's IGNORECASE says it is), ſ is s and
+    ς is σ to it (Python's lower() says they are not)."""
+    store.upsert(
+        [
+            art("https://example.com/1", title="第一篇", text="ais在前，isa在后，只有aİsa连着"),
+            art("https://example.com/2", title="第二篇", text="ſtatus报告全文"),
+            art("https://example.com/3", title="第三篇", text="ΟΔΟΣ的报道"),
+        ],
+        NOW,
+    )
+    assert find(store, "aisa") == []
+    assert find(store, "aİsa") == ["第一篇"]
+    assert find(store, "STATUS报告") == ["第二篇"]
+    assert find(store, "οδος的") == ["第三篇"]
+
+
+# Characters whose case the index folds, among them some that Python's lower() or a regex's
+# IGNORECASE fold otherwise (ſ → s, ς → σ, ϐ → β; İ is not folded at all): a query writes
+# each character of the text as any of its group.
+_LOOKALIKE = ["aA", "sSſ", "kK", "σΣς", "βϐ", "iIİ", "港", "口"]
+_CASED = "".join(_LOOKALIKE)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    texts=st.lists(st.text(_CASED, min_size=4, max_size=30), min_size=1, max_size=6), data=st.data()
+)
+def test_long_terms_find_what_a_phrase_query_finds(
+    tmp_path_factory: pytest.TempPathFactory, texts: list[str], data: st.DataObject
+) -> None:
+    """A term of 4+ characters finds exactly the articles a phrase query of it finds in
+    an index with positions (FTS5 detail=full, the same trigram tokenizer), case folding
+    included."""
+    store = Store(tmp_path_factory.mktemp("fold") / "a.db")
+    reference = sqlite3.connect(":memory:")
+    try:
+        store.upsert(
+            [
+                art(f"https://example.com/{i}", title=f"标题{i}号", text=t)
+                for i, t in enumerate(texts)
+            ],
+            NOW,
+        )
+        reference.execute("CREATE VIRTUAL TABLE r USING fts5(title, body, tokenize = 'trigram')")
+        rows = store.db.execute("SELECT rowid, title, body FROM search_fts").fetchall()
+        reference.executemany("INSERT INTO r (rowid, title, body) VALUES (?,?,?)", rows)
+        source = data.draw(st.sampled_from(texts))
+        at = data.draw(st.integers(0, max(0, len(source) - 4)))
+        group = {c: g for g in _LOOKALIKE for c in g}
+        term = "".join(data.draw(st.sampled_from(group[c])) for c in source[at : at + 6])
+        if len(term) < 4:
+            return
+        phrase = '"' + term.replace('"', '""') + '"'
+        expected = {
+            r[0] for r in reference.execute("SELECT rowid FROM r WHERE r MATCH ?", (phrase,))
+        }
+        found = {h.seq for h in search.search(store.db, parse_query(term)).hits}
+        assert found == expected, term
+    finally:
+        reference.close()
+        store.close()
