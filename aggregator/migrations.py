@@ -365,6 +365,8 @@ def migrate(conn: sqlite3.Connection, where: str = "the database") -> int:
         try:
             now = check_not_newer(conn, where)  # another process may have been first
             if now < step.number:
+                if not fresh:  # a step may rebuild an index for minutes on a big store
+                    log.info("%s: schema version %d: %s", where, step.number, step.summary)
                 step.apply(conn)
                 conn.execute(f"PRAGMA user_version = {step.number}")
             conn.execute("COMMIT")

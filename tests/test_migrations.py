@@ -95,6 +95,36 @@ def test_release_0_1_database_is_upgraded_keeping_everything(old_db: Path) -> No
         assert rows_in(old_db, table, old_columns) == rows, f"{table} changed in the upgrade"
 
 
+def test_an_upgrade_says_which_step_runs_before_running_it(
+    old_db: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A step may take minutes on a big store (migration 10 rebuilds the search index): the
+    operator sees which one is running, not only that the upgrade ended."""
+    seen: list[str] = []
+    last = MIGRATIONS[-1]
+
+    def watched(conn: sqlite3.Connection) -> None:
+        seen.extend(r.getMessage() for r in caplog.records)
+        last.apply(conn)
+
+    steps = (*MIGRATIONS[:-1], Migration(last.number, last.summary, watched))
+    monkeypatch.setattr(migrations, "MIGRATIONS", steps)
+    with caplog.at_level("INFO", logger="aggregator.migrations"):
+        Store(old_db).close()
+    assert seen[-1] == f"database {old_db}: schema version {last.number}: {last.summary}"
+    assert [r.getMessage() for r in caplog.records][-1].endswith(
+        f"schema upgraded from version 0 to {LATEST}"
+    )
+
+
+def test_a_new_database_says_nothing_of_upgrades(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level("INFO", logger="aggregator.migrations"):
+        Store(tmp_path / "new.db").close()
+    assert not [r for r in caplog.records if "schema" in r.getMessage()]
+
+
 def test_upgraded_state_is_the_state_the_code_reads(old_db: Path) -> None:
     store = Store(old_db)
     try:
