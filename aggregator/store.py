@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
-from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -29,6 +28,7 @@ from .changes import ChangeTracking
 from .database import chunks, iso, marks, parse_dt
 from .identity import article_id, canonical_url, identity_keys
 from .listed import ListedItems
+from .lru import LRU
 from .models import Article, DedupSettings, ListEntry, StoredArticle
 from .outputs.posts import post_slug
 from .source_states import SourceStates
@@ -615,28 +615,24 @@ class Store(SourceStates, ListedItems, ChangeTracking):
         loads of the same seqs: a publish reads an article for its post, its page, its
         archive page and its feeds, and changes none meanwhile (its caller holds the
         writers off)."""
-        self._shared, self._keep = OrderedDict(), keep
+        self._shared = LRU(keep)
         try:
             yield
         finally:
             self._shared = None
 
-    _shared: OrderedDict[int, StoredArticle] | None = None  # see sharing_loads
-    _keep = 0
+    _shared: LRU[int, StoredArticle] | None = None  # see sharing_loads
 
     def _load(self, seqs: Sequence[int]) -> list[StoredArticle]:
         shared = self._shared
         if shared is None:
             found = self._read(seqs)
         else:
-            found = {s: shared[s] for s in seqs if s in shared}
-            for s in found:
-                shared.move_to_end(s)
+            got = shared.get_many(seqs)
+            found = {s: a for s, a in zip(seqs, got, strict=True) if a is not None}
             fresh = self._read([s for s in seqs if s not in found])
             found.update(fresh)
-            shared.update(fresh)
-            while len(shared) > self._keep:
-                shared.popitem(last=False)
+            shared.put_many(fresh)
         return [found[s] for s in seqs if s in found]
 
     def _read(self, seqs: Sequence[int]) -> dict[int, StoredArticle]:

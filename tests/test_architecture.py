@@ -27,6 +27,7 @@ LAYERS: dict[str, int] = {
     "sites": 0,
     "logs": 0,
     "progress": 0,
+    "lru": 0,
     # 1: the stages, each pure or with its own I/O only
     "fetch": 1,
     "parse": 1,
