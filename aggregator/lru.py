@@ -71,7 +71,7 @@ class LRU(Generic[K, V]):
         with self._lock:
             self._kept.clear()
 
-    def keys(self) -> list[K]:
+    def keys_by_use(self) -> list[K]:
         """The keys kept, least recently used first."""
         with self._lock:
             return list(self._kept)
