@@ -290,6 +290,8 @@ def _subset_opens(text: str, pos: int) -> bool:
 def _to_feed(parsed: Any, text: str, url: str, bases: list[str | None] | None) -> ParsedFeed:
     version = str(_get(parsed, "version") or "")
     entries = list(_get(parsed, "entries") or [])
+    if bases is None or len(bases) != len(entries):  # (two reads of one document: they agree)
+        bases = [None] * len(entries)
     bozo = bool(_get(parsed, "bozo"))
     if not version:
         if bozo and not entries and not _LOOKS_HTML.search(text[:4096]):
@@ -303,8 +305,6 @@ def _to_feed(parsed: Any, text: str, url: str, bases: list[str | None] | None) -
         problem = f"truncated document: kept its {len(entries)} complete item(s)"
     if bozo and not entries:
         raise ParseError("malformed", f"no usable entry: {_bozo_reason(parsed)}")
-    if bases is None or len(bases) < len(entries):
-        bases = [None] * len(entries)
     feed = _get(parsed, "feed") or {}
     return ParsedFeed(
         title=_text(_get(feed, "title")),
@@ -312,7 +312,9 @@ def _to_feed(parsed: Any, text: str, url: str, bases: list[str | None] | None) -
         version=version,
         ttl_minutes=_ttl(_get(feed, "ttl")),
         entries=tuple(
-            _entry(entry, url, version, base) for entry, base in zip(entries, bases, strict=False)
+            # (zip: a truncated document's last entry is left out)
+            _entry(entry, url, version, base)
+            for entry, base in zip(entries, bases, strict=False)
         ),
         problem=problem,
     )

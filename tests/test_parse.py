@@ -1638,3 +1638,18 @@ def test_a_body_s_base_is_the_xml_base_in_scope(
     expected = [None if el.base == BASE else el.base for el in tree.iter(tag)]
     assert [e.content_base for e in parse_feed(doc.encode(), url=BASE).entries] == expected
     assert [e.content_base for e in slow.entries] == expected
+
+
+def test_a_truncated_document_s_bodies_keep_their_xml_base() -> None:
+    doc = (
+        '<rss version="2.0"><channel xml:base="http://b.example/dir/"><title>t</title>'
+        '<item><title>a</title><description>&lt;img src="1.png"&gt;</description></item>'
+        '<item xml:base="/other/"><title>b</title><description>&lt;img src="2.png"&gt;'
+        "</description></item><item><title>c</title><description>cut sh"
+    )
+    feed = parse_feed(doc.encode(), url=BASE)
+    assert feed.problem == "truncated document: kept its 2 complete item(s)"
+    assert [e.content_base for e in feed.entries] == [
+        "http://b.example/dir/",
+        "http://b.example/other/",
+    ]
