@@ -176,23 +176,11 @@ def test_a_changed_feed_prepares_only_its_new_item(server: FaultServer, settings
 def test_an_item_s_hash_is_the_one_stored_before_xml_base_was_read() -> None:
     """An item without an xml:base keeps the hash the store holds for it (no feed is cleaned
     again after an upgrade); a body's xml:base is part of the hash when there is one."""
-    item = ParsedEntry(
-        guid="g1",
-        link="http://example.com/1.html",
-        title="标题",
-        content_html='<img src="i.png">',
-        published_raw="Fri, 17 Dec 2021 05:09:33 GMT",
-        updated_raw=None,
-        author=None,
-        image_urls=("http://example.com/i.png",),
-    )
-    source = Source(
-        name="新浪财经－国內",
-        url="https://rsshub.app/sina/finance/china/1686",
-        categories=("金融",),
-        author="新浪财经",
-        interval=300.0,
-    )
+    link, published = "http://example.com/1.html", "Fri, 17 Dec 2021 05:09:33 GMT"
+    body, images = '<img src="i.png">', ("http://example.com/i.png",)
+    item = ParsedEntry("g1", link, "标题", body, published, None, None, images)
+    china = "https://rsshub.app/sina/finance/china/1686"
+    source = Source("新浪财经－国內", china, ("金融",), "新浪财经", interval=300.0)
     assert item_hash(item, source).hex() == "508891eaf3a373142321bfcc068f4d23"  # at b4166be
     hashes = {
         item_hash(replace(item, content_base=base), source)
