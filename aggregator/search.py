@@ -22,7 +22,7 @@ some trigram: the vocabulary (`search_vocab`) lists those trigrams by prefix, an
 becomes their OR — exact, through the index. A term so common that it begins more than
 `MAX_EXPANSION` trigrams is matched with LIKE instead (wildcards escaped): on the other
 terms' hits, or by scanning newest published first, which finds a page quickly for a common
-term and stops after `SCAN_BUDGET` at worst.
+term.
 
 Results come best first: every term in the title, then the rest; within each, newest
 published first, ties by id (the feeds' order). A reader looks for a story, and arrival
@@ -31,16 +31,27 @@ a common term's matches would read every one of them (thousands of rows for 同�
 matches are ranked in blocks of `RANK_BLOCK`, taken newest arrival first — a term in fewer
 articles is ranked as a whole, a common one over its newest matches first. A pure scan keeps
 the published order alone, so a page still fills after a few rows.
+
+No query may stall the site (SPEC §12): every page stops after `BUDGET` seconds of work,
+whatever its terms (SQLite's progress handler, and a look at the clock between rows). A page
+cut short holds what was found, says so, and its next link goes on from the last row it
+examined; a block cut short is ranked as it was read. The next link is a cursor, never an
+offset (a deep offset would make SQLite read and skip every earlier row): a block of
+matches is named by its rows (`_RankAt`), a scan by the last article examined, so a page
+reads its own block and what follows it only, and articles stored in between do not shift
+it. Every row a scan examines comes back to Python with its verdict (`_examined`), so a
+cut page knows how far it got even when nothing matched.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import re
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,7 +62,9 @@ PAGE = 20  # results per page
 # first: a term in thousands of articles is ranked over its newest matches, at the cost of
 # reading a few hundred rows, not all of them.
 RANK_BLOCK = 200
-SCAN_BUDGET = 2.0  # seconds a short-term scan may take before the page is cut short
+BUDGET = 1.0  # seconds of work one page of results may take; then it is cut short
+_CHECK_EVERY = 1000  # SQLite virtual-machine steps between two looks at the clock
+_now = time.monotonic  # the budget's clock
 MAX_EXPANSION = 400  # trigrams a short term may stand for in a MATCH
 PAD = "\x01\x01"  # ends every indexed column; XML-illegal, so never in stored text
 # Private-use characters around each hit in a snippet: the text is escaped as a whole
@@ -106,8 +119,8 @@ class Hit:
 class Results:
     query: Query
     hits: tuple[Hit, ...]
-    next_start: int | None  # `start` of the next page (None: this is the last)
-    partial: bool = False  # a scan ran out of time before the page was full
+    next_start: str | None  # `start` of the next page: a cursor (None: this is the last)
+    partial: bool = False  # the budget ran out before the page was complete
     ranked: bool = True  # title matches first (False: a scan, newest published only)
 
 
@@ -165,14 +178,15 @@ def _in_either(table: str) -> str:
     return f"({_in(table + '.title')} OR {_in(table + '.body')})"
 
 
-def search(db: sqlite3.Connection, q: Query, start: int = 0) -> Results:
-    """`PAGE` articles holding every term, from result `start` on, best first: those with
-    every term in the title, then the rest; within each, newest published first (ties by
-    id: the feeds' order). A query whose terms are all too common for the index is a scan
-    newest published first, without the title rank (almost every title would match)."""
+def search(db: sqlite3.Connection, q: Query, start: str | None = None) -> Results:
+    """`PAGE` articles holding every term, from the page `start` (a cursor from an earlier
+    page's `next_start`; None or one that does not fit: the first page) on, best first:
+    those with every term in the title, then the rest; within each, newest published first
+    (ties by id: the feeds' order). A query whose terms are all too common for the index
+    is a scan newest published first, without the title rank (almost every title would
+    match). However common the terms, the page stops after `BUDGET` seconds of work."""
     if not q.terms:
         return Results(q, (), None)
-    start = max(0, start)
     long_terms = [t for t in q.terms if len(t) >= 3]
     short_terms = [t for t in q.terms if len(t) < 3]
     matches = [_trigrams(t) for t in long_terms]
@@ -187,22 +201,23 @@ def search(db: sqlite3.Connection, q: Query, start: int = 0) -> Results:
         else:
             matches.append("(" + " OR ".join(_phrase(g) for g in trigrams) + ")")
     likes = [_like(t) for t in scanned]
-    if matches:
-        _register_spans(db, spans)
-        rows = _ranked(db, " AND ".join(matches), likes, len(spans), q.terms, start)
-        partial = False
-    else:
-        sql, args = _newest(likes, start)
-        rows, partial = _run(db, sql, args)
-    more = len(rows) > PAGE
-    rows = rows[:PAGE]
+    tested = [_in_either("f") for _ in likes]
+    with _budget(db) as clock:
+        if matches:
+            _register_spans(db, spans)
+            tested += [f"search_span(f.title, f.body, {i})" for i in range(len(spans))]
+            test = _Test(" AND ".join(tested) or "1", _twice(likes))
+            seqs, next_start, partial = _ranked(
+                db, " AND ".join(matches), test, q.terms, _RankAt.parse(start), clock
+            )
+        else:
+            test = _Test(" AND ".join(tested), _twice(likes))
+            seqs, next_start, partial = _newest(db, test, _scan_at(start), clock)
+    if partial and next_start is None:
+        next_start = start  # not one row examined in time: the same page again, later
     snippet_term = long_terms[0] if long_terms else short_terms[0]
-    hits = _hits(db, rows, q.terms, snippet_term)
-    next_start = start + len(rows) if (more or partial) and rows else None
+    hits = _hits(db, seqs, q.terms, snippet_term)
     return Results(q, hits, next_start, partial, ranked=bool(matches))
-
-
-_Row = tuple[int, str, str]  # rowid, indexed title, indexed text
 
 
 def _register_spans(db: sqlite3.Connection, spans: Sequence[re.Pattern[str]]) -> None:
@@ -216,81 +231,233 @@ def _register_spans(db: sqlite3.Connection, spans: Sequence[re.Pattern[str]]) ->
     db.create_function("search_span", 3, holds, deterministic=True)
 
 
+@dataclass(frozen=True, slots=True)
+class _Test:
+    """What a candidate row (`f`: its search_fts row) must pass besides MATCH."""
+
+    sql: str
+    args: list[object]
+
+
+class _Clock:
+    """The budget of one search. Only the scans of candidate rows are stopped by it
+    (`armed`); the bounded reads around them (a block's order, the page's hits) are not."""
+
+    def __init__(self) -> None:
+        self.deadline = _now() + BUDGET
+        self.armed = False
+        self.cut = False  # the budget stopped a scan
+
+    @contextlib.contextmanager
+    def renewed(self) -> Iterator[None]:
+        """Twice the budget for what is inside (an earlier page's block, read again: it took
+        at most one budget then); then the rest of this page's, if any."""
+        deadline, self.deadline = self.deadline, _now() + 2 * BUDGET
+        try:
+            yield
+        finally:
+            self.deadline = deadline
+
+    def check(self) -> int:
+        if self.armed and _now() > self.deadline:
+            self.cut = True
+        return int(self.cut and self.armed)
+
+
+@contextlib.contextmanager
+def _budget(db: sqlite3.Connection) -> Iterator[_Clock]:
+    clock = _Clock()
+    db.set_progress_handler(clock.check, _CHECK_EVERY)
+    try:
+        yield clock
+    finally:
+        db.set_progress_handler(None, 0)
+
+
+def _examined(
+    db: sqlite3.Connection, sql: str, args: Sequence[object], clock: _Clock
+) -> Generator[tuple[int, int]]:
+    """(row id, passed) of each candidate `sql` yields, until the budget is spent: every
+    row examined comes back, passed or not, so a cut page knows how far it got."""
+    clock.armed = not clock.cut
+    try:
+        if clock.armed:
+            for row in db.execute(sql, args):
+                yield row
+                if clock.check():  # between rows too: Python's share of the work counts
+                    break
+    except sqlite3.OperationalError as exc:
+        if not clock.cut or "interrupt" not in str(exc):
+            raise
+    finally:
+        clock.armed = False
+
+
+@dataclass(frozen=True, slots=True)
+class _RankAt:
+    """Where a ranked page starts: in the block of matches below row `hi` (None: the
+    newest), the block ending at row `lo` (None: not known yet, RANK_BLOCK matches from
+    `hi` down), after its first `skip` rows in the reader's order. As text (the `start`
+    of a link): `r<hi>` or `r<hi>_<lo>_<skip>`."""
+
+    hi: int | None
+    lo: int | None = None
+    skip: int = 0
+
+    @staticmethod
+    def parse(text: str | None) -> _RankAt:
+        m = re.fullmatch(r"r(\d{1,18})(?:_(\d{1,18})_(\d{1,4}))?", text or "")
+        if m is None:
+            return _RankAt(None)
+        hi, lo, skip = m.groups()
+        if lo is None:
+            return _RankAt(int(hi))
+        return _RankAt(int(hi), int(lo), min(int(skip), RANK_BLOCK))
+
+    def __str__(self) -> str:
+        if self.lo is None:
+            return f"r{self.hi}"
+        return f"r{self.hi}_{self.lo}_{self.skip}"
+
+
 def _ranked(
     db: sqlite3.Connection,
     match: str,
-    likes: Sequence[str],
-    spans: int,
+    test: _Test,
     terms: Sequence[str],
-    start: int,
-) -> list[_Row]:
-    """The rows of the page from `start` on (PAGE + 1 of them, to tell a next page). The
-    matches are taken newest arrival first in blocks of `RANK_BLOCK`, each block in the
-    reader's order: every term in the title first, then newest published first."""
-    want = PAGE + 1
-    rows: list[_Row] = []
-    at = start
-    while len(rows) < want:
-        block_no, within = divmod(at, RANK_BLOCK)
-        block = _ranked_block(db, match, likes, spans, terms, block_no)
-        rows += block[within : within + want - len(rows)]
-        if len(block) < RANK_BLOCK:
-            break
-        at = (block_no + 1) * RANK_BLOCK
-    return rows
+    at: _RankAt,
+    clock: _Clock,
+) -> tuple[list[int], str | None, bool]:
+    """The page's matches from `at` on, the cursor of the next page, and whether the
+    budget cut the page short. Matches are taken newest arrival first in blocks of
+    `RANK_BLOCK`, each block in the reader's order (every term in the title first, then
+    newest published first); a block cut by the budget ends where the cut came. A page
+    reads its own blocks only: never the rows of earlier pages' blocks (no OFFSET)."""
+    page: list[int] = []
+    moved = False  # a row was examined: the next page starts further down
+    while True:
+        if at.lo is None:
+            block, lo, ended = _block(db, match, test, at, clock)
+        else:  # an earlier page's block, read again: as much work as that page did
+            with clock.renewed():
+                block, lo, ended = _block(db, match, test, at, clock)
+        moved = moved or lo is not None
+        hi = at.hi if at.hi is not None else (block[0] + 1 if block else None)
+        ordered = _in_order(db, block, terms)
+        take = ordered[at.skip : at.skip + PAGE - len(page)]
+        page += take
+        skip = at.skip + len(take)
+        if len(page) == PAGE and skip < len(ordered):
+            return page, str(_RankAt(hi, lo, skip)), clock.cut
+        if ended:  # no candidate below this block
+            return page, None, False
+        if lo is None:  # the budget went before this block's first row
+            return page, str(at) if moved else None, True
+        at = _RankAt(lo)
+        if clock.cut:
+            return page, str(at), True
+        if len(page) == PAGE:
+            # As a page reads one row beyond itself to tell there is more: the next block.
+            more, _, _ = _block(db, match, test, at, clock, limit=1)
+            return page, str(at) if more or clock.cut else None, False
 
 
-def _ranked_block(
+def _block(
     db: sqlite3.Connection,
     match: str,
-    likes: Sequence[str],
-    spans: int,
-    terms: Sequence[str],
-    n: int,
-) -> list[_Row]:
-    """Block `n` of the matches (by arrival, newest first), in the reader's order."""
-    in_either = "".join(f" AND {_in_either('search_fts')}" for _ in likes)
-    in_either += "".join(
-        f" AND search_span(search_fts.title, search_fts.body, {i})" for i in range(spans)
+    test: _Test,
+    at: _RankAt,
+    clock: _Clock,
+    limit: int = 0,
+) -> tuple[list[int], int | None, bool]:
+    """The matches of the block at `at`, newest arrival first; the lowest row examined
+    (the block's end; None when none was); whether the candidates ended (no bound below
+    and no cut): nothing below the block matches."""
+    bounds, args = "", [*test.args, match]
+    if at.hi is not None:
+        bounds += " AND f.rowid < ?"
+        args.append(at.hi)
+    if at.lo is not None:
+        bounds += " AND f.rowid >= ?"
+        args.append(at.lo)
+    sql = (
+        f"SELECT f.rowid, {test.sql} FROM search_fts AS f"
+        f" WHERE search_fts MATCH ?{bounds} ORDER BY f.rowid DESC"
     )
-    block: list[_Row] = db.execute(
-        f"SELECT rowid, title, body FROM search_fts WHERE search_fts MATCH ?{in_either}"
-        " ORDER BY rowid DESC LIMIT ? OFFSET ?",
-        [match, *_twice(likes), RANK_BLOCK, n * RANK_BLOCK],
-    ).fetchall()
+    limit = limit or RANK_BLOCK
+    found: list[int] = []
+    lo = None
+    with contextlib.closing(_examined(db, sql, args, clock)) as rows:
+        for seq, passed in rows:
+            lo = seq
+            if passed:
+                found.append(seq)
+                if len(found) == limit:
+                    return found, lo, False
+    if at.lo is not None and not clock.cut:
+        return found, at.lo, False  # the block as an earlier page delimited it
+    return found, lo, not clock.cut and at.lo is None
+
+
+def _in_order(db: sqlite3.Connection, block: Sequence[int], terms: Sequence[str]) -> list[int]:
+    """A block's rows in the reader's order: every term in the title first, then newest
+    published first, ties by id."""
     if not block:
         return []
     marks = ",".join("?" * len(block))
-    dates = {
-        seq: (published, aid)
-        for seq, published, aid in db.execute(
-            f"SELECT seq, published, id FROM articles WHERE seq IN ({marks})",
-            [r[0] for r in block],
-        )
-    }
+    rows = db.execute(
+        f"SELECT a.seq, a.published, a.id, f.title FROM articles AS a"
+        f" CROSS JOIN search_fts AS f ON f.rowid = a.seq WHERE a.seq IN ({marks})",
+        block,
+    ).fetchall()  # an article deleted between two reads is left out
     folded = [t.lower() for t in terms]  # as the index folds case
 
-    def in_title(row: _Row) -> bool:
-        title = row[1].lower()
+    def in_title(title: str) -> bool:
+        title = title.lower()
         return all(t in title for t in folded)
 
-    block = [r for r in block if r[0] in dates]  # deleted between two reads
-    block.sort(key=lambda r: dates[r[0]][1])  # ties by id, then newest published, then
-    block.sort(key=lambda r: dates[r[0]][0], reverse=True)  # everything in the title first
-    block.sort(key=lambda r: not in_title(r))
-    return block
+    arrival = {seq: i for i, seq in enumerate(block)}
+    rows.sort(key=lambda r: arrival[r[0]])  # the block's own order, then stable sorts:
+    rows.sort(key=lambda r: r[2])  # ties by id, then newest published, then
+    rows.sort(key=lambda r: r[1], reverse=True)  # everything in the title first
+    rows.sort(key=lambda r: not in_title(r[3]))
+    return [r[0] for r in rows]
 
 
-def _newest(likes: Sequence[str], start: int) -> tuple[str, list[object]]:
+def _newest(
+    db: sqlite3.Connection, test: _Test, after: int | None, clock: _Clock
+) -> tuple[list[int], str | None, bool]:
     """Articles newest published first, each tested: the index's order, so a common term
-    fills a page after a few rows (CROSS JOIN: the articles drive, in that order)."""
-    where = " AND ".join(_in_either("f") for _ in likes)
+    fills a page after a few rows (CROSS JOIN: the articles drive, in that order). The
+    page starts after article `after` (its seq: the last one an earlier page examined)."""
+    where, args = "", list(test.args)
+    if after is not None:
+        row = db.execute("SELECT published, id FROM articles WHERE seq = ?", (after,)).fetchone()
+        if row is not None:  # else gone since: from the top again
+            where = " WHERE a.published <= ? AND NOT (a.published = ? AND a.id <= ?)"
+            args += [row[0], row[0], row[1]]
     sql = (
-        "SELECT f.rowid, f.title, f.body FROM articles AS a"
-        " CROSS JOIN search_fts AS f ON f.rowid = a.seq"
-        f" WHERE {where} ORDER BY a.published DESC, a.id LIMIT {PAGE + 1} OFFSET ?"
+        f"SELECT a.seq, {test.sql} FROM articles AS a"
+        f" CROSS JOIN search_fts AS f ON f.rowid = a.seq{where}"
+        " ORDER BY a.published DESC, a.id"
     )
-    return sql, [*_twice(likes), start]
+    page: list[int] = []
+    last = None
+    with contextlib.closing(_examined(db, sql, args, clock)) as rows:
+        for seq, passed in rows:
+            if passed:
+                if len(page) == PAGE:  # one beyond the page: there is more
+                    return page, f"s{last}", False
+                page.append(seq)
+            last = seq
+    if clock.cut and last is not None:
+        return page, f"s{last}", True
+    return page, None, clock.cut
+
+
+def _scan_at(text: str | None) -> int | None:
+    m = re.fullmatch(r"s(\d{1,18})", text or "")
+    return int(m.group(1)) if m else None
 
 
 def _twice(likes: Sequence[str]) -> list[object]:
@@ -307,44 +474,25 @@ def _expansion(db: sqlite3.Connection, term: str) -> list[str] | None:
     return None if len(rows) > MAX_EXPANSION else [r[0] for r in rows]
 
 
-def _run(
-    db: sqlite3.Connection, sql: str, args: Sequence[object]
-) -> tuple[list[tuple[int, str, str]], bool]:
-    """Rows of a scan, stopped after SCAN_BUDGET, keeping the rows found so far."""
-    deadline = time.monotonic() + SCAN_BUDGET
-    db.set_progress_handler(lambda: int(time.monotonic() > deadline), 10_000)
-    rows: list[tuple[int, str, str]] = []
-    try:
-        for row in db.execute(sql, args):
-            rows.append(row)
-    except sqlite3.OperationalError as exc:
-        if "interrupt" not in str(exc):
-            raise
-        return rows, True
-    finally:
-        db.set_progress_handler(None, 0)
-    return rows, False
-
-
 def _hits(
-    db: sqlite3.Connection, rows: Sequence[tuple[int, str, str]], terms: Sequence[str], first: str
+    db: sqlite3.Connection, seqs: Sequence[int], terms: Sequence[str], first: str
 ) -> tuple[Hit, ...]:
-    if not rows:
+    if not seqs:
         return ()
-    seqs = [r[0] for r in rows]
-    meta = {
+    found = {
         r[0]: r[1:]
         for r in db.execute(
-            f"SELECT seq, slug, published, author FROM articles"
-            f" WHERE seq IN ({','.join('?' * len(seqs))})",
+            "SELECT a.seq, a.slug, a.published, a.author, f.title, f.body FROM articles AS a"
+            " CROSS JOIN search_fts AS f ON f.rowid = a.seq"
+            f" WHERE a.seq IN ({','.join('?' * len(seqs))})",
             seqs,
         )
     }
     hits = []
-    for seq, title, body in rows:
-        if seq not in meta:  # deleted between the two statements of a read-only reader
+    for seq in seqs:
+        if seq not in found:  # deleted between two statements of a read-only reader
             continue
-        slug, published, author = meta[seq]
+        slug, published, author, title, body = found[seq]
         text = body.removesuffix(PAD)
         hits.append(
             Hit(seq, slug, title.removesuffix(PAD), published, author, snippet(text, terms, first))
@@ -388,7 +536,7 @@ class Searcher:
                 self._all.append(conn)
         return conn
 
-    def search(self, q: str, start: int = 0) -> Results:
+    def search(self, q: str, start: str | None = None) -> Results:
         return search(self._conn(), parse_query(q), start)
 
     def close(self) -> None:

@@ -254,8 +254,11 @@ def create_app(
             headers = [(b"content-type", ctype.encode()), (b"cache-control", b"no-store")]
             await _respond(send, 200, headers, body, head)
         elif path == "/search" and site is not None:
-            body = await asyncio.to_thread(site.search_page, scope.get("query_string", b""))
-            await _respond(send, 200, _LIVE_HTML, body, head)
+            page = await site.search(scope.get("query_string", b""))
+            if page is None:
+                await _plain(send, 503, "too many searches at once: retry shortly\n", head, _BUSY)
+            else:
+                await _respond(send, 200, _LIVE_HTML, page, head)
         else:
             await _serve_file(scope, send, files, head, site)
 
@@ -283,6 +286,7 @@ async def _serve_health(send: Send, health: Health, head: bool) -> None:
 
 
 _LIVE_HTML = [(b"content-type", b"text/html; charset=utf-8"), (b"cache-control", b"no-cache")]
+_BUSY = [(b"retry-after", b"1"), (b"cache-control", b"no-store")]
 
 
 async def _serve_file(

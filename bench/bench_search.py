@@ -20,7 +20,19 @@ first so that they differ in the positions only; the sizes of both files are sho
     .venv/bin/python bench/bench_search.py --against 56199f0 --positions --size 20000
 
 Every query's hits (article, title, snippet) are compared between the two versions, and
-the number of queries where they differ is shown.
+the number of queries where they differ is shown (a page either version cut short by its
+time budget is counted apart: it may differ).
+
+`--hostile` adds the worst cases a visitor can ask for (SPEC §12: nobody may stall the
+site through /search): `common-tri`, the store's most frequent trigrams; `rare-whole`, terms
+of 4 characters whose two trigrams are each frequent but rarely stand together (every
+candidate MATCH finds is read and rejected); `many-terms`, 8 short frequent terms at once;
+`deep`, page `--depth` of common queries, reached by following each version's own next
+links (a user paging on), timed for that last page alone; `deep-start`, a `start` link
+forged deep (9 digits for an offset, a cursor over every row for a cursor). Each is
+reported with its p50/max and how many pages came back cut short.
+
+    .venv/bin/python bench/bench_search.py --against b4166be --dir /tmp/s100k --hostile
 """
 
 from __future__ import annotations
@@ -88,6 +100,82 @@ def with_positions(path: Path, copy: Path) -> None:
         dst.close()
 
 
+def rare_whole(db: sqlite3.Connection, count: int) -> list[str]:
+    """Terms of 4 characters made of two frequent trigrams that overlap (xyz + yzw), the
+    `count` whose MATCH candidates most outnumber the articles holding them whole."""
+    top = db.execute(
+        "SELECT term, doc FROM search_vocab WHERE term NOT GLOB ? ORDER BY doc DESC LIMIT 300",
+        ("*[" + search.PAD[0] + " \n]*",),
+    ).fetchall()
+    pairs = sorted(
+        ((min(da, db_), a + b[2]) for a, da in top for b, db_ in top if a[1:] == b[:2] != a[:2]),
+        reverse=True,
+    )[: count * 4]
+    scored = []
+    for _, term in pairs:
+        rows = db.execute(
+            "SELECT title, body FROM search_fts WHERE search_fts MATCH ?", (search._trigrams(term),)
+        ).fetchall()
+        whole = sum(1 for t, b in rows if term in t or term in b)
+        scored.append((len(rows) - whole, term))
+    return [t for _, t in sorted(scored, reverse=True)[:count]]
+
+
+def hostile(
+    db: sqlite3.Connection,
+    versions: tuple[tuple[str, ModuleType, sqlite3.Connection], ...],
+    depth: int,
+) -> None:
+    common_tri = [
+        t
+        for (t,) in db.execute(
+            "SELECT term FROM search_vocab WHERE term NOT GLOB ? ORDER BY doc DESC LIMIT 10",
+            ("*[" + search.PAD[0] + " \n]*",),
+        )
+    ]
+    kinds = {
+        "common-tri": [(q, 1, None) for q in common_tri],
+        "rare-whole": [(q, 1, None) for q in rare_whole(db, 10)],
+        "many-terms": [
+            (" ".join([*SHORT, "亿元"]), 1, None),
+            (" ".join(COMMON[:4] + SHORT[:4]), 1, None),
+            ("的 是 在 了 和 有 中 年", 1, None),
+            (" ".join(common_tri[:8]), 1, None),
+        ],
+        "deep": [(q, depth, None) for q in COMMON[:3] + SHORT[:3] + common_tri[:2]],
+        "deep-start": [(q, 1, "forged") for q in COMMON[:3] + SHORT[:3] + common_tri[:2]],
+    }
+    print(f"hostile queries (deep: page {depth}):")
+    for kind, qs in kinds.items():
+        times: dict[str, list[float]] = {name: [] for name, _, _ in versions}
+        cut = {name: 0 for name, _, _ in versions}
+        differ = 0
+        for q, pages, forged in qs:
+            seen = []
+            for name, module, conn in versions:
+                start: object = None if module is search else 0
+                if forged:
+                    start = "r999999999_1_0" if module is search else 999_999_999
+                hits: list[tuple[int, str, str]] = []
+                for _ in range(pages):
+                    started = time.perf_counter()
+                    r = module.search(conn, module.parse_query(q), start)
+                    took = (time.perf_counter() - started) * 1000
+                    hits += [(h.seq, h.title, h.snippet) for h in r.hits]
+                    if r.next_start is None:
+                        break
+                    start = r.next_start
+                times[name].append(took)
+                cut[name] += r.partial
+                seen.append((hits, r.partial))
+            differ += seen[0][0] != seen[1][0] and not (seen[0][1] or seen[1][1])
+        shown = "; ".join(
+            f"{name} p50 {pct(t, 0.5):.1f} max {max(t):.1f} ms, {cut[name]} cut"
+            for name, t in times.items()
+        )
+        print(f"  {kind:10} ({len(qs)}) {shown}; whole pages differing: {differ}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--against", required=True, help="the commit whose search.py to compare")
@@ -99,6 +187,8 @@ def main() -> None:
         action="store_true",
         help="the other search.py needs an index with token positions (before migration 10)",
     )
+    ap.add_argument("--hostile", action="store_true", help="add the adversarial queries")
+    ap.add_argument("--depth", type=int, default=30, help="page reached by `deep` (--hostile)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-search-") as tmp:
         folder = args.dir or Path(tmp)
@@ -144,6 +234,8 @@ def main() -> None:
                 )
                 print(f"  {kind:9} {shown}")
             print(f"queries whose hits differ between the versions: {differ}")
+            if args.hostile:
+                hostile(db, versions, args.depth)
         finally:
             db.close()
             other_db.close()

@@ -3,6 +3,7 @@ follows revisions, merges and deletes, and a query is only ever literal text."""
 
 from __future__ import annotations
 
+import itertools
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import replace
@@ -105,12 +106,12 @@ def test_pages_follow_the_order(store: Store, monkeypatch: pytest.MonkeyPatch) -
     newest = [f"第{i}号公告" for i in range(PAGE + 5)]
     for q in ("公告正文", "公告"):  # through the index; through its vocabulary
         first = search.search(store.db, parse_query(q))
-        assert [h.title for h in first.hits] == newest[:PAGE] and first.next_start == PAGE
+        assert [h.title for h in first.hits] == newest[:PAGE] and first.next_start
         rest = search.search(store.db, parse_query(q), first.next_start)
         assert [h.title for h in rest.hits] == newest[PAGE:] and rest.next_start is None
     monkeypatch.setattr(search, "MAX_EXPANSION", 0)  # a scan pages the same way
     first = search.search(store.db, parse_query("公告"))
-    rest = search.search(store.db, parse_query("公告"), first.next_start or 0)
+    rest = search.search(store.db, parse_query("公告"), first.next_start)
     assert [h.title for h in (*first.hits, *rest.hits)] == newest
 
 
@@ -132,7 +133,8 @@ def test_a_common_term_is_ranked_block_by_block_of_its_newest_matches(
     expected = [f"第{i}号" for i in (4, 5, 6, 1, 2, 3, 0)]
     assert find(store, "共同的内容") == expected
     monkeypatch.setattr(search, "PAGE", 2)
-    seen, start = [], 0
+    seen: list[str] = []
+    start = None
     while True:
         page = search.search(store.db, parse_query("共同的内容"), start)
         seen += [h.title for h in page.hits]
@@ -287,8 +289,8 @@ def test_short_terms_go_through_the_index_even_at_the_end_of_a_text(
     store.upsert([art("https://example.com/1", title="无关标题", text="这是芯片")], NOW)
     store.upsert([art("https://example.com/2", title="芯片行业", text="别的内容")], NOW)
     store.upsert([art("https://example.com/3", title="Ab", text="没有")], NOW)
-    monkeypatch.setattr(search, "SCAN_BUDGET", 0.0)  # a scan would find nothing in time
     assert find(store, "芯片") == ["芯片行业", "无关标题"]
+    assert search.search(store.db, parse_query("片")).ranked  # the index, not a scan
     assert find(store, "片") == ["芯片行业", "无关标题"]
     assert find(store, "ab") == ["Ab"] and find(store, "b") == ["Ab"]
     assert find(store, "芯片 别的") == ["芯片行业"]
@@ -384,3 +386,136 @@ def test_long_terms_find_what_a_phrase_query_finds(
     finally:
         reference.close()
         store.close()
+
+
+# --- bounded cost: a budget on every page, cursors instead of offsets -------------------
+
+
+def _store_of(store: Store, n: int, text: str = "共同的内容") -> list[int]:
+    """n articles holding `text`; arrival is the reverse of publication (as a first poll
+    stores a list). Returns their seqs, newest published first."""
+    for i in range(n):
+        a = art(
+            f"https://example.com/{i}",
+            title=f"第{i}号",
+            text=f"{text}{i}",
+            published=NOW - timedelta(minutes=i),
+        )
+        store.upsert([a], NOW + timedelta(seconds=i))
+    return [h.seq for h in search.search(store.db, parse_query(text)).hits]
+
+
+def _every_page(store: Store, q: str, limit: int = 500) -> tuple[list[int], int, int]:
+    """Follow the next links from the first page: (seqs in page order, pages, pages cut)."""
+    seqs: list[int] = []
+    start, pages, cut = None, 0, 0
+    while pages < limit:
+        page = search.search(store.db, parse_query(q), start)
+        seqs += [h.seq for h in page.hits]
+        pages += 1
+        cut += page.partial
+        if page.next_start is None:
+            return seqs, pages, cut
+        start = page.next_start
+    raise AssertionError(f"still paging after {limit} pages")
+
+
+def _ticking(monkeypatch: pytest.MonkeyPatch, budget: int) -> None:
+    """A budget of `budget` looks at a clock that moves one second at each look: a cut
+    after as many rows as that (or SQLite steps), whatever the machine's speed."""
+    ticks = itertools.count()
+    monkeypatch.setattr(search, "_now", lambda: float(next(ticks)))
+    monkeypatch.setattr(search, "BUDGET", float(budget))
+
+
+@pytest.mark.parametrize("q", ["共同的内容", "共同", "同"])  # long term, short: index, scan
+def test_a_spent_budget_cuts_the_page_and_its_link_continues_where_it_stopped(
+    store: Store, monkeypatch: pytest.MonkeyPatch, q: str
+) -> None:
+    """A page cut short by the budget holds what was found until then, says it was cut,
+    and links on from the last row it examined: following the links finds every match
+    once (a block cut short is ranked as it was read, and read again for its next page)."""
+    _store_of(store, 45)
+    monkeypatch.setattr(search, "RANK_BLOCK", 8)
+    if q == "同":
+        monkeypatch.setattr(search, "MAX_EXPANSION", 0)  # a scan, newest published first
+    whole, _, cut = _every_page(store, q)
+    assert len(whole) == 45 and cut == 0
+    _ticking(monkeypatch, 12)
+    first = search.search(store.db, parse_query(q))
+    assert first.partial and first.next_start and len(first.hits) < PAGE
+    seqs, pages, cut = _every_page(store, q)
+    assert sorted(seqs) == sorted(whole)  # none lost, none twice
+    assert cut > 0 and pages > 3
+    if q == "同":
+        assert seqs == whole  # a scan keeps the published order across cuts
+
+
+def test_pages_stay_put_when_articles_arrive_between_them(store: Store) -> None:
+    """A cursor, not an offset: an article stored after page 1 was shown neither shifts
+    page 2 (no repeat, no gap) nor appears in it (it is above the first page)."""
+    newest = _store_of(store, PAGE + 5)
+    first = search.search(store.db, parse_query("共同的内容"))
+    late = art("https://example.com/late", title="晚到", text="共同的内容晚到", published=NOW)
+    store.upsert([late], NOW + timedelta(hours=1))
+    rest = search.search(store.db, parse_query("共同的内容"), first.next_start)
+    assert [h.seq for h in (*first.hits, *rest.hits)] == newest + [
+        h.seq for h in rest.hits[len(newest) - PAGE :]
+    ]
+    assert [h.seq for h in first.hits] == newest[:PAGE]
+    assert "晚到" not in [h.title for h in rest.hits] and len(rest.hits) == 5
+
+
+def test_a_page_reads_no_row_of_an_earlier_block(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Deep pages cost what one page costs: the rows a page examines all lie below where
+    its cursor points (no OFFSET skipping the earlier pages' rows again)."""
+    _store_of(store, 60)
+    monkeypatch.setattr(search, "RANK_BLOCK", 10)
+    monkeypatch.setattr(search, "PAGE", 5)
+    examined: list[list[int]] = []
+    real = search._examined
+
+    def spy(*args: object, **kwargs: object) -> Iterator[tuple[int, int]]:
+        for row in real(*args, **kwargs):  # type: ignore[arg-type]
+            examined[-1].append(row[0])
+            yield row
+
+    monkeypatch.setattr(search, "_examined", spy)
+    start = None
+    pages = 0
+    while True:
+        examined.append([])
+        page = search.search(store.db, parse_query("共同的内容"), start)
+        pages += 1
+        if start is not None:
+            hi = int(start[1:].split("_")[0])
+            assert examined[-1] and max(examined[-1]) < hi
+        if page.next_start is None:
+            break
+        start = page.next_start
+    assert pages == 12
+    assert sum(map(len, examined)) <= 2 * 60 + pages  # each row read twice at most
+
+
+@pytest.mark.parametrize(
+    "start", ["", "x", "20", "r", "r-1", "r1_2", "s", "s-5", "r" + "9" * 40, "s999999999"]
+)
+def test_a_start_that_is_no_cursor_gives_a_page_never_an_error(store: Store, start: str) -> None:
+    newest = _store_of(store, 3)
+    for q in ("共同的内容", "共"):
+        seqs = [h.seq for h in search.search(store.db, parse_query(q), start).hits]
+        assert seqs in (newest, [])  # the first page, or (a cursor past the end) nothing
+
+
+def test_a_forged_cursor_over_every_row_is_bounded(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every article holds both trigrams of 口数据港, none the whole term: every row of a
+    forged block over all rows would be read and rejected, until the budget stops it."""
+    _store_of(store, 60, "港口数据，数据港")
+    assert search.search(store.db, parse_query("口数据港")).hits == ()
+    _ticking(monkeypatch, 12)
+    page = search.search(store.db, parse_query("口数据港"), "r999999999_1_0")
+    assert page.partial and page.hits == ()

@@ -3,6 +3,7 @@ reaching every article, what one new article rewrites, the empty state, escaping
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -14,7 +15,7 @@ import httpx
 import lxml.html
 import pytest
 
-from aggregator import config
+from aggregator import config, search
 from aggregator.live import LiveSite
 from aggregator.metrics import Metrics
 from aggregator.models import Article, Settings, SourceState
@@ -336,6 +337,62 @@ def test_search_echo_is_escaped_and_bounded(
     assert r.status_code == 200 and 'name="q"' in r.text and "没有找到" not in r.text
     assert client.get("/search?q=%FF%FE&start=x").status_code == 200  # bad UTF-8, bad number
     assert client.head("/search?q=港口").status_code == 200
+
+
+def test_a_page_cut_short_says_so_and_continues(
+    settings: Settings, store: Store, served: Served, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """However common the term, a page stops at the search budget: it lists what it
+    found, says the time ran out, and its link carries on; following the links finds
+    every article once."""
+    client, _ = served
+    fill(store, 25)
+    publish(settings, store)
+    q = "各不相同的内容"
+    whole = client.get("/search", params={"q": q}).text
+    assert "搜索时间已到" not in whole and "更多结果" in whole
+    ticks = itertools.count()  # a clock that moves a second at each look: cut after 8
+    monkeypatch.setattr(search, "_now", lambda: float(next(ticks)))
+    monkeypatch.setattr(search, "BUDGET", 8.0)
+    seen: list[str] = []
+    r = client.get("/search", params={"q": q})
+    assert r.status_code == 200 and "这一页的搜索时间已到" in r.text
+    for _ in range(50):
+        doc = lxml.html.fromstring(r.text)
+        seen += [a.get("href") or "" for a in doc.iter("a") if "articles/" in (a.get("href") or "")]
+        more = [a.get("href") for a in doc.iter("a") if a.text in ("继续搜索", "更多结果")]
+        if not more:
+            break
+        r = client.get("/" + (more[0] or ""))
+        assert r.status_code == 200
+    assert len(seen) == len(set(seen)) == 25
+
+
+def test_searches_beyond_the_limit_are_refused_while_files_are_served(
+    settings: Settings, store: Store
+) -> None:
+    """A crowd of searches waits for the search threads or is refused at once (503,
+    Retry-After): the feeds and pages are served all the while."""
+    fill(store, 3)
+    publish(settings, store)
+    live = LiveSite(settings.output, settings.storage_path, lambda: [], at_once=1, waiting=1)
+    app = create_app(settings.output.dir, health=lambda: (True, {}), metrics=Metrics(), site=live)
+    try:
+        with (
+            ThreadedServer(app) as srv,
+            httpx.Client(base_url=f"http://127.0.0.1:{srv.port}", trust_env=False) as client,
+        ):
+            assert client.get("/search", params={"q": "央行"}).status_code == 200
+            assert live.searches.enter() and live.searches.enter()  # one running, one waiting
+            busy = client.get("/search", params={"q": "央行"})
+            assert busy.status_code == 503 and busy.headers["retry-after"] == "1"
+            assert client.get("/feed.atom").status_code == 200
+            assert client.get("/").status_code == 200
+            live.searches.leave()
+            assert client.get("/search", params={"q": "央行"}).status_code == 200
+            live.searches.leave()
+    finally:
+        live.close()
 
 
 def test_root_shows_the_sources_live_while_empty(

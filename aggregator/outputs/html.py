@@ -362,8 +362,9 @@ def render_search(
     settings: OutputSettings,
     results: search.Results | None,
     query: search.Query,
-    start: int,
+    later: bool = False,
 ) -> bytes:
+    """The search page; `later`: not the first page of these results."""
     hits = []
     next_href = ""
     if results is not None:
@@ -392,7 +393,7 @@ def render_search(
         hits=hits,
         partial=bool(results and results.partial),
         ranked=results is None or results.ranked,
-        start=start,
+        later=later,
         next_href=next_href,
     )
 
