@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 
 from . import merge, paging, search
 from .changes import ChangeTracking
-from .database import chunks, iso, marks, parse_dt
+from .database import chunks, day, iso, marks, parse_dt
 from .identity import article_id, canonical_url, identity_keys
 from .listed import ListedItems
 from .lru import LRU
@@ -320,7 +320,7 @@ class Store(SourceStates, ListedItems, ChangeTracking):
             (
                 aid,
                 a.key,
-                post_slug(a.key, a.published.strftime("%Y-%m-%d")),
+                post_slug(a.key, day(a.published)),
                 a.link,
                 a.title,
                 published,
