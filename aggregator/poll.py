@@ -494,4 +494,11 @@ async def poll_all(
             if progress is not None:
                 progress.step()
 
-    return list(await asyncio.gather(*(one(i, s) for i, s in enumerate(sources))))
+    polls = [asyncio.ensure_future(one(i, s)) for i, s in enumerate(sources)]
+    try:
+        return list(await asyncio.gather(*polls))
+    except asyncio.CancelledError:
+        # gather returns at the first poll cancelled; the others may still wait for a store
+        # call in its thread (`Pipeline.db`), and the caller closes the store next.
+        await asyncio.wait(polls)
+        raise

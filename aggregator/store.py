@@ -144,24 +144,25 @@ class Store(SourceStates, ListedItems, ChangeTracking):
             known = self._known_keys(all_keys)
             pending = _NewRows(iso(now))
             self._to_index: dict[int, tuple[int, str, str]] = {}
-            for a in articles:
-                keys = (a.key, *a.alt_keys)
-                decision = merge.decide(keys, dead, known)
-                if decision == "deleted":
-                    counts["deleted"] += 1
-                    continue
-                result: merge.Outcome
-                if isinstance(decision, merge.Known):
-                    self._flush(pending)  # the paths below read the rows they touch
-                    seq, is_copy = decision.seq, decision.through_copy
-                    result = self._upsert_known(seq, is_copy, a, keys, now)
-                else:
-                    result, seq, is_copy = self._upsert_unknown(a, keys, now, pending)
-                for k in keys:  # later items of the batch find what this one added
-                    known.setdefault(k, (seq, int(is_copy)))
-                counts[result] += 1
-                if result in ("updated", "merged"):  # (both paths flushed `pending` first)
-                    self._touch(seq)
+            with self._screening(articles, dead, known):
+                for a in articles:
+                    keys = (a.key, *a.alt_keys)
+                    decision = merge.decide(keys, dead, known)
+                    if decision == "deleted":
+                        counts["deleted"] += 1
+                        continue
+                    result: merge.Outcome
+                    if isinstance(decision, merge.Known):
+                        self._flush(pending)  # the paths below read the rows they touch
+                        seq, is_copy = decision.seq, decision.through_copy
+                        result = self._upsert_known(seq, is_copy, a, keys, now)
+                    else:
+                        result, seq, is_copy = self._upsert_unknown(a, keys, now, pending)
+                    for k in keys:  # later items of the batch find what this one added
+                        known.setdefault(k, (seq, int(is_copy)))
+                    counts[result] += 1
+                    if result in ("updated", "merged"):  # (both paths flushed `pending` first)
+                        self._touch(seq)
             self._flush(pending)
             # The search index last: FTS5 writes its pending rows at the next statement's
             # savepoint, which would count as changes `_attach` reads as something learnt.
@@ -177,6 +178,23 @@ class Store(SourceStates, ListedItems, ChangeTracking):
                     [(source, h) for h in hashes],
                 )
         return UpsertResult(**counts)
+
+    def _screening(
+        self, articles: Sequence[Article], dead: set[str], known: dict[str, tuple[int, int]]
+    ) -> contextlib.AbstractContextManager[None]:
+        """The batch's near-duplicate lookups screened in one statement (`NearDupIndex.
+        screening`): those of its articles no stored key or tombstone answers for."""
+        if self.dedup.policy != "merge":
+            return contextlib.nullcontext()
+        lookups = [
+            (a.signature, a.published)
+            for a in articles
+            if a.signature is not None
+            and not any(k in known or k in dead for k in (a.key, *a.alt_keys))
+        ]
+        if not lookups:
+            return contextlib.nullcontext()
+        return self._index.screening(lookups, timedelta(days=self.dedup.window_days))
 
     def _tombstoned(self, keys: Sequence[str]) -> set[str]:
         return {

@@ -1,6 +1,7 @@
 """Workload C, memory: peak RSS of a cold ingest, and the daemon's RSS over 1,000 poll cycles.
 
-1. `aggregator once` on an empty store (workload A): peak RSS of that process (os.wait4 rusage).
+1. `aggregator once` on an empty store (workload A): peak RSS of its biggest process (the rusage
+   `workload.run_measured` collects).
 2. `aggregator run` on the now-full store with every source at the config's minimum interval:
    upstream never changes, so every poll is a conditional GET answered 304 (workload B). One
    cycle = as many requests as there are sources (counted by the feed server). VmRSS is read

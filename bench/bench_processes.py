@@ -5,7 +5,7 @@ runs alternating (A B, B A, A B, …) so the machine's load hits both alike.
 
 Each run is one fresh store and output folder, polled by a child process running that
 tree's `aggregator` package (`cli.main(["once", …])`, `workers` set in the config). The child
-runs under a small reaper (PR_SET_CHILD_SUBREAPER): every process it starts — worker
+runs under `workload.REAPER` (PR_SET_CHILD_SUBREAPER): every process it starts — worker
 processes, multiprocessing's resource tracker or fork server, which the main process does
 not always wait for — is reaped by the reaper at the end, so their CPU time is counted.
 Per run: wall time (until the main process exits), CPU of the whole process tree (user +
@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from workload import REPO, FeedServer, median, write_config
+from workload import REAPER, REPO, FeedServer, median, write_config
 
 # argv: code folder, config, file for the main process's own rusage.
 _ONCE = """
@@ -41,28 +41,6 @@ with open(sys.argv[3], "w") as f:
     f.write(f"{me.ru_utime + me.ru_stime}")
 sys.exit(code)
 """
-
-# argv: result file, then the command. Reaps the command and every orphan it leaves.
-_REAPER = """
-import ctypes, json, os, resource, subprocess, sys, time
-PR_SET_CHILD_SUBREAPER = 36
-if ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
-    sys.exit("prctl(PR_SET_CHILD_SUBREAPER) failed")
-start = time.perf_counter()
-child = subprocess.Popen(sys.argv[2:])
-code, wall = None, None
-while True:
-    try:
-        pid, status = os.wait()
-    except ChildProcessError:
-        break
-    if pid == child.pid:
-        code, wall = os.waitstatus_to_exitcode(status), time.perf_counter() - start
-all_ = resource.getrusage(resource.RUSAGE_CHILDREN)
-with open(sys.argv[1], "w") as f:
-    json.dump({"code": code, "wall": wall, "cpu": all_.ru_utime + all_.ru_stime}, f)
-"""
-
 
 FIELDS = ("wall", "cpu", "main", "others")
 
@@ -93,7 +71,7 @@ def run_once(code: Path, server: FeedServer, workdir: Path, workers: int) -> Mea
     config.write_text(f"workers = {workers}\n" + config.read_text(encoding="utf-8"))
     result, own = workdir / "result.json", workdir / "main.cpu"
     server.reset_stats()
-    cmd = [sys.executable, "-c", _REAPER, str(result)]
+    cmd = [sys.executable, "-c", REAPER, str(result)]
     cmd += [sys.executable, "-c", _ONCE, str(code), str(config), str(own)]
     # PYTHONPATH, not sys.path: every process the run starts (a fork server too) must import
     # this tree's package, not the one installed in the venv.

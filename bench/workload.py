@@ -22,7 +22,6 @@ import argparse
 import gzip
 import hashlib
 import json
-import os
 import random
 import re
 import socket
@@ -536,45 +535,73 @@ REPO = Path(__file__).resolve().parent.parent
 READER_VENV = Path(__file__).resolve().parent / ".venv-reader"
 
 
+# argv: result file, then the command. Runs the command and reaps it and every orphan it
+# leaves (PR_SET_CHILD_SUBREAPER): a fork server, its workers, multiprocessing's resource
+# tracker, which the measured process does not always wait for, so their CPU is counted.
+REAPER = """
+import ctypes, json, os, resource, subprocess, sys, time
+PR_SET_CHILD_SUBREAPER = 36
+if ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
+    sys.exit("prctl(PR_SET_CHILD_SUBREAPER) failed")
+start = time.perf_counter()
+child = subprocess.Popen(sys.argv[2:])
+code, wall = None, None
+while True:
+    try:
+        pid, status = os.wait()
+    except ChildProcessError:
+        break
+    if pid == child.pid:
+        code, wall = os.waitstatus_to_exitcode(status), time.perf_counter() - start
+all_ = resource.getrusage(resource.RUSAGE_CHILDREN)
+with open(sys.argv[1], "w") as f:
+    json.dump(
+        {"code": code, "wall": wall, "cpu": all_.ru_utime + all_.ru_stime, "rss": all_.ru_maxrss},
+        f,
+    )
+"""
+
+
 @dataclass(frozen=True, slots=True)
 class Run:
     """One measured child process."""
 
-    wall: float  # seconds, spawn to exit
+    wall: float  # seconds, start to exit
     returncode: int
-    max_rss_kb: int  # peak resident set of the child (and its waited-for children)
-    cpu: float  # user + system seconds of the child and its waited-for children (workers)
+    max_rss_kb: int  # peak resident set of the biggest process of the run
+    cpu: float  # user + system seconds of the child and every process it started
     stdout: str
     stderr: str
 
 
 def run_measured(cmd: Sequence[str | Path], cwd: Path | None = None, stdin: str = "") -> Run:
-    """Run `cmd` to completion; wall time and its own peak RSS (os.wait4 rusage).
-
-    Output goes to temp files, not pipes: reaping the child with wait4 (to get its rusage)
-    must happen after it exits, so nothing may wait on pipe EOF first.
-    """
+    """Run `cmd` to completion under REAPER: wall time, CPU of the whole process tree, and
+    the peak RSS of its biggest process. Output goes to temp files, not pipes: nothing may
+    wait on a pipe's EOF, which a process left running would hold off."""
     with (
+        tempfile.TemporaryDirectory(prefix="bench-run-") as tmp,
         tempfile.TemporaryFile("w+b") as fin,
         tempfile.TemporaryFile("w+b") as fout,
         tempfile.TemporaryFile("w+b") as ferr,
     ):
         fin.write(stdin.encode())
         fin.seek(0)
-        start = time.perf_counter()
-        proc = subprocess.Popen([str(c) for c in cmd], cwd=cwd, stdin=fin, stdout=fout, stderr=ferr)
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - start
-        proc.returncode = os.waitstatus_to_exitcode(status)
+        result = Path(tmp) / "result.json"
+        reaper = [sys.executable, "-c", REAPER, str(result), *(str(c) for c in cmd)]
+        done = subprocess.run(reaper, cwd=cwd, stdin=fin, stdout=fout, stderr=ferr)
         fout.seek(0)
         ferr.seek(0)
+        stderr = ferr.read().decode(errors="replace")
+        if done.returncode != 0 or not result.exists():
+            raise RuntimeError(f"the reaper failed ({done.returncode}): {stderr[-2000:]}")
+        got = json.loads(result.read_text())
         return Run(
-            wall=wall,
-            returncode=proc.returncode,
-            max_rss_kb=usage.ru_maxrss,
-            cpu=usage.ru_utime + usage.ru_stime,
+            wall=got["wall"],
+            returncode=got["code"],
+            max_rss_kb=got["rss"],
+            cpu=got["cpu"],
             stdout=fout.read().decode(errors="replace"),
-            stderr=ferr.read().decode(errors="replace"),
+            stderr=stderr,
         )
 
 

@@ -89,6 +89,58 @@ def serve_demo(server: FaultServer, name: str, etag: str = '"v1"') -> str:
     return server.url(f"/{name}")
 
 
+def _stat(pid: int | str) -> list[str]:
+    """The fields of /proc/PID/stat after the command name: state, ppid, pgrp, …"""
+    with open(f"/proc/{pid}/stat") as fh:
+        return fh.read().rsplit(")", 1)[1].split()
+
+
+def alive(pid: int) -> bool:
+    """Running, that is: a zombie has ended and only waits to be reaped."""
+    try:
+        return _stat(pid)[0] != "Z"
+    except OSError:
+        return False
+
+
+def descendants(pid: int) -> list[int]:
+    """Every live process below `pid`: its children, theirs (a fork server's workers), …"""
+    parents: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                fields = _stat(entry)
+            except (OSError, IndexError):
+                continue
+            if fields[0] != "Z":
+                parents[int(entry)] = int(fields[1])
+    found, frontier = [], [pid]
+    while frontier:
+        below = [p for p, parent in parents.items() if parent in frontier]
+        found += below
+        frontier = below
+    return found
+
+
+def group(pgid: int) -> list[int]:
+    """Every live process of process group `pgid` (what a terminal's Ctrl-C reaches)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                fields = _stat(entry)
+            except (OSError, IndexError):
+                continue
+            if fields[0] != "Z" and int(fields[2]) == pgid:
+                found.append(int(entry))
+    return found
+
+
+def gone(pids: list[int], timeout: float = 10) -> bool:
+    """Whether every one of `pids` has ended within `timeout` seconds."""
+    return wait_for(lambda: not any(alive(p) for p in pids), timeout)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

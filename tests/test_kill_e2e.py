@@ -4,7 +4,6 @@ daemon is left behind; a last `aggregator once` stores every article ever served
 
 from __future__ import annotations
 
-import os
 import random
 import sqlite3
 import subprocess
@@ -16,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.faultserver import FaultServer, _Handler, _send_head
-from tests.processes import REPO, free_port, run_cli, write_config
+from tests.processes import REPO, descendants, free_port, gone, run_cli, write_config
 
 KILLS = 22
 
@@ -60,27 +59,6 @@ class Growing:
         handler.wfile.write(data)
 
 
-def children(pid: int) -> list[int]:
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as fh:
-                    if int(fh.read().rsplit(")", 1)[1].split()[1]) == pid:
-                        found.append(int(entry))
-            except (OSError, ValueError, IndexError):
-                continue
-    return found
-
-
-def alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
-
-
 def stored_keys(db: Path) -> set[str]:
     con = sqlite3.connect(db)
     try:
@@ -117,13 +95,10 @@ def test_kill_9_at_random_points_loses_nothing(tmp_path: Path) -> None:
                 while feed.requests == before and time.monotonic() < deadline:
                     time.sleep(0.02)
                 time.sleep(rng.uniform(0.0, 1.5))
-            family = children(proc.pid)
+            family = descendants(proc.pid)  # a fork server's workers are its grandchildren
             proc.kill()
             proc.wait()
-            deadline = time.monotonic() + 5
-            while any(alive(p) for p in family) and time.monotonic() < deadline:
-                time.sleep(0.1)
-            assert not any(alive(p) for p in family), "the killed daemon left processes"
+            assert gone(family, 5), "the killed daemon left processes"
             if db.exists():
                 now = stored_keys(db)
                 assert kept <= now, f"lost {sorted(kept - now)[:3]}"

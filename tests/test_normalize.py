@@ -249,3 +249,39 @@ def test_a_cut_title_is_recorded_on_the_article() -> None:
     a = normalize_entry(entry, Source("源", "https://a.example/", ("金融",), "作者", 60), NOW)
     assert len(a.title) == 300
     assert a.limits == ("title over 300 characters: cut",)
+
+
+def test_an_article_crosses_a_pickle_whole() -> None:
+    """Workers pickle every prepared article to the main process (`Article.__reduce__`):
+    every field comes back, the signature included, whatever field is set."""
+    import pickle
+    from dataclasses import fields
+
+    from aggregator.dedup import signature
+    from aggregator.models import Article
+
+    article = Article(
+        key="sina:1",
+        alt_keys=("url:https://example.com/1",),
+        link="https://example.com/1",
+        title="标题",
+        published=datetime(2024, 5, 6, 7, 8, 9, 10, tzinfo=UTC),
+        date_is_fallback=True,
+        author="作者",
+        categories=("金融", "新浪财经"),
+        content_html="<p>正文</p>",
+        text="正文",
+        cover="https://example.com/c.jpg",
+        source_name="新浪财经",
+        canonical_link="https://example.com/1",
+        editor="编辑",
+        signature=signature("标题", "正文" * 30),
+        limits=("depth",),
+        outlet="来源",
+        tags=("贵州茅台 sh600519",),
+    )
+    defaults = Article(**{f.name: None for f in fields(Article)})  # type: ignore[arg-type]
+    assert all(getattr(article, f.name) != getattr(defaults, f.name) for f in fields(Article))
+    for protocol in range(2, pickle.HIGHEST_PROTOCOL + 1):
+        back = pickle.loads(pickle.dumps(article, protocol=protocol))
+        assert back == article and type(back) is Article

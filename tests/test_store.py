@@ -17,6 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from aggregator import paging, search
+from aggregator.dedup import signature
 from aggregator.identity import canonical_url, provenance_link
 from aggregator.models import DedupSettings, ListEntry, SourceState, StoredArticle
 from aggregator.store import Store, UpsertResult
@@ -283,6 +284,7 @@ import random, sys
 from datetime import UTC, datetime
 from tests.published import art
 from aggregator import paging, search
+from aggregator.dedup import signature
 from aggregator.identity import canonical_url, provenance_link
 from aggregator.store import Store, UpsertResult
 
@@ -358,16 +360,23 @@ def _snapshot(s: Store) -> tuple[object, ...]:
     )
 
 
+# The same items signed, as the workers hand them over: the store then screens a batch's
+# near-duplicate lookups in one statement (NearDupIndex.screening), and a copy must still
+# find the story an earlier item of its own batch stored.
+SIGNED = tuple(replace(a, signature=signature(a.title, a.text)) for a in POOL)
+
+
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.sampled_from(range(len(POOL))), max_size=9))
-def test_a_batch_stores_what_its_items_store_one_by_one(picks: list[int]) -> None:
+@given(st.lists(st.sampled_from(range(len(POOL))), max_size=9), st.booleans())
+def test_a_batch_stores_what_its_items_store_one_by_one(picks: list[int], signed: bool) -> None:
+    pool = SIGNED if signed else POOL
     with tempfile.TemporaryDirectory() as tmp:
         batched, single = Store(Path(tmp) / "b.db"), Store(Path(tmp) / "s.db")
         try:
             for s in (batched, single):
-                s.upsert([POOL[-1]], NOW)
-                assert s.delete(POOL[-1].link, NOW) is not None
-            items = [POOL[i] for i in picks]
+                s.upsert([pool[-1]], NOW)
+                assert s.delete(pool[-1].link, NOW) is not None
+            items = [pool[i] for i in picks]
             counts = batched.upsert(items, NOW)
             one_by_one = [single.upsert([a], NOW) for a in items]
             for field in ("new", "updated", "merged", "unchanged", "deleted"):
@@ -376,6 +385,35 @@ def test_a_batch_stores_what_its_items_store_one_by_one(picks: list[int]) -> Non
         finally:
             batched.close()
             single.close()
+
+
+def test_a_batch_looks_up_near_duplicates_only_where_a_bucket_holds_a_candidate(
+    store: Store,
+) -> None:
+    """Signed new articles with nothing alike stored: no ranked lookup runs; a copy of an
+    article stored earlier in the same batch, or in an earlier one, is still merged."""
+    texts = [
+        f"第{i}号公告：" + "".join(chr(0x4E00 + 37 * i + j) for j in range(60)) for i in range(6)
+    ]
+    items = [
+        replace(a, signature=signature(a.title, a.text))
+        for a in (
+            art(f"https://example.com/{i}", title=f"公告{i}标题", text=t)
+            for i, t in enumerate(texts)
+        )
+    ]
+    ranked: list[str] = []
+    store._db.set_trace_callback(lambda sql: ranked.append(sql) if "SUM(w)" in sql else None)
+    assert store.upsert(items[:4], NOW).new == 4
+    assert ranked == []
+    copies = [
+        replace(items[4], key="copy:4", alt_keys=(), link="https://other.example/4"),
+        replace(items[1], key="copy:1", alt_keys=(), link="https://other.example/1"),
+    ]
+    result = store.upsert([items[4], *copies, items[5]], NOW)
+    assert (result.new, result.merged) == (2, 2)
+    assert len(ranked) == 2, "only the two copies were looked up in full"
+    assert store.count() == 6
 
 
 def test_a_read_only_connection_sees_committed_articles_and_cannot_write(tmp_path: Path) -> None:

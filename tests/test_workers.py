@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
+import signal
 import subprocess
 import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -17,6 +20,17 @@ from aggregator.errors import ParseError, SourceError
 from aggregator.models import Source
 from aggregator.prepare import prepare
 from aggregator.workers import Workers
+from tests.faultserver import FaultServer, Static
+from tests.processes import (
+    RSS_TYPE,
+    alive,
+    descendants,
+    free_port,
+    gone,
+    group,
+    wait_for,
+    write_config,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 SINA = (REPO / "config" / "demo" / "sina-china.xml").read_bytes()
@@ -96,43 +110,160 @@ def test_a_submitted_call_that_kills_its_worker_gets_a_fresh_pool_next() -> None
         workers.close()
 
 
+# A main process with two workers: prints its workers and what each saw, then waits to be
+# killed. argv: the work each worker reports, evaluated there (stdlib only: it must not
+# import anything itself).
 PARENT = """
-import asyncio, os, sys
+import asyncio, json, sys
 from aggregator.workers import Workers
+
+SEEN = (
+    "[m in __import__('sys').modules for m in ('numpy', 'aggregator.outputs')]"
+    " + [__import__('aggregator').__file__, __import__('os').getppid()]"
+)
 
 async def main():
     workers = Workers(2, min_bytes=0)
-    await workers.run(1, os.getpid)
-    await asyncio.gather(*(workers.run(1, os.getpid) for _ in range(4)))
-    print(" ".join(str(p) for p in workers._pool._processes), flush=True)
+    seen = await asyncio.gather(*(workers.run(1, eval, SEEN) for _ in range(4)))
+    print(json.dumps({"workers": list(workers._pool._processes), "seen": seen}), flush=True)
     await asyncio.sleep(600)
 
-asyncio.run(main())
+if __name__ == "__main__":  # not in a spawned worker, which runs this as __mp_main__
+    asyncio.run(main())
 """
 
 
-def _alive(pid: int) -> bool:
-    try:
-        with open(f"/proc/{pid}/stat") as fh:
-            return fh.read().split(") ")[-1][0] != "Z"  # a zombie is dead, just unreaped
-    except FileNotFoundError:
-        return False
-
-
-def test_worker_processes_exit_when_their_parent_is_killed() -> None:
+def _start_parent(script: Path, cwd: Path) -> tuple[subprocess.Popen[str], dict[str, Any]]:
+    script.write_text(PARENT, encoding="utf-8")
     parent = subprocess.Popen(
-        [sys.executable, "-c", PARENT], stdout=subprocess.PIPE, text=True, cwd=REPO
+        [sys.executable, str(script)], stdout=subprocess.PIPE, text=True, cwd=cwd
     )
+    assert parent.stdout is not None
+    line = parent.stdout.readline()
+    assert line, "the parent script failed"
+    report: dict[str, Any] = json.loads(line)
+    return parent, report
+
+
+def _kill(parent: subprocess.Popen[str]) -> list[int]:
+    """SIGKILL (no shutdown code runs in it); the processes it left at that moment."""
+    family = descendants(parent.pid)
+    parent.kill()
+    parent.wait()
+    if parent.stdout is not None:  # orphans would hold the pipe: do not read to its end
+        parent.stdout.close()
+    return family
+
+
+def test_workers_are_forked_preloaded_and_leave_with_the_main_process(tmp_path: Path) -> None:
+    parent, report = _start_parent(tmp_path / "parent.py", REPO)
     try:
-        assert parent.stdout is not None
-        pids = [int(p) for p in parent.stdout.readline().split()]
-        assert pids and all(_alive(p) for p in pids)
+        pids = report["workers"]
+        assert len(pids) == 2 and all(alive(p) for p in pids)
+        for numpy, outputs, package, ppid in report["seen"]:
+            assert (numpy, outputs) == (True, True), "imported by the fork server, once"
+            assert Path(package).resolve() == REPO / "aggregator" / "__init__.py"
+            assert ppid != parent.pid and ppid in descendants(parent.pid), "the fork server's"
     finally:
-        parent.kill()  # SIGKILL: no shutdown code runs in the parent
-        parent.wait()
-        if parent.stdout is not None:  # orphans would hold the pipe: do not read to its end
-            parent.stdout.close()
-    deadline = time.monotonic() + 10
-    while any(_alive(p) for p in pids) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not any(_alive(p) for p in pids), "orphaned workers left behind"
+        family = _kill(parent)
+    assert set(pids) < set(family)
+    assert gone(family), "a worker, the fork server or the resource tracker stayed behind"
+
+
+def test_a_package_in_the_working_directory_is_never_preloaded(tmp_path: Path) -> None:
+    # Started as `python -c`, the fork server would find ./aggregator before this checkout's
+    # (CPython gh-117378): such a run spawns its workers instead.
+    imported = tmp_path / "imported"
+    shadow = tmp_path / "other" / "aggregator"
+    shadow.mkdir(parents=True)
+    (shadow / "__init__.py").write_text(f"open({str(imported)!r}, 'w').close()\n")
+    (tmp_path / "bin").mkdir()
+    parent, report = _start_parent(tmp_path / "bin" / "parent.py", shadow.parent)
+    try:
+        for numpy, _, package, ppid in report["seen"]:
+            assert Path(package).resolve() == REPO / "aggregator" / "__init__.py"
+            assert ppid == parent.pid and not numpy, "spawned, nothing preloaded"
+        assert not imported.exists(), "the other checkout's package was imported"
+    finally:
+        family = _kill(parent)
+    assert gone(family)
+
+
+def _big_feed(index: int) -> bytes:
+    """An RSS document over `Workers.min_bytes`: parsed in a worker process."""
+    items = "".join(
+        f"<item><title>第{index}-{i}条：市场快讯</title>"
+        f"<link>https://finance.sina.com.cn/roll/doc-isig{index}{i:05d}.shtml</link>"
+        f"<pubDate>Mon, 05 Jan 2026 08:{i % 60:02d}:00 +0800</pubDate>"
+        f"<description><![CDATA[<p>{'市场消息' * 40}{i}</p>]]></description></item>"
+        for i in range(300)
+    )
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>t</title>'
+        f"{items}</channel></rss>"
+    ).encode()
+
+
+def _fork_server(pid: int) -> int | None:
+    for child in descendants(pid):
+        try:
+            with open(f"/proc/{child}/cmdline", "rb") as fh:
+                if b"multiprocessing.forkserver" in fh.read():
+                    return child
+        except OSError:
+            continue
+    return None
+
+
+# (command, to whom, signal, seconds after the fork server appeared): at 0 s it is still
+# importing PRELOAD; later its workers run.
+STOPS = [
+    ("once", "group", signal.SIGINT, 0.0),  # Ctrl-C in a terminal
+    ("once", "group", signal.SIGINT, 1.0),
+    ("once", "group", signal.SIGINT, 2.5),  # storing: the store closes after its last call
+    ("once", "group", signal.SIGTERM, 0.0),  # a service manager stopping the group
+    ("once", "main", signal.SIGTERM, 0.0),  # `kill PID`
+    ("run", "group", signal.SIGINT, 0.0),
+    ("run", "group", signal.SIGTERM, 0.0),
+    ("run", "main", signal.SIGTERM, 0.5),
+]
+
+
+@pytest.mark.parametrize(("command", "target", "sig", "delay"), STOPS)
+def test_stopping_leaves_no_process_and_no_traceback(
+    tmp_path: Path, command: str, target: str, sig: signal.Signals, delay: float
+) -> None:
+    with FaultServer() as server:
+        names = [f"大{i}" for i in range(4)]
+        for i in range(4):
+            server.add(f"/big{i}.xml", Static(_big_feed(i), headers=RSS_TYPE))
+        sources = [(n, server.url(f"/big{i}.xml"), ["金融", n]) for i, n in enumerate(names)]
+        cfg = write_config(tmp_path, sources, port=free_port())
+        cfg.write_text("workers = 2\n" + cfg.read_text(encoding="utf-8"), encoding="utf-8")
+        env = {k: v for k, v in os.environ.items() if k != "AGGREGATOR_CONFIG"}
+        with open(tmp_path / "stderr", "w+") as err:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "aggregator", command, "-c", str(cfg)],
+                cwd=REPO,
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=err,
+                start_new_session=True,  # its own process group, as a terminal's job is
+            )
+            try:
+                assert wait_for(lambda: _fork_server(proc.pid) is not None), "no fork server"
+                time.sleep(delay)
+                if target == "group":
+                    os.killpg(proc.pid, sig)
+                else:
+                    proc.send_signal(sig)
+                code = proc.wait(timeout=60)
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+            assert gone(group(proc.pid) or [], 15), "a process of the stopped run stayed"
+            err.seek(0)
+            log = err.read()
+    assert "Traceback" not in log, log
+    expected = {signal.SIGINT: 130, signal.SIGTERM: -signal.SIGTERM}
+    assert code == (0 if command == "run" else expected[sig]), log
