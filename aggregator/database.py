@@ -19,7 +19,18 @@ from .errors import StoreError
 
 
 def iso(dt: datetime) -> str:
-    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """`dt` in UTC as stored: ``strftime("%Y-%m-%dT%H:%M:%S.%fZ")``, by `isoformat` (~3×
+    faster; the store writes two or three per new article) where the two agree: the C
+    library's %Y leaves years before 1000 unpadded, isoformat pads them."""
+    utc = dt.astimezone(UTC)
+    if utc.year < 1000:
+        return utc.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return utc.isoformat(timespec="microseconds")[:-6] + "Z"  # less '+00:00'
+
+
+def day(dt: datetime) -> str:
+    """``dt.strftime("%Y-%m-%d")`` (its own date, not UTC's), by `isoformat` as `iso`."""
+    return dt.strftime("%Y-%m-%d") if dt.year < 1000 else dt.date().isoformat()
 
 
 # A NOT NULL column reads as a datetime, a nullable one as datetime | None.

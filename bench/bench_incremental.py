@@ -115,13 +115,14 @@ store.close()
 
 # Child: argv = db path, count, seed. The same older articles as FILL, written straight into
 # the tables in batches of 10,000 (FILL's `Store.upsert` takes ~1.5 ms an article: hours for
-# 1,000,000). The rows are the ones `Store.upsert` writes (the triggers keep the counts);
+# 1,000,000). The rows are the ones `Store.upsert` writes (and counts, as it counts them);
 # the dedup rows carry random sketches and band keys of the real sizes: the articles are
 # ten days older than anything a lookup's window reaches; their search text (random, of
 # FILL's length) is indexed as the store indexes it. Their posts count as written
 # (post_dirty 0): one publish must not write a million files; their archive pages are.
 FILL_BULK = """
 import json, random, sys
+from collections import Counter
 from array import array
 from datetime import UTC, datetime, timedelta
 from aggregator.identity import article_id, identity_keys, provenance_link
@@ -190,6 +191,7 @@ for first in range(0, count, 10_000):
             "INSERT INTO dedup_article (seq, id, title, tkey, published, fp, shingles, sketch,"
             " bands) VALUES (?,?,?,?,?,?,?,?,?)", dedup)
         db.executemany("INSERT INTO dedup_band (key, published, seq) VALUES (?,?,?)", bands)
+        store._counted(len(arts), Counter(c for c, *_ in cats))
         index_rows(db, texts)  # the search index, as Store.upsert writes it
     print(first + 10_000, flush=True)
 store._bump_generation()  # outside a transaction: autocommit

@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import sys
 from array import array
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -532,5 +533,48 @@ def test_migration_10_drops_the_index_positions_finding_the_same(
         db.execute("INSERT INTO search_fts (search_fts, rank) VALUES ('integrity-check', 1)")
         store.upsert([art("https://example.com/m10", title="新闻", text="港口数据更新")], NOW)
         assert [h.title for h in search.search(db, search.parse_query("港口数据")).hits] == ["新闻"]
+    finally:
+        store.close()
+
+
+def test_migration_11_keeps_the_counts_without_triggers(
+    old_db: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Upgraded from version 10: the counting triggers are gone, the counts are what counting
+    finds, and the store keeps them so as it stores, merges into and deletes articles."""
+    _at_version(old_db, 10, monkeypatch)
+    con = sqlite3.connect(old_db)
+    try:
+        triggers = "SELECT name FROM sqlite_master WHERE type = 'trigger' ORDER BY name"
+        assert len(con.execute(triggers).fetchall()) == 4
+    finally:
+        con.close()
+
+    def counted(db: sqlite3.Connection) -> tuple[object, ...]:
+        return (
+            db.execute("SELECT n FROM article_count").fetchone(),
+            db.execute("SELECT category, n FROM category_counts ORDER BY 1").fetchall(),
+        )
+
+    def counting(db: sqlite3.Connection) -> tuple[object, ...]:
+        return (
+            db.execute("SELECT COUNT(*) FROM articles").fetchone(),
+            db.execute(
+                "SELECT category, COUNT(*) FROM article_categories GROUP BY 1 ORDER BY 1"
+            ).fetchall(),
+        )
+
+    store = Store(old_db)
+    try:
+        db = store.db
+        assert migrations.version(db) == LATEST >= 11
+        assert db.execute(triggers).fetchall() == []
+        assert counted(db) == counting(db) and counting(db)[0] > (2,)
+        new = art("https://example.com/m11", title="新闻", text="港口数据更新", cats=("新类",))
+        store.upsert([new], NOW)
+        store.upsert([replace(new, source_name="另一源", categories=("又一类",))], NOW)
+        assert ("又一类", 1) in counted(db)[1] and counted(db) == counting(db)
+        store.delete(new.link, NOW)
+        assert "新类" not in dict(counted(db)[1]) and counted(db) == counting(db)
     finally:
         store.close()

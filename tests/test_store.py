@@ -9,7 +9,7 @@ import sys
 import tempfile
 import time
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -17,6 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from aggregator import paging, search
+from aggregator.database import day, iso, parse_dt
 from aggregator.dedup import signature
 from aggregator.identity import canonical_url, provenance_link
 from aggregator.models import DedupSettings, ListEntry, SourceState, StoredArticle
@@ -900,3 +901,19 @@ def test_new_articles_are_indexed_without_looking_up_what_they_replace(store: St
         assert [s for s in statements if "FROM dedup_article WHERE id" in s]
     finally:
         store._db.set_trace_callback(None)
+
+
+@given(
+    st.datetimes(min_value=datetime(2, 1, 1), max_value=datetime(9998, 12, 31)),
+    st.timedeltas(min_value=timedelta(hours=-23, minutes=-59), max_value=timedelta(hours=23)),
+)
+def test_stored_times_are_written_as_strftime_writes_them(
+    moment: datetime, offset: timedelta
+) -> None:
+    """`iso` and `day` take isoformat's faster path where it agrees with strftime, which
+    the C library pads differently before the year 1000."""
+    aware = moment.replace(tzinfo=timezone(offset))
+    assert iso(aware) == aware.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    assert day(aware) == aware.strftime("%Y-%m-%d")
+    if aware.astimezone(UTC).year >= 1000:  # (strftime's unpadded year does not parse back)
+        assert parse_dt(iso(aware)) == aware
