@@ -366,6 +366,7 @@ def test_a_page_cut_short_says_so_and_continues(
         r = client.get("/" + (more[0] or ""))
         assert r.status_code == 200
     assert len(seen) == len(set(seen)) == 25
+    assert 'aggregator_searches_total{result="cut"}' in client.get("/metrics").text
 
 
 def test_searches_beyond_the_limit_are_refused_while_files_are_served(
@@ -391,6 +392,9 @@ def test_searches_beyond_the_limit_are_refused_while_files_are_served(
             live.searches.leave()
             assert client.get("/search", params={"q": "央行"}).status_code == 200
             live.searches.leave()
+            counted = client.get("/metrics").text
+            assert 'aggregator_searches_total{result="refused"} 1.0' in counted
+            assert 'aggregator_searches_total{result="answered"} 2.0' in counted
     finally:
         live.close()
 

@@ -24,11 +24,10 @@ import importlib.resources
 import types
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 
-import jinja2
 from markupsafe import Markup, escape
 
 from .. import paging as pages
@@ -39,6 +38,9 @@ from ..urls import redact_text
 from ..xmlchars import xml_safe
 from .feeds import category_slug
 
+if TYPE_CHECKING:  # imported by the first page rendered: a run that renders none needs none
+    import jinja2
+
 _SHANGHAI = ZoneInfo("Asia/Shanghai")
 EMPTY_MARKER = b'<meta name="aggregator-state" content="empty">'
 ASSETS = ("site.css", "favicon.svg")
@@ -46,6 +48,8 @@ ASSETS = ("site.css", "favicon.svg")
 
 @functools.cache
 def _env() -> jinja2.Environment:
+    import jinja2
+
     return jinja2.Environment(
         loader=jinja2.PackageLoader("aggregator", "templates"),
         autoescape=True,
