@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import parse_qs
 
 from . import search
@@ -45,6 +45,11 @@ class Gate:
             self._held -= 1
 
 
+class SearchPage(NamedTuple):
+    body: bytes
+    cut: bool  # the search's time budget ran out before the page was complete
+
+
 class LiveSite:
     def __init__(
         self,
@@ -60,7 +65,7 @@ class LiveSite:
         self.searches = Gate(at_once + waiting)  # running and queued
         self._threads = ThreadPoolExecutor(at_once, thread_name_prefix="search")
 
-    async def search(self, query_string: bytes) -> bytes | None:
+    async def search(self, query_string: bytes) -> SearchPage | None:
         """The search page, or None when too many searches are running or waiting."""
         if not self.searches.enter():
             return None
@@ -70,7 +75,7 @@ class LiveSite:
         finally:
             self.searches.leave()
 
-    def search_page(self, query_string: bytes) -> bytes:
+    def search_page(self, query_string: bytes) -> SearchPage:
         params = parse_qs(
             query_string.decode("utf-8", "replace"), keep_blank_values=True, errors="replace"
         )
@@ -78,7 +83,8 @@ class LiveSite:
         start = _param(params, "start") or None
         query = search.parse_query(raw)
         results = self.searcher.search(raw, start) if query.terms else None
-        return render_search(self.settings, results, query, later=start is not None)
+        body = render_search(self.settings, results, query, later=start is not None)
+        return SearchPage(body, bool(results and results.partial))
 
     def empty_page(self) -> bytes:
         return render_empty(self.settings, self._sources(), live=True)

@@ -31,12 +31,14 @@ class LRU(Generic[K, V]):
     def get_many(self, keys: Sequence[K]) -> list[V | None]:
         """The value kept for each key, in order (None: not kept); the found ones become
         the most recently used."""
-        kept = self._kept
+        get, used = self._kept.get, self._kept.move_to_end
+        found = []
         with self._lock:
-            found = [kept.get(k) for k in keys]
-            for k, v in zip(keys, found, strict=True):
+            for k in keys:  # one pass: a key's hash may be a Python method (formats._Key)
+                v = get(k)
                 if v is not None:
-                    kept.move_to_end(k)
+                    used(k)
+                found.append(v)
         return found
 
     def get(self, key: K) -> V | None:
@@ -71,7 +73,7 @@ class LRU(Generic[K, V]):
         with self._lock:
             self._kept.clear()
 
-    def keys(self) -> list[K]:
+    def keys_by_use(self) -> list[K]:
         """The keys kept, least recently used first."""
         with self._lock:
             return list(self._kept)

@@ -80,6 +80,13 @@ class Metrics:
             "Articles the last publish left out because they could not be rendered.",
             registry=r,
         )
+        self.searches = Counter(
+            "aggregator_searches",
+            "Searches of the site by result: answered, cut (the time budget ran out before"
+            " the page was complete), refused (too many at once).",
+            ["result"],
+            registry=r,
+        )
         # Consecutive failures are derived from the results we observe.
         self._errors: dict[str, int] = {}
 

@@ -85,6 +85,10 @@ class ParsedEntry:
     outlet: str | None = None  # originating outlet (Sina's media_name)
     categories: tuple[str, ...] = ()  # the item's own categories (7×24 tag names)
     tags: tuple[str, ...] = ()  # e.g. stocks, 'name symbol'
+    # The xml:base in scope of the body, absolute: what its relative URLs resolve against
+    # (None: no xml:base, they resolve against the item's link). Out of the repr, so the
+    # item hashes (prepare.item_hash) of items without one stay what they were.
+    content_base: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,7 +32,7 @@ UNTITLED = "无标题"
 def normalize_entry(entry: ParsedEntry, source: Source, now: datetime) -> Article:
     """Interpret one raw feed item as an Article of `source`."""
     link = entry_link(entry, redact(source.url))  # links resolved against it are published
-    body = clean_html(entry.content_html, link or None)
+    body = clean_html(entry.content_html, entry.content_base or link or None)
     # A title taken from the body's (decoded) text is made plain too, not decoded again.
     title = clean_title(entry.title) or _plain_title(title_from_text(body.text)) or UNTITLED
     limits = body.limits

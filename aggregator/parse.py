@@ -22,13 +22,14 @@ import io
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urldefrag, urljoin
 from xml.sax.saxutils import escape
 
 from lxml import etree
 
 from .errors import ParseError
 from .models import ParsedEntry, ParsedFeed
+from .urls import redact
 from .xmlchars import is_xml_char, join_surrogate_refs, xml_chars_only
 
 _CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9._:-]+)", re.IGNORECASE)
@@ -43,6 +44,9 @@ _CDATA = re.compile(r"<!\[CDATA\[.*?\]\]>", re.DOTALL)
 _ENTITY_DECL = re.compile(r"<!ENTITY", re.IGNORECASE)
 _ROOT_CLOSE = re.compile(r"</(?:[\w.-]+:)?(?:rss|feed|RDF)\s*>\s*(?:<!--.*?-->\s*)*$", re.DOTALL)
 _TAG = re.compile(r"<[^>]*>")
+# An attribute feedparser takes for a base URL (xml:base, or base=): anywhere in the text,
+# escaped markup too (a needless look costs a second parse, nothing else).
+_BASE_ATTR = re.compile(r"base\s*=", re.IGNORECASE)
 _LOOKS_HTML = re.compile(r"<(?:!doctype\s+html|html[\s>]|body[\s>]|head[\s>])", re.IGNORECASE)
 # Labels that name a subset of GB18030: decoding with the superset can only do better.
 _GB_FAMILY = frozenset({"gb2312", "gbk", "gb18030", "cp936", "x-gbk", "euc-cn", "hz-gb-2312"})
@@ -103,21 +107,48 @@ def _replace_bad_ref(m: re.Match[str]) -> str:
 
 def _parse_feedparser(data: bytes, text: str, url: str) -> ParsedFeed:
     """The general path: any version, any breakage feedparser can make sense of."""
-    import feedparser  # ~30-60 ms to import: only for documents the fast path leaves
-
     try:
-        parsed = feedparser.parse(
-            io.BytesIO(data),
-            # no content-location: it would resolve plain guids against the feed URL; relative
-            # links and image URLs are resolved below instead
-            response_headers={"content-type": "application/xml; charset=utf-8"},
-            sanitize_html=False,  # nh3 sanitizes later, once, with our allowlist
-            resolve_relative_uris=False,
-        )
+        # no content-location: it would resolve plain guids against the feed URL; relative
+        # links and image URLs are resolved below instead
+        parsed = _feedparser(data, None)
+        bases = _content_bases(data, url) if _BASE_ATTR.search(text) else None
     except (ValueError, OverflowError) as exc:
         # its loose parser crashes on some character references (&#xD800; &#x110000;)
         raise ParseError("malformed", f"feedparser failed: {exc!r}") from exc
-    return _to_feed(parsed, text, url)
+    return _to_feed(parsed, text, url, bases)
+
+
+def _feedparser(data: bytes, location: str | None) -> Any:
+    import feedparser  # ~30-60 ms to import: only for documents the fast path leaves
+
+    headers = {"content-type": "application/xml; charset=utf-8"}
+    if location is not None:
+        headers["content-location"] = location
+    return feedparser.parse(
+        io.BytesIO(data),
+        response_headers=headers,
+        sanitize_html=False,  # nh3 sanitizes later, once, with our allowlist
+        resolve_relative_uris=False,
+    )
+
+
+# Read with the feed's URL as the document's own, feedparser resolves a relative xml:base
+# against it, and puts a sibling's back out of scope (with none, an item's xml:base stays in
+# force for the items after it). That URL carries a fragment no resolved xml:base keeps, so a
+# body whose base is still that URL had no xml:base in scope.
+_NO_BASE = "#no-xml-base"
+
+
+def _content_bases(data: bytes, url: str) -> list[str | None]:
+    """The xml:base in scope of each entry's body, absolute (None: none). Read in a second
+    parse, of which nothing else is used (the guids it resolved against the feed URL)."""
+    document = redact(urldefrag(url).url) + _NO_BASE  # no password in what it resolves
+    bases = []
+    for entry in _get(_feedparser(data, document), "entries") or []:
+        body = _body(entry)
+        base = str(_get(body[2], "base") or "") if body is not None else ""
+        bases.append(None if base in ("", document) else base)
+    return bases
 
 
 # --- decoding -------------------------------------------------------------------------------
@@ -256,9 +287,11 @@ def _subset_opens(text: str, pos: int) -> bool:
 # --- feedparser result → ParsedFeed -----------------------------------------------------------
 
 
-def _to_feed(parsed: Any, text: str, url: str) -> ParsedFeed:
+def _to_feed(parsed: Any, text: str, url: str, bases: list[str | None] | None) -> ParsedFeed:
     version = str(_get(parsed, "version") or "")
     entries = list(_get(parsed, "entries") or [])
+    if bases is None or len(bases) != len(entries):  # (two reads of one document: they agree)
+        bases = [None] * len(entries)
     bozo = bool(_get(parsed, "bozo"))
     if not version:
         if bozo and not entries and not _LOOKS_HTML.search(text[:4096]):
@@ -278,7 +311,11 @@ def _to_feed(parsed: Any, text: str, url: str) -> ParsedFeed:
         link=_url(url, _get(feed, "link")),
         version=version,
         ttl_minutes=_ttl(_get(feed, "ttl")),
-        entries=tuple(_entry(entry, url, version) for entry in entries),
+        entries=tuple(
+            # (zip: a truncated document's last entry is left out)
+            _entry(entry, url, version, base)
+            for entry, base in zip(entries, bases, strict=False)
+        ),
         problem=problem,
     )
 
@@ -287,7 +324,9 @@ def _bozo_reason(parsed: Any) -> str:
     return str(_get(parsed, "bozo_exception"))  # feedparser sets it with every bozo flag
 
 
-def _entry(entry: Mapping[str, Any], url: str, version: str) -> ParsedEntry:
+def _entry(
+    entry: Mapping[str, Any], url: str, version: str, content_base: str | None
+) -> ParsedEntry:
     return ParsedEntry(
         guid=_text(_get(entry, "id")),
         link=_url(url, _get(entry, "link")),
@@ -297,6 +336,7 @@ def _entry(entry: Mapping[str, Any], url: str, version: str) -> ParsedEntry:
         updated_raw=_text(_get(entry, "updated")),
         author=_text(_get(entry, "author")),
         image_urls=_images(entry, url),
+        content_base=content_base,
     )
 
 
@@ -320,14 +360,21 @@ def _title_text(title: object, html_typed: bool) -> str | None:
 
 
 def _content_html(entry: Mapping[str, Any]) -> str:
-    """content:encoded / Atom content, else summary/description; plain text is escaped."""
+    """The body's HTML; plain text is escaped."""
+    body = _body(entry)
+    return "" if body is None else _as_html(body[0], body[1])
+
+
+def _body(entry: Mapping[str, Any]) -> tuple[str, str, Mapping[str, Any]] | None:
+    """content:encoded / Atom content, else summary/description: its value, its type and
+    feedparser's details of it (None: the entry has none)."""
     contents = [c for c in _get(entry, "content") or [] if _get(c, "value")]
     contents.sort(key=lambda c: "html" not in str(_get(c, "type")))  # HTML first, stable
     if contents:
-        return _as_html(str(_get(contents[0], "value")), str(_get(contents[0], "type")))
+        return str(_get(contents[0], "value")), str(_get(contents[0], "type")), contents[0]
     detail = _get(entry, "summary_detail") or {}
     summary = _get(entry, "summary")
-    return _as_html(str(summary), str(_get(detail, "type"))) if summary else ""
+    return (str(summary), str(_get(detail, "type")), detail) if summary else None
 
 
 def _as_html(value: str, mime: str) -> str:

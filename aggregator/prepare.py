@@ -42,7 +42,16 @@ class Prepared:
 def item_hash(entry: ParsedEntry, source: Source) -> bytes:
     """Everything that decides an item's Article, hashed: the item exactly as parsed, the
     source fields normalizing reads, and the release (whose cleaning rules may differ)."""
-    facts = (__version__, source.name, source.url, source.categories, source.author, entry)
+    facts: tuple[object, ...] = (
+        __version__,
+        source.name,
+        source.url,
+        source.categories,
+        source.author,
+        entry,
+    )
+    if entry.content_base is not None:  # outside the entry's repr (see ParsedEntry)
+        facts += (entry.content_base,)
     return hashlib.blake2b(repr(facts).encode(), digest_size=16).digest()
 
 

@@ -256,9 +256,11 @@ def create_app(
         elif path == "/search" and site is not None:
             page = await site.search(scope.get("query_string", b""))
             if page is None:
+                metrics.searches.labels(result="refused").inc()
                 await _plain(send, 503, "too many searches at once: retry shortly\n", head, _BUSY)
             else:
-                await _respond(send, 200, _LIVE_HTML, page, head)
+                metrics.searches.labels(result="cut" if page.cut else "answered").inc()
+                await _respond(send, 200, _LIVE_HTML, page.body, head)
         else:
             await _serve_file(scope, send, files, head, site)
 

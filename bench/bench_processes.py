@@ -1,7 +1,9 @@
 """A cold `aggregator once` of workload A, this work tree against another commit, whole
-runs alternating (A B, B A, A B, …) so the machine's load hits both alike.
+runs alternating (A B, B A, A B, …) so the machine's load hits both alike. With `--steady`,
+a `once` where every feed answers 304 instead (workload B), after one cold run per side.
 
     .venv/bin/python bench/bench_processes.py --against COMMIT [--rounds 9] [--workers 2]
+        [--steady]
 
 Each run is one fresh store and output folder, polled by a child process running that
 tree's `aggregator` package (`cli.main(["once", …])`, `workers` set in the config). The child
@@ -66,7 +68,11 @@ def checkout(commit: str, into: Path) -> Path:
     return into
 
 
-def run_once(code: Path, server: FeedServer, workdir: Path, workers: int) -> Measured:
+def run_once(
+    code: Path, server: FeedServer, workdir: Path, workers: int, fetched: int | None = None
+) -> Measured:
+    """One `once` of `code` in `workdir` (a fresh store, or the one a run left there);
+    `fetched`: the feeds it must get whole (200), all of them by default."""
     config = write_config(workdir, server.feeds, server.base_url)
     config.write_text(f"workers = {workers}\n" + config.read_text(encoding="utf-8"))
     result, own = workdir / "result.json", workdir / "main.cpu"
@@ -82,8 +88,9 @@ def run_once(code: Path, server: FeedServer, workdir: Path, workers: int) -> Mea
     got = json.loads(result.read_text())
     if got["code"] != 0:
         sys.exit(f"`once` of {code} exited {got['code']}:\n{done.stderr[-3000:]}")
-    if server.stats()[200] != len(server.feeds):
-        sys.exit(f"`once` of {code} fetched {server.stats()[200]} feeds, not {len(server.feeds)}")
+    expected = len(server.feeds) if fetched is None else fetched
+    if server.stats()[200] != expected:
+        sys.exit(f"`once` of {code} fetched {server.stats()[200]} feeds, not {expected}")
     if not (workdir / "public" / "feed.atom").is_file():
         sys.exit(f"`once` of {code} wrote no feed.atom")
     return Measured(got["wall"], got["cpu"], float(own.read_text()))
@@ -98,6 +105,11 @@ def main() -> int:
     ap.add_argument(
         "--items", type=int, default=100, help="items per feed (11: a real RSSHub feed's size)"
     )
+    ap.add_argument(
+        "--steady",
+        action="store_true",
+        help="measure runs where every feed answers 304 (after one cold run per side)",
+    )
     args = ap.parse_args()
     workers = {"A": args.workers if args.workers_a is None else args.workers_a, "B": args.workers}
     results: dict[str, list[Measured]] = {"A": [], "B": []}
@@ -109,13 +121,19 @@ def main() -> int:
         # B is a copy: the work tree may be edited while the bench runs.
         shutil.copytree(REPO / "aggregator", root / "code-b" / "aggregator")
         code = {"A": checkout(args.against, root / "code-a"), "B": root / "code-b"}
+        if args.steady:  # one cold run each (not counted), then only 304s in the same store
+            for side in ("A", "B"):
+                run_once(code[side], server, root / side, workers[side])
         for i in range(args.rounds):
             for side in ("A", "B") if i % 2 == 0 else ("B", "A"):
-                m = run_once(code[side], server, root / f"{side}-{i}", workers[side])
+                if args.steady:
+                    m = run_once(code[side], server, root / side, workers[side], fetched=0)
+                else:
+                    m = run_once(code[side], server, root / f"{side}-{i}", workers[side])
                 results[side].append(m)
                 print(
-                    f"round {i + 1} {side}: wall {m.wall:6.2f} s  CPU {m.cpu:6.2f} s  (main"
-                    f" {m.main:5.2f}, others {m.others:5.2f})  load {os.getloadavg()[0]:.1f}",
+                    f"round {i + 1} {side}: wall {m.wall:7.3f} s  CPU {m.cpu:7.3f} s  (main"
+                    f" {m.main:6.3f}, others {m.others:6.3f})  load {os.getloadavg()[0]:.1f}",
                     flush=True,
                 )
         size = sum(len(f.body) for f in server.feeds) // len(server.feeds) // 1000
@@ -124,12 +142,12 @@ def main() -> int:
     print(f"medians of {args.rounds} rounds, seconds:")
     for side in ("A", "B"):
         row = "  ".join(
-            f"{f} {median([getattr(m, f) for m in results[side]]):6.2f}" for f in FIELDS
+            f"{f} {median([getattr(m, f) for m in results[side]]):7.3f}" for f in FIELDS
         )
         print(f"  {side}: {row}")
     pairs = list(zip(results["A"], results["B"], strict=True))
     diffs = "  ".join(
-        f"{f} {median([getattr(b, f) - getattr(a, f) for a, b in pairs]):+6.2f}" for f in FIELDS
+        f"{f} {median([getattr(b, f) - getattr(a, f) for a, b in pairs]):+7.3f}" for f in FIELDS
     )
     print(f"  B − A, median of the paired differences: {diffs}")
     return 0

@@ -17,6 +17,17 @@ from tests.faultserver import FaultServer
 from tests.published import Publisher, published
 
 
+@pytest.fixture(autouse=True)
+def nothing_rendered_kept() -> None:
+    """Each test renders its feed entries and list items itself: what the outputs keep per
+    process would otherwise carry another test's bytes (or, under mutmut, the unmutated
+    code's)."""
+    from aggregator.outputs import formats, html
+
+    for kept in (formats.ENTRIES, formats.FIELDS, html.LIST_ITEMS):
+        kept.clear()
+
+
 @pytest.fixture
 def publisher(tmp_path: Path) -> Iterator[Callable[..., Publisher]]:
     """`publisher(n=0, root=None, **output_settings)`: a Publisher holding articles 0..n-1."""

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import socket
 import sqlite3
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -76,6 +79,35 @@ def test_first_and_second_poll(server: FaultServer, tmp_path: Path) -> None:
     cfg.write_text(cfg.read_text().replace('title = "新浪财经聚合"', 'title = "我的财经"'))
     assert run_cli("once", "-c", str(cfg)).returncode == 0
     assert "我的财经" in (public / "feed.atom").read_text(encoding="utf-8")
+
+
+def _once_importing(cfg: Path) -> tuple[subprocess.CompletedProcess[str], set[str]]:
+    """`aggregator once` in a fresh interpreter, and every module it imported."""
+    env = {k: v for k, v in os.environ.items() if k != "AGGREGATOR_CONFIG"}
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "aggregator", "once", "-c", str(cfg)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO,
+        env=env,
+    )
+    lines = [line.split("|") for line in done.stderr.splitlines()]
+    return done, {f[2].strip() for f in lines if f[0].startswith("import time:") and len(f) == 3}
+
+
+def test_a_run_that_publishes_nothing_loads_no_template_engine(
+    server: FaultServer, tmp_path: Path
+) -> None:
+    # Cron runs `once` every few minutes, and most runs find nothing new (every source 304).
+    cfg = write_config(tmp_path, three_sources(server))
+    first, imported = _once_importing(cfg)
+    assert first.returncode == 0, first.stderr
+    assert "jinja2" in imported, "rendering pages loads it"
+    again, imported = _once_importing(cfg)
+    assert again.returncode == 0, again.stderr
+    assert "; 0 file(s) written" in again.stderr
+    assert "jinja2" not in imported
 
 
 def test_one_source_failing_does_not_stop_the_others(server: FaultServer, tmp_path: Path) -> None:

@@ -53,10 +53,10 @@ def test_it_keeps_what_a_list_in_order_of_use_keeps(
                 used.append(k)
             values.update(fresh)
             del used[: max(0, len(used) - size)]
-        assert lru.keys() == used
+        assert lru.keys_by_use() == used
         assert len(lru) == len(used)
     lru.clear()
-    assert lru.keys() == [] and lru.get_many([1, 2]) == [None, None]
+    assert lru.keys_by_use() == [] and lru.get_many([1, 2]) == [None, None]
 
 
 def test_threads_storing_and_looking_up_at_once_keep_it_within_size() -> None:
@@ -79,4 +79,4 @@ def test_threads_storing_and_looking_up_at_once_keep_it_within_size() -> None:
     for t in threads:
         t.join()
     assert not errors
-    assert len(lru) == 50 and len(set(lru.keys())) == 50
+    assert len(lru) == 50 and len(set(lru.keys_by_use())) == 50

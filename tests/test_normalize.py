@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 from aggregator.identity import identity_keys
 from aggregator.models import ParsedEntry, Source
 from aggregator.normalize import UNTITLED, categories_of, clean_title, normalize_entry
+from aggregator.parse import parse_feed
 from tests.corpus_posts import CorpusPost, all_posts
 
 POSTS = all_posts()
@@ -249,6 +251,28 @@ def test_a_cut_title_is_recorded_on_the_article() -> None:
     a = normalize_entry(entry, Source("源", "https://a.example/", ("金融",), "作者", 60), NOW)
     assert len(a.title) == 300
     assert a.limits == ("title over 300 characters: cut",)
+
+
+def test_a_body_s_relative_urls_resolve_against_its_xml_base() -> None:
+    """The xml:base in scope of the body when there is one (parse.py reads it), else the
+    item's link."""
+    body = '<p><img src="i.png"><a href="../q.html">q</a></p>'
+    based = normalize_entry(
+        entry(content_html=body, content_base="http://img.example.org/a/b/"), SOURCE, NOW
+    )
+    assert 'src="https://img.example.org/a/b/i.png"' in based.content_html
+    assert 'href="http://img.example.org/a/q.html"' in based.content_html
+    plain = normalize_entry(entry(content_html=body), SOURCE, NOW).content_html
+    assert 'src="https://finance.sina.com.cn/china/gncj/2021-12-17/i.png"' in plain
+    assert 'href="https://finance.sina.com.cn/china/gncj/q.html"' in plain
+
+
+def test_an_item_s_xml_base_is_out_of_scope_for_the_next_item() -> None:
+    feed = (Path(__file__).parent / "data" / "feeds" / "rss20-xml-base.xml").read_bytes()
+    entries = parse_feed(feed, url="http://example.com/feeds/x.xml").entries
+    bodies = [normalize_entry(e, SOURCE, NOW).content_html for e in entries]
+    assert 'src="https://img.example.org/a/b/1.png"' in bodies[0]
+    assert 'src="https://example.com/r/2.png"' in bodies[1]  # against its own link
 
 
 def test_an_article_crosses_a_pickle_whole() -> None:

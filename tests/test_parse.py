@@ -18,6 +18,7 @@ import pytest
 from feedgen.feed import FeedGenerator
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from lxml import etree
 
 from aggregator import parse as parse_module
 from aggregator.errors import ParseError
@@ -47,6 +48,8 @@ def as_plain(feed: ParsedFeed) -> Any:
     for entry in plain["entries"]:
         for name in NATIVE_ONLY:
             assert entry.pop(name) in ((), [], None), name
+        if entry["content_base"] is None:  # shown where an xml:base is in scope
+            del entry["content_base"]
     return plain
 
 
@@ -1591,3 +1594,62 @@ def test_the_declared_encoding_becomes_utf8_as_the_regex_sub_made_it(head: str, 
     assert (
         parse_module._utf8_declared("<?xml encoding='gbk'?><a/>") == "<?xml encoding='utf-8'?><a/>"
     )
+
+
+_XML_BASES = st.sampled_from(
+    # ("../" never climbs above a root: libxml2 would keep it, RFC 3986 drops it)
+    [None, "http://b.example/dir/", "https://c.example/deep/", "sub/", "../up/", "/root/"]
+)
+
+
+@given(
+    st.sampled_from(["atom", "rss"]),
+    _XML_BASES,
+    st.lists(st.tuples(_XML_BASES, _XML_BASES), min_size=1, max_size=4),
+)
+def test_a_body_s_base_is_the_xml_base_in_scope(
+    kind: str, top: str | None, entries: list[tuple[str | None, str | None]]
+) -> None:
+    """What each entry's body's relative URLs resolve against: lxml's reading of XML Base
+    (the body element's `base`, the feed's URL when no xml:base is in scope), whatever the
+    siblings before it declared."""
+
+    def base(b: str | None) -> str:
+        return "" if b is None else f' xml:base="{b}"'
+
+    body = '&lt;img src="i.png"&gt;'
+    if kind == "atom":
+        doc = f'<feed xmlns="http://www.w3.org/2005/Atom"{base(top)}><title>t</title>' + "".join(
+            f'<entry{base(e)}><id>urn:x:{i}</id><title>t</title><link href="/{i}.html"/>'
+            f'<content type="html"{base(c)}>{body}</content></entry>'
+            for i, (e, c) in enumerate(entries)
+        )
+        doc, tag = doc + "</feed>", "{http://www.w3.org/2005/Atom}content"
+    else:
+        doc = f'<rss version="2.0"><channel{base(top)}><title>t</title>' + "".join(
+            f"<item{base(e)}><title>t</title><link>/{i}.html</link>"
+            f"<description{base(c)}>{body}</description></item>"
+            for i, (e, c) in enumerate(entries)
+        )
+        doc, tag = doc + "</channel></rss>", "description"
+    fast, slow = both_paths(doc.encode())
+    assert fast == (None if "xml:base" in doc else slow)  # the fast path leaves any xml:base
+    tree = etree.fromstring(doc.encode(), base_url=BASE)
+    expected = [None if el.base == BASE else el.base for el in tree.iter(tag)]
+    assert [e.content_base for e in parse_feed(doc.encode(), url=BASE).entries] == expected
+    assert [e.content_base for e in slow.entries] == expected
+
+
+def test_a_truncated_document_s_bodies_keep_their_xml_base() -> None:
+    doc = (
+        '<rss version="2.0"><channel xml:base="http://b.example/dir/"><title>t</title>'
+        '<item><title>a</title><description>&lt;img src="1.png"&gt;</description></item>'
+        '<item xml:base="/other/"><title>b</title><description>&lt;img src="2.png"&gt;'
+        "</description></item><item><title>c</title><description>cut sh"
+    )
+    feed = parse_feed(doc.encode(), url=BASE)
+    assert feed.problem == "truncated document: kept its 2 complete item(s)"
+    assert [e.content_base for e in feed.entries] == [
+        "http://b.example/dir/",
+        "http://b.example/other/",
+    ]

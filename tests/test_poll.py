@@ -17,9 +17,9 @@ import pytest
 from aggregator import config
 from aggregator.fetch import Fetcher
 from aggregator.metrics import Metrics
-from aggregator.models import PollResult, Settings, Source
+from aggregator.models import ParsedEntry, PollResult, Settings, Source
 from aggregator.poll import Pipeline, poll_source
-from aggregator.prepare import prepare
+from aggregator.prepare import item_hash, prepare
 from aggregator.store import Store
 from aggregator.workers import Workers
 from tests.faultserver import FaultServer, Redirect, Static
@@ -171,6 +171,22 @@ def test_a_changed_feed_prepares_only_its_new_item(server: FaultServer, settings
     server.add("/f", Static(SINA_CHINA, headers=RSS))
     assert other.poll(later).new == 1
     assert _stored(other.store) == _stored(h.store)
+
+
+def test_an_item_s_hash_is_the_one_stored_before_xml_base_was_read() -> None:
+    """An item without an xml:base keeps the hash the store holds for it (no feed is cleaned
+    again after an upgrade); a body's xml:base is part of the hash when there is one."""
+    link, published = "http://example.com/1.html", "Fri, 17 Dec 2021 05:09:33 GMT"
+    body, images = '<img src="i.png">', ("http://example.com/i.png",)
+    item = ParsedEntry("g1", link, "标题", body, published, None, None, images)
+    china = "https://rsshub.app/sina/finance/china/1686"
+    source = Source("新浪财经－国內", china, ("金融",), "新浪财经", interval=300.0)
+    assert item_hash(item, source).hex() == "508891eaf3a373142321bfcc068f4d23"  # at b4166be
+    hashes = {
+        item_hash(replace(item, content_base=base), source)
+        for base in (None, "http://img.example.org/a/", "http://img.example.org/b/")
+    }
+    assert len(hashes) == 3
 
 
 def test_a_small_change_starts_no_worker_process(server: FaultServer, settings: Settings) -> None:

@@ -51,13 +51,6 @@ def parse(path: Path) -> feedparser.FeedParserDict:
     return feedparser.parse(io.BytesIO(path.read_bytes()))
 
 
-@pytest.fixture(autouse=True)
-def no_entries_rendered_before() -> None:
-    """Each test renders its feed entries itself: the entries `formats` keeps per process
-    would otherwise carry another test's bytes (or, under mutmut, the unmutated code's)."""
-    formats._entries.clear()
-
-
 @pytest.fixture(scope="module")
 def atom_schema() -> etree.RelaxNG:
     return etree.RelaxNG(etree.parse(str(DATA / "atom.rng")))
@@ -176,14 +169,14 @@ def test_each_entry_is_rendered_once_and_documents_stay_byte_identical(
     for name in rendered:
         counting(name)
     monkeypatch.setattr(formats, "DIRECT", False)  # every entry through feedgen, then cut out
-    formats._entries.clear()
+    formats.ENTRIES.clear()
     documents = {(n, i): render[n](case) for i, case in enumerate(cases) for n in render}
     # Each article's entry (the revised one too) was rendered once; heads have no entries.
     assert {name: sum(counts) for name, counts in rendered.items()} == {
         name: len(arts) + 1 for name in rendered
     }
     for (name, i), data in documents.items():
-        formats._entries.clear()
+        formats.ENTRIES.clear()
         assert data == render[name](cases[i]), (name, i)  # rendered whole, as before
     json_items = json.loads(documents[("json", 6)])["items"]
     assert [it["title"] for it in json_items] == [revised.title, *(a.title for a in arts[4:7])]
@@ -1140,10 +1133,10 @@ def test_the_entries_kept_are_the_most_recently_used(
     p = publisher(5)
     a, b, c, d, e = p.stored()
     out = p.settings.output
-    monkeypatch.setattr(formats, "ENTRIES_KEPT", 3)
+    monkeypatch.setattr(formats.ENTRIES, "size", 3)
 
     def kept() -> list[tuple[str, str]]:
-        return [(k.format, k.article.id) for k in formats._entries]
+        return [(k.format, k.article.id) for k in formats.ENTRIES.keys_by_use()]
 
     render_json([a, b, c], "t", "feed.json", out)
     assert kept() == [("json", a.id), ("json", b.id), ("json", c.id)]
@@ -1153,7 +1146,7 @@ def test_the_entries_kept_are_the_most_recently_used(
     render_rss([e, a], "t", "feed.rss", out)
     assert kept() == [("json", d.id), ("rss", e.id), ("rss", a.id)]
     whole = render_json([a, b, c, d, e], "t", "feed.json", out)
-    formats._entries.clear()
+    formats.ENTRIES.clear()
     assert render_json([a, b, c, d, e], "t", "feed.json", out) == whole
 
 
@@ -1371,7 +1364,7 @@ def test_an_outlet_that_sanitizes_to_nothing_is_left_to_feedgen(publisher: Make)
     assert formats._atom_entry(a) is None and formats._rss_item(a) is None
     out, doc = p.settings.output, FeedDoc("t", "feed.atom", "feed.atom")
     direct = (render_atom([a], doc, out), render_rss([a], "t", "feed.rss", out))
-    formats._entries.clear()
+    formats.ENTRIES.clear()
     formats.DIRECT = False
     try:
         assert direct == (render_atom([a], doc, out), render_rss([a], "t", "feed.rss", out))
@@ -1404,7 +1397,7 @@ def test_the_usual_article_s_entries_are_written_directly(publisher: Make) -> No
         )
 
     direct = documents()
-    formats._entries.clear()
+    formats.ENTRIES.clear()
     formats.DIRECT = False
     try:
         assert direct == documents()
@@ -1438,8 +1431,8 @@ def test_a_feed_set_sanitizes_each_article_once_and_a_revision_again(
         return real(text)
 
     monkeypatch.setattr(formats, "xml_safe", counted)
-    formats._entries.clear()
-    formats._fields.clear()
+    formats.ENTRIES.clear()
+    formats.FIELDS.clear()
     doc = FeedDoc("t", "feed.atom", "feed.atom")
 
     def feed_set(articles: list[StoredArticle]) -> tuple[bytes, ...]:

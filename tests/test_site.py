@@ -366,6 +366,7 @@ def test_a_page_cut_short_says_so_and_continues(
         r = client.get("/" + (more[0] or ""))
         assert r.status_code == 200
     assert len(seen) == len(set(seen)) == 25
+    assert 'aggregator_searches_total{result="cut"}' in client.get("/metrics").text
 
 
 def test_searches_beyond_the_limit_are_refused_while_files_are_served(
@@ -391,6 +392,9 @@ def test_searches_beyond_the_limit_are_refused_while_files_are_served(
             live.searches.leave()
             assert client.get("/search", params={"q": "央行"}).status_code == 200
             live.searches.leave()
+            counted = client.get("/metrics").text
+            assert 'aggregator_searches_total{result="refused"} 1.0' in counted
+            assert 'aggregator_searches_total{result="answered"} 2.0' in counted
     finally:
         live.close()
 
@@ -460,7 +464,6 @@ def test_each_list_item_is_read_and_rendered_once_per_publish(
     rendered: list[str] = []
     real_item = html._item
     monkeypatch.setattr(html, "_item", lambda a: rendered.append(a.id) or real_item(a))
-    html._items.clear()
     publish(settings, store)
     assert sorted(read) == sorted(set(read)) and len(read) == 23
     assert sorted(rendered) == sorted(set(rendered)) and len(rendered) == 23
@@ -472,11 +475,9 @@ def test_a_list_item_is_the_same_on_every_page_that_lists_it(
 ) -> None:
     """Items are rendered once and given each page's way back to the root: the link of the
     item changes with the page's depth, text that looks like that link does not."""
-    from aggregator.outputs import html
 
     title = '看 href="articles/x.html" 与 href="../articles/y.html"'
     store.upsert([item(1, "宏观经济", title=title)], T0)
-    html._items.clear()
     publish(settings, store)
     (a,) = store.recent(1)
     escaped = "看 href=&#34;articles/x.html&#34; 与 href=&#34;../articles/y.html&#34;"
@@ -526,12 +527,11 @@ def test_the_list_items_kept_are_the_most_recently_used(monkeypatch: pytest.Monk
     from aggregator.models import ListEntry
     from aggregator.outputs import html
 
-    monkeypatch.setattr(html, "ITEMS_KEPT", 2)
-    html._items.clear()
+    monkeypatch.setattr(html.LIST_ITEMS, "size", 2)
     a, b, c = (ListEntry(f"id{i}", f"s{i}", f"第{i}条", T0, "新浪", None, None) for i in range(3))
     first = html._list_items([a, b], "")
     assert html._list_items([a], "../") in str(first).replace('"articles/', '"../articles/')
     html._list_items([c], "")
-    assert list(html._items) == [a, c]  # b was used least recently
+    assert html.LIST_ITEMS.keys_by_use() == [a, c]  # b was used least recently
     revised = ListEntry("id0", "s0", "更正", T0, "新浪", None, None)
-    assert "更正" in html._list_items([revised], "") and len(html._items) == 2
+    assert "更正" in html._list_items([revised], "") and len(html.LIST_ITEMS) == 2

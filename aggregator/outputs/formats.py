@@ -15,8 +15,6 @@ is that document, as it always was.
 from __future__ import annotations
 
 import json
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -28,6 +26,7 @@ from feedgen.util import formatRFC2822
 from lxml import etree
 
 from ..dates import rfc822_gmt
+from ..lru import LRU
 from ..models import OutputSettings, StoredArticle
 from ..sites import sina
 from ..xmlchars import xml_safe
@@ -110,11 +109,11 @@ def _add_entries(fg: FeedGenerator, articles: Sequence[StoredArticle], rss: bool
 # a publish after one new article re-renders the feed, a few category feeds and the archive
 # tail, whose other entries are all here. The key is the article itself (every field
 # compared), so a revised article is rendered afresh.
-ENTRIES_KEPT = 2048
+ENTRIES: LRU[_Key, bytes] = LRU(2048)
 
 
 class _Key:
-    """An entry's key in `_entries`: its format and its article (every field compared),
+    """An entry's key in `ENTRIES`: its format and its article (every field compared),
     hashed once (a stored article's hash covers its fifteen fields at every lookup, and a
     document looks each entry up several times)."""
 
@@ -134,10 +133,6 @@ class _Key:
             and self.format == other.format
             and self.article == other.article
         )
-
-
-_entries: OrderedDict[_Key, bytes] = OrderedDict()
-_entries_lock = threading.Lock()  # documents render in threads too (the daemon's publish)
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,30 +163,26 @@ def _document(
     (`render(())`: the head alone). `direct` writes one entry's bytes without feedgen, or
     None to leave it to `render` (see `_atom_entry`)."""
     keys = [_Key(layout.name, a) for a in articles]
-    with _entries_lock:
-        kept = {k: _entries.get(k) for k in keys}
-        for k, data in kept.items():
-            if data is not None:
-                _entries.move_to_end(k)
+    kept = dict(zip(keys, ENTRIES.get_many(keys), strict=True))
     missing = [k for k, data in kept.items() if data is None]
     if missing and direct is not None and DIRECT:
         written = {k: data for k in missing if (data := direct(k.article)) is not None}
         if written:
-            _remember(written)
+            ENTRIES.put_many(written)
             kept.update(written)
             missing = [k for k in missing if k not in written]
     if len(missing) == len(articles):
         whole = render(articles)
         pieces = _cut(layout, whole, len(articles))
         if pieces is not None:
-            _remember(dict(zip(keys, pieces, strict=True)))
+            ENTRIES.put_many(dict(zip(keys, pieces, strict=True)))
         return whole
     if missing:
         pieces = _cut(layout, render([k.article for k in missing]), len(missing))
         if pieces is None:  # never seen: a serializer whose layout changed
             return render(articles)
         fresh = dict(zip(missing, pieces, strict=True))
-        _remember(fresh)
+        ENTRIES.put_many(fresh)
         kept.update(fresh)
     body = layout.sep.join(kept[k] or b"" for k in keys)
     empty = render(())
@@ -234,17 +225,13 @@ class _Fields(NamedTuple):
 # The sanitized fields of the articles rendered last (least recently used dropped): a feed
 # set renders the same articles as Atom, RSS and JSON one after the other, and sanitizing
 # scans every character of the body.
-FIELDS_KEPT = 256
-_fields: OrderedDict[StoredArticle, _Fields] = OrderedDict()
-_fields_lock = threading.Lock()
+FIELDS: LRU[StoredArticle, _Fields] = LRU(256)
 
 
 def _sanitized(a: StoredArticle) -> _Fields:
-    with _fields_lock:
-        f = _fields.get(a)
-        if f is not None:
-            _fields.move_to_end(a)
-            return f
+    f = FIELDS.get(a)
+    if f is not None:
+        return f
     f = _Fields(
         xml_safe(a.title),
         xml_safe(a.author),
@@ -254,10 +241,7 @@ def _sanitized(a: StoredArticle) -> _Fields:
         tuple(xml_safe(t) for t in a.tags),
         xml_safe(a.outlet) if a.outlet else None,
     )
-    with _fields_lock:
-        _fields[a] = f
-        while len(_fields) > FIELDS_KEPT:
-            _fields.popitem(last=False)
+    FIELDS.put(a, f)
     return f
 
 
@@ -368,15 +352,6 @@ def rfc2822(when: datetime) -> str:
         theirs: str = formatRFC2822(when)
         return theirs
     return rfc822_gmt(when).removesuffix("GMT") + "+0000"
-
-
-def _remember(rendered: dict[_Key, bytes]) -> None:
-    with _entries_lock:
-        for k, data in rendered.items():
-            _entries[k] = data
-            _entries.move_to_end(k)
-        while len(_entries) > ENTRIES_KEPT:
-            _entries.popitem(last=False)
 
 
 def _cut(layout: _Layout, whole: bytes, count: int) -> list[bytes] | None:

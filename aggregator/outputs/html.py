@@ -21,24 +21,25 @@ from __future__ import annotations
 
 import functools
 import importlib.resources
-import threading
 import types
-from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlencode
 from zoneinfo import ZoneInfo
 
-import jinja2
 from markupsafe import Markup, escape
 
 from .. import paging as pages
 from .. import search
+from ..lru import LRU
 from ..models import ListEntry, OutputSettings, StoredArticle
 from ..urls import redact_text
 from ..xmlchars import xml_safe
 from .feeds import category_slug
+
+if TYPE_CHECKING:  # imported by the first page rendered: a run that renders none needs none
+    import jinja2
 
 _SHANGHAI = ZoneInfo("Asia/Shanghai")
 EMPTY_MARKER = b'<meta name="aggregator-state" content="empty">'
@@ -47,6 +48,8 @@ ASSETS = ("site.css", "favicon.svg")
 
 @functools.cache
 def _env() -> jinja2.Environment:
+    import jinja2
+
     return jinja2.Environment(
         loader=jinja2.PackageLoader("aggregator", "templates"),
         autoescape=True,
@@ -212,9 +215,7 @@ def _item(a: ListEntry) -> dict[str, Any]:
 # new article renders its lists' tail and head pages again, whose other items are all here.
 # The key is the entry itself (every field it prints), so a revised article is rendered
 # afresh.
-ITEMS_KEPT = 8192
-_items: OrderedDict[ListEntry, str] = OrderedDict()
-_items_lock = threading.Lock()  # pages render in threads too (the daemon's publish)
+LIST_ITEMS: LRU[ListEntry, str] = LRU(8192)
 
 
 def _list_items(articles: Sequence[ListEntry], root: str) -> _Printed:
@@ -223,12 +224,7 @@ def _list_items(articles: Sequence[ListEntry], root: str) -> _Printed:
     up. Every `"` an item's text holds is escaped, so `href="articles/` can only be the
     macro's own attribute, and escaping is per character while a root is only `../`s: the
     bytes are the ones a render at `root` gives."""
-    # Each entry hashed twice at most: a dataclass hashes every field at every lookup.
-    with _items_lock:
-        kept = [_items.get(a) for a in articles]
-        for a, html in zip(articles, kept, strict=True):
-            if html is not None:
-                _items.move_to_end(a)
+    kept = LIST_ITEMS.get_many(articles)
     fresh = {
         a: str(_macro("list_item", _item(a)))
         for a, h in zip(articles, kept, strict=True)
@@ -236,10 +232,7 @@ def _list_items(articles: Sequence[ListEntry], root: str) -> _Printed:
     }
     if fresh:
         kept = [fresh[a] if h is None else h for a, h in zip(articles, kept, strict=True)]
-        with _items_lock:
-            _items.update(fresh)
-            while len(_items) > ITEMS_KEPT:
-                _items.popitem(last=False)
+        LIST_ITEMS.put_many(fresh)
     joined = "".join(h or "" for h in kept)
     if root:
         joined = joined.replace(f'href="{_ARTICLES}', f'href="{root}{_ARTICLES}')

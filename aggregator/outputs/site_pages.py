@@ -10,13 +10,13 @@ holds. `finish` clears the marks once the files are durable.
 from __future__ import annotations
 
 import functools
-import itertools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 from .. import paging
+from ..lru import LRU
 from ..models import ListEntry, OutputSettings, Settings
 from .base import ArticleView, Context, Output, Rendered
 from .html import (
@@ -63,7 +63,7 @@ class SitePages(Output):
         self._planned: list[tuple[str, int]] = []
         # What the lists of this publish show of each article, by seq: an article is on
         # four or five lists (every article, its categories), loaded once for them all.
-        self._listed: dict[int, ListEntry] = {}
+        self._listed: LRU[int, ListEntry] = LRU(LISTED_KEPT)
 
     def intact(self, settings: Settings) -> bool:
         files = ("index.html", "pages/1.html", *ASSETS)  # pages/1.html: even when empty
@@ -87,7 +87,7 @@ class SitePages(Output):
             # The lists' pages side by side by arrival (each list's page 1, then each one's
             # page 2, …): a page's articles are the ones the pages just before it listed.
             starts = {p: paging.page(db, *p) for p in self._planned}
-        self._listed = {}
+        self._listed = LRU(LISTED_KEPT)
         by_arrival = sorted(self._planned, key=lambda p: (_start(starts[p]), p))
         jobs: list[object] = [AssetsJob(), *(PageJob(name, n) for name, n in by_arrival)]
         sources = _stored_sources(store, [s.name for s in ctx.settings.sources])
@@ -114,18 +114,16 @@ class SitePages(Output):
         with ctx.store.transaction() as db:
             paging.clear(db, self._planned)
         self._planned = []
-        self._listed = {}
+        self._listed.clear()
 
     def _entries(self, store: Store, seqs: Sequence[int]) -> list[ListEntry]:
         """`store.list_entries(seqs)`, each article read once per publish (at most
-        `LISTED_KEPT` kept: the oldest read go first)."""
-        kept = self._listed
-        missing = [s for s in seqs if s not in kept]
-        if missing:
-            kept.update(store.list_entries_by_seq(missing))
-            for old in list(itertools.islice(kept, max(0, len(kept) - LISTED_KEPT))):
-                del kept[old]
-        return [kept[s] for s in seqs if s in kept]
+        `LISTED_KEPT` kept: the least recently used go first)."""
+        got = self._listed.get_many(seqs)
+        read = store.list_entries_by_seq([s for s, e in zip(seqs, got, strict=True) if e is None])
+        self._listed.put_many(read)
+        found = (read.get(s) if e is None else e for s, e in zip(seqs, got, strict=True))
+        return [e for e in found if e is not None]
 
 
 LISTED_KEPT = 20_000  # list entries kept in one publish (~0.5 KB each)
