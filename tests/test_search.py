@@ -120,14 +120,7 @@ def test_a_common_term_is_ranked_block_by_block_of_its_newest_matches(
 ) -> None:
     """Matches are ranked `RANK_BLOCK` at a time, newest arrivals first; pages run on
     across blocks without a gap or a repeat."""
-    for i in range(7):  # arrival i; the later an article arrived, the older it is
-        a = art(
-            f"https://example.com/{i}",
-            title=f"第{i}号",
-            text=f"共同的内容{i}",
-            published=NOW - timedelta(minutes=i),
-        )
-        store.upsert([a], NOW + timedelta(minutes=i))
+    _store_of(store, 7)  # arrival i; the later an article arrived, the older it is
     monkeypatch.setattr(search, "RANK_BLOCK", 3)
     # blocks by arrival, newest first: 6 5 4 | 3 2 1 | 0; each newest published first
     expected = [f"第{i}号" for i in (4, 5, 6, 1, 2, 3, 0)]
