@@ -17,11 +17,19 @@ the difference of the instructions by the 1,000 entries stored:
     .venv/bin/python bench/bench_store.py --rounds 1 --prepared /tmp/a.pickle
     valgrind --tool=callgrind --callgrind-out-file=/dev/null \\
         .venv/bin/python bench/bench_store.py --rounds 1 --prepared /tmp/a.pickle --batches 10
+
+The store outside the search index (`--without-index`: `search.index_rows` does nothing),
+counted only while storing (the upserts run inside `functools.reduce`), in one run:
+
+    valgrind --tool=callgrind --callgrind-out-file=/dev/null --collect-atstart=no \\
+        --toggle-collect=functools_reduce .venv/bin/python bench/bench_store.py --rounds 1 \\
+        --prepared /tmp/a.pickle --batches 30 --without-index
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import pickle
 import sqlite3
@@ -71,7 +79,9 @@ def prepared(folder: Path) -> tuple[DedupSettings, list[Batch]]:
     return settings.dedup, batches
 
 
-def one_round(folder: Path, dedup: DedupSettings, batches: list[Batch]) -> tuple[float, ...]:
+def one_round(
+    folder: Path, dedup: DedupSettings, batches: list[Batch], *, index: bool = True
+) -> tuple[float, ...]:
     """(upsert CPU seconds, of which the search index, database bytes)."""
     store = Store(folder / "store.db", dedup)
     now = utcnow()
@@ -79,6 +89,8 @@ def one_round(folder: Path, dedup: DedupSettings, batches: list[Batch]) -> tuple
     real_index = search.index_rows
 
     def timed(db: sqlite3.Connection, rows: Iterable[tuple[int, str, str]]) -> None:
+        if not index:
+            return
         start = time.process_time()
         try:
             real_index(db, rows)
@@ -88,8 +100,8 @@ def one_round(folder: Path, dedup: DedupSettings, batches: list[Batch]) -> tuple
     search.index_rows = timed
     try:
         start = time.process_time()
-        for name, articles, hashes in batches:
-            store.upsert(articles, now, (name, hashes))
+        # In functools.reduce: the one C function callgrind can count the storing by.
+        functools.reduce(lambda _, b: store.upsert(b[1], now, (b[0], b[2])), batches, None)
         spent = time.process_time() - start
     finally:
         search.index_rows = real_index
@@ -102,6 +114,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--batches", type=int, default=60, help="sources stored (of 60)")
     parser.add_argument("--prepared", type=Path, help="keep the prepared articles here")
+    parser.add_argument(
+        "--without-index", action="store_true", help="the search index left out (not written)"
+    )
     args = parser.parse_args()
     if args.prepared and args.prepared.exists():
         dedup, batches = pickle.loads(args.prepared.read_bytes())
@@ -115,7 +130,7 @@ def main() -> None:
     rounds = []
     for _ in range(args.rounds):
         with tempfile.TemporaryDirectory(prefix="bench-store-") as tmp:
-            rounds.append(one_round(Path(tmp), dedup, batches))
+            rounds.append(one_round(Path(tmp), dedup, batches, index=not args.without_index))
     if not n:  # --batches 0: the baseline of an instruction count (opening, closing)
         return
     load = os.getloadavg()[0]
