@@ -103,17 +103,23 @@ def alive(pid: int) -> bool:
         return False
 
 
-def descendants(pid: int) -> list[int]:
-    """Every live process below `pid`: its children, theirs (a fork server's workers), …"""
-    parents: dict[int, int] = {}
+def _live() -> dict[int, list[str]]:
+    """Every live (not zombie) process's /proc stat fields, by pid."""
+    found = {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
                 fields = _stat(entry)
             except (OSError, IndexError):
-                continue
+                continue  # ended while we looked
             if fields[0] != "Z":
-                parents[int(entry)] = int(fields[1])
+                found[int(entry)] = fields
+    return found
+
+
+def descendants(pid: int) -> list[int]:
+    """Every live process below `pid`: its children, theirs (a fork server's workers), …"""
+    parents = {p: int(fields[1]) for p, fields in _live().items()}
     found, frontier = [], [pid]
     while frontier:
         below = [p for p, parent in parents.items() if parent in frontier]
@@ -124,16 +130,7 @@ def descendants(pid: int) -> list[int]:
 
 def group(pgid: int) -> list[int]:
     """Every live process of process group `pgid` (what a terminal's Ctrl-C reaches)."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                fields = _stat(entry)
-            except (OSError, IndexError):
-                continue
-            if fields[0] != "Z" and int(fields[2]) == pgid:
-                found.append(int(entry))
-    return found
+    return [p for p, fields in _live().items() if int(fields[2]) == pgid]
 
 
 def gone(pids: list[int], timeout: float = 10) -> bool:
