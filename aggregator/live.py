@@ -25,26 +25,6 @@ SEARCHES_AT_ONCE = 2
 SEARCHES_WAITING = 8
 
 
-class Gate:
-    """Admits at most `size` holders at once; `enter` never waits."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._held = 0
-        self._lock = threading.Lock()
-
-    def enter(self) -> bool:
-        with self._lock:
-            if self._held >= self.size:
-                return False
-            self._held += 1
-            return True
-
-    def leave(self) -> None:
-        with self._lock:
-            self._held -= 1
-
-
 class SearchPage(NamedTuple):
     body: bytes
     cut: bool  # the search's time budget ran out before the page was complete
@@ -62,18 +42,19 @@ class LiveSite:
         self.settings = settings
         self.searcher = search.Searcher(db_path)
         self._sources = sources
-        self.searches = Gate(at_once + waiting)  # running and queued
+        # Running and queued; `acquire(blocking=False)`: one more is refused, never waits.
+        self.searches = threading.BoundedSemaphore(at_once + waiting)
         self._threads = ThreadPoolExecutor(at_once, thread_name_prefix="search")
 
     async def search(self, query_string: bytes) -> SearchPage | None:
         """The search page, or None when too many searches are running or waiting."""
-        if not self.searches.enter():
+        if not self.searches.acquire(blocking=False):
             return None
         try:
             loop = asyncio.get_running_loop()
             return await loop.run_in_executor(self._threads, self.search_page, query_string)
         finally:
-            self.searches.leave()
+            self.searches.release()
 
     def search_page(self, query_string: bytes) -> SearchPage:
         params = parse_qs(

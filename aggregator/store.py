@@ -540,8 +540,8 @@ class Store(SourceStates, ListedItems, ChangeTracking):
     # Every read here costs what it returns, not what is stored (issue 15): `recent` walks
     # an index in its order (articles_published; article_categories_recent), `page` counts
     # its offset from the nearer end, counts and categories are kept as rows come and go
-    # (migration 5; `_counted`). New queries for outputs should keep that shape: ORDER BY an indexed
-    # order with LIMIT, never OFFSET deep into the archive, COUNT(*) or DISTINCT over it.
+    # (migration 5; `_counted`). New queries for outputs should keep that shape: ORDER BY an
+    # indexed order with LIMIT, never OFFSET deep into the archive, COUNT(*) or DISTINCT over it.
 
     def recent(self, limit: int, category: str | None = None) -> list[StoredArticle]:
         if category is None:

@@ -384,14 +384,15 @@ def test_searches_beyond_the_limit_are_refused_while_files_are_served(
             httpx.Client(base_url=f"http://127.0.0.1:{srv.port}", trust_env=False) as client,
         ):
             assert client.get("/search", params={"q": "央行"}).status_code == 200
-            assert live.searches.enter() and live.searches.enter()  # one running, one waiting
+            take = live.searches.acquire
+            assert take(blocking=False) and take(blocking=False)  # one running, one waiting
             busy = client.get("/search", params={"q": "央行"})
             assert busy.status_code == 503 and busy.headers["retry-after"] == "1"
             assert client.get("/feed.atom").status_code == 200
             assert client.get("/").status_code == 200
-            live.searches.leave()
+            live.searches.release()
             assert client.get("/search", params={"q": "央行"}).status_code == 200
-            live.searches.leave()
+            live.searches.release()
             counted = client.get("/metrics").text
             assert 'aggregator_searches_total{result="refused"} 1.0' in counted
             assert 'aggregator_searches_total{result="answered"} 2.0' in counted
